@@ -1,0 +1,108 @@
+"""Configuration: frozen dataclasses whose fields are the flags of the experiment scripts.
+
+A field's metadata may carry ``help`` (flag help), ``choices`` (the one dict the value is
+looked up in) and ``check`` (a predicate with a description). ``__post_init__`` of every
+config calls :func:`validate`, so a bad value stops with a message naming the field before
+anything is compiled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Callable, Mapping
+
+
+def field(default: Any, help: str, *, choices: Mapping[str, Any] | None = None,
+          check: tuple[Callable[[Any], bool], str] | None = None, run_only: bool = False):
+  """A dataclass field with flag metadata.
+
+  ``run_only`` marks fields that do not change what is trained (paths, frequencies, tool
+  options): a workdir may be resumed with other values of them.
+  """
+  metadata = {"help": help, "run_only": run_only}
+  if choices is not None:
+    metadata["choices"] = choices
+  if check is not None:
+    metadata["check"] = check
+  return dataclasses.field(default=default, metadata=metadata)
+
+
+POSITIVE = (lambda v: v > 0, "must be > 0")
+NON_NEGATIVE = (lambda v: v >= 0, "must be >= 0")
+PROBABILITY = (lambda v: 0 <= v < 1, "must be in [0, 1)")
+
+
+def validate(config) -> None:
+  """Check every field against its ``choices`` and ``check``; raise ValueError naming it."""
+  for f in dataclasses.fields(config):
+    value = getattr(config, f.name)
+    choices = f.metadata.get("choices")
+    if choices is not None and value not in choices:
+      raise ValueError(f"{f.name}={value!r} is not one of {sorted(choices)}")
+    check = f.metadata.get("check")
+    if check is not None:
+      predicate, what = check
+      values = value if isinstance(value, tuple) else (value,)
+      if not all(predicate(v) for v in values):
+        raise ValueError(f"{f.name}={value!r} {what}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+  """Fields shared by every method: where, how long, how often, on what data."""
+
+  workdir: str = field("", "Directory for checkpoints, TensorBoard events and samples "
+                       "(resumes from its latest checkpoint). Required for training.", run_only=True)
+  seed: int = field(0, "Seed of the parameters, the noise and the data order.")
+  dataset: str = field("digits", "Data: 'digits', 'idx:DIR' (MNIST-format IDX files), "
+                       "'folder:DIR' (class sub-folders) or 'tfds:NAME' prepared in --data_dir.")
+  data_dir: str = field("", "Where tfds datasets are built/read; default <workdir>/tfds.", run_only=True)
+  num_steps: int = field(10_000, "Total number of training steps.", check=NON_NEGATIVE, run_only=True)
+  batch_size: int = field(128, "Global batch size (all devices and hosts together).", check=POSITIVE)
+  checkpoint_every: int = field(1000, "Save a checkpoint every N steps (and at the end).", check=NON_NEGATIVE, run_only=True)
+  keep_checkpoints: int = field(3, "Number of checkpoints kept.", check=POSITIVE, run_only=True)
+  log_every: int = field(50, "Write scalars every N steps.", check=NON_NEGATIVE, run_only=True)
+  sample_every: int = field(500, "Write a sample grid every N steps (and at the end).", check=NON_NEGATIVE, run_only=True)
+  eval_every: int = field(0, "Run the evaluation hook every N steps (0: never).", check=NON_NEGATIVE, run_only=True)
+  num_devices: int = field(0, "Devices of the mesh (0: all visible).", check=NON_NEGATIVE, run_only=True)
+
+  def __post_init__(self):
+    validate(self)
+
+  def resolved_data_dir(self) -> str:
+    return self.data_dir or os.path.join(self.workdir, "tfds")
+
+  def replace(self, **changes):
+    return dataclasses.replace(self, **changes)
+
+
+
+
+def to_dict(config) -> dict[str, Any]:
+  return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+
+
+def write_or_check(config, path: str | os.PathLike) -> None:
+  """Record the config in ``path``; if one is there, refuse to continue under a different one.
+
+  Protects a workdir's checkpoints from being resumed by a run with other hyperparameters.
+  """
+  path = os.fspath(path)
+  current = json.loads(json.dumps(to_dict(config)))
+  if os.path.exists(path):
+    with open(path) as f:
+      previous = json.load(f)
+    run_only = {f.name for f in dataclasses.fields(config) if f.metadata.get("run_only")}
+    diff = {k: (previous.get(k), current.get(k)) for k in set(previous) | set(current)
+            if k not in run_only and previous.get(k) != current.get(k)}
+    if diff:
+      details = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in sorted(diff.items()))
+      raise ValueError(f"{path} records a run with other settings ({details}); "
+                       "use a new --workdir or the same settings")
+    return
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with open(path + ".tmp", "w") as f:
+    json.dump(current, f, indent=2, sort_keys=True)
+  os.replace(path + ".tmp", path)

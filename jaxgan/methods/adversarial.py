@@ -1,0 +1,235 @@
+"""Unconditional GAN training shared by GAN (MLP) and DCGAN: state, step, sampling, data.
+
+A method module (``gan``, ``dcgan``) supplies a :class:`Config` subclass and a
+``parts(config) -> Parts`` function; everything else is here, written once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxgan import latent, visualize
+from jaxgan.config import NON_NEGATIVE, POSITIVE, TrainConfig, field
+from jaxgan.losses import ADVERSARIAL_LOSSES, gradient_penalty
+from jaxgan.methods import runner
+from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, create_network
+
+_SQRT3 = math.sqrt(3.0)
+
+NOISE: dict[str, Callable[[jax.Array, tuple[int, ...]], jax.Array]] = {
+    # Unit-variance uniform noise, as in Goodfellow et al.'s released code.
+    "uniform": lambda key, shape: jax.random.uniform(key, shape, minval=-_SQRT3, maxval=_SQRT3),
+    "normal": lambda key, shape: jax.random.normal(key, shape),
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AdversarialConfig(TrainConfig):
+  """Fields of every unconditional GAN."""
+
+  image_size: int = field(32, "Side of the square training images.", check=POSITIVE)
+  channels: int = field(1, "Image channels (1 or 3).", check=(lambda c: c in (1, 3), "must be 1 or 3"))
+  nz: int = field(100, "Dimension of the noise z.", check=POSITIVE)
+  noise: str = field("normal", "Distribution of z.", choices=NOISE)
+  loss: str = field("non_saturating", "Adversarial loss.", choices=ADVERSARIAL_LOSSES)
+  gp_weight: float = field(0.0, "Weight of the gradient penalty on D (WGAN-GP uses 10).", check=NON_NEGATIVE)
+  d_steps: int = field(1, "Discriminator updates per generator update (k in Goodfellow's Algorithm 1).",
+                       check=POSITIVE)
+  num_samples: int = field(64, "Images in the sample grid.", check=POSITIVE)
+  # Latent-space tools (--mode=interpolate / arithmetic), applied to the latest checkpoint.
+  interpolation: str = field("slerp", "Interpolation of --mode=interpolate.",
+                             choices=latent.INTERPOLATIONS, run_only=True)
+  interpolation_steps: int = field(10, "Images per interpolation strip.", check=POSITIVE, run_only=True)
+  num_strips: int = field(8, "Interpolation strips (rows).", check=POSITIVE, run_only=True)
+  arithmetic_groups: str = field("0,1,2;3,4,5;6,7,8", "Sample-grid indices of groups A;B;C for "
+                                 "--mode=arithmetic (A - B + C).", run_only=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Parts:
+  """What a method supplies: module builders and optimisers."""
+
+  make_generator: Callable  # rngs -> nnx.Module, called as g(z, train=...)
+  make_discriminator: Callable  # rngs -> nnx.Module, called as d(x, train=..., [key=...])
+  g_tx: optax.GradientTransformation
+  d_tx: optax.GradientTransformation
+  d_needs_key: bool = False  # the discriminator takes a dropout key
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+  """The static half of an unconditional GAN: networks and losses, closed over by the step."""
+
+  config: AdversarialConfig
+  parts: Parts
+
+  @functools.cached_property
+  def generator(self) -> Network:
+    return abstract_network(self.parts.make_generator, self.parts.g_tx)
+
+  @functools.cached_property
+  def discriminator(self) -> Network:
+    return abstract_network(self.parts.make_discriminator, self.parts.d_tx)
+
+  # -- state -----------------------------------------------------------------------------
+  def init_state(self, key: jax.Array) -> TrainState:
+    k_g, k_d, k_run = jax.random.split(key, 3)
+    _, g = create_network(self.parts.make_generator, self.parts.g_tx, k_g)
+    _, d = create_network(self.parts.make_discriminator, self.parts.d_tx, k_d)
+    return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets={"G": g, "D": d}, extra={})
+
+  # -- pieces of the step ----------------------------------------------------------------
+  def noise(self, key: jax.Array, n: int) -> jax.Array:
+    return NOISE[self.config.noise](key, (n, self.config.nz))
+
+  def generate(self, g: ModelState, z: jax.Array, *, train: bool = True):
+    """``(images, new_stats)``; train=True uses batch statistics (the official DCGAN sampling)."""
+    return self.generator.apply(g.params, g.stats, z, train=train)
+
+  def discriminate(self, params, stats, x: jax.Array, key: jax.Array):
+    kwargs = {"key": key} if self.parts.d_needs_key else {}
+    return self.discriminator.apply(params, stats, x, train=True, **kwargs)
+
+  def d_loss(self, d_params, d_stats, real, fake, key):
+    """Mean D loss; D sees the real and the fake batch in separate calls (separate BN batches)."""
+    loss = ADVERSARIAL_LOSSES[self.config.loss]
+    k_real, k_fake, k_gp = jax.random.split(key, 3)
+    real_logits, d_stats = self.discriminate(d_params, d_stats, real, k_real)
+    fake_logits, d_stats = self.discriminate(d_params, d_stats, fake, k_fake)
+    total = loss.discriminator(real_logits, fake_logits).mean()
+    metrics = {"d_loss": total, "d_real": jax.nn.sigmoid(real_logits).mean(),
+               "d_fake": jax.nn.sigmoid(fake_logits).mean()}
+    if self.config.gp_weight:
+      critic = lambda x: self.discriminate(d_params, d_stats, x, k_gp)[0]
+      gp = gradient_penalty(critic, real, fake, k_gp).mean()
+      total = total + self.config.gp_weight * gp
+      metrics["gradient_penalty"] = gp
+    return total, (d_stats, metrics)
+
+  def g_loss(self, g_params, g_stats, d: ModelState, z, key):
+    loss = ADVERSARIAL_LOSSES[self.config.loss]
+    fake, g_stats = self.generator.apply(g_params, g_stats, z, train=True)
+    fake_logits, _ = self.discriminate(d.params, d.stats, fake, key)  # D's statistics are not updated
+    total = loss.generator(fake_logits).mean()
+    return total, (g_stats, {"g_loss": total})
+
+  def d_update(self, state_nets: dict[str, ModelState], real, key) -> tuple[ModelState, dict]:
+    g, d = state_nets["G"], state_nets["D"]
+    k_z, k_d = jax.random.split(key)
+    fake, _ = self.generate(g, self.noise(k_z, real.shape[0]))
+    fake = jax.lax.stop_gradient(fake)
+    grads, (stats, metrics) = jax.grad(self.d_loss, has_aux=True)(d.params, d.stats, real, fake, k_d)
+    return self.discriminator.update(d, grads, stats), metrics
+
+  def g_update(self, state_nets: dict[str, ModelState], n: int, key) -> tuple[ModelState, dict]:
+    g, d = state_nets["G"], state_nets["D"]
+    k_z, k_d = jax.random.split(key)
+    grads, (stats, metrics) = jax.grad(self.g_loss, has_aux=True)(g.params, g.stats, d, self.noise(k_z, n), k_d)
+    return self.generator.update(g, grads, stats), metrics
+
+  # -- the step --------------------------------------------------------------------------
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
+    """k D updates (each on its own real minibatch and noise), then one G update. Pure."""
+    k = self.config.d_steps
+    images = batch["image"]
+    n = images.shape[0] // k
+    # Row j*k + i of the batch feeds D step i: each device keeps its contiguous rows.
+    real = images.reshape((n, k) + images.shape[1:])
+    key = state.step_key()
+    nets = dict(state.nets)
+    metrics = {}
+    for i in range(k):
+      nets["D"], metrics = self.d_update(nets, real[:, i], jax.random.fold_in(key, i))
+    nets["G"], g_metrics = self.g_update(nets, n, jax.random.fold_in(key, k))
+    return state.replace(step=state.step + 1, nets=nets), {**metrics, **g_metrics}
+
+  def fixed_noise(self, n: int | None = None) -> jax.Array:
+    """The noise of the sample grids: the same for every step of a run with this seed."""
+    key = jax.random.fold_in(jax.random.PRNGKey(self.config.seed), 0x5A4D)
+    return self.noise(key, n or self.config.num_samples)
+
+  def sample(self, state: TrainState, z: jax.Array | None = None) -> jax.Array:
+    z = self.fixed_noise() if z is None else z
+    return self.generate(state.nets["G"], z)[0]
+
+
+# -- modes of the experiment scripts ---------------------------------------------------------
+
+
+def train(method: Method) -> TrainState:
+  """Train on ``config.dataset`` into ``config.workdir`` (resuming if it has checkpoints)."""
+  config = method.config
+  batches = runner.labelled_batches(config, global_batch_size=config.batch_size * config.d_steps,
+                                    image_size=config.image_size, channels=config.channels)
+  return runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
+                      sample_fn=jax.jit(method.sample))
+
+
+def _generate_grid(method: Method, state: TrainState, z: jax.Array) -> jax.Array:
+  flat = z.reshape(-1, z.shape[-1])
+  images = jax.jit(method.sample)(state, flat)
+  return images.reshape(z.shape[:-1] + images.shape[1:])
+
+
+def interpolate(method: Method) -> str:
+  """PNG of interpolation strips between random latents (one strip a row)."""
+  config = method.config
+  state = runner.restore(config, method.init_state)
+  k0, k1 = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x1E2F))
+  ends = method.noise(k0, config.num_strips), method.noise(k1, config.num_strips)
+  ts = jnp.linspace(0.0, 1.0, config.interpolation_steps)
+  z = jax.vmap(lambda a, b: latent.INTERPOLATIONS[config.interpolation](a, b, ts))(*ends)
+  grid = visualize.make_grid(jax.device_get(_generate_grid(method, state, z)))
+  path = os.path.join(os.path.abspath(config.workdir), "latent",
+                      f"{config.interpolation}_step{int(state.step):08d}.png")
+  return _report(visualize.save_png(path, grid))
+
+
+def parse_groups(text: str) -> list[list[int]]:
+  """``"0,1,2;3,4;5"`` -> [[0,1,2],[3,4],[5]]: three groups of sample-grid indices."""
+  try:
+    groups = [[int(i) for i in g.split(",") if i.strip()] for g in text.split(";")]
+  except ValueError:
+    raise ValueError(f"--arithmetic_groups={text!r}: expected three ';'-separated lists of "
+                     "comma-separated sample indices, e.g. 0,1,2;3,4,5;6,7,8") from None
+  if len(groups) != 3 or not all(groups):
+    raise ValueError(f"--arithmetic_groups={text!r}: expected three non-empty groups A;B;C")
+  return groups
+
+
+def arithmetic(method: Method) -> str:
+  """Vector arithmetic A - B + C on latents picked from the sample grid (``--arithmetic_groups``).
+
+  Writes one strip: the decoded mean latents of A, B and C, the decoded result
+  ``mean(A) - mean(B) + mean(C)``, and the result with four small perturbations (as in DCGAN).
+  """
+  config = method.config
+  groups = parse_groups(config.arithmetic_groups)
+  z_all = method.fixed_noise()
+  bad = [i for g in groups for i in g if not 0 <= i < z_all.shape[0]]
+  if bad:
+    raise ValueError(f"--arithmetic_groups: indices {bad} outside the sample grid of {z_all.shape[0]}")
+  state = runner.restore(config, method.init_state)
+  z_a, z_b, z_c = (z_all[jnp.asarray(g)] for g in groups)
+  result = latent.vector_arithmetic(z_a, z_b, z_c)
+  jitter = 0.25 * method.noise(jax.random.PRNGKey(config.seed + 1), 4)
+  z = jnp.concatenate([jnp.stack([z_a.mean(0), z_b.mean(0), z_c.mean(0), result]), result + jitter])
+  grid = visualize.make_grid(jax.device_get(_generate_grid(method, state, z[None])))
+  path = os.path.join(os.path.abspath(config.workdir), "latent", f"arithmetic_step{int(state.step):08d}.png")
+  return _report(visualize.save_png(path, grid))
+
+
+def _report(path: str) -> str:
+  print(f"jaxgan: wrote {path}", flush=True)
+  return path
+
+
+MODES = {"train": train, "interpolate": interpolate, "arithmetic": arithmetic}

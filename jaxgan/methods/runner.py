@@ -1,0 +1,85 @@
+"""Glue shared by every method's ``train`` mode: data, workdir, loop, restore."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import jax
+
+from jaxgan import config as config_lib
+from jaxgan.config import TrainConfig
+from jaxgan.data import BatchLoader, labelled_source, labelled_transform
+from jaxgan.train import distributed, sharding
+from jaxgan.train.checkpoint import Checkpointer
+from jaxgan.train.loop import LoopOptions, fit, init_or_restore
+from jaxgan.train.state import TrainState
+
+
+def run_key(config: TrainConfig) -> jax.Array:
+  """The key every state of a run is initialised from."""
+  return jax.random.PRNGKey(config.seed)
+
+
+def mesh_for(config: TrainConfig) -> jax.sharding.Mesh:
+  return sharding.make_mesh(config.num_devices or None)
+
+
+def loop_options(config: TrainConfig) -> LoopOptions:
+  return LoopOptions(num_steps=config.num_steps, checkpoint_every=config.checkpoint_every,
+                     keep_checkpoints=config.keep_checkpoints, log_every=config.log_every,
+                     sample_every=config.sample_every, eval_every=config.eval_every)
+
+
+def labelled_batches(config: TrainConfig, *, global_batch_size: int, image_size: int, channels: int,
+                     split: str = "train") -> BatchLoader:
+  """This process's slice of every global batch of a labelled dataset.
+
+  Process 0 builds the tfds dataset (if needed) before the others read it.
+  """
+  data_dir = config.resolved_data_dir()
+  if jax.process_index() == 0:
+    source = labelled_source(config.dataset, split=split, data_dir=data_dir)
+  distributed.barrier("dataset-built")
+  if jax.process_index() != 0:
+    source = labelled_source(config.dataset, split=split, data_dir=data_dir)
+  return BatchLoader(source, global_batch_size=global_batch_size, seed=config.seed,
+                     transform=labelled_transform(image_size=image_size, channels=channels),
+                     process_index=jax.process_index(), process_count=jax.process_count())
+
+
+def prepare_workdir(config: TrainConfig) -> str:
+  """Create the workdir and record (or check) the config there; returns its absolute path."""
+  workdir = os.path.abspath(config.workdir)
+  if jax.process_index() == 0:
+    os.makedirs(workdir, exist_ok=True)
+    config_lib.write_or_check(config, os.path.join(workdir, "config.json"))
+  distributed.barrier("workdir-ready")
+  return workdir
+
+
+def train(config: TrainConfig, *, init_fn: Callable, train_step: Callable, batches, sample_fn=None,
+          eval_fn=None) -> TrainState:
+  workdir = prepare_workdir(config)
+  if jax.process_index() == 0:
+    print(f"jaxgan: workdir {workdir}", flush=True)
+  state = fit(workdir=workdir, init_fn=init_fn, train_step=train_step, batches=batches,
+              options=loop_options(config), key=run_key(config), sample_fn=sample_fn,
+              eval_fn=eval_fn, mesh=mesh_for(config))
+  if jax.process_index() == 0:
+    print(f"jaxgan: done at step {int(state.step)}; checkpoints, samples and TensorBoard events "
+          f"in {workdir}", flush=True)
+  return state
+
+
+def restore(config: TrainConfig, init_fn: Callable) -> TrainState:
+  """The latest checkpoint of ``config.workdir``; FileNotFoundError naming the folder if none."""
+  directory = os.path.join(os.path.abspath(config.workdir), "checkpoints")
+  ckpt = Checkpointer(directory)
+  try:
+    if ckpt.latest_step() is None:
+      raise FileNotFoundError(f"no checkpoint in {directory}: train first (--mode=train)")
+    state, _ = init_or_restore(init_fn, run_key(config), mesh_for(config), ckpt)
+  finally:
+    ckpt.close()
+  return state

@@ -1,0 +1,32 @@
+"""Optimisers named in configs: one explicit dict, schedules built from config fields."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import optax
+
+
+def adam(*, learning_rate, beta1: float, beta2: float) -> optax.GradientTransformation:
+  return optax.adam(learning_rate, b1=beta1, b2=beta2)
+
+
+def sgd_momentum(*, learning_rate, momentum) -> optax.GradientTransformation:
+  """SGD with (possibly scheduled) classical momentum, as in pylearn2's Momentum rule."""
+  return optax.inject_hyperparams(optax.sgd)(learning_rate=learning_rate, momentum=momentum)
+
+
+def exponential_decay(init_value: float, *, decay_factor: float, min_value: float) -> optax.Schedule:
+  """``init / decay_factor**step``, floored at ``min_value`` (pylearn2's ExponentialDecay)."""
+  return lambda step: optax.exponential_decay(init_value, 1, 1.0 / decay_factor)(step).clip(min_value)
+
+
+def linear_ramp(start: float, end: float, steps: int) -> optax.Schedule:
+  """From ``start`` to ``end`` linearly over ``steps``, then constant (pylearn2's MomentumAdjustor)."""
+  return optax.linear_schedule(start, end, max(steps, 1))
+
+
+OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
+    "adam": adam,
+    "sgd": sgd_momentum,
+}
