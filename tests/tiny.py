@@ -1,0 +1,44 @@
+"""Tiny configurations and data shared by the training tests (fast on 2 CPU cores)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jaxgan.methods import dcgan, gan
+
+
+def dcgan_config(**overrides) -> dcgan.Config:
+  kw = dict(image_size=16, channels=1, ngf=8, ndf=8, nz=8, batch_size=8, num_samples=4,
+            checkpoint_every=2, log_every=1, sample_every=2, num_steps=4)
+  kw.update(overrides)
+  return dcgan.Config(**kw)
+
+
+def gan_config(**overrides) -> gan.Config:
+  kw = dict(image_size=8, channels=1, g_hidden=(16, 16), d_units=8, d_pieces=2, nz=4, batch_size=8,
+            num_samples=4, num_steps=4, checkpoint_every=2, log_every=1, sample_every=2)
+  kw.update(overrides)
+  return gan.Config(**kw)
+
+
+def image_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
+  rng = np.random.default_rng(seed)
+  n = config.batch_size * config.d_steps
+  shape = (n, config.image_size, config.image_size, config.channels)
+  return {"image": rng.uniform(-1, 1, shape).astype(np.float32),
+          "label": rng.integers(0, 10, n).astype(np.int32)}
+
+
+class ListSource:
+  """A random-access source of synthetic labelled uint8 images."""
+
+  def __init__(self, n: int = 40, size: int = 16, channels: int = 1, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    self.images = rng.integers(0, 256, (n, size, size, channels), dtype=np.uint8)
+    self.labels = rng.integers(0, 10, n)
+
+  def __len__(self):
+    return len(self.images)
+
+  def __getitem__(self, i):
+    return {"image": self.images[i], "label": int(self.labels[i])}
