@@ -1,0 +1,29 @@
+"""Layers, initialisers and helpers shared by the jaxgan models."""
+
+from jaxgan.nn.init import DCGAN_INIT_STDDEV
+from jaxgan.nn.init import batchnorm_scale_init
+from jaxgan.nn.init import normal_init
+from jaxgan.nn.init import symmetric_uniform_init
+from jaxgan.nn.layers import LEAKY_RELU_SLOPE
+from jaxgan.nn.layers import TORCH_BATCHNORM_EPSILON
+from jaxgan.nn.layers import TORCH_BATCHNORM_MOMENTUM
+from jaxgan.nn.layers import Maxout
+from jaxgan.nn.layers import leaky_relu
+from jaxgan.nn.layers import torch_conv_padding
+from jaxgan.nn.layers import torch_conv_transpose_padding
+from jaxgan.nn.params import count_params
+
+__all__ = [
+    'DCGAN_INIT_STDDEV',
+    'LEAKY_RELU_SLOPE',
+    'TORCH_BATCHNORM_EPSILON',
+    'TORCH_BATCHNORM_MOMENTUM',
+    'Maxout',
+    'batchnorm_scale_init',
+    'count_params',
+    'leaky_relu',
+    'normal_init',
+    'symmetric_uniform_init',
+    'torch_conv_padding',
+    'torch_conv_transpose_padding',
+]

@@ -1,0 +1,16 @@
+"""Test-session settings: faster XLA compiles on small CPUs, shared by worker subprocesses.
+
+Set here (test infrastructure), never in library code:
+- XLA's LLVM backend at -O0: the tests' networks are tiny, so compile time dominates;
+- JAX's persistent compilation cache, so identical programs compiled by several tests and
+  worker processes are compiled once per session.
+"""
+
+import os
+import tempfile
+
+_CACHE = os.path.join(tempfile.gettempdir(), "jaxgan-test-xla-cache")
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _CACHE)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.3")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
