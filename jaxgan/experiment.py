@@ -57,6 +57,12 @@ def main(method: ModuleType, modes: dict, argv: list[str] | None = None) -> None
                                flag_values.process_id)
       except ValueError as e:
         raise app.UsageError(str(e)) from None
-    modes[flag_values.mode](config)
+    try:
+      modes[flag_values.mode](config)
+    except (ValueError, OSError) as e:  # bad data, paths or settings: say which, briefly
+      if os.environ.get("JAXGAN_DEBUG"):
+        raise
+      print(f"jaxgan: error: {e}\n(set JAXGAN_DEBUG=1 for the traceback)", file=sys.stderr)
+      sys.exit(2)
 
   app.run(run, argv=argv or sys.argv)

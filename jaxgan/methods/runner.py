@@ -75,6 +75,8 @@ def train(config: TrainConfig, *, init_fn: Callable, train_step: Callable, batch
 def restore(config: TrainConfig, init_fn: Callable) -> TrainState:
   """The latest checkpoint of ``config.workdir``; FileNotFoundError naming the folder if none."""
   directory = os.path.join(os.path.abspath(config.workdir), "checkpoints")
+  if not os.path.isdir(directory):
+    raise FileNotFoundError(f"no checkpoint in {directory}: train first (--mode=train)")
   ckpt = Checkpointer(directory)
   try:
     if ckpt.latest_step() is None:

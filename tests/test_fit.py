@@ -1,0 +1,70 @@
+"""The host loop: checkpoints, resume == uninterrupted, outputs in the workdir only."""
+
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import config as config_lib
+from jaxgan.data import BatchLoader, labelled_transform
+from jaxgan.methods import dcgan
+from jaxgan.train.checkpoint import Checkpointer
+from jaxgan.train.loop import LoopOptions, fit
+from tests import tiny
+
+
+def _fit(workdir, num_steps, method):
+  loader = BatchLoader(tiny.ListSource(n=24, size=16), global_batch_size=8, seed=3,
+                       transform=labelled_transform(image_size=16, channels=1))
+  return fit(workdir=workdir, init_fn=method.init_state, train_step=method.train_step, batches=loader,
+             options=LoopOptions(num_steps=num_steps, checkpoint_every=2, keep_checkpoints=2, log_every=1,
+                                 sample_every=3, progress=False),
+             key=jax.random.PRNGKey(7), sample_fn=method.sample)
+
+
+def test_resumed_run_is_bit_identical_to_uninterrupted_run(tmp_path):
+  method = dcgan.build(tiny.dcgan_config())
+  straight = _fit(tmp_path / "straight", 5, method)
+  _fit(tmp_path / "resumed", 3, method)  # stops at 3: checkpoints 2 and 3
+  assert Checkpointer(tmp_path / "resumed" / "checkpoints").all_steps() == [2, 3]
+  resumed = _fit(tmp_path / "resumed", 5, method)  # restores 3, runs 4 and 5 (epoch 2 data)
+  assert int(resumed.step) == int(straight.step) == 5
+  for a, b in zip(jax.tree.leaves(jax.device_get(straight)), jax.tree.leaves(jax.device_get(resumed))):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_fit_writes_checkpoints_events_and_samples_inside_workdir(tmp_path):
+  method = dcgan.build(tiny.dcgan_config())
+  workdir = tmp_path / "run"
+  _fit(workdir, 5, method)
+  assert sorted(os.listdir(workdir)) == ["checkpoints", "samples", "tensorboard"]
+  assert Checkpointer(workdir / "checkpoints").all_steps() == [4, 5]  # keep 2, final save at 5
+  assert sorted(os.listdir(workdir / "samples")) == ["step_00000003.png", "step_00000005.png"]
+  events = os.listdir(workdir / "tensorboard")
+  assert len(events) == 1 and events[0].startswith("events.out.tfevents")
+  from PIL import Image
+  grid = np.asarray(Image.open(workdir / "samples" / "step_00000005.png"))
+  assert grid.shape == (2 + 2 * 18, 2 + 2 * 18)  # 4 samples of 16x16, 2 px padding
+  assert grid.std() > 0
+  # A finished run asked for the same number of steps does nothing and keeps its checkpoints.
+  state = _fit(workdir, 5, method)
+  assert int(state.step) == 5
+  assert Checkpointer(workdir / "checkpoints").all_steps() == [4, 5]
+
+
+def test_workdir_refuses_a_run_with_other_hyperparameters(tmp_path):
+  path = tmp_path / "config.json"
+  config_lib.write_or_check(tiny.dcgan_config(workdir=str(tmp_path)), path)
+  # Run-only fields may change on resumption ...
+  config_lib.write_or_check(tiny.dcgan_config(workdir=str(tmp_path), num_steps=99, log_every=7), path)
+  # ... what is trained may not.
+  with pytest.raises(ValueError, match=r"ngf: 8 -> 16"):
+    config_lib.write_or_check(tiny.dcgan_config(workdir=str(tmp_path), ngf=16), path)
+  assert json.loads(path.read_text())["ngf"] == 8
+
+
+def test_loop_options_reject_negative_values():
+  with pytest.raises(ValueError, match="log_every"):
+    LoopOptions(num_steps=3, log_every=-1)
