@@ -8,11 +8,7 @@ import os
 import numpy as np
 from PIL import Image
 
-
-def to_uint8(images) -> np.ndarray:
-  """[-1, 1] floats -> uint8 0..255 (clipped, rounded)."""
-  x = np.asarray(images, dtype=np.float32)
-  return np.clip(np.rint((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
+from jaxgan.data.images import to_uint8
 
 
 def make_grid(images, *, ncol: int | None = None, pad: int = 2, pad_value: int = 255) -> np.ndarray:
