@@ -213,44 +213,65 @@ def test_dcgan_running_mean_update_matches_torch_momentum(small_dcgan):
 # ------------------------------------------------ PyTorch transposed-conv alignment
 
 
-def _torch_conv_transpose_reference(x, w_torch, stride, padding):
+def _torch_conv_transpose_reference(x, w_torch, stride, padding, output_padding=0):
   """PyTorch ConvTranspose2d by its definition (scatter), NHWC in, w (I, O, kh, kw)."""
   b, h, w_, cin = x.shape
   _, cout, kh, kw = w_torch.shape
-  full = np.zeros((b, (h - 1) * stride + kh, (w_ - 1) * stride + kw, cout))
+  op = output_padding
+  full = np.zeros((b, (h - 1) * stride + kh + op, (w_ - 1) * stride + kw + op, cout))
   for i in range(h):
     for j in range(w_):
       contrib = np.einsum('bc,cokl->bklo', x[:, i, j, :], w_torch)
       full[:, i * stride : i * stride + kh, j * stride : j * stride + kw, :] += contrib
-  out_h = (h - 1) * stride - 2 * padding + kh
-  out_w = (w_ - 1) * stride - 2 * padding + kw
+  out_h = (h - 1) * stride - 2 * padding + kh + op
+  out_w = (w_ - 1) * stride - 2 * padding + kw + op
   return full[:, padding : padding + out_h, padding : padding + out_w, :]
 
 
-@pytest.mark.parametrize('stride, padding, size', [(2, 1, 4), (2, 1, 5), (1, 0, 1)])
-def test_conv_transpose_matches_pytorch_definition(stride, padding, size):
-  layer = nnx.ConvTranspose(
-      3, 2, (4, 4), strides=(stride, stride),
-      padding=jnn.torch_conv_transpose_padding(4, padding), use_bias=False,
-      rngs=nnx.Rngs(0),
-  )
-  x = np.asarray(jax.random.normal(jax.random.key(1), (2, size, size, 3)), np.float64)
-  kernel = np.asarray(layer.kernel[...], np.float64)  # (kh, kw, I, O)
-  # PyTorch weight (I, O, kh, kw) holding the same filter: flipped spatially.
-  w_torch = kernel[::-1, ::-1].transpose(2, 3, 0, 1)
-  expected = _torch_conv_transpose_reference(x, w_torch, stride, padding)
+@pytest.mark.parametrize('kernel, stride, padding, output_padding, size', [
+    (4, 2, 1, 0, 4),  # DCGAN / pix2pix up-sampling: exactly 2x
+    (4, 2, 1, 0, 5),
+    (4, 1, 0, 0, 1),  # DCGAN projection 1x1 -> 4x4
+    (3, 2, 1, 1, 4),  # CycleGAN up-sampling (output_padding 1): exactly 2x
+    (3, 2, 1, 0, 4),  # odd output: the lhs-dilated fallback
+    (5, 3, 2, 0, 4),
+    (3, 1, 1, 0, 5),
+    (2, 2, 0, 0, 3),
+])
+def test_conv_transpose_matches_pytorch_definition(kernel, stride, padding, output_padding, size):
+  layer = jnn.ConvTranspose(3, 2, kernel, stride=stride, padding=padding,
+                            output_padding=output_padding, rngs=nnx.Rngs(0),
+                            bias_init=nnx.initializers.normal(1.0))
+  x = np.asarray(jax.random.normal(jax.random.key(1), (2, size, size + 1, 3)), np.float64)
+  kernel_hwio = np.asarray(layer.kernel[...], np.float64)
+  w_torch = kernel_hwio.transpose(2, 3, 0, 1)  # PyTorch orientation: no flip
+  expected = _torch_conv_transpose_reference(x, w_torch, stride, padding, output_padding)
+  expected = expected + np.asarray(layer.bias[...])
   got = layer(jnp.asarray(x, jnp.float32))
   assert got.shape == expected.shape
-  if stride == 2:
-    assert got.shape[1:3] == (2 * size, 2 * size)
   np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
-  # And it is the lhs-dilated convolution that PyTorch computes.
-  pad = jnn.torch_conv_transpose_padding(4, padding)
-  lax_out = jax.lax.conv_general_dilated(
-      jnp.asarray(x, jnp.float32), jnp.asarray(kernel, jnp.float32), (1, 1), pad,
-      lhs_dilation=(stride, stride), dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
-  )
-  np.testing.assert_allclose(got, lax_out, rtol=1e-5, atol=1e-6)
+  # Gradients agree with the lhs-dilated convolution (the textbook transposed conv).
+  pads = [(kernel - 1 - padding, kernel - 1 - padding + output_padding)] * 2
+  dilated = lambda x, k: jax.lax.conv_general_dilated(
+      x, k[::-1, ::-1], (1, 1), pads, lhs_dilation=(stride, stride),
+      dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  phases = lambda x, k: jnn.conv_transpose(x, k, stride=stride, padding=padding,
+                                           output_padding=output_padding)
+  args = (jnp.asarray(x, jnp.float32), jnp.asarray(kernel_hwio, jnp.float32))
+  for f in (phases, dilated):
+    assert f(*args).shape == got.shape
+  g1 = jax.grad(lambda x, k: jnp.sum(phases(x, k) ** 2), argnums=(0, 1))(*args)
+  g2 = jax.grad(lambda x, k: jnp.sum(dilated(x, k) ** 2), argnums=(0, 1))(*args)
+  for a, b in zip(g1, g2):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_conv_transpose_rejects_bad_padding():
+  with pytest.raises(ValueError, match='padding=4'):
+    jnn.ConvTranspose(2, 2, 4, stride=2, padding=4, rngs=nnx.Rngs(0))
+  with pytest.raises(ValueError, match='output_padding=2'):
+    jnn.conv_transpose(jnp.zeros((1, 2, 2, 1)), jnp.zeros((3, 3, 1, 1)), stride=2, padding=1,
+                       output_padding=2)
 
 
 def test_conv_padding_matches_pytorch_definition():

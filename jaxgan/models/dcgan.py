@@ -18,9 +18,9 @@ Discriminator:
     Conv 4x4 s1 VALID -> 1x1, 1 logit -> [B]
 
 No conv biases; kernels N(0, 0.02), BN scale N(1, 0.02), BN bias 0; BN momentum and
-epsilon are PyTorch's defaults. Transposed-conv padding reproduces PyTorch's
-``ConvTranspose2d(4, 2, 1)`` alignment (see ``jaxgan.nn.torch_conv_transpose_padding``;
-PyTorch kernels must be flipped spatially when loaded).
+epsilon are PyTorch's defaults. Transposed convolutions are ``jaxgan.nn.ConvTranspose``:
+PyTorch's ``ConvTranspose2d(4, 2, 1)`` alignment, kernels in PyTorch's orientation
+(a PyTorch weight (I, O, kh, kw) loads as ``W.transpose(2, 3, 0, 1)``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from jaxgan.nn import batchnorm_scale_init
 from jaxgan.nn import leaky_relu
 from jaxgan.nn import normal_init
 from jaxgan.nn import torch_conv_padding
-from jaxgan.nn import torch_conv_transpose_padding
+from jaxgan.nn import ConvTranspose
 
 KERNEL_SIZE = 4
 MIN_RESOLUTION = 16
@@ -67,16 +67,8 @@ def _batch_norm(features: int, rngs: nnx.Rngs) -> nnx.BatchNorm:
 
 
 def _conv_transpose(cin: int, cout: int, stride: int, padding: int, rngs: nnx.Rngs):
-  return nnx.ConvTranspose(
-      cin,
-      cout,
-      (KERNEL_SIZE, KERNEL_SIZE),
-      strides=(stride, stride),
-      padding=torch_conv_transpose_padding(KERNEL_SIZE, padding),
-      use_bias=False,
-      kernel_init=normal_init(),
-      rngs=rngs,
-  )
+  return ConvTranspose(cin, cout, KERNEL_SIZE, stride=stride, padding=padding, use_bias=False,
+                       kernel_init=normal_init(), rngs=rngs)
 
 
 def _conv(cin: int, cout: int, stride: int, padding: int, rngs: nnx.Rngs):

@@ -1,5 +1,7 @@
 """Layers, initialisers and helpers shared by the jaxgan models."""
 
+from jaxgan.nn.conv_transpose import ConvTranspose
+from jaxgan.nn.conv_transpose import conv_transpose
 from jaxgan.nn.init import DCGAN_INIT_STDDEV
 from jaxgan.nn.init import batchnorm_scale_init
 from jaxgan.nn.init import normal_init
@@ -10,10 +12,11 @@ from jaxgan.nn.layers import TORCH_BATCHNORM_MOMENTUM
 from jaxgan.nn.layers import Maxout
 from jaxgan.nn.layers import leaky_relu
 from jaxgan.nn.layers import torch_conv_padding
-from jaxgan.nn.layers import torch_conv_transpose_padding
 from jaxgan.nn.params import count_params
 
 __all__ = [
+    'ConvTranspose',
+    'conv_transpose',
     'DCGAN_INIT_STDDEV',
     'LEAKY_RELU_SLOPE',
     'TORCH_BATCHNORM_EPSILON',
@@ -25,5 +28,4 @@ __all__ = [
     'normal_init',
     'symmetric_uniform_init',
     'torch_conv_padding',
-    'torch_conv_transpose_padding',
 ]

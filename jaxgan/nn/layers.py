@@ -29,25 +29,6 @@ def torch_conv_padding(padding: int, ndim: int = 2) -> tuple[tuple[int, int], ..
   return ((padding, padding),) * ndim
 
 
-def torch_conv_transpose_padding(
-    kernel_size: int, padding: int, ndim: int = 2
-) -> tuple[tuple[int, int], ...]:
-  """Explicit Flax ``ConvTranspose`` padding equal to PyTorch ``ConvTranspose2d``.
-
-  PyTorch's transposed convolution with padding ``p`` (and output_padding 0) is a
-  convolution of the stride-dilated input, padded by ``k - 1 - p`` on each side, with
-  the spatially *flipped* kernel. ``flax.nnx.ConvTranspose`` (``transpose_kernel=False``)
-  computes that convolution with its kernel unflipped, so with this padding the output
-  shape and alignment are PyTorch's, and a PyTorch weight ``W`` of shape (I, O, H, W)
-  maps to the Flax kernel ``W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)``.
-  For k=4, s=2, p=1 the output is exactly twice the input.
-  """
-  pad = kernel_size - 1 - padding
-  if pad < 0:
-    raise ValueError(f'padding {padding} is larger than kernel_size - 1 = {kernel_size - 1}')
-  return ((pad, pad),) * ndim
-
-
 class Maxout(nnx.Module):
   """Maxout layer (Goodfellow et al. 2013): max over ``pieces`` affine maps per unit.
 

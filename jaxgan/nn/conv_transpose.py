@@ -1,0 +1,87 @@
+"""PyTorch-semantics transposed convolution, computed as stride-1 convolutions per output phase.
+
+``ConvTranspose2d(k, s, p, output_padding)`` writes ``x[i] * w[t]`` to output position
+``s*i - p + t``. Output positions ``o = s*q + r`` of one phase ``r`` only receive kernel taps
+``t = (r + p) mod s + s*m``, so each phase is an ordinary stride-1 correlation of the input
+with a sub-kernel, and the phases are interleaved (depth-to-space). On XLA:CPU this is several
+times faster than the lhs-dilated convolution that ``nnx.ConvTranspose`` lowers to, whose
+kernel gradient is a reversed-window convolution without a fast path (see
+``benchmarks/conv_layers.py``); on GPU/TPU the two are equivalent formulations.
+
+The kernel is stored ``[kh, kw, in, out]`` in PyTorch's orientation (not flipped): a PyTorch
+weight ``W`` of shape ``(in, out, kh, kw)`` is ``W.transpose(2, 3, 0, 1)`` here.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jaxgan.nn.init import normal_init
+
+_DN = ("NHWC", "HWIO", "NHWC")
+
+
+def output_size(n: int, *, kernel: int, stride: int, padding: int, output_padding: int = 0) -> int:
+  """PyTorch's ConvTranspose output length."""
+  return (n - 1) * stride - 2 * padding + kernel + output_padding
+
+
+def _phase(n: int, out: int, r: int, *, kernel: int, stride: int, padding: int):
+  """Taps (in correlation order) and the input padding (lo, hi) of output phase ``r``."""
+  t = r + padding
+  first, shift = t % stride, t // stride
+  taps = list(range(first, kernel, stride))[::-1]
+  q = len(range(r, out, stride))  # outputs of this phase
+  lo = len(taps) - 1 - shift
+  hi = q + len(taps) - 1 - n - lo
+  return taps, (lo, hi), q
+
+
+def conv_transpose(x: jax.Array, kernel: jax.Array, *, stride: int, padding: int,
+                   output_padding: int = 0) -> jax.Array:
+  """PyTorch ``conv_transpose2d`` of NHWC ``x`` with a ``[kh, kw, in, out]`` kernel (no bias)."""
+  if not 0 <= output_padding < stride:
+    raise ValueError(f"output_padding={output_padding} must be in [0, stride={stride})")
+  b, h, w, _ = x.shape
+  kh, kw, _, cout = kernel.shape
+  out_h = output_size(h, kernel=kh, stride=stride, padding=padding, output_padding=output_padding)
+  out_w = output_size(w, kernel=kw, stride=stride, padding=padding, output_padding=output_padding)
+  if out_h % stride or out_w % stride:  # phases of unequal length: use the dilated form
+    pads = [(k - 1 - padding, k - 1 - padding + output_padding) for k in (kh, kw)]
+    return jax.lax.conv_general_dilated(x, kernel[::-1, ::-1], (1, 1), pads, lhs_dilation=(stride, stride),
+                                        dimension_numbers=_DN)
+  rows = []
+  for rh in range(stride):
+    taps_h, pad_h, qh = _phase(h, out_h, rh, kernel=kh, stride=stride, padding=padding)
+    cols = []
+    for rw in range(stride):
+      taps_w, pad_w, qw = _phase(w, out_w, rw, kernel=kw, stride=stride, padding=padding)
+      if not taps_h or not taps_w:
+        cols.append(jnp.zeros((b, qh, qw, cout), x.dtype))
+        continue
+      sub = kernel[jnp.asarray(taps_h)][:, jnp.asarray(taps_w)]
+      xp = jax.lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (*pad_h, 0), (*pad_w, 0), (0, 0, 0)))
+      cols.append(jax.lax.conv_general_dilated(xp, sub, (1, 1), "VALID", dimension_numbers=_DN))
+    rows.append(jnp.stack(cols, axis=3))  # [b, qh, qw, s(w phase), c]
+  y = jnp.stack(rows, axis=2)  # [b, qh, s(h phase), qw, s(w phase), c]
+  return y.reshape(b, out_h, out_w, cout)
+
+
+class ConvTranspose(nnx.Module):
+  """``torch.nn.ConvTranspose2d`` in NHWC: same output size, alignment and parameters."""
+
+  def __init__(self, in_features: int, out_features: int, kernel_size: int, *, stride: int = 1,
+               padding: int = 0, output_padding: int = 0, use_bias: bool = True,
+               kernel_init=normal_init(), bias_init=nnx.initializers.zeros, rngs: nnx.Rngs):
+    if not 0 <= padding <= kernel_size - 1:
+      raise ValueError(f"padding={padding} must be in [0, kernel_size - 1 = {kernel_size - 1}]")
+    self.stride, self.padding, self.output_padding = stride, padding, output_padding
+    self.kernel = nnx.Param(kernel_init(rngs.params(), (kernel_size, kernel_size, in_features, out_features)))
+    self.bias = nnx.Param(bias_init(rngs.params(), (out_features,))) if use_bias else None
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    y = conv_transpose(x, self.kernel[...], stride=self.stride, padding=self.padding,
+                       output_padding=self.output_padding)
+    return y if self.bias is None else y + self.bias[...]

@@ -1,0 +1,64 @@
+"""Smoke tests of the helpers of benchmarks/train_step.py and benchmarks/conv_layers.py (fast)."""
+
+import os
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+
+import conv_layers  # noqa: E402
+import train_step  # noqa: E402
+from jaxgan.methods import dcgan  # noqa: E402
+
+
+def test_cost_flops_accepts_dict_list_and_missing():
+  assert train_step.cost_flops({"flops": 3.0, "bytes accessed": 1.0}) == 3.0
+  assert train_step.cost_flops([{"flops": 2.0}, {"flops": 5.0}]) == 7.0
+  assert train_step.cost_flops([{}]) is None
+  assert train_step.cost_flops(None) is None
+
+
+def test_compiled_helpers_on_a_tiny_function():
+  compiled = jax.jit(lambda a, b: a @ b).lower(jnp.ones((8, 8)), jnp.ones((8, 8))).compile()
+  assert train_step.cost_flops(compiled.cost_analysis()) >= 2 * 8 ** 3 * 0.5
+  mem = train_step.compiled_memory(compiled)
+  assert set(mem) >= {"argument_size_in_bytes", "output_size_in_bytes", "temp_size_in_bytes"}
+  if mem["argument_size_in_bytes"] is not None:
+    assert mem["argument_size_in_bytes"] == 2 * 8 * 8 * 4
+  assert train_step.max_rss_bytes() > 0
+  assert train_step.measure_peak_flops(n=64, repeats=2) > 0
+
+
+def test_presets_and_overrides():
+  assert set(train_step.PRESETS) == {"dcgan64_b128", "dcgan32_digits", "gan_mnist_b100"}
+  preset = train_step.PRESETS["dcgan32_digits"]()
+  assert (preset.config.image_size, preset.config.channels, preset.config.ngf, preset.config.batch_size) == (32, 1, 32, 128)
+  config = train_step.apply_overrides(dcgan.Config(), "ngf=16, ndf=8,learning_rate=0.1")
+  assert (config.ngf, config.ndf, config.learning_rate) == (16, 8, 0.1)
+  with pytest.raises(ValueError):
+    train_step.apply_overrides(dcgan.Config(), "nonsense=1")
+  batch = train_step.random_batch(config.replace(batch_size=4, image_size=16))
+  assert batch["image"].shape == (4, 16, 16, 3) and batch["label"].shape == (4,)
+
+
+def test_markdown_table_has_one_row_per_result_and_dashes_for_unknowns():
+  table = train_step.markdown_table([{"preset": "p", "method": "m", "batch": 2, "step_ms": 1.0}])
+  lines = table.splitlines()
+  assert len(lines) == 3 and lines[2].startswith("| p | m | 2 |") and "| - |" in lines[2]
+
+
+@pytest.mark.parametrize("cin,cout,side", [(3, 5, 4), (4, 1, 3)])
+def test_conv_reformulations_equal_the_model_layers(cin, cout, side):
+  kx, kw = jax.random.split(jax.random.PRNGKey(0))
+  x = jax.random.normal(kx, (2, side, side, cin))
+  w = jax.random.normal(kw, (4, 4, cin, cout))
+  ref = conv_layers.convt_flax(x, w)
+  assert ref.shape == (2, 2 * side, 2 * side, cout)
+  for f in (conv_layers.convt_subpixel, conv_layers.convt_phases):
+    np.testing.assert_allclose(f(x, w), ref, atol=1e-4)
+  xd = jax.random.normal(kx, (2, 2 * side, 2 * side, cin))
+  np.testing.assert_allclose(conv_layers.conv_s2d(xd, w), conv_layers.conv_flax(xd, w), atol=1e-4)
