@@ -68,3 +68,19 @@ def test_workdir_refuses_a_run_with_other_hyperparameters(tmp_path):
 def test_loop_options_reject_negative_values():
   with pytest.raises(ValueError, match="log_every"):
     LoopOptions(num_steps=3, log_every=-1)
+
+
+def test_evaluation_hook_runs_every_m_steps_and_at_the_end(tmp_path):
+  method = dcgan.build(tiny.dcgan_config())
+  seen = []
+
+  def eval_fn(state):
+    seen.append(int(state.step))
+    return {"step_seen": float(state.step)}
+
+  loader = BatchLoader(tiny.ListSource(n=24, size=16), global_batch_size=8, seed=3,
+                       transform=labelled_transform(image_size=16, channels=1))
+  fit(workdir=tmp_path, init_fn=method.init_state, train_step=method.train_step, batches=loader,
+      options=LoopOptions(num_steps=5, checkpoint_every=0, eval_every=2, progress=False),
+      key=jax.random.PRNGKey(0), eval_fn=eval_fn)
+  assert seen == [2, 4, 5]
