@@ -57,16 +57,22 @@ class AdversarialConfig(TrainConfig):
 class Parts:
   """What a method supplies: module builders and optimisers."""
 
-  make_generator: Callable  # rngs -> nnx.Module, called as g(z, train=...)
-  make_discriminator: Callable  # rngs -> nnx.Module, called as d(x, train=..., [key=...])
+  make_generator: Callable  # rngs -> nnx.Module, called as g(z, [y], train=...)
+  make_discriminator: Callable  # rngs -> nnx.Module, called as d(x, [y], train=..., [key=...])
   g_tx: optax.GradientTransformation
   d_tx: optax.GradientTransformation
   d_needs_key: bool = False  # the discriminator takes a dropout key
+  num_classes: int = 0  # > 0: G and D are conditioned on integer class labels y (cGAN)
 
 
 @dataclasses.dataclass(frozen=True)
 class Method:
-  """The static half of an unconditional GAN: networks and losses, closed over by the step."""
+  """The static half of a GAN: networks and losses, closed over by the step.
+
+  With ``parts.num_classes > 0`` it is a conditional GAN (Mirza & Osindero 2014): G gets
+  (z, y) with y drawn uniformly over the classes, D gets (x, y) with the real images' own
+  labels and the fakes' sampled ones.
+  """
 
   config: AdversarialConfig
   parts: Parts
@@ -90,49 +96,64 @@ class Method:
   def noise(self, key: jax.Array, n: int) -> jax.Array:
     return NOISE[self.config.noise](key, (n, self.config.nz))
 
-  def generate(self, g: ModelState, z: jax.Array, *, train: bool = True):
+  @property
+  def conditional(self) -> bool:
+    return self.parts.num_classes > 0
+
+  def sample_labels(self, key: jax.Array, n: int) -> jax.Array | None:
+    """Uniform class labels for n fakes (None for an unconditional GAN)."""
+    return jax.random.randint(key, (n,), 0, self.parts.num_classes) if self.conditional else None
+
+  def generate(self, g: ModelState, z: jax.Array, y: jax.Array | None = None, *, train: bool = True):
     """``(images, new_stats)``; train=True uses batch statistics (the official DCGAN sampling)."""
-    return self.generator.apply(g.params, g.stats, z, train=train)
+    args = (z,) if y is None else (z, y)
+    return self.generator.apply(g.params, g.stats, *args, train=train)
 
-  def discriminate(self, params, stats, x: jax.Array, key: jax.Array):
+  def discriminate(self, params, stats, x: jax.Array, key: jax.Array, y: jax.Array | None = None):
     kwargs = {"key": key} if self.parts.d_needs_key else {}
-    return self.discriminator.apply(params, stats, x, train=True, **kwargs)
+    args = (x,) if y is None else (x, y)
+    return self.discriminator.apply(params, stats, *args, train=True, **kwargs)
 
-  def d_loss(self, d_params, d_stats, real, fake, key):
+  def d_loss(self, d_params, d_stats, real, fake, key, y_real=None, y_fake=None):
     """Mean D loss; D sees the real and the fake batch in separate calls (separate BN batches)."""
     loss = ADVERSARIAL_LOSSES[self.config.loss]
     k_real, k_fake, k_gp = jax.random.split(key, 3)
-    real_logits, d_stats = self.discriminate(d_params, d_stats, real, k_real)
-    fake_logits, d_stats = self.discriminate(d_params, d_stats, fake, k_fake)
+    real_logits, d_stats = self.discriminate(d_params, d_stats, real, k_real, y_real)
+    fake_logits, d_stats = self.discriminate(d_params, d_stats, fake, k_fake, y_fake)
     total = loss.discriminator(real_logits, fake_logits).mean()
     metrics = {"d_loss": total, "d_real": jax.nn.sigmoid(real_logits).mean(),
                "d_fake": jax.nn.sigmoid(fake_logits).mean()}
     if self.config.gp_weight:
+      if self.conditional:
+        raise NotImplementedError("gradient penalty with conditioning is not supported yet")
       critic = lambda x: self.discriminate(d_params, d_stats, x, k_gp)[0]
       gp = gradient_penalty(critic, real, fake, k_gp).mean()
       total = total + self.config.gp_weight * gp
       metrics["gradient_penalty"] = gp
     return total, (d_stats, metrics)
 
-  def g_loss(self, g_params, g_stats, d: ModelState, z, key):
+  def g_loss(self, g_params, g_stats, d: ModelState, z, key, y=None):
     loss = ADVERSARIAL_LOSSES[self.config.loss]
-    fake, g_stats = self.generator.apply(g_params, g_stats, z, train=True)
-    fake_logits, _ = self.discriminate(d.params, d.stats, fake, key)  # D's statistics are not updated
+    fake, g_stats = self.generator.apply(g_params, g_stats, *((z,) if y is None else (z, y)), train=True)
+    fake_logits, _ = self.discriminate(d.params, d.stats, fake, key, y)  # D's statistics are not updated
     total = loss.generator(fake_logits).mean()
     return total, (g_stats, {"g_loss": total})
 
-  def d_update(self, state_nets: dict[str, ModelState], real, key) -> tuple[ModelState, dict]:
+  def d_update(self, state_nets: dict[str, ModelState], real, key, y_real=None) -> tuple[ModelState, dict]:
     g, d = state_nets["G"], state_nets["D"]
-    k_z, k_d = jax.random.split(key)
-    fake, _ = self.generate(g, self.noise(k_z, real.shape[0]))
+    k_z, k_y, k_d = jax.random.split(key, 3)
+    y_fake = self.sample_labels(k_y, real.shape[0])
+    fake, _ = self.generate(g, self.noise(k_z, real.shape[0]), y_fake)
     fake = jax.lax.stop_gradient(fake)
-    grads, (stats, metrics) = jax.grad(self.d_loss, has_aux=True)(d.params, d.stats, real, fake, k_d)
+    grads, (stats, metrics) = jax.grad(self.d_loss, has_aux=True)(d.params, d.stats, real, fake, k_d,
+                                                                  y_real, y_fake)
     return self.discriminator.update(d, grads, stats), metrics
 
   def g_update(self, state_nets: dict[str, ModelState], n: int, key) -> tuple[ModelState, dict]:
     g, d = state_nets["G"], state_nets["D"]
-    k_z, k_d = jax.random.split(key)
-    grads, (stats, metrics) = jax.grad(self.g_loss, has_aux=True)(g.params, g.stats, d, self.noise(k_z, n), k_d)
+    k_z, k_y, k_d = jax.random.split(key, 3)
+    grads, (stats, metrics) = jax.grad(self.g_loss, has_aux=True)(
+        g.params, g.stats, d, self.noise(k_z, n), k_d, self.sample_labels(k_y, n))
     return self.generator.update(g, grads, stats), metrics
 
   # -- the step --------------------------------------------------------------------------
@@ -143,11 +164,13 @@ class Method:
     n = images.shape[0] // k
     # Row j*k + i of the batch feeds D step i: each device keeps its contiguous rows.
     real = images.reshape((n, k) + images.shape[1:])
+    labels = batch["label"].reshape((n, k)) if self.conditional else None
     key = state.step_key()
     nets = dict(state.nets)
     metrics = {}
     for i in range(k):
-      nets["D"], metrics = self.d_update(nets, real[:, i], jax.random.fold_in(key, i))
+      y = None if labels is None else labels[:, i]
+      nets["D"], metrics = self.d_update(nets, real[:, i], jax.random.fold_in(key, i), y)
     nets["G"], g_metrics = self.g_update(nets, n, jax.random.fold_in(key, k))
     return state.replace(step=state.step + 1, nets=nets), {**metrics, **g_metrics}
 
@@ -156,9 +179,21 @@ class Method:
     key = jax.random.fold_in(jax.random.PRNGKey(self.config.seed), 0x5A4D)
     return self.noise(key, n or self.config.num_samples)
 
-  def sample(self, state: TrainState, z: jax.Array | None = None) -> jax.Array:
+  def sample(self, state: TrainState, z: jax.Array | None = None, y: jax.Array | None = None) -> jax.Array:
+    """G(z[, y]) for the given latents, or the run's sample grid.
+
+    The grid of a conditional GAN is ``[K, n, H, W, C]``: row r holds class r, every row the
+    same n latents (n = num_samples // K, at least 1).
+    """
+    if z is None and self.conditional:
+      k = self.parts.num_classes
+      n = max(self.config.num_samples // k, 1)
+      z = jnp.tile(self.fixed_noise(n), (k, 1))
+      y = jnp.repeat(jnp.arange(k), n)
+      images = self.generate(state.nets["G"], z, y)[0]
+      return images.reshape((k, n) + images.shape[1:])
     z = self.fixed_noise() if z is None else z
-    return self.generate(state.nets["G"], z)[0]
+    return self.generate(state.nets["G"], z, y)[0]
 
 
 # -- modes of the experiment scripts ---------------------------------------------------------
