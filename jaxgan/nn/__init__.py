@@ -13,6 +13,7 @@ from jaxgan.nn.layers import Maxout
 from jaxgan.nn.layers import leaky_relu
 from jaxgan.nn.layers import torch_conv_padding
 from jaxgan.nn.params import count_params
+from jaxgan.nn.weight_norm import WeightNormDense
 
 __all__ = [
     'ConvTranspose',
@@ -22,6 +23,7 @@ __all__ = [
     'TORCH_BATCHNORM_EPSILON',
     'TORCH_BATCHNORM_MOMENTUM',
     'Maxout',
+    'WeightNormDense',
     'batchnorm_scale_init',
     'count_params',
     'leaky_relu',
