@@ -15,13 +15,15 @@ from typing import Any, Callable, Mapping
 
 
 def field(default: Any, help: str, *, choices: Mapping[str, Any] | None = None,
-          check: tuple[Callable[[Any], bool], str] | None = None, run_only: bool = False):
+          check: tuple[Callable[[Any], bool], str] | None = None, run_only: bool = False,
+          flag: str | None = None):
   """A dataclass field with flag metadata.
 
   ``run_only`` marks fields that do not change what is trained (paths, frequencies, tool
-  options): a workdir may be resumed with other values of them.
+  options): a workdir may be resumed with other values of them. ``flag`` names the
+  command-line flag when it cannot be the field's name (e.g. ``--class``).
   """
-  metadata = {"help": help, "run_only": run_only}
+  metadata = {"help": help, "run_only": run_only, "flag": flag}
   if choices is not None:
     metadata["choices"] = choices
   if check is not None:
@@ -39,14 +41,15 @@ def validate(config) -> None:
   for f in dataclasses.fields(config):
     value = getattr(config, f.name)
     choices = f.metadata.get("choices")
+    name = f.metadata.get("flag") or f.name
     if choices is not None and value not in choices:
-      raise ValueError(f"{f.name}={value!r} is not one of {sorted(choices)}")
+      raise ValueError(f"{name}={value!r} is not one of {sorted(choices)}")
     check = f.metadata.get("check")
     if check is not None:
       predicate, what = check
       values = value if isinstance(value, tuple) else (value,)
       if not all(predicate(v) for v in values):
-        raise ValueError(f"{f.name}={value!r} {what}")
+        raise ValueError(f"{name}={value!r} {what}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

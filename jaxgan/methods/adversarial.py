@@ -63,6 +63,7 @@ class Parts:
   d_tx: optax.GradientTransformation
   d_needs_key: bool = False  # the discriminator takes a dropout key
   num_classes: int = 0  # > 0: G and D are conditioned on integer class labels y (cGAN)
+  d_project: Callable | None = None  # applied to D's params after each update (max-norm constraints)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +84,7 @@ class Method:
 
   @functools.cached_property
   def discriminator(self) -> Network:
-    return abstract_network(self.parts.make_discriminator, self.parts.d_tx)
+    return abstract_network(self.parts.make_discriminator, self.parts.d_tx, self.parts.d_project)
 
   # -- state -----------------------------------------------------------------------------
   def init_state(self, key: jax.Array) -> TrainState:
@@ -225,7 +226,7 @@ def interpolate(method: Method) -> str:
   grid = visualize.make_grid(jax.device_get(_generate_grid(method, state, z)))
   path = os.path.join(os.path.abspath(config.workdir), "latent",
                       f"{config.interpolation}_step{int(state.step):08d}.png")
-  return _report(visualize.save_png(path, grid))
+  return report(visualize.save_png(path, grid))
 
 
 def parse_groups(text: str) -> list[list[int]]:
@@ -259,10 +260,10 @@ def arithmetic(method: Method) -> str:
   z = jnp.concatenate([jnp.stack([z_a.mean(0), z_b.mean(0), z_c.mean(0), result]), result + jitter])
   grid = visualize.make_grid(jax.device_get(_generate_grid(method, state, z[None])))
   path = os.path.join(os.path.abspath(config.workdir), "latent", f"arithmetic_step{int(state.step):08d}.png")
-  return _report(visualize.save_png(path, grid))
+  return report(visualize.save_png(path, grid))
 
 
-def _report(path: str) -> str:
+def report(path: str) -> str:
   print(f"jaxgan: wrote {path}", flush=True)
   return path
 

@@ -5,7 +5,9 @@ unit-variance uniform values, G 1200-1200 ReLU units, D two maxout layers of 240
 pieces with dropout (input 0.2, hidden 0.5), SGD with learning rate 0.1 divided by 1.000004
 every step (floor 1e-6) and momentum rising linearly from 0.5 to 0.7 over 250 epochs
 (250 x 600 steps on MNIST), one D step per G step. The released code trains G with the
-non-saturating loss; ``--loss=minimax`` gives the paper's minimax objective.
+non-saturating loss; ``--loss=minimax`` gives the paper's minimax objective. D's unit weight
+vectors are projected to norm <= 1.9365 after each update (the released config's
+``max_col_norm``), which keeps SGD at learning rate 0.1 stable.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from jaxgan.config import POSITIVE, PROBABILITY, field
+from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, field
 from jaxgan.methods.adversarial import NOISE, AdversarialConfig, Method, Parts
 from jaxgan.models.mlp import MLPDiscriminator, MLPGenerator
 from jaxgan.train import optim
@@ -35,6 +37,8 @@ class Config(AdversarialConfig):
   momentum: float = field(0.5, "Initial momentum.", check=PROBABILITY)
   final_momentum: float = field(0.7, "Momentum reached after --momentum_steps.", check=PROBABILITY)
   momentum_steps: int = field(150_000, "Steps of the linear momentum ramp.", check=POSITIVE)
+  d_max_col_norm: float = field(1.9365, "Max norm of each D unit's weights after every update (pylearn2's "
+                                "max_col_norm; 0: off).", check=NON_NEGATIVE)
 
 
 def parts(config: Config) -> Parts:
@@ -48,7 +52,8 @@ def parts(config: Config) -> Parts:
       make_discriminator=lambda rngs: MLPDiscriminator(
           in_shape=shape, units=config.d_units, pieces=config.d_pieces,
           input_dropout=config.d_input_dropout, hidden_dropout=config.d_hidden_dropout, rngs=rngs),
-      g_tx=tx, d_tx=tx, d_needs_key=True)
+      g_tx=tx, d_tx=tx, d_needs_key=True,
+      d_project=functools.partial(optim.max_column_norm, max_norm=config.d_max_col_norm) if config.d_max_col_norm else None)
 
 
 def build(config: Config) -> Method:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import jax
+import jax.numpy as jnp
 import optax
 
 
@@ -30,3 +32,19 @@ OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
     "adam": adam,
     "sgd": sgd_momentum,
 }
+
+
+def max_column_norm(params, max_norm: float):
+  """Project every 2-D ``kernel`` [in, out] so each column (one unit's weights) has norm <= max_norm.
+
+  pylearn2's ``max_col_norm`` constraint, applied after each update in Goodfellow et al.'s
+  GAN and Mirza & Osindero's cGAN discriminators; without it their SGD settings
+  (learning rate 0.1) diverge.
+  """
+  def project(path, x):
+    name = getattr(path[-1], "key", getattr(path[-1], "name", None)) if path else None
+    if name != "kernel" or x.ndim != 2:
+      return x
+    norms = jnp.sqrt(jnp.sum(jnp.square(x), axis=0, keepdims=True))
+    return x * jnp.minimum(1.0, max_norm / jnp.maximum(norms, 1e-12))
+  return jax.tree_util.tree_map_with_path(project, params)

@@ -43,6 +43,7 @@ class Network:
 
   graphdef: Any
   tx: optax.GradientTransformation
+  project: Callable[[Any], Any] | None = None  # e.g. a max-norm constraint applied after each update
 
   def module(self, params, stats) -> nnx.Module:
     """A fresh module holding copies of the given arrays (use inside a traced function)."""
@@ -58,6 +59,8 @@ class Network:
     """One optimiser step on ``ms`` with ``grads``; stats replaced by ``new_stats`` if given."""
     updates, opt_state = self.tx.update(grads, ms.opt_state, ms.params)
     params = optax.apply_updates(ms.params, updates)
+    if self.project is not None:
+      params = self.project(params)
     stats = ms.stats if new_stats is None else new_stats
     return ModelState(params=params, stats=stats, opt_state=opt_state)
 
@@ -80,7 +83,8 @@ def create_network(make_module: Callable[[nnx.Rngs], nnx.Module], tx: optax.Grad
   return Network(graphdef, tx), ModelState(params=params, stats=stats, opt_state=tx.init(params))
 
 
-def abstract_network(make_module: Callable[[nnx.Rngs], nnx.Module], tx: optax.GradientTransformation) -> Network:
+def abstract_network(make_module: Callable[[nnx.Rngs], nnx.Module], tx: optax.GradientTransformation,
+                     project: Callable[[Any], Any] | None = None) -> Network:
   """The static Network of a module, found without allocating its parameters."""
   graphdef, _, _ = split_module(nnx.eval_shape(lambda: make_module(nnx.Rngs(params=0))))
-  return Network(graphdef, tx)
+  return Network(graphdef, tx, project)

@@ -1,0 +1,106 @@
+"""Conditional GAN (Mirza & Osindero 2014): G(z, y) and D(x, y) with one-hot class labels.
+
+``--architecture=mlp`` is the paper's MNIST model (z -> 200 ReLU and y -> 1000 ReLU joined
+into 1200 ReLU in G; maxout branches 240x5 for x and 50x5 for y joined into 240x4 in D,
+dropout) trained with the paper's SGD: batch 100, learning rate 0.1 decayed exponentially
+(factor 1.00004 per step) to 1e-6, momentum 0.5 rising to 0.7. ``--architecture=dcgan`` is
+the DCGAN pair with y concatenated to z in G and given to D as K constant label maps;
+use it with ``--optimizer=adam --learning_rate=2e-4``.
+
+Fakes are conditioned on labels drawn uniformly over the classes. The sample grid holds
+class r in row r; ``--mode=generate --class=R`` writes a grid of class R alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+
+import jax
+import jax.numpy as jnp
+
+from jaxgan import visualize
+from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, field
+from jaxgan.methods import adversarial, runner
+from jaxgan.methods.adversarial import NOISE, AdversarialConfig, Method, Parts
+from jaxgan.models.conditional import (ConditionalDCGANDiscriminator, ConditionalDCGANGenerator,
+                                       ConditionalMLPDiscriminator, ConditionalMLPGenerator)
+from jaxgan.train import optim
+
+ARCHITECTURES = {"mlp": "the paper's MLP/maxout networks", "dcgan": "DCGAN with label maps"}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(AdversarialConfig):
+  architecture: str = field("mlp", "Networks.", choices=ARCHITECTURES)
+  num_classes: int = field(10, "Classes of the dataset (checked against it).", check=POSITIVE)
+  batch_size: int = field(100, "Global batch size.", check=POSITIVE)
+  image_size: int = field(28, "Side of the square images (a power of two for dcgan).", check=POSITIVE)
+  noise: str = field("uniform", "Distribution of z.", choices=NOISE)
+  num_samples: int = field(100, "Sample-grid images (num_samples // num_classes per class row).", check=POSITIVE)
+  ngf: int = field(64, "DCGAN generator width.", check=POSITIVE)
+  ndf: int = field(64, "DCGAN discriminator width.", check=POSITIVE)
+  optimizer: str = field("sgd", "Optimiser of G and D.", choices=optim.OPTIMIZERS)
+  learning_rate: float = field(0.1, "Initial learning rate.", check=POSITIVE)
+  lr_decay_factor: float = field(1.00004, "SGD: learning rate divided by this every step.",
+                                 check=(lambda v: v >= 1, "must be >= 1"))
+  min_learning_rate: float = field(1e-6, "SGD: floor of the decayed learning rate.", check=POSITIVE)
+  momentum: float = field(0.5, "SGD: initial momentum.", check=PROBABILITY)
+  final_momentum: float = field(0.7, "SGD: momentum reached after --momentum_steps.", check=PROBABILITY)
+  momentum_steps: int = field(150_000, "SGD: steps of the linear momentum ramp.", check=POSITIVE)
+  d_max_col_norm: float = field(1.9365, "MLP: max norm of each D unit's weights after every update "
+                                "(pylearn2's max_col_norm, as in the GAN code; 0: off).", check=NON_NEGATIVE)
+  beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
+  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
+  gen_class: int = field(0, "Class of --mode=generate.", check=(lambda v: v >= 0, "must be >= 0"),
+                         run_only=True, flag="class")
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.gen_class >= self.num_classes:
+      raise ValueError(f"class={self.gen_class} must be < num_classes={self.num_classes}")
+
+
+def _optimizer(config: Config):
+  if config.optimizer == "adam":
+    return optim.adam(learning_rate=config.learning_rate, beta1=config.beta1, beta2=config.beta2)
+  return optim.sgd_momentum(
+      learning_rate=optim.exponential_decay(config.learning_rate, decay_factor=config.lr_decay_factor,
+                                            min_value=config.min_learning_rate),
+      momentum=optim.linear_ramp(config.momentum, config.final_momentum, config.momentum_steps))
+
+
+def parts(config: Config) -> Parts:
+  k, shape = config.num_classes, (config.image_size, config.image_size, config.channels)
+  tx = _optimizer(config)
+  if config.architecture == "mlp":
+    make_g = lambda rngs: ConditionalMLPGenerator(nz=config.nz, num_classes=k, out_shape=shape, rngs=rngs)
+    make_d = lambda rngs: ConditionalMLPDiscriminator(in_shape=shape, num_classes=k, rngs=rngs)
+    project = (functools.partial(optim.max_column_norm, max_norm=config.d_max_col_norm)
+               if config.d_max_col_norm else None)
+    return Parts(make_g, make_d, tx, tx, d_needs_key=True, num_classes=k, d_project=project)
+  make_g = lambda rngs: ConditionalDCGANGenerator(resolution=config.image_size, nz=config.nz, num_classes=k,
+                                                  ngf=config.ngf, out_channels=config.channels, rngs=rngs)
+  make_d = lambda rngs: ConditionalDCGANDiscriminator(resolution=config.image_size, num_classes=k,
+                                                      ndf=config.ndf, in_channels=config.channels, rngs=rngs)
+  return Parts(make_g, make_d, tx, tx, num_classes=k)
+
+
+def build(config: Config) -> Method:
+  return Method(config, parts(config))
+
+
+def generate(method: Method) -> str:
+  """A square grid of samples of ``--class`` from the latest checkpoint."""
+  config = method.config
+  state = runner.restore(config, method.init_state)
+  z = method.fixed_noise()
+  y = jnp.full((z.shape[0],), config.gen_class)
+  images = jax.jit(method.sample)(state, z, y)
+  path = os.path.join(os.path.abspath(config.workdir), "generated",
+                      f"class{config.gen_class}_step{int(state.step):08d}.png")
+  return adversarial.report(visualize.save_png(path, visualize.make_grid(jax.device_get(images))))
+
+
+MODES = {"train": adversarial.train, "generate": generate}
