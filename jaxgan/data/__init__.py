@@ -16,6 +16,11 @@ from jaxgan.data.sources import DatasetNotPreparedError
 from jaxgan.data.sources import LabelledSource
 from jaxgan.data.sources import SOURCE_FACTORIES
 from jaxgan.data.sources import labelled_source
+from jaxgan.data.subsets import HIDDEN_LABEL
+from jaxgan.data.subsets import SubsetSource
+from jaxgan.data.subsets import all_labels
+from jaxgan.data.subsets import balanced_labeled_indices
+from jaxgan.data.subsets import semi_supervised_sources
 
 __all__ = [
     'IMAGE_EXTENSIONS',
@@ -34,4 +39,9 @@ __all__ = [
     'to_float',
     'to_uint8',
     'write_idx',
+    'HIDDEN_LABEL',
+    'SubsetSource',
+    'all_labels',
+    'balanced_labeled_indices',
+    'semi_supervised_sources',
 ]

@@ -14,6 +14,19 @@ from jaxgan.losses.adversarial import non_saturating_generator_loss
 from jaxgan.losses.adversarial import per_example_mean
 from jaxgan.losses.adversarial import wasserstein_critic_loss
 from jaxgan.losses.adversarial import wasserstein_generator_loss
+from jaxgan.losses.entropy import catgan_discriminator_loss
+from jaxgan.losses.entropy import catgan_generator_loss
+from jaxgan.losses.entropy import conditional_entropy
+from jaxgan.losses.entropy import marginal_entropy
+from jaxgan.losses.semi_supervised import HEADS
+from jaxgan.losses.semi_supervised import ClassifierHead
+from jaxgan.losses.semi_supervised import class_probabilities
+from jaxgan.losses.semi_supervised import feature_matching_loss
+from jaxgan.losses.semi_supervised import generator_adversarial_loss
+from jaxgan.losses.semi_supervised import get_head
+from jaxgan.losses.semi_supervised import supervised_loss
+from jaxgan.losses.semi_supervised import unsupervised_fake_loss
+from jaxgan.losses.semi_supervised import unsupervised_real_loss
 
 __all__ = [
     'ADVERSARIAL_LOSSES',
@@ -30,4 +43,17 @@ __all__ = [
     'per_example_mean',
     'wasserstein_critic_loss',
     'wasserstein_generator_loss',
+    'HEADS',
+    'ClassifierHead',
+    'catgan_discriminator_loss',
+    'catgan_generator_loss',
+    'class_probabilities',
+    'conditional_entropy',
+    'feature_matching_loss',
+    'generator_adversarial_loss',
+    'get_head',
+    'marginal_entropy',
+    'supervised_loss',
+    'unsupervised_fake_loss',
+    'unsupervised_real_loss',
 ]
