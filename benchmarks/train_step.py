@@ -46,9 +46,9 @@ class Preset:
 PRESETS: dict[str, Callable[[], Preset]] = {
     # jaxgan.methods.dcgan.Config defaults: 64x64x3, ngf = ndf = 64, batch 128.
     "dcgan64_b128": lambda: Preset("dcgan", dcgan.build, dcgan.Config()),
-    # The Quickstart setting: 32x32 grey digits, ngf = ndf = 32, batch 128.
-    "dcgan32_digits": lambda: Preset("dcgan", dcgan.build,
-                                     dcgan.Config(image_size=32, channels=1, ngf=32, ndf=32, batch_size=128)),
+    # The Quickstart setting (experiments/flags/dcgan_digits.flags): 16x16 grey digits, ngf = ndf = 64.
+    "dcgan16_digits": lambda: Preset("dcgan", dcgan.build,
+                                     dcgan.Config(image_size=16, channels=1, ngf=64, ndf=64, batch_size=128)),
     # jaxgan.methods.gan.Config defaults: 28x28x1 MNIST, batch 100.
     "gan_mnist_b100": lambda: Preset("gan", gan.build, gan.Config()),
 }

@@ -34,9 +34,9 @@ def test_compiled_helpers_on_a_tiny_function():
 
 
 def test_presets_and_overrides():
-  assert set(train_step.PRESETS) == {"dcgan64_b128", "dcgan32_digits", "gan_mnist_b100"}
-  preset = train_step.PRESETS["dcgan32_digits"]()
-  assert (preset.config.image_size, preset.config.channels, preset.config.ngf, preset.config.batch_size) == (32, 1, 32, 128)
+  assert set(train_step.PRESETS) == {"dcgan64_b128", "dcgan16_digits", "gan_mnist_b100"}
+  preset = train_step.PRESETS["dcgan16_digits"]()
+  assert (preset.config.image_size, preset.config.channels, preset.config.ngf, preset.config.batch_size) == (16, 1, 64, 128)
   config = train_step.apply_overrides(dcgan.Config(), "ngf=16, ndf=8,learning_rate=0.1")
   assert (config.ngf, config.ndf, config.learning_rate) == (16, 8, 0.1)
   with pytest.raises(ValueError):
