@@ -1,0 +1,28 @@
+"""CatGAN (Springenberg 2016): a K-way classifier D trained with entropy objectives.
+
+The method is :mod:`jaxgan.methods.semi_supervised` with ``objective='catgan'``: D
+maximises H[E_x p(y|x)] - E_x H[p(y|x)] + E_z H[p(y|G(z))], G minimises
+E_z H[p(y|G(z))] - H[E_z p(y|G(z))], both terms weighted 1 as in the paper, plus
+``supervised_weight`` x cross-entropy on the labelled batch (``--supervised_weight=0`` for
+the unsupervised form, evaluated by clustering accuracy). The networks and optimiser are
+the SGAN ones, so that the accuracies compare like with like.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from jaxgan.config import NON_NEGATIVE, field
+from jaxgan.methods import semi_supervised
+from jaxgan.methods.semi_supervised import MODES, Method, OBJECTIVES  # noqa: F401
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(semi_supervised.Config):
+  objective: str = field("catgan", "What D learns.", choices=OBJECTIVES)
+  unsupervised_weight: float = field(1.0, "Weight of D's entropy terms.", check=NON_NEGATIVE)
+  feature_matching: float = field(0.0, "Weight of an extra feature-matching loss for G.", check=NON_NEGATIVE)
+
+
+def build(config: Config) -> Method:
+  return Method(config)

@@ -1,0 +1,291 @@
+"""Semi-supervised and categorical GANs whose discriminator is a classifier: SGAN, CatGAN.
+
+One discriminator network (Salimans et al.'s MNIST classifier, ``jaxgan.models.ssl_mlp``)
+and one generator serve three objectives, so that their accuracies compare like with like:
+
+- ``sgan``: D is a K+1-way classifier (Odena 2016; Salimans et al. 2016). D loss =
+  supervised cross-entropy on the labelled batch + ``unsupervised_weight`` x (real
+  unlabelled -> not fake, G(z) -> fake); ``--head=implicit`` (K logits, fake logit fixed
+  at 0, the improved-GAN form) or ``explicit`` (K+1 softmax). G loss = ``feature_matching``
+  x squared distance of D's last-hidden-layer batch means (real vs fake) +
+  ``g_adversarial`` x the non-saturating adversarial loss.
+- ``catgan``: D is a K-way classifier without a fake class (Springenberg 2016): it
+  maximises H[E_x p(y|x)] - E_x H[p(y|x)] + E_z H[p(y|G(z))]; G minimises
+  E_z H[p(y|G(z))] - H[E_z p(y|G(z))]; ``supervised_weight`` x cross-entropy on the
+  labelled batch for the semi-supervised form (0 for the unsupervised form).
+- ``supervised``: the same D trained on the labelled batch alone (the baseline); G is
+  not trained.
+
+Defaults are the improved-GAN MNIST code's: Adam lr 3e-3, beta1 0.5, batch 100 labelled +
+100 unlabelled, unsupervised weight 0.5, feature matching on mean squared differences,
+z ~ U[0, 1)^100. The unlabelled stream is the whole training split with labels hidden
+(the labelled examples appear in it too, as in Salimans et al.); only the chosen
+``--num_labeled`` labels (balanced per class, chosen by the seed) are ever read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
+from jaxgan.data import (BatchLoader, labelled_source, labelled_transform, semi_supervised_sources)
+from jaxgan.data.streams import ZippedBatches
+from jaxgan.losses import entropy as entropy_losses
+from jaxgan.losses import semi_supervised as ssl_losses
+from jaxgan.metrics import accuracy, clustering_accuracy
+from jaxgan.methods import runner
+from jaxgan.models.ssl_mlp import SSLMLPDiscriminator, SSLMLPGenerator
+from jaxgan.train import distributed, optim
+from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, create_network
+
+OBJECTIVES = {"sgan": "K+1-class discriminator", "catgan": "entropy objectives",
+              "supervised": "labelled data only"}
+
+NOISE = {
+    "uniform01": lambda key, shape: jax.random.uniform(key, shape),  # the improved-GAN code's
+    "normal": lambda key, shape: jax.random.normal(key, shape),
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(TrainConfig):
+  objective: str = field("sgan", "What D learns.", choices=OBJECTIVES)
+  head: str = field("implicit", "SGAN classifier head: implicit (K logits, fake logit 0) or explicit "
+                    "(K+1 softmax).", choices=ssl_losses.HEADS)
+  num_classes: int = field(10, "Classes of the dataset.", check=POSITIVE)
+  num_labeled: int = field(100, "Labelled training examples (balanced per class, chosen by --seed).",
+                           check=POSITIVE)
+  batch_size: int = field(100, "Unlabelled (and generated) images per step.", check=POSITIVE)
+  labeled_batch_size: int = field(100, "Labelled images per step.", check=POSITIVE)
+  image_size: int = field(28, "Side of the square images.", check=POSITIVE)
+  channels: int = field(1, "Image channels.", check=(lambda c: c in (1, 3), "must be 1 or 3"))
+  nz: int = field(100, "Dimension of z.", check=POSITIVE)
+  noise: str = field("uniform01", "Distribution of z.", choices=NOISE)
+  unsupervised_weight: float = field(0.5, "Weight of D's unsupervised terms (SGAN, CatGAN).",
+                                     check=NON_NEGATIVE)
+  supervised_weight: float = field(1.0, "Weight of D's labelled cross-entropy.", check=NON_NEGATIVE)
+  feature_matching: float = field(1.0, "Weight of G's feature-matching loss (SGAN; CatGAN adds it if > 0).",
+                                  check=NON_NEGATIVE)
+  g_adversarial: float = field(0.0, "Weight of G's non-saturating adversarial loss (SGAN).",
+                               check=NON_NEGATIVE)
+  catgan_marginal_weight: float = field(1.0, "Weight of the marginal-entropy terms (CatGAN).",
+                                        check=NON_NEGATIVE)
+  learning_rate: float = field(3e-3, "Adam learning rate (G and D).", check=POSITIVE)
+  beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
+  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
+  num_steps: int = field(6000, "Total training steps.", check=NON_NEGATIVE, run_only=True)
+  eval_every: int = field(1000, "Test-set evaluation every N steps.", check=NON_NEGATIVE, run_only=True)
+  num_samples: int = field(100, "Images in the sample grid.", check=POSITIVE)
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.num_labeled % self.num_classes:
+      raise ValueError(f"num_labeled={self.num_labeled} must be a multiple of num_classes={self.num_classes} "
+                       "(balanced per class)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+  config: Config
+
+  @property
+  def num_outputs(self) -> int:
+    explicit = self.config.objective == "sgan" and self.config.head == "explicit"
+    return self.config.num_classes + int(explicit)
+
+  def _make_d(self, rngs):
+    shape = (self.config.image_size, self.config.image_size, self.config.channels)
+    return SSLMLPDiscriminator(in_shape=shape, num_outputs=self.num_outputs, rngs=rngs)
+
+  def _make_g(self, rngs):
+    shape = (self.config.image_size, self.config.image_size, self.config.channels)
+    return SSLMLPGenerator(nz=self.config.nz, out_shape=shape, rngs=rngs)
+
+  @functools.cached_property
+  def tx(self) -> optax.GradientTransformation:
+    c = self.config
+    return optim.adam(learning_rate=c.learning_rate, beta1=c.beta1, beta2=c.beta2)
+
+  @functools.cached_property
+  def generator(self) -> Network:
+    return abstract_network(self._make_g, self.tx)
+
+  @functools.cached_property
+  def discriminator(self) -> Network:
+    return abstract_network(self._make_d, self.tx)
+
+  def init_state(self, key: jax.Array) -> TrainState:
+    k_g, k_d, k_run = jax.random.split(key, 3)
+    _, g = create_network(self._make_g, self.tx, k_g)
+    _, d = create_network(self._make_d, self.tx, k_d)
+    return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets={"G": g, "D": d}, extra={})
+
+  def noise(self, key, n):
+    return NOISE[self.config.noise](key, (n, self.config.nz))
+
+  def classify(self, d: ModelState, x: jax.Array, key=None, *, train: bool = False):
+    """``(logits, features)`` of D; noise layers are active only with ``train=True``."""
+    (logits, features), _ = self.discriminator.apply(d.params, d.stats, x, train=train, key=key,
+                                                     return_features=True)
+    return logits, features
+
+  # -- losses ------------------------------------------------------------------------------
+  def d_loss(self, d_params, d_stats, batch, fake, key):
+    c = self.config
+    d = ModelState(d_params, d_stats, None)
+    k_l, k_u, k_f = jax.random.split(key, 3)
+    logits_l, _ = self.classify(d, batch["labeled/image"], k_l, train=True)
+    supervised = ssl_losses.supervised_loss(logits_l, batch["labeled/label"], head=self._head).mean()
+    metrics = {"d_supervised": supervised,
+               "train_labeled_accuracy": jnp.mean(ssl_losses.predict(logits_l, head=self._head)
+                                                  == batch["labeled/label"])}
+    total = c.supervised_weight * supervised
+    if c.objective != "supervised":
+      logits_u, _ = self.classify(d, batch["unlabeled/image"], k_u, train=True)
+      logits_f, _ = self.classify(d, fake, k_f, train=True)
+      if c.objective == "sgan":
+        unsupervised = (ssl_losses.unsupervised_real_loss(logits_u, head=self._head).mean()
+                        + ssl_losses.unsupervised_fake_loss(logits_f, head=self._head).mean())
+      else:
+        unsupervised = entropy_losses.catgan_discriminator_loss(
+            logits_u, logits_f, marginal_weight=c.catgan_marginal_weight)
+      metrics["d_unsupervised"] = unsupervised
+      total = total + c.unsupervised_weight * unsupervised
+    metrics["d_loss"] = total
+    return total, metrics
+
+  def g_loss(self, g_params, g_stats, d: ModelState, real_unlabeled, z, key):
+    c = self.config
+    k_r, k_f = jax.random.split(key)
+    fake, g_stats = self.generator.apply(g_params, g_stats, z, train=True)
+    logits_f, features_f = self.classify(d, fake, k_f, train=True)
+    total, metrics = 0.0, {}
+    if c.feature_matching:
+      _, features_r = self.classify(d, real_unlabeled, k_r, train=True)
+      fm = ssl_losses.feature_matching_loss(jax.lax.stop_gradient(features_r), features_f, average=True)
+      metrics["g_feature_matching"] = fm
+      total = total + c.feature_matching * fm
+    if c.objective == "sgan" and c.g_adversarial:
+      adv = ssl_losses.generator_adversarial_loss(logits_f, head=self._head).mean()
+      metrics["g_adversarial"] = adv
+      total = total + c.g_adversarial * adv
+    if c.objective == "catgan":
+      cat = entropy_losses.catgan_generator_loss(logits_f, marginal_weight=c.catgan_marginal_weight)
+      metrics["g_catgan"] = cat
+      total = total + cat
+    metrics["g_loss"] = total
+    return total, (g_stats, metrics)
+
+  @property
+  def _head(self) -> str:
+    return self.config.head if self.config.objective == "sgan" else "implicit"
+
+  # -- the step ------------------------------------------------------------------------------
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
+    """One D update on (labelled, unlabelled, generated) batches, then one G update. Pure."""
+    key = state.step_key()
+    k_zd, k_d, k_zg, k_g = jax.random.split(key, 4)
+    nets = dict(state.nets)
+    g, d = nets["G"], nets["D"]
+    n = batch["unlabeled/image"].shape[0]
+    metrics = {}
+    fake = None
+    if self.config.objective != "supervised":
+      fake = jax.lax.stop_gradient(self.generator.apply(g.params, g.stats, self.noise(k_zd, n), train=True)[0])
+    grads, d_metrics = jax.grad(self.d_loss, has_aux=True)(d.params, d.stats, batch, fake, k_d)
+    nets["D"] = self.discriminator.update(d, grads)
+    metrics.update(d_metrics)
+    if self.config.objective != "supervised":
+      grads, (g_stats, g_metrics) = jax.grad(self.g_loss, has_aux=True)(
+          g.params, g.stats, nets["D"], batch["unlabeled/image"], self.noise(k_zg, n), k_g)
+      nets["G"] = self.generator.update(g, grads, g_stats)
+      metrics.update(g_metrics)
+    return state.replace(step=state.step + 1, nets=nets), metrics
+
+  def predict(self, state: TrainState, images: jax.Array) -> jax.Array:
+    logits, _ = self.classify(state.nets["D"], images)
+    return ssl_losses.predict(logits, head=self._head)
+
+  def sample(self, state: TrainState) -> jax.Array:
+    key = jax.random.fold_in(jax.random.PRNGKey(self.config.seed), 0x5A4D)
+    g = state.nets["G"]
+    return self.generator.apply(g.params, g.stats, self.noise(key, self.config.num_samples), train=True)[0]
+
+
+def build(config: Config) -> Method:
+  return Method(config)
+
+
+# -- data and evaluation ---------------------------------------------------------------------------
+
+
+def _source(config: Config, split: str):
+  return labelled_source(config.dataset, split=split, data_dir=config.resolved_data_dir())
+
+
+def streams(config: Config, source) -> ZippedBatches:
+  """Labelled and unlabelled per-process streams of the training split."""
+  if source.num_classes != config.num_classes:
+    raise ValueError(f"--num_classes={config.num_classes} but {config.dataset} has {source.num_classes} classes")
+  labeled, unlabeled = semi_supervised_sources(source, num_labeled=config.num_labeled, seed=config.seed)
+  transform = labelled_transform(image_size=config.image_size, channels=config.channels)
+  common = dict(transform=transform, process_index=jax.process_index(), process_count=jax.process_count())
+  return ZippedBatches({
+      "labeled": BatchLoader(labeled, global_batch_size=config.labeled_batch_size, seed=config.seed, **common),
+      "unlabeled": BatchLoader(unlabeled, global_batch_size=config.batch_size, seed=config.seed + 1, **common),
+  })
+
+
+def test_arrays(config: Config, source) -> tuple[np.ndarray, np.ndarray]:
+  """The whole held-out split as arrays (images in [-1, 1], int labels)."""
+  transform = labelled_transform(image_size=config.image_size, channels=config.channels)
+  examples = [transform(source[i]) for i in range(len(source))]
+  return (np.stack([e["image"] for e in examples]), np.asarray([e["label"] for e in examples]))
+
+
+def evaluator(method: Method, images: np.ndarray, labels: np.ndarray, batch_size: int = 1000):
+  """``eval_fn(state) -> {'test_accuracy', 'test_clustering_accuracy'}`` on the held-out split."""
+  predict = jax.jit(method.predict)
+  k = method.config.num_classes
+
+  def eval_fn(state):
+    preds = np.concatenate([np.asarray(predict(state, images[i:i + batch_size]))
+                            for i in range(0, len(images), batch_size)])
+    cluster_acc, _ = clustering_accuracy(preds, labels, num_clusters=k, num_classes=k)
+    return {"test_accuracy": float(accuracy(preds, labels)), "test_clustering_accuracy": float(cluster_acc)}
+
+  return eval_fn
+
+
+def train(method: Method) -> TrainState:
+  config = method.config
+  if jax.process_index() == 0:
+    train_source = _source(config, "train")
+    test_source = _source(config, "test")
+  distributed.barrier("dataset-built")
+  if jax.process_index() != 0:
+    train_source = _source(config, "train")
+    test_source = _source(config, "test")
+  images, labels = test_arrays(config, test_source)
+  eval_fn = evaluator(method, images, labels)
+  state = runner.train(config, init_fn=method.init_state, train_step=method.train_step,
+                       batches=streams(config, train_source), sample_fn=jax.jit(method.sample), eval_fn=eval_fn)
+  result = eval_fn(state)
+  if jax.process_index() == 0:
+    print(f"jaxgan: {config.objective} test accuracy {result['test_accuracy']:.4f}, clustering accuracy "
+          f"{result['test_clustering_accuracy']:.4f} ({len(labels)} test images)", flush=True)
+    path = os.path.join(os.path.abspath(config.workdir), "eval.json")
+    import json
+    with open(path, "w") as f:
+      json.dump({"step": int(state.step), **result}, f, indent=2)
+  return state
+
+
+MODES = {"train": train}
