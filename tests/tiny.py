@@ -32,6 +32,8 @@ def image_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
 class ListSource:
   """A random-access source of synthetic labelled uint8 images."""
 
+  num_classes = 10
+
   def __init__(self, n: int = 40, size: int = 16, channels: int = 1, seed: int = 0):
     rng = np.random.default_rng(seed)
     self.images = rng.integers(0, 256, (n, size, size, channels), dtype=np.uint8)

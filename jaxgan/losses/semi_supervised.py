@@ -37,6 +37,7 @@ import dataclasses
 from collections.abc import Callable
 
 import jax
+import numpy as np
 import jax.numpy as jnp
 
 
@@ -131,7 +132,8 @@ def _check_labels(labels, batch: int, num_classes: int) -> jax.Array:
   if not jnp.issubdtype(labels.dtype, jnp.integer):
     raise ValueError(f'labels must be integers; got dtype {labels.dtype}')
   if not isinstance(labels, jax.core.Tracer) and labels.size:
-    low, high = int(labels.min()), int(labels.max())
+    concrete = np.asarray(labels)  # numpy, so that no op is staged inside an enclosing trace
+    low, high = int(concrete.min()), int(concrete.max())
     if low < 0 or high >= num_classes:
       raise ValueError(
           f'labels must be in [0, {num_classes}) (the K real classes); got values in '
