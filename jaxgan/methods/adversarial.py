@@ -205,6 +205,9 @@ def train(method: Method) -> TrainState:
   config = method.config
   batches = runner.labelled_batches(config, global_batch_size=config.batch_size * config.d_steps,
                                     image_size=config.image_size, channels=config.channels)
+  if method.conditional and batches.source.num_classes != method.parts.num_classes:
+    raise ValueError(f"--num_classes={method.parts.num_classes} but {config.dataset} has "
+                     f"{batches.source.num_classes} classes")
   return runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
                       sample_fn=jax.jit(method.sample))
 
