@@ -42,8 +42,8 @@ def max_column_norm(params, max_norm: float):
   (learning rate 0.1) diverge.
   """
   def project(path, x):
-    name = getattr(path[-1], "key", getattr(path[-1], "name", None)) if path else None
-    if name != "kernel" or x.ndim != 2:
+    keys = [k.key for k in path if isinstance(k, jax.tree_util.DictKey)]  # nnx.State adds a `.value` step
+    if not keys or keys[-1] != "kernel" or x.ndim != 2:
       return x
     norms = jnp.sqrt(jnp.sum(jnp.square(x), axis=0, keepdims=True))
     return x * jnp.minimum(1.0, max_norm / jnp.maximum(norms, 1e-12))
