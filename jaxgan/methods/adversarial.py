@@ -200,7 +200,7 @@ class Method:
 # -- modes of the experiment scripts ---------------------------------------------------------
 
 
-def train(method: Method) -> TrainState:
+def train(method: Method, eval_fn=None) -> TrainState:
   """Train on ``config.dataset`` into ``config.workdir`` (resuming if it has checkpoints)."""
   config = method.config
   batches = runner.labelled_batches(config, global_batch_size=config.batch_size * config.d_steps,
@@ -209,7 +209,7 @@ def train(method: Method) -> TrainState:
     raise ValueError(f"--num_classes={method.parts.num_classes} but {config.dataset} has "
                      f"{batches.source.num_classes} classes")
   return runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
-                      sample_fn=jax.jit(method.sample))
+                      sample_fn=jax.jit(method.sample), eval_fn=eval_fn)
 
 
 def _generate_grid(method: Method, state: TrainState, z: jax.Array) -> jax.Array:

@@ -19,10 +19,12 @@ import os
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxgan import visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, field
 from jaxgan.methods import adversarial, runner
+from jaxgan.metrics import accuracy, cached_classifier, classify
 from jaxgan.methods.adversarial import NOISE, AdversarialConfig, Method, Parts
 from jaxgan.models.conditional import (ConditionalDCGANDiscriminator, ConditionalDCGANGenerator,
                                        ConditionalMLPDiscriminator, ConditionalMLPGenerator)
@@ -53,6 +55,11 @@ class Config(AdversarialConfig):
                                 "(pylearn2's max_col_norm, as in the GAN code; 0: off).", check=NON_NEGATIVE)
   beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
   beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
+  classifier_steps: int = field(1500, "Training steps of the judging classifier.", check=POSITIVE)
+  classifier_features: tuple[int, ...] = field((16, 32, 64), "Conv widths of the judging classifier.",
+                                               check=POSITIVE)
+  eval_samples_per_class: int = field(100, "Generated images per class judged by the classifier.", check=POSITIVE)
+  eval_every: int = field(2000, "Class-agreement evaluation every N steps.", check=NON_NEGATIVE, run_only=True)
   gen_class: int = field(0, "Class of --mode=generate.", check=(lambda v: v >= 0, "must be >= 0"),
                          run_only=True, flag="class")
 
@@ -103,4 +110,48 @@ def generate(method: Method) -> str:
   return adversarial.report(visualize.save_png(path, visualize.make_grid(jax.device_get(images))))
 
 
-MODES = {"train": adversarial.train, "generate": generate}
+def agreement_evaluator(method: Method, classifier_params, *, per_class: int):
+  """``eval_fn(state)``: how often a classifier trained on real data names the class G was asked for."""
+  k = method.parts.num_classes
+  key = jax.random.fold_in(jax.random.PRNGKey(method.config.seed), 0xC1A5)
+  z = method.noise(key, per_class * k)
+  y = jnp.repeat(jnp.arange(k), per_class)
+  sample = jax.jit(method.sample)
+
+  def eval_fn(state):
+    images = np.asarray(jax.device_get(sample(state, z, y)))
+    predicted = classify(classifier_params, images)
+    per = [(predicted[y == c] == c).mean() for c in range(k)]
+    return {"class_agreement": float((predicted == np.asarray(y)).mean()),
+            "class_agreement_worst_class": float(min(per))}
+
+  return eval_fn
+
+
+def train(method: Method) -> TrainState:
+  """Train, judging samples by a classifier trained once on the real training split.
+
+  The classifier (``jaxgan.metrics.classifier``) is cached in ``<workdir>/classifier``; its
+  accuracy on the held-out test split is reported next to the class agreement.
+  """
+  config = method.config
+  train_source, test_source = runner.labelled_sources(config, ("train", "test"))
+  size = dict(image_size=config.image_size, channels=config.channels)
+  images, labels = runner.labelled_arrays(train_source, **size)
+  params = cached_classifier(os.path.join(os.path.abspath(config.workdir), "classifier"), images, labels,
+                             train_source.num_classes, steps=config.classifier_steps, seed=config.seed,
+                             features=config.classifier_features)
+  test_images, test_labels = runner.labelled_arrays(test_source, **size)
+  classifier_accuracy = accuracy(classify(params, test_images), test_labels)
+  eval_fn = agreement_evaluator(method, params, per_class=config.eval_samples_per_class)
+  state = adversarial.train(method, eval_fn=eval_fn)
+  result = {"step": int(state.step), "classifier_test_accuracy": float(classifier_accuracy), **eval_fn(state)}
+  path = runner.write_json(config, "eval.json", result)
+  if jax.process_index() == 0:
+    print(f"jaxgan: class agreement {result['class_agreement']:.4f} (worst class "
+          f"{result['class_agreement_worst_class']:.4f}); classifier test accuracy {classifier_accuracy:.4f} "
+          f"-> {path}", flush=True)
+  return state
+
+
+MODES = {"train": train, "generate": generate}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Callable
 
 import jax
+import numpy as np
 
 from jaxgan import config as config_lib
 from jaxgan.config import TrainConfig
@@ -46,6 +48,32 @@ def labelled_batches(config: TrainConfig, *, global_batch_size: int, image_size:
   return BatchLoader(source, global_batch_size=global_batch_size, seed=config.seed,
                      transform=labelled_transform(image_size=image_size, channels=channels),
                      process_index=jax.process_index(), process_count=jax.process_count())
+
+
+def labelled_arrays(source, *, image_size: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
+  """A whole labelled split as arrays: images in [-1, 1] ``[N, S, S, C]``, int labels ``[N]``."""
+  transform = labelled_transform(image_size=image_size, channels=channels)
+  examples = [transform(source[i]) for i in range(len(source))]
+  return np.stack([e["image"] for e in examples]), np.asarray([e["label"] for e in examples])
+
+
+def labelled_sources(config: TrainConfig, splits: tuple[str, ...]) -> list:
+  """Sources of several splits of ``config.dataset``; process 0 builds the dataset first."""
+  data_dir = config.resolved_data_dir()
+  make = lambda: [labelled_source(config.dataset, split=s, data_dir=data_dir) for s in splits]
+  sources = make() if jax.process_index() == 0 else None
+  distributed.barrier("dataset-built")
+  return sources if sources is not None else make()
+
+
+def write_json(config: TrainConfig, name: str, values: dict) -> str:
+  """Write ``values`` to ``<workdir>/<name>`` atomically (process 0 only); returns the path."""
+  path = os.path.join(os.path.abspath(config.workdir), name)
+  if jax.process_index() == 0:
+    with open(path + ".tmp", "w") as f:
+      json.dump(values, f, indent=2, sort_keys=True)
+    os.replace(path + ".tmp", path)
+  return path
 
 
 def prepare_workdir(config: TrainConfig) -> str:

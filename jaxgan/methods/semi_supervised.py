@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 
 import jax
 import jax.numpy as jnp
@@ -35,14 +34,14 @@ import numpy as np
 import optax
 
 from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
-from jaxgan.data import (BatchLoader, labelled_source, labelled_transform, semi_supervised_sources)
+from jaxgan.data import BatchLoader, labelled_transform, semi_supervised_sources
 from jaxgan.data.streams import ZippedBatches
 from jaxgan.losses import entropy as entropy_losses
 from jaxgan.losses import semi_supervised as ssl_losses
 from jaxgan.metrics import accuracy, clustering_accuracy
 from jaxgan.methods import runner
 from jaxgan.models.ssl_mlp import SSLMLPDiscriminator, SSLMLPGenerator
-from jaxgan.train import distributed, optim
+from jaxgan.train import optim
 from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, create_network
 
 OBJECTIVES = {"sgan": "K+1-class discriminator", "catgan": "entropy objectives",
@@ -226,10 +225,6 @@ def build(config: Config) -> Method:
 # -- data and evaluation ---------------------------------------------------------------------------
 
 
-def _source(config: Config, split: str):
-  return labelled_source(config.dataset, split=split, data_dir=config.resolved_data_dir())
-
-
 def streams(config: Config, source) -> ZippedBatches:
   """Labelled and unlabelled per-process streams of the training split."""
   if source.num_classes != config.num_classes:
@@ -241,13 +236,6 @@ def streams(config: Config, source) -> ZippedBatches:
       "labeled": BatchLoader(labeled, global_batch_size=config.labeled_batch_size, seed=config.seed, **common),
       "unlabeled": BatchLoader(unlabeled, global_batch_size=config.batch_size, seed=config.seed + 1, **common),
   })
-
-
-def test_arrays(config: Config, source) -> tuple[np.ndarray, np.ndarray]:
-  """The whole held-out split as arrays (images in [-1, 1], int labels)."""
-  transform = labelled_transform(image_size=config.image_size, channels=config.channels)
-  examples = [transform(source[i]) for i in range(len(source))]
-  return (np.stack([e["image"] for e in examples]), np.asarray([e["label"] for e in examples]))
 
 
 def evaluator(method: Method, images: np.ndarray, labels: np.ndarray, batch_size: int = 1000):
@@ -266,25 +254,16 @@ def evaluator(method: Method, images: np.ndarray, labels: np.ndarray, batch_size
 
 def train(method: Method) -> TrainState:
   config = method.config
-  if jax.process_index() == 0:
-    train_source = _source(config, "train")
-    test_source = _source(config, "test")
-  distributed.barrier("dataset-built")
-  if jax.process_index() != 0:
-    train_source = _source(config, "train")
-    test_source = _source(config, "test")
-  images, labels = test_arrays(config, test_source)
+  train_source, test_source = runner.labelled_sources(config, ("train", "test"))
+  images, labels = runner.labelled_arrays(test_source, image_size=config.image_size, channels=config.channels)
   eval_fn = evaluator(method, images, labels)
   state = runner.train(config, init_fn=method.init_state, train_step=method.train_step,
                        batches=streams(config, train_source), sample_fn=jax.jit(method.sample), eval_fn=eval_fn)
   result = eval_fn(state)
+  path = runner.write_json(config, "eval.json", {"step": int(state.step), "test_images": len(labels), **result})
   if jax.process_index() == 0:
     print(f"jaxgan: {config.objective} test accuracy {result['test_accuracy']:.4f}, clustering accuracy "
-          f"{result['test_clustering_accuracy']:.4f} ({len(labels)} test images)", flush=True)
-    path = os.path.join(os.path.abspath(config.workdir), "eval.json")
-    import json
-    with open(path, "w") as f:
-      json.dump({"step": int(state.step), **result}, f, indent=2)
+          f"{result['test_clustering_accuracy']:.4f} ({len(labels)} test images) -> {path}", flush=True)
   return state
 
 
