@@ -1,5 +1,6 @@
 """The conditional GAN: conditioning reaches G and D, class-row grids, the generate mode."""
 
+import json
 import os
 import subprocess
 import sys
@@ -66,7 +67,8 @@ def test_class_flag_must_name_a_class():
 
 def test_generate_mode_writes_a_grid_of_the_requested_class(tmp_path):
   common = [f"--workdir={tmp_path}", "--dataset=digits", "--architecture=dcgan", "--image_size=16", "--ngf=8",
-            "--ndf=8", "--nz=8", "--batch_size=16", "--optimizer=adam", "--learning_rate=2e-4", "--num_samples=20"]
+            "--ndf=8", "--nz=8", "--batch_size=16", "--optimizer=adam", "--learning_rate=2e-4", "--num_samples=20",
+            "--classifier_steps=5", "--classifier_features=4,4,4", "--eval_samples_per_class=2", "--eval_every=2"]
   script = os.path.join(ROOT, "experiments", "cgan.py")
   r = subprocess.run([sys.executable, script, *common, "--num_steps=2", "--sample_every=2"],
                      capture_output=True, text=True, timeout=600, cwd=ROOT)
@@ -75,6 +77,9 @@ def test_generate_mode_writes_a_grid_of_the_requested_class(tmp_path):
                      capture_output=True, text=True, timeout=600, cwd=ROOT)
   assert r.returncode == 0, r.stderr[-3000:]
   assert (tmp_path / "generated" / "class7_step00000002.png").exists()
+  result = json.loads((tmp_path / "eval.json").read_text())
+  assert 0 <= result["class_agreement"] <= 1 and 0 <= result["classifier_test_accuracy"] <= 1
+  assert os.listdir(tmp_path / "classifier")  # cached for the next run
   # The training grid has 10 class rows of 2 samples.
   from PIL import Image
   grid = np.asarray(Image.open(tmp_path / "samples" / "step_00000002.png"))

@@ -136,6 +136,9 @@ def train(method: Method) -> TrainState:
   """
   config = method.config
   train_source, test_source = runner.labelled_sources(config, ("train", "test"))
+  if train_source.num_classes != config.num_classes:
+    raise ValueError(f"--num_classes={config.num_classes} but {config.dataset} has "
+                     f"{train_source.num_classes} classes")
   size = dict(image_size=config.image_size, channels=config.channels)
   images, labels = runner.labelled_arrays(train_source, **size)
   params = cached_classifier(os.path.join(os.path.abspath(config.workdir), "classifier"), images, labels,
