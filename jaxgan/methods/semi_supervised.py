@@ -67,6 +67,8 @@ class Config(TrainConfig):
   channels: int = field(1, "Image channels.", check=(lambda c: c in (1, 3), "must be 1 or 3"))
   nz: int = field(100, "Dimension of z.", check=POSITIVE)
   noise: str = field("uniform01", "Distribution of z.", choices=NOISE)
+  input_noise_std: float = field(0.6, "Std of the Gaussian noise on D's input in training: the improved-GAN "
+                                 "code's 0.3 on [0, 1] pixels is 0.6 on jaxgan's [-1, 1] images.", check=NON_NEGATIVE)
   unsupervised_weight: float = field(0.5, "Weight of D's unsupervised terms (SGAN, CatGAN).",
                                      check=NON_NEGATIVE)
   supervised_weight: float = field(1.0, "Weight of D's labelled cross-entropy.", check=NON_NEGATIVE)
@@ -101,7 +103,8 @@ class Method:
 
   def _make_d(self, rngs):
     shape = (self.config.image_size, self.config.image_size, self.config.channels)
-    return SSLMLPDiscriminator(in_shape=shape, num_outputs=self.num_outputs, rngs=rngs)
+    return SSLMLPDiscriminator(in_shape=shape, num_outputs=self.num_outputs,
+                               input_noise_std=self.config.input_noise_std, rngs=rngs)
 
   def _make_g(self, rngs):
     shape = (self.config.image_size, self.config.image_size, self.config.channels)
