@@ -14,7 +14,6 @@ class r in row r; ``--mode=generate --class=R`` writes a grid of class R alone.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 
 import jax
@@ -26,6 +25,7 @@ from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, field
 from jaxgan.methods import adversarial, runner
 from jaxgan.metrics import accuracy, cached_classifier, classify
 from jaxgan.methods.adversarial import NOISE, AdversarialConfig, Method, Parts
+from jaxgan.methods.gan import Pylearn2SGD, pylearn2_sgd
 from jaxgan.models.conditional import (ConditionalDCGANDiscriminator, ConditionalDCGANGenerator,
                                        ConditionalMLPDiscriminator, ConditionalMLPGenerator)
 from jaxgan.train import optim
@@ -34,7 +34,7 @@ ARCHITECTURES = {"mlp": "the paper's MLP/maxout networks", "dcgan": "DCGAN with 
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(AdversarialConfig):
+class Config(AdversarialConfig, Pylearn2SGD):
   architecture: str = field("mlp", "Networks.", choices=ARCHITECTURES)
   num_classes: int = field(10, "Classes of the dataset (checked against it).", check=POSITIVE)
   batch_size: int = field(100, "Global batch size.", check=POSITIVE)
@@ -43,16 +43,10 @@ class Config(AdversarialConfig):
   num_samples: int = field(100, "Sample-grid images (num_samples // num_classes per class row).", check=POSITIVE)
   ngf: int = field(64, "DCGAN generator width.", check=POSITIVE)
   ndf: int = field(64, "DCGAN discriminator width.", check=POSITIVE)
-  optimizer: str = field("sgd", "Optimiser of G and D.", choices=optim.OPTIMIZERS)
-  learning_rate: float = field(0.1, "Initial learning rate.", check=POSITIVE)
+  optimizer: str = field("sgd", "Optimiser of G and D: the paper's SGD or Adam (--learning_rate, --beta1/2).",
+                         choices=optim.OPTIMIZERS)
   lr_decay_factor: float = field(1.00004, "SGD: learning rate divided by this every step.",
                                  check=(lambda v: v >= 1, "must be >= 1"))
-  min_learning_rate: float = field(1e-6, "SGD: floor of the decayed learning rate.", check=POSITIVE)
-  momentum: float = field(0.5, "SGD: initial momentum.", check=PROBABILITY)
-  final_momentum: float = field(0.7, "SGD: momentum reached after --momentum_steps.", check=PROBABILITY)
-  momentum_steps: int = field(150_000, "SGD: steps of the linear momentum ramp.", check=POSITIVE)
-  d_max_col_norm: float = field(1.9365, "MLP: max norm of each D unit's weights after every update "
-                                "(pylearn2's max_col_norm, as in the GAN code; 0: off).", check=NON_NEGATIVE)
   beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
   beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
   classifier_steps: int = field(1500, "Training steps of the judging classifier.", check=POSITIVE)
@@ -69,23 +63,14 @@ class Config(AdversarialConfig):
       raise ValueError(f"class={self.gen_class} must be < num_classes={self.num_classes}")
 
 
-def _optimizer(config: Config):
-  if config.optimizer == "adam":
-    return optim.adam(learning_rate=config.learning_rate, beta1=config.beta1, beta2=config.beta2)
-  return optim.sgd_momentum(
-      learning_rate=optim.exponential_decay(config.learning_rate, decay_factor=config.lr_decay_factor,
-                                            min_value=config.min_learning_rate),
-      momentum=optim.linear_ramp(config.momentum, config.final_momentum, config.momentum_steps))
-
-
 def parts(config: Config) -> Parts:
   k, shape = config.num_classes, (config.image_size, config.image_size, config.channels)
-  tx = _optimizer(config)
+  tx, project = pylearn2_sgd(config)
+  if config.optimizer == "adam":
+    tx = optim.adam(learning_rate=config.learning_rate, beta1=config.beta1, beta2=config.beta2)
   if config.architecture == "mlp":
     make_g = lambda rngs: ConditionalMLPGenerator(nz=config.nz, num_classes=k, out_shape=shape, rngs=rngs)
     make_d = lambda rngs: ConditionalMLPDiscriminator(in_shape=shape, num_classes=k, rngs=rngs)
-    project = (functools.partial(optim.max_column_norm, max_norm=config.d_max_col_norm)
-               if config.d_max_col_norm else None)
     return Parts(make_g, make_d, tx, tx, d_needs_key=True, num_classes=k, d_project=project)
   make_g = lambda rngs: ConditionalDCGANGenerator(resolution=config.image_size, nz=config.nz, num_classes=k,
                                                   ngf=config.ngf, out_channels=config.channels, rngs=rngs)

@@ -22,17 +22,12 @@ from jaxgan.train import optim
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(AdversarialConfig):
-  batch_size: int = field(100, "Global batch size.", check=POSITIVE)
-  image_size: int = field(28, "Side of the square training images.", check=POSITIVE)
-  noise: str = field("uniform", "Distribution of z.", choices=NOISE)
-  g_hidden: tuple[int, ...] = field((1200, 1200), "Hidden ReLU layer widths of G.", check=POSITIVE)
-  d_units: int = field(240, "Maxout units per hidden layer of D.", check=POSITIVE)
-  d_pieces: int = field(5, "Pieces per maxout unit.", check=POSITIVE)
-  d_input_dropout: float = field(0.2, "Dropout rate on D's input.", check=PROBABILITY)
-  d_hidden_dropout: float = field(0.5, "Dropout rate on D's hidden layers.", check=PROBABILITY)
+class Pylearn2SGD:
+  """The SGD of the pylearn2-era papers (GAN, cGAN): decayed rate, ramped momentum, max-norm D."""
+
   learning_rate: float = field(0.1, "Initial SGD learning rate.", check=POSITIVE)
-  lr_decay_factor: float = field(1.000004, "Learning rate divided by this every step.", check=(lambda v: v >= 1, "must be >= 1"))
+  lr_decay_factor: float = field(1.000004, "Learning rate divided by this every step.",
+                                 check=(lambda v: v >= 1, "must be >= 1"))
   min_learning_rate: float = field(1e-6, "Floor of the decayed learning rate.", check=POSITIVE)
   momentum: float = field(0.5, "Initial momentum.", check=PROBABILITY)
   final_momentum: float = field(0.7, "Momentum reached after --momentum_steps.", check=PROBABILITY)
@@ -41,19 +36,38 @@ class Config(AdversarialConfig):
                                 "max_col_norm; 0: off).", check=NON_NEGATIVE)
 
 
-def parts(config: Config) -> Parts:
-  shape = (config.image_size, config.image_size, config.channels)
+def pylearn2_sgd(config: Pylearn2SGD):
+  """``(tx, d_project)`` for a config with the :class:`Pylearn2SGD` fields."""
   tx = optim.sgd_momentum(
       learning_rate=optim.exponential_decay(config.learning_rate, decay_factor=config.lr_decay_factor,
                                             min_value=config.min_learning_rate),
       momentum=optim.linear_ramp(config.momentum, config.final_momentum, config.momentum_steps))
+  project = (functools.partial(optim.max_column_norm, max_norm=config.d_max_col_norm)
+             if config.d_max_col_norm else None)
+  return tx, project
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(AdversarialConfig, Pylearn2SGD):
+  batch_size: int = field(100, "Global batch size.", check=POSITIVE)
+  image_size: int = field(28, "Side of the square training images.", check=POSITIVE)
+  noise: str = field("uniform", "Distribution of z.", choices=NOISE)
+  g_hidden: tuple[int, ...] = field((1200, 1200), "Hidden ReLU layer widths of G.", check=POSITIVE)
+  d_units: int = field(240, "Maxout units per hidden layer of D.", check=POSITIVE)
+  d_pieces: int = field(5, "Pieces per maxout unit.", check=POSITIVE)
+  d_input_dropout: float = field(0.2, "Dropout rate on D's input.", check=PROBABILITY)
+  d_hidden_dropout: float = field(0.5, "Dropout rate on D's hidden layers.", check=PROBABILITY)
+
+
+def parts(config: Config) -> Parts:
+  shape = (config.image_size, config.image_size, config.channels)
+  tx, project = pylearn2_sgd(config)
   return Parts(
       make_generator=lambda rngs: MLPGenerator(nz=config.nz, hidden=config.g_hidden, out_shape=shape, rngs=rngs),
       make_discriminator=lambda rngs: MLPDiscriminator(
           in_shape=shape, units=config.d_units, pieces=config.d_pieces,
           input_dropout=config.d_input_dropout, hidden_dropout=config.d_hidden_dropout, rngs=rngs),
-      g_tx=tx, d_tx=tx, d_needs_key=True,
-      d_project=functools.partial(optim.max_column_norm, max_norm=config.d_max_col_norm) if config.d_max_col_norm else None)
+      g_tx=tx, d_tx=tx, d_needs_key=True, d_project=project)
 
 
 def build(config: Config) -> Method:
