@@ -153,24 +153,28 @@ def _split_model(params_or_model, image_shape) -> tuple[nnx.GraphDef, nnx.State]
 # --------------------------------------------------------------------------- training
 
 
-@functools.partial(
-    jax.jit, static_argnames=('graphdef', 'batch_size', 'learning_rate'))
-def _train(graphdef, params, images, labels, key, steps, *, batch_size, learning_rate):
+@functools.partial(jax.jit, static_argnames=('graphdef', 'batch_size', 'learning_rate'), donate_argnums=(1, 2))
+def _train_step(graphdef, params, opt_state, images, labels, key, i, *, batch_size, learning_rate):
   tx = optax.adam(learning_rate)
 
   def loss_fn(params, x, y, dropout_key):
     logits = nnx.merge(graphdef, params)(x, train=True, key=dropout_key)
     return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, y))
 
-  def step(i, carry):
-    params, opt_state = carry
-    batch_key, dropout_key = jax.random.split(jax.random.fold_in(key, i))
-    index = jax.random.randint(batch_key, (batch_size,), 0, images.shape[0])
-    grads = jax.grad(loss_fn)(params, images[index], labels[index], dropout_key)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state
+  batch_key, dropout_key = jax.random.split(jax.random.fold_in(key, i))
+  index = jax.random.randint(batch_key, (batch_size,), 0, images.shape[0])
+  grads = jax.grad(loss_fn)(params, images[index], labels[index], dropout_key)
+  updates, opt_state = tx.update(grads, opt_state, params)
+  return optax.apply_updates(params, updates), opt_state
 
-  params, _ = jax.lax.fori_loop(0, steps, step, (params, tx.init(params)))
+
+def _train(graphdef, params, images, labels, key, steps, *, batch_size, learning_rate):
+  # A jitted step in a host loop, not a fori_loop: XLA:CPU ran this network's convolutions
+  # several times slower inside a while loop (measured: 0.56 s vs ~0.1 s per step).
+  opt_state = optax.adam(learning_rate).init(params)
+  for i in range(int(steps)):
+    params, opt_state = _train_step(graphdef, params, opt_state, images, labels, key, jnp.int32(i),
+                                    batch_size=batch_size, learning_rate=learning_rate)
   return params
 
 
