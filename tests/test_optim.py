@@ -1,7 +1,6 @@
 """Optimiser pieces: schedules and the max-column-norm projection."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 

@@ -9,7 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan.data import BatchLoader
 from jaxgan.methods import catgan, semi_supervised, sgan
 from tests import tiny
 

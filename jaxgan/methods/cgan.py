@@ -29,6 +29,7 @@ from jaxgan.methods.gan import Pylearn2SGD, pylearn2_sgd
 from jaxgan.models.conditional import (ConditionalDCGANDiscriminator, ConditionalDCGANGenerator,
                                        ConditionalMLPDiscriminator, ConditionalMLPGenerator)
 from jaxgan.train import optim
+from jaxgan.train.state import TrainState
 
 ARCHITECTURES = {"mlp": "the paper's MLP/maxout networks", "dcgan": "DCGAN with label maps"}
 
