@@ -56,8 +56,10 @@ def test_step_is_d_phase_then_g_phase(config):
     grads, _ = jax.grad(method.d_loss, has_aux=True)(state.nets["D"].params, state.nets["D"].stats, batch, fake, k_d)
     return method.discriminator.update(state.nets["D"], grads)
 
-  np.testing.assert_allclose(jax.tree.leaves(jax.jit(d_after)(state.nets["G"].params).params)[0],
-                             jax.tree.leaves(new_state.nets["D"].params)[0], rtol=1e-5, atol=1e-6)
+  replayed = jax.jit(d_after)(state.nets["G"].params)
+  for a, b in zip(jax.tree.leaves(replayed), jax.tree.leaves(new_state.nets["D"])):
+    # every leaf (params and Adam state); Adam amplifies fusion-order rounding in a few elements
+    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
   g_grad = jax.jit(jax.grad(lambda p: sum(jnp.sum(x) for x in jax.tree.leaves(d_after(p).params))))(
       state.nets["G"].params)
   assert all(np.all(np.asarray(x) == 0) for x in jax.tree.leaves(g_grad))
