@@ -444,6 +444,34 @@ def test_process_slices_concatenate_to_the_global_batch(processes, per_process, 
   assert parts[0]['label'].shape == (per_process,)
 
 
+def _noisy(example, rng):
+  """A random transform: adds a draw of the example's augmentation RNG to its label."""
+  return {'label': np.float64(example['label']) + rng.random()}
+
+
+@hypothesis.given(st.integers(1, 4), st.integers(1, 3), st.integers(0, 9), st.integers(0, 10))
+def test_random_transforms_are_reproducible_and_independent_of_process_count(
+    processes, per_process, seed, step):
+  batch_size = processes * per_process
+  source = ListSource(2 * batch_size + 1)
+  make = lambda **kw: data.BatchLoader(source, global_batch_size=batch_size, seed=seed,
+                                       transform=_noisy, **kw)
+  whole = make().batch(step)['label']
+  np.testing.assert_array_equal(make().batch(step)['label'], whole)
+  parts = [make(process_index=p, process_count=processes).batch(step)['label']
+           for p in range(processes)]
+  np.testing.assert_array_equal(np.concatenate(parts), whole)
+  # Each example got its own draw: the fractional parts differ within a batch.
+  fractions = whole - np.floor(whole)
+  assert len(set(fractions.tolist())) == batch_size
+
+
+def test_random_transform_draws_change_with_the_step():
+  loader = data.BatchLoader(ListSource(4), global_batch_size=4, seed=0, transform=_noisy)
+  draws = [set((b - np.floor(b)).tolist()) for b in (loader.batch(s)['label'] for s in (0, 1))]
+  assert draws[0].isdisjoint(draws[1])
+
+
 def test_iterate_equals_batch_and_resumes(tmp_path):
   loader = data.BatchLoader(ListSource(23), global_batch_size=4, seed=3,
                             num_threads=3, prefetch=3)

@@ -7,6 +7,12 @@ examples so that every batch is full. Process ``p`` of ``P`` gets the ``p``-th
 contiguous slice of ``B / P`` examples of each global batch. ``batch(step)`` is a
 pure function of (seed, step, process), so a run resumed at step ``s`` sees the
 batches an uninterrupted run saw.
+
+A transform is called as ``transform(example, rng)``, where ``rng`` is a
+``np.random.Generator`` seeded by (seed, step, position of the example in the global
+batch): random augmentation (crops, flips) is as reproducible as the order, and does
+not depend on how many processes share the batch. Deterministic transforms ignore
+``rng``; called with ``rng=None`` a random transform does its test-time version.
 """
 
 from __future__ import annotations
@@ -52,15 +58,15 @@ class BatchLoader:
     source: random-access examples (dicts); ``__getitems__`` is used if present.
     global_batch_size: examples per step over all processes.
     seed: the data order's seed (use one for all processes).
-    transform: ``example -> example`` applied to each example (e.g.
-      :func:`labelled_transform`); must be a pure function of the example.
+    transform: ``(example, rng) -> example`` applied to each example (e.g.
+      :func:`labelled_transform`); a pure function of its arguments.
     process_index, process_count: this process and the number of processes.
     num_threads: threads that make batches in :meth:`iterate`.
     prefetch: batches made ahead of the consumer in :meth:`iterate`.
   """
 
   def __init__(self, source, *, global_batch_size: int, seed: int,
-               transform: Callable[[Example], Example] | None = None,
+               transform: Callable[[Example, np.random.Generator | None], Example] | None = None,
                process_index: int = 0, process_count: int = 1,
                num_threads: int = 2, prefetch: int = 2):
     self.global_batch_size = _positive_int('global_batch_size', global_batch_size)
@@ -106,7 +112,9 @@ class BatchLoader:
     """This process's batch of step ``step``: a dict of stacked arrays."""
     examples = self._read(self.indices(step))
     if self.transform is not None:
-      examples = [self.transform(ex) for ex in examples]
+      first = self.process_index * self.per_process_batch_size
+      examples = [self.transform(ex, example_rng(self.seed, step, first + i))
+                  for i, ex in enumerate(examples)]
     return stack_examples(examples)
 
   def iterate(self, start_step: int = 0, stop_step: int | None = None) -> Iterator[Batch]:
@@ -131,6 +139,11 @@ class BatchLoader:
           future.cancel()
 
 
+def example_rng(seed: int, step: int, position: int) -> np.random.Generator:
+  """The augmentation RNG of the example at ``position`` of global batch ``step``."""
+  return np.random.default_rng([int(seed), 0x6A17, int(step), int(position)])
+
+
 def _steps(start: int, stop: int | None) -> Iterator[int]:
   """start, start + 1, ... forever, or up to (not including) ``stop``."""
   if start < 0:
@@ -141,7 +154,8 @@ def _steps(start: int, stop: int | None) -> Iterator[int]:
     step += 1
 
 
-def labelled_transform(*, image_size: int, channels: int) -> Callable[[Example], Example]:
+def labelled_transform(*, image_size: int, channels: int
+                       ) -> Callable[[Example, np.random.Generator | None], Example]:
   """A transform from a labelled source's example to model inputs.
 
   Returns ``{'image': float32 [-1, 1] (image_size, image_size, channels),
@@ -152,7 +166,8 @@ def labelled_transform(*, image_size: int, channels: int) -> Callable[[Example],
   if channels not in (1, 3):
     raise ValueError(f'channels must be 1 or 3, got {channels!r}')
 
-  def transform(example: Example) -> Example:
+  def transform(example: Example, rng: np.random.Generator | None = None) -> Example:
+    del rng  # deterministic
     image = images_lib.convert_channels(np.asarray(example['image']), channels)
     if image.shape[:2] != (image_size, image_size):
       image = images_lib.resize(image, (image_size, image_size))
