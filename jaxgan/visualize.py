@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import os
 
@@ -44,5 +45,32 @@ def save_png(path: str | os.PathLike, image: np.ndarray) -> str:
   img = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
   tmp = path + ".tmp"
   Image.fromarray(img).save(tmp, format="PNG")
+  os.replace(tmp, path)
+  return path
+
+
+def save_html_table(path: str | os.PathLike, *, title: str, columns: list[str],
+                    rows: list[tuple[str, list[str]]]) -> str:
+  """Write an HTML page with one table row per ``(name, [image paths relative to the page])``.
+
+  Each row shows its name, then one image per column (e.g. input | output | target);
+  written atomically. Names and paths are HTML-escaped.
+  """
+  path = os.fspath(path)
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  head = "".join(f"<th>{html.escape(c)}</th>" for c in ["name", *columns])
+  body = []
+  for name, images in rows:
+    if len(images) != len(columns):
+      raise ValueError(f"row {name!r} has {len(images)} images for {len(columns)} columns")
+    cells = "".join(f'<td><a href="{html.escape(p, quote=True)}"><img src="{html.escape(p, quote=True)}" '
+                    f'style="max-width:256px"></a></td>' for p in images)
+    body.append(f"<tr><td>{html.escape(name)}</td>{cells}</tr>")
+  page = (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>"
+          f"<body><h1>{html.escape(title)}</h1>\n<table border=\"1\">\n<tr>{head}</tr>\n"
+          + "\n".join(body) + "\n</table></body></html>\n")
+  tmp = path + ".tmp"
+  with open(tmp, "w", encoding="utf-8") as f:
+    f.write(page)
   os.replace(tmp, path)
   return path

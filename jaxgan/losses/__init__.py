@@ -27,8 +27,16 @@ from jaxgan.losses.semi_supervised import get_head
 from jaxgan.losses.semi_supervised import supervised_loss
 from jaxgan.losses.semi_supervised import unsupervised_fake_loss
 from jaxgan.losses.semi_supervised import unsupervised_real_loss
+from jaxgan.losses.translation import GAN_MODES
+from jaxgan.losses.translation import discriminator_loss
+from jaxgan.losses.translation import gan_loss
+from jaxgan.losses.translation import l1_loss
 
 __all__ = [
+    'GAN_MODES',
+    'discriminator_loss',
+    'gan_loss',
+    'l1_loss',
     'ADVERSARIAL_LOSSES',
     'AdversarialLoss',
     'get_adversarial_loss',

@@ -33,21 +33,26 @@ def loop_options(config: TrainConfig) -> LoopOptions:
                      sample_every=config.sample_every, eval_every=config.eval_every)
 
 
+def built_by_process0_first(make: Callable):
+  """``make()`` on process 0, then (after a barrier) on the others: datasets are built once."""
+  value = make() if jax.process_index() == 0 else None
+  distributed.barrier("dataset-built")
+  return value if jax.process_index() == 0 else make()
+
+
+def loader(config: TrainConfig, source, *, global_batch_size: int, transform) -> BatchLoader:
+  """This process's slice of every global batch of ``source``."""
+  return BatchLoader(source, global_batch_size=global_batch_size, seed=config.seed, transform=transform,
+                     process_index=jax.process_index(), process_count=jax.process_count())
+
+
 def labelled_batches(config: TrainConfig, *, global_batch_size: int, image_size: int, channels: int,
                      split: str = "train") -> BatchLoader:
-  """This process's slice of every global batch of a labelled dataset.
-
-  Process 0 builds the tfds dataset (if needed) before the others read it.
-  """
+  """This process's slice of every global batch of a labelled dataset."""
   data_dir = config.resolved_data_dir()
-  if jax.process_index() == 0:
-    source = labelled_source(config.dataset, split=split, data_dir=data_dir)
-  distributed.barrier("dataset-built")
-  if jax.process_index() != 0:
-    source = labelled_source(config.dataset, split=split, data_dir=data_dir)
-  return BatchLoader(source, global_batch_size=global_batch_size, seed=config.seed,
-                     transform=labelled_transform(image_size=image_size, channels=channels),
-                     process_index=jax.process_index(), process_count=jax.process_count())
+  source = built_by_process0_first(lambda: labelled_source(config.dataset, split=split, data_dir=data_dir))
+  return loader(config, source, global_batch_size=global_batch_size,
+                transform=labelled_transform(image_size=image_size, channels=channels))
 
 
 def labelled_arrays(source, *, image_size: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -60,10 +65,8 @@ def labelled_arrays(source, *, image_size: int, channels: int) -> tuple[np.ndarr
 def labelled_sources(config: TrainConfig, splits: tuple[str, ...]) -> list:
   """Sources of several splits of ``config.dataset``; process 0 builds the dataset first."""
   data_dir = config.resolved_data_dir()
-  make = lambda: [labelled_source(config.dataset, split=s, data_dir=data_dir) for s in splits]
-  sources = make() if jax.process_index() == 0 else None
-  distributed.barrier("dataset-built")
-  return sources if sources is not None else make()
+  return built_by_process0_first(
+      lambda: [labelled_source(config.dataset, split=s, data_dir=data_dir) for s in splits])
 
 
 def write_json(config: TrainConfig, name: str, values: dict) -> str:

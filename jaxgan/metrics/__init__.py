@@ -1,4 +1,5 @@
-"""Evaluation metrics: accuracy, clustering accuracy and a sample-judging classifier.
+"""Evaluation metrics: accuracy, clustering accuracy, a sample-judging classifier and
+full-reference image quality (L1, PSNR, SSIM) for image-to-image models.
 
 ``jaxgan.metrics.accuracy`` is the *function* (it shadows the submodule of the same
 name as a package attribute); import the module's other names from
@@ -14,6 +15,10 @@ from jaxgan.metrics.classifier import cached_classifier
 from jaxgan.metrics.classifier import classifier_logits
 from jaxgan.metrics.classifier import classify
 from jaxgan.metrics.classifier import train_classifier
+from jaxgan.metrics.image_quality import l1
+from jaxgan.metrics.image_quality import psnr
+from jaxgan.metrics.image_quality import rgb_to_y
+from jaxgan.metrics.image_quality import ssim
 
 __all__ = [
     'Classifier',
@@ -24,5 +29,9 @@ __all__ = [
     'classify',
     'clustering_accuracy',
     'contingency_matrix',
+    'l1',
+    'psnr',
+    'rgb_to_y',
+    'ssim',
     'train_classifier',
 ]

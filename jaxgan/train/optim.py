@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -26,6 +26,26 @@ def exponential_decay(init_value: float, *, decay_factor: float, min_value: floa
 def linear_ramp(start: float, end: float, steps: int) -> optax.Schedule:
   """From ``start`` to ``end`` linearly over ``steps``, then constant (pylearn2's MomentumAdjustor)."""
   return optax.linear_schedule(start, end, max(steps, 1))
+
+
+def linear_decay_after(init_value: float, *, steps_per_epoch: int, n_epochs: int,
+                       n_epochs_decay: int) -> optax.Schedule:
+  """pix2pix / CycleGAN's ``linear`` policy: constant for ``n_epochs``, then linear towards 0.
+
+  The official ``LambdaLR`` rule ``1 - max(0, epoch + 1 - n_epochs) / (n_epochs_decay + 1)``
+  for the 0-based epoch ``step // steps_per_epoch``: epochs ``0 .. n_epochs - 1`` run at
+  ``init_value``, epoch ``n_epochs + j`` at ``init_value * (1 - (j + 1) / (n_epochs_decay + 1))``.
+  """
+  if steps_per_epoch < 1 or n_epochs < 0 or n_epochs_decay < 0:
+    raise ValueError(f"need steps_per_epoch >= 1 and epochs >= 0, got {steps_per_epoch}, "
+                     f"{n_epochs}, {n_epochs_decay}")
+
+  def schedule(step):
+    epoch = jnp.asarray(step) // steps_per_epoch
+    factor = 1.0 - jnp.maximum(0, epoch + 1 - n_epochs) / (n_epochs_decay + 1.0)
+    return init_value * jnp.maximum(factor, 0.0)
+
+  return schedule
 
 
 OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {

@@ -1,0 +1,36 @@
+"""Interoperability with other frameworks' checkpoints (PyTorch needs ``pip install torch``).
+
+:mod:`jaxgan.interop.torch_checkpoint` holds the generic pieces (reading/writing ``.pth``
+state dicts, kernel layouts, checked key-mapped copies into NNX states);
+:mod:`jaxgan.interop.pix2pix` maps the official pix2pix / CycleGAN U-Net and PatchGAN /
+PixelGAN checkpoints onto jaxgan's networks. PyTorch is imported only when a file is
+read or written.
+"""
+
+from jaxgan.interop.pix2pix import load_pix2pix
+from jaxgan.interop.pix2pix import load_pix2pix_discriminator
+from jaxgan.interop.pix2pix import load_pix2pix_generator
+from jaxgan.interop.pix2pix import pix2pix_keymap
+from jaxgan.interop.pix2pix import state_dict_keys
+from jaxgan.interop.pix2pix import to_torch_state_dict
+from jaxgan.interop.torch_checkpoint import KeyMap
+from jaxgan.interop.torch_checkpoint import StateDictMismatchError
+from jaxgan.interop.torch_checkpoint import assign_state_dict
+from jaxgan.interop.torch_checkpoint import export_state_dict
+from jaxgan.interop.torch_checkpoint import load_torch_state_dict
+from jaxgan.interop.torch_checkpoint import save_torch_state_dict
+
+__all__ = [
+    'KeyMap',
+    'StateDictMismatchError',
+    'assign_state_dict',
+    'export_state_dict',
+    'load_pix2pix',
+    'load_pix2pix_discriminator',
+    'load_pix2pix_generator',
+    'load_torch_state_dict',
+    'pix2pix_keymap',
+    'save_torch_state_dict',
+    'state_dict_keys',
+    'to_torch_state_dict',
+]

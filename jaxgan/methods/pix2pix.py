@@ -1,0 +1,394 @@
+"""Pix2Pix (Isola et al. 2017): paired image-to-image translation with a conditional GAN.
+
+Defaults are the official PyTorch code's (``pix2pix_model.py``, ``base_options.py``,
+``train_options.py``): U-Net 256 generator with batch norm and dropout, 70x70 PatchGAN
+on ``concat(A, B)``, vanilla GAN loss + 100 * L1, D loss halved, Adam 2e-4 with betas
+(0.5, 0.999), batch 1, 100 epochs at constant learning rate then 100 epochs of linear
+decay, resize to 286 + random crop 256 + horizontal flip on A and B alike.
+
+One step is the official ``optimize_parameters``: G translates A once (one dropout mask);
+D is updated on that translation (detached) and the real pair, each passed through D
+separately (fake first, as in ``backward_D``); then G is updated against the updated D,
+backpropagating through the same forward pass. Batch-norm statistics follow the same
+passes (D's are updated by all three of its forward passes, as PyTorch's are).
+
+At test time the official script keeps the networks in train mode unless ``--eval`` is
+given: batch statistics in batch norm and dropout on. ``--test_batch_stats`` and
+``--test_dropout`` select each (both True by default, as the official code).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgan import visualize
+from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
+from jaxgan.data import images as images_lib
+from jaxgan.data.paired import DIRECTIONS, PREPROCESS, paired_source, paired_transform
+from jaxgan.losses import discriminator_loss, gan_loss, gradient_penalty, l1_loss
+from jaxgan.losses.translation import GAN_MODES
+from jaxgan.methods import runner
+from jaxgan.metrics import image_quality
+from jaxgan.models import patchgan, unet
+from jaxgan.nn.norm import NORMS
+from jaxgan.train import optim
+from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
+
+CHANNELS = (lambda c: c in (1, 3), "must be 1 or 3")
+SIZE_POLICIES = {
+    "resize": "resize to --crop_size x --crop_size (the official test script)",
+    "pad": "reflect-pad to a multiple of the U-Net's stride, crop the output back",
+    "crop": "centre-crop to the largest multiple of the U-Net's stride",
+    "error": "refuse images whose sides are not multiples of the U-Net's stride",
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(TrainConfig):
+  dataset: str = field("skimage", "Paired data: 'skimage[:gray2color|:edges2photo]' (embedded), a "
+                       "directory of side-by-side AB files or A/ and B/ folders ('DIR' or 'paired:DIR'), "
+                       "or pairs derived from photos ('gray2color:DIR', 'edges2photo:DIR').")
+  direction: str = field("AtoB", "Translate A to B or B to A.", choices=DIRECTIONS)
+  input_nc: int = field(3, "Channels of the input images.", check=CHANNELS)
+  output_nc: int = field(3, "Channels of the output images.", check=CHANNELS)
+  netG: str = field("unet_256", "Generator.", choices=unet.GENERATORS)
+  netD: str = field("basic", "Discriminator: basic (70x70 PatchGAN), n_layers (--n_layers_D), pixel "
+                    "(1x1), patch16 (16x16), image (286x286 ImageGAN).", choices=patchgan.DISCRIMINATORS)
+  n_layers_D: int = field(3, "Layers of --netD=n_layers.", check=POSITIVE)
+  ngf: int = field(64, "Generator width.", check=POSITIVE)
+  ndf: int = field(64, "Discriminator width.", check=POSITIVE)
+  norm: str = field("batch", "Normalisation of G and D.", choices=NORMS)
+  dropout: bool = field(True, "Dropout 0.5 in the generator (official --no_dropout turns it off).")
+  gan_mode: str = field("vanilla", "GAN loss.", choices=GAN_MODES)
+  lambda_L1: float = field(100.0, "Weight of the L1 loss.", check=NON_NEGATIVE)
+  gp_weight: float = field(10.0, "Gradient-penalty weight with --gan_mode=wgangp.", check=NON_NEGATIVE)
+  learning_rate: float = field(2e-4, "Initial Adam learning rate.", check=POSITIVE)
+  beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
+  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
+  batch_size: int = field(1, "Global batch size.", check=POSITIVE)
+  n_epochs: int = field(100, "Epochs at the initial learning rate.", check=NON_NEGATIVE)
+  n_epochs_decay: int = field(100, "Epochs of linear decay to zero.", check=NON_NEGATIVE)
+  num_steps: int = field(0, "Total training steps; 0: (n_epochs + n_epochs_decay) epochs.",
+                         check=NON_NEGATIVE, run_only=True)
+  preprocess: str = field("resize_and_crop", "Training-time scaling and cropping.", choices=PREPROCESS)
+  load_size: int = field(286, "Scale images to this size.", check=POSITIVE)
+  crop_size: int = field(256, "Then crop to this size.", check=POSITIVE)
+  flip: bool = field(True, "Random horizontal flips (official --no_flip turns them off).")
+  num_samples: int = field(4, "Held-out pairs in the sample grid (rows of input | output | target).",
+                           check=POSITIVE, run_only=True)
+  # Evaluation and --mode=test.
+  num_test: int = field(50, "Held-out pairs evaluated (L1, PSNR, SSIM) and written by --mode=test.",
+                        check=POSITIVE, run_only=True)
+  test_batch_stats: bool = field(True, "Batch norm uses the test image's statistics at test time "
+                                 "(official default; its --eval uses the running averages).", run_only=True)
+  test_dropout: bool = field(True, "Dropout stays on at test time (official default).", run_only=True)
+  test_input: str = field("", "--mode=test: a folder of input images (default: the dataset's test split).",
+                          run_only=True)
+  size_policy: str = field("resize", "--mode=test: images whose sides are not multiples of the U-Net's "
+                           "stride.", choices=SIZE_POLICIES, run_only=True)
+  results_dir: str = field("", "--mode=test: output folder (default <workdir>/test_step<N>; never "
+                           "overwritten: a suffix is added).", run_only=True)
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.preprocess in ("resize_and_crop", "scale_width_and_crop") and self.crop_size > self.load_size:
+      raise ValueError(f"crop_size={self.crop_size} is larger than load_size={self.load_size}")
+    if "crop" in self.preprocess and self.crop_size % self.stride:
+      raise ValueError(f"crop_size={self.crop_size} is not a multiple of {self.stride}, the stride of "
+                       f"netG={self.netG}")
+
+  @property
+  def stride(self) -> int:
+    return unet.unet_stride(unet.GENERATORS[self.netG].keywords["num_downs"])
+
+
+def make_generator(config: Config, rngs):
+  return unet.GENERATORS[config.netG](in_channels=config.input_nc, out_channels=config.output_nc,
+                                      ngf=config.ngf, norm=config.norm, use_dropout=config.dropout, rngs=rngs)
+
+
+def make_discriminator(config: Config, rngs):
+  kwargs = {"in_channels": config.input_nc + config.output_nc, "ndf": config.ndf, "norm": config.norm,
+            "rngs": rngs}
+  if config.netD == "n_layers":
+    kwargs["n_layers"] = config.n_layers_D
+  return patchgan.DISCRIMINATORS[config.netD](**kwargs)
+
+
+class Pix2Pix:
+  """The static half of pix2pix: networks, optimisers and losses, closed over by the step.
+
+  ``steps_per_epoch`` sets the learning-rate schedule (epochs are the official unit).
+  """
+
+  def __init__(self, config: Config, steps_per_epoch: int = 1):
+    self.config = config
+    self.steps_per_epoch = steps_per_epoch
+    schedule = optim.linear_decay_after(config.learning_rate, steps_per_epoch=steps_per_epoch,
+                                        n_epochs=config.n_epochs, n_epochs_decay=config.n_epochs_decay)
+    self.schedule = schedule
+    self.tx = optim.adam(learning_rate=schedule, beta1=config.beta1, beta2=config.beta2)
+    self.make_g = functools.partial(make_generator, config)
+    self.make_d = functools.partial(make_discriminator, config)
+
+  @functools.cached_property
+  def generator(self):
+    return abstract_network(self.make_g, self.tx)
+
+  @functools.cached_property
+  def discriminator(self):
+    return abstract_network(self.make_d, self.tx)
+
+  def init_state(self, key: jax.Array) -> TrainState:
+    k_g, k_d, k_run = jax.random.split(key, 3)
+    _, g = create_network(self.make_g, self.tx, k_g)
+    _, d = create_network(self.make_d, self.tx, k_d)
+    return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets={"G": g, "D": d}, extra={})
+
+  # -- pieces ------------------------------------------------------------------------------
+  def translate(self, g: ModelState, a: jax.Array, *, train: bool, key: jax.Array | None):
+    """``(G(a), new G stats)``; dropout on iff ``key`` is given."""
+    return self.generator.apply(g.params, g.stats, a, train=train, key=key)
+
+  def discriminate(self, params, stats, a: jax.Array, b: jax.Array):
+    """Patch logits of D on the pair ``concat(a, b)`` (train-mode batch norm) and D's new stats."""
+    return self.discriminator.apply(params, stats, jnp.concatenate([a, b], axis=-1), train=True)
+
+  def d_loss(self, d_params, d_stats, a, b, fake, key):
+    mode = self.config.gan_mode
+    fake_logits, d_stats = self.discriminate(d_params, d_stats, a, fake)
+    real_logits, d_stats = self.discriminate(d_params, d_stats, a, b)
+    loss = discriminator_loss(real_logits, fake_logits, mode=mode).mean()
+    metrics = {"d_loss": loss, "d_real": real_logits.mean(), "d_fake": fake_logits.mean()}
+    if mode == "wgangp" and self.config.gp_weight:
+      critic = lambda ab: self.discriminator.apply(d_params, d_stats, ab, train=True)[0]
+      gp = gradient_penalty(critic, jnp.concatenate([a, b], -1), jnp.concatenate([a, fake], -1), key).mean()
+      loss = loss + self.config.gp_weight * gp
+      metrics["gradient_penalty"] = gp
+    return loss, (d_stats, metrics)
+
+  def g_loss(self, fake, d: ModelState, a, b):
+    logits, d_stats = self.discriminate(d.params, d.stats, a, fake)
+    gan = gan_loss(logits, target_is_real=True, mode=self.config.gan_mode).mean()
+    l1 = l1_loss(fake, b).mean()
+    return gan + self.config.lambda_L1 * l1, (d_stats, {"g_gan": gan, "g_l1": l1})
+
+  # -- the step ------------------------------------------------------------------------------
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
+    """D update on the detached translation, then G update against the new D. Pure."""
+    a, b = batch["a"], batch["b"]
+    k_dropout, k_gp = jax.random.split(state.step_key())
+    g, d = state.nets["G"], state.nets["D"]
+    forward = lambda params: self.generator.apply(params, g.stats, a, train=True,
+                                                  key=k_dropout if self.config.dropout else None)
+    fake, pullback, g_stats = jax.vjp(forward, g.params, has_aux=True)
+    d_grads, (d_stats, d_metrics) = jax.grad(self.d_loss, has_aux=True)(
+        d.params, d.stats, a, b, jax.lax.stop_gradient(fake), k_gp)
+    d = self.discriminator.update(d, d_grads, d_stats)
+    fake_grad, (d_stats, g_metrics) = jax.grad(self.g_loss, has_aux=True)(fake, d, a, b)
+    (g_grads,) = pullback(fake_grad)
+    g = self.generator.update(g, g_grads, g_stats)
+    d = d.replace(stats=d_stats)
+    metrics = {**d_metrics, **g_metrics, "learning_rate": self.schedule(state.step)}
+    return state.replace(step=state.step + 1, nets={"G": g, "D": d}), metrics
+
+  # -- inference -----------------------------------------------------------------------------
+  def test_key(self) -> jax.Array | None:
+    """The dropout key of test-time translations (None: dropout off)."""
+    on = self.config.dropout and self.config.test_dropout
+    return jax.random.fold_in(jax.random.PRNGKey(self.config.seed), 0x7E57) if on else None
+
+  def predict(self, state: TrainState, a: jax.Array) -> jax.Array:
+    """G(a) with the test-time settings (``--test_batch_stats``, ``--test_dropout``)."""
+    return self.translate(state.nets["G"], a, train=self.config.test_batch_stats, key=self.test_key())[0]
+
+  @functools.cached_property
+  def predict_one(self):
+    """Jitted ``image [H, W, C] -> G(image)`` with the test-time settings (a batch of one)."""
+    return jax.jit(lambda state, a: self.predict(state, a[None])[0])
+
+
+def build(config: Config) -> Pix2Pix:
+  return Pix2Pix(config)
+
+
+# -- data --------------------------------------------------------------------------------------
+
+
+def sources(config: Config, splits=("train", "test")) -> list:
+  data_dir = config.resolved_data_dir()
+  return runner.built_by_process0_first(
+      lambda: [paired_source(config.dataset, split=s, data_dir=data_dir, direction=config.direction)
+               for s in splits])
+
+
+def train_transform(config: Config):
+  return paired_transform(preprocess=config.preprocess, load_size=config.load_size, crop_size=config.crop_size,
+                          flip=config.flip, in_channels=config.input_nc, out_channels=config.output_nc)
+
+
+def test_transform(config: Config):
+  """The official test-time pipeline: load_size = crop_size, no flip, no random crop."""
+  return paired_transform(preprocess=config.preprocess, load_size=config.crop_size, crop_size=config.crop_size,
+                          flip=False, in_channels=config.input_nc, out_channels=config.output_nc)
+
+
+def held_out_pairs(config: Config, source, n: int) -> list[dict]:
+  transform = test_transform(config)
+  return [dict(transform(source[i], None), name=source[i].get("name", str(i)))
+          for i in range(min(n, len(source)))]
+
+
+def _three_channels(x: np.ndarray) -> np.ndarray:
+  return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+
+
+def scores(fake: np.ndarray, target: np.ndarray) -> dict[str, float]:
+  """L1 (in [-1, 1] units, the training loss's), PSNR and SSIM (on [0, 1] images, the usual
+  convention: SSIM is not shift-invariant) of one translation ``[H, W, C]`` against its target."""
+  x, y = jnp.asarray(fake)[None], jnp.asarray(target)[None]
+  x01, y01 = (x + 1) / 2, (y + 1) / 2
+  return {"l1": float(image_quality.l1(x, y)[0]),
+          "psnr": float(image_quality.psnr(x01, y01, data_range=1.0)[0]),
+          "ssim": float(image_quality.ssim(x01, y01, data_range=1.0)[0])}
+
+
+def mean_scores(per_image: list[dict[str, float]]) -> dict[str, float]:
+  return {k: float(np.mean([s[k] for s in per_image])) for k in per_image[0]}
+
+
+def evaluate(method: Pix2Pix, state: TrainState, pairs: list[dict]) -> dict[str, float]:
+  """Mean L1, PSNR and SSIM of G's translations of held-out pairs (one image at a time, as
+  the official test script: batch statistics depend on the test batch)."""
+  return mean_scores([scores(method.predict_one(state, p["a"]), p["b"]) for p in pairs])
+
+
+def train(method: Pix2Pix) -> TrainState:
+  """Train on the dataset's train split; sample and evaluate on its test split."""
+  config = method.config
+  train_source, test_source = sources(config)
+  batches = runner.loader(config, train_source, global_batch_size=config.batch_size,
+                          transform=train_transform(config))
+  if not config.num_steps:
+    config = config.replace(num_steps=(config.n_epochs + config.n_epochs_decay) * batches.steps_per_epoch)
+  method = Pix2Pix(config, steps_per_epoch=batches.steps_per_epoch)
+  pairs = held_out_pairs(config, test_source, max(config.num_test, config.num_samples))
+  shown, pairs = pairs[:config.num_samples], pairs[:config.num_test]
+
+  def sample_fn(state):
+    """Rows of input | output | target for the first held-out pairs."""
+    return np.stack([[_three_channels(np.asarray(x)) for x in (p["a"], method.predict_one(state, p["a"]), p["b"])]
+                     for p in shown])
+
+  state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
+                       sample_fn=sample_fn, eval_fn=lambda s: evaluate(method, s, pairs))
+  result = {"step": int(state.step), "num_test": len(pairs), **evaluate(method, state, pairs)}
+  path = runner.write_json(config, "eval.json", result)
+  if jax.process_index() == 0:
+    print(f"jaxgan: held-out L1 {result['l1']:.4f}, PSNR {result['psnr']:.2f} dB, SSIM {result['ssim']:.4f} "
+          f"({len(pairs)} pairs) -> {path}", flush=True)
+  return state
+
+
+# -- --mode=test ---------------------------------------------------------------------------------
+
+
+def fit_to_stride(image: np.ndarray, *, stride: int, policy: str, size: int, name: str):
+  """Make an image's sides fit the U-Net; returns ``(image, undo)`` with ``undo(output)``."""
+  h, w = image.shape[:2]
+  if policy == "resize":
+    resized = images_lib.resize(images_lib.to_uint8(image), (size, size))
+    return images_lib.to_float(resized), lambda out: out
+  if h % stride == 0 and w % stride == 0:
+    return image, lambda out: out
+  if policy == "error":
+    raise ValueError(f"{name} is {h}x{w}, not a multiple of {stride} (the stride of the U-Net): use "
+                     "--size_policy=pad, crop or resize")
+  if policy == "crop":
+    ch, cw = h // stride * stride, w // stride * stride
+    if not ch or not cw:
+      raise ValueError(f"{name} is {h}x{w}, smaller than the U-Net's stride {stride}: use --size_policy=pad")
+    top, left = (h - ch) // 2, (w - cw) // 2
+    return image[top:top + ch, left:left + cw], lambda out: out
+  ph, pw = -h % stride, -w % stride
+  mode = "reflect" if ph < h and pw < w else "symmetric"
+  padded = np.pad(image, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)), mode=mode)
+  return padded, lambda out: out[ph // 2:ph // 2 + h, pw // 2:pw // 2 + w]
+
+
+def _fresh_dir(path: str) -> str:
+  """``path``, or ``path-1``, ``path-2``... if it exists: earlier results are never overwritten."""
+  candidate, k = path, 0
+  while os.path.exists(candidate):
+    k += 1
+    candidate = f"{path}-{k}"
+  return candidate
+
+
+def _test_items(config: Config):
+  """``(name, a, b or None)`` of the test inputs at their own sizes, floats in [-1, 1]."""
+  as_float = lambda image, channels: images_lib.to_float(images_lib.convert_channels(np.asarray(image), channels))
+  if config.test_input:
+    root = os.path.abspath(config.test_input)
+    if not os.path.isdir(root):
+      raise FileNotFoundError(f"--test_input={config.test_input}: no such directory")
+    names = sorted(n for n in os.listdir(root) if n.lower().endswith(images_lib.IMAGE_EXTENSIONS))
+    if not names:
+      raise ValueError(f"--test_input={config.test_input} holds no images ({', '.join(images_lib.IMAGE_EXTENSIONS)})")
+    for name in names[:config.num_test]:
+      yield name, as_float(images_lib.load_image(os.path.join(root, name), channels=3), config.input_nc), None
+    return
+  (source,) = sources(config, ("test",))
+  for i in range(min(config.num_test, len(source))):
+    example = source[i]
+    yield (str(example.get("name", i)), as_float(example["a"], config.input_nc),
+           as_float(example["b"], config.output_nc))
+
+
+def test(method: Pix2Pix) -> str:
+  """Translate the test inputs with the latest checkpoint; write images and an HTML page.
+
+  Writes ``NAME_real_A.png``, ``NAME_fake_B.png`` (and ``NAME_real_B.png`` when there are
+  targets) into ``<results_dir>/images``, and ``index.html`` with one row per input
+  (input | output | target); ``metrics.json`` with mean L1, PSNR and SSIM when targets exist.
+  """
+  config = method.config
+  state = runner.restore(config, method.init_state)
+  step = int(state.step)
+  out_dir = _fresh_dir(os.path.abspath(config.results_dir or os.path.join(config.workdir, f"test_step{step}")))
+  fit = functools.partial(fit_to_stride, stride=config.stride, policy=config.size_policy, size=config.crop_size)
+  rows, per_image = [], []
+  for name, a, b in _test_items(config):
+    fitted, undo = fit(a, name=name)
+    files = {"real_A": undo(fitted), "fake_B": undo(np.asarray(method.predict_one(state, fitted)))}
+    if b is not None:
+      files["real_B"] = undo(fit(b, name=name)[0])
+      per_image.append(scores(files["fake_B"], files["real_B"]))
+    stem = os.path.splitext(os.path.basename(name))[0]
+    paths = [os.path.join("images", f"{stem}_{suffix}.png") for suffix in files]
+    for rel, image in zip(paths, files.values()):
+      visualize.save_png(os.path.join(out_dir, rel), images_lib.to_uint8(image))
+    rows.append((name, paths))
+  if not rows:
+    raise ValueError(f"no test inputs in {config.test_input or config.dataset}")
+  columns = ["input", "output", "target"][:len(rows[0][1])]
+  page = visualize.save_html_table(os.path.join(out_dir, "index.html"), columns=columns, rows=rows,
+                                   title=f"pix2pix {config.direction}, step {step}")
+  if per_image:
+    summary = {**mean_scores(per_image), "step": step, "num_test": len(per_image)}
+    with open(os.path.join(out_dir, "metrics.json"), "w") as f:
+      json.dump(summary, f, indent=2, sort_keys=True)
+    print(f"jaxgan: L1 {summary['l1']:.4f}, PSNR {summary['psnr']:.2f} dB, SSIM {summary['ssim']:.4f} "
+          f"on {len(per_image)} pairs", flush=True)
+  print(f"jaxgan: wrote {len(rows)} translations and {page}", flush=True)
+  return page
+
+
+MODES = {"train": train, "test": test}
