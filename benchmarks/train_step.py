@@ -30,8 +30,7 @@ import numpy as np
 # Runnable as ``python benchmarks/train_step.py`` from the repository root.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from jaxgan.methods import dcgan, gan  # noqa: E402
-from jaxgan.methods.adversarial import Method  # noqa: E402
+from jaxgan.methods import dcgan, gan, pix2pix  # noqa: E402
 from jaxgan.train import sharding  # noqa: E402
 from jaxgan.train.loop import compile_train_step, init_or_restore  # noqa: E402
 
@@ -39,8 +38,12 @@ from jaxgan.train.loop import compile_train_step, init_or_restore  # noqa: E402
 @dataclasses.dataclass(frozen=True)
 class Preset:
   method: str  # name of the method module
-  build: Callable[[Any], Method]
+  build: Callable[[Any], Any]  # config -> an object with init_state and train_step
   config: Any
+  batch: Callable[[Any, int], dict[str, np.ndarray]] = None  # (config, seed) -> batch; default random_batch
+
+  def make_batch(self, config: Any, seed: int) -> dict[str, np.ndarray]:
+    return (self.batch or random_batch)(config, seed)
 
 
 PRESETS: dict[str, Callable[[], Preset]] = {
@@ -51,6 +54,11 @@ PRESETS: dict[str, Callable[[], Preset]] = {
                                      dcgan.Config(image_size=16, channels=1, ngf=64, ndf=64, batch_size=128)),
     # jaxgan.methods.gan.Config defaults: 28x28x1 MNIST, batch 100.
     "gan_mnist_b100": lambda: Preset("gan", gan.build, gan.Config()),
+    # jaxgan.methods.pix2pix.Config defaults: unet_256 + 70x70 PatchGAN (batch norm), 256x256, batch 1;
+    # and batch 16.
+    "pix2pix256_b1": lambda: Preset("pix2pix", pix2pix.build, pix2pix.Config(), lambda c, s: paired_batch(c, s)),
+    "pix2pix256_b16": lambda: Preset("pix2pix", pix2pix.build, pix2pix.Config(batch_size=16),
+                                     lambda c, s: paired_batch(c, s)),
 }
 
 
@@ -129,6 +137,14 @@ def random_batch(config: Any, seed: int = 0) -> dict[str, np.ndarray]:
           "label": rng.integers(0, 10, n).astype(np.int32)}
 
 
+def paired_batch(config: Any, seed: int = 0) -> dict[str, np.ndarray]:
+  """A fixed random pix2pix batch: A and B crops of ``crop_size``."""
+  rng = np.random.default_rng(seed)
+  size = (config.batch_size, config.crop_size, config.crop_size)
+  return {"a": rng.uniform(-1, 1, size + (config.input_nc,)).astype(np.float32),
+          "b": rng.uniform(-1, 1, size + (config.output_nc,)).astype(np.float32)}
+
+
 def _loadavg() -> float | None:
   """1-minute load average: other processes on the machine skew every figure."""
   try:
@@ -187,7 +203,7 @@ def bench_preset(name: str, *, steps: int, warmup: int, peak_flops: float, seed:
   config = method.config
   mesh = sharding.make_mesh()
   state, state_shardings = init_or_restore(method.init_state, jax.random.PRNGKey(seed), mesh)
-  local_batch = random_batch(config, seed)
+  local_batch = preset.make_batch(config, seed)
   batch = sharding.global_batch(local_batch, mesh)
   step_fn = compile_train_step(method.train_step, state_shardings,
                                sharding.batch_shardings(local_batch, mesh), mesh)
@@ -213,12 +229,13 @@ def bench_preset(name: str, *, steps: int, warmup: int, peak_flops: float, seed:
   finite = all(bool(np.isfinite(v)) for v in jax.device_get(metrics).values())
 
   step_s = elapsed / steps
-  images = config.batch_size * config.d_steps
+  first = next(iter(local_batch.values()))
+  images = first.shape[0]
   achieved = flops / step_s if flops is not None else None
   mib = lambda b: None if b is None else b / 2 ** 20  # noqa: E731
   return {
       "preset": name + (f" [{overrides}]" if overrides else ""), "method": preset.method, "batch": images,
-      "image_shape": [config.image_size, config.image_size, config.channels],
+      "image_shape": list(first.shape[1:]),
       "trace_lower_s": t1 - t0, "xla_compile_s": t2 - t1, "compile_s": t2 - t0,
       "steps": steps, "warmup": warmup, "step_ms": 1e3 * step_s, "steps_per_s": 1.0 / step_s,
       "images_per_s": images / step_s,

@@ -15,15 +15,15 @@ arrays. The preprocess modes (``--preprocess``):
 
 each followed by a horizontal flip. Resizing is Pillow's bicubic, per channel.
 
-The parameters are drawn once per pair from a ``np.random.Generator`` in the
-official order, whatever the mode: crop x, crop y (``randint(0, max(0, side -
-crop_size))``, both ends included), then the flip (``random() > 0.5``, used only
-when flipping is on). Differences from the official code: the crop offsets are
-drawn from the size after the resize step (what ``get_params`` computes in every
-mode); a crop larger than the image raises ``ValueError`` (the official code pads
-with black, or skips the crop when both sides are too small); without a
-generator the crop is centred (offsets ``(side - crop_size) // 2``) and nothing
-is flipped: the test-time version.
+The parameters are drawn once per pair from a ``np.random.Generator`` as the
+official ``get_params`` draws them from ``random``, whatever the mode: crop x,
+crop y (``randint(0, max(0, side - crop_size))``, both ends included, the sides
+after the resize step of the cropping modes, the original sides otherwise), then
+the flip (``random() > 0.5``, used only when flipping is on). Differences from
+the official code: a crop larger than the image raises ``ValueError`` (the
+official code pads with black, or skips the crop when both sides are too small);
+without a generator the crop is centred (offsets ``(side - crop_size) // 2``)
+and nothing is flipped: the test-time version.
 """
 
 from __future__ import annotations
@@ -34,8 +34,14 @@ import numpy as np
 
 from jaxgan.data import images as images_lib
 
-PREPROCESS_MODES: tuple[str, ...] = (
-    'resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'none')
+PREPROCESS: dict[str, str] = {
+    'resize_and_crop': 'resize to load_size x load_size, random crop crop_size',
+    'crop': 'random crop crop_size',
+    'scale_width': 'width to load_size keeping the aspect (height >= crop_size)',
+    'scale_width_and_crop': 'scale_width, then random crop crop_size',
+    'none': 'sides rounded to multiples of 4',
+}
+PREPROCESS_MODES: tuple[str, ...] = tuple(PREPROCESS)
 POWER_BASE = 4
 
 
@@ -119,6 +125,14 @@ class Jitter:
           f'load_size={self.load_size})')
     if rng is None:
       return JitterParams(crop_pos=(max(0, w - c) // 2, max(0, h - c) // 2), flip=False)
+    # The official get_params: the size the crop is drawn in is the resized one
+    # in the cropping modes (equal to resized_size there) and the original one
+    # otherwise (where the offsets are unused but still drawn).
+    h, w = (int(s) for s in size)
+    if self.preprocess == 'resize_and_crop':
+      h = w = self.load_size
+    elif self.preprocess == 'scale_width_and_crop':
+      h, w = self.load_size * h // w, self.load_size
     x = int(rng.integers(0, max(0, w - c) + 1))
     y = int(rng.integers(0, max(0, h - c) + 1))
     flip = bool(rng.random() > 0.5)

@@ -42,12 +42,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxgan.data import builders
-from jaxgan.data import fingerprint
+from jaxgan.data import builders, fingerprint
 from jaxgan.data import images as images_lib
-from jaxgan.data.jitter import PREPROCESS_MODES
-from jaxgan.data.jitter import Jitter
+from jaxgan.data import jitter as jitter_lib
 
+PREPROCESS = jitter_lib.PREPROCESS  # name -> description, for a config's choices
+PREPROCESS_MODES = jitter_lib.PREPROCESS_MODES
 SPLIT_FOLDER_NAMES = ('train', 'val', 'test')
 DERIVATIONS = ('gray2color', 'edges2photo')
 DIRECTIONS = ('AtoB', 'BtoA')
@@ -486,7 +486,7 @@ def paired_transform(*, preprocess: str, load_size: int = 286, crop_size: int = 
   in_channels), 'b': float32 [-1, 1] (h, w, out_channels)}``: A is converted to
   ``in_channels`` and B to ``out_channels`` (1 = luma, 3 = RGB; before the
   resize, as the official Grayscale), then both get the same jitter
-  (:class:`jaxgan.data.jitter.Jitter`: ``preprocess`` in :data:`PREPROCESS_MODES`),
+  (:class:`jaxgan.data.jitter.Jitter`; ``preprocess`` is a key of :data:`PREPROCESS`),
   drawn from A's size and ``rng``; with ``rng=None`` the crop is centred and
   nothing is flipped.
 
@@ -494,7 +494,7 @@ def paired_transform(*, preprocess: str, load_size: int = 286, crop_size: int = 
     ValueError: for bad options; when called, naming the sizes, for a crop larger
       than the image or A and B of different sizes in a cropping mode.
   """
-  jitter = Jitter(preprocess, load_size=load_size, crop_size=crop_size, flip=flip)
+  jitter = jitter_lib.Jitter(preprocess, load_size=load_size, crop_size=crop_size, flip=flip)
   for name, value in (('in_channels', in_channels), ('out_channels', out_channels)):
     if value not in (1, 3):
       raise ValueError(f'{name} must be 1 or 3, got {value!r}')

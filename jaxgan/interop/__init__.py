@@ -7,18 +7,22 @@ PixelGAN checkpoints onto jaxgan's networks. PyTorch is imported only when a fil
 read or written.
 """
 
-from jaxgan.interop.pix2pix import load_pix2pix
-from jaxgan.interop.pix2pix import load_pix2pix_discriminator
-from jaxgan.interop.pix2pix import load_pix2pix_generator
-from jaxgan.interop.pix2pix import pix2pix_keymap
-from jaxgan.interop.pix2pix import state_dict_keys
-from jaxgan.interop.pix2pix import to_torch_state_dict
-from jaxgan.interop.torch_checkpoint import KeyMap
-from jaxgan.interop.torch_checkpoint import StateDictMismatchError
-from jaxgan.interop.torch_checkpoint import assign_state_dict
-from jaxgan.interop.torch_checkpoint import export_state_dict
-from jaxgan.interop.torch_checkpoint import load_torch_state_dict
-from jaxgan.interop.torch_checkpoint import save_torch_state_dict
+from jaxgan.interop.pix2pix import (
+    load_pix2pix,
+    load_pix2pix_discriminator,
+    load_pix2pix_generator,
+    pix2pix_keymap,
+    state_dict_keys,
+    to_torch_state_dict,
+)
+from jaxgan.interop.torch_checkpoint import (
+    KeyMap,
+    StateDictMismatchError,
+    assign_state_dict,
+    export_state_dict,
+    load_torch_state_dict,
+    save_torch_state_dict,
+)
 
 __all__ = [
     'KeyMap',

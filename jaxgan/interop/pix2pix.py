@@ -39,14 +39,15 @@ from typing import Any
 
 from flax import nnx
 
-from jaxgan.interop.torch_checkpoint import KeyMap
-from jaxgan.interop.torch_checkpoint import StateDict
-from jaxgan.interop.torch_checkpoint import assign_state_dict
-from jaxgan.interop.torch_checkpoint import export_state_dict
-from jaxgan.interop.torch_checkpoint import load_torch_state_dict
-from jaxgan.interop.torch_checkpoint import split_net
-from jaxgan.models.patchgan import PatchGANDiscriminator
-from jaxgan.models.patchgan import PixelDiscriminator
+from jaxgan.interop.torch_checkpoint import (
+  KeyMap,
+  StateDict,
+  assign_state_dict,
+  export_state_dict,
+  load_torch_state_dict,
+  split_net,
+)
+from jaxgan.models.patchgan import PatchGANDiscriminator, PixelDiscriminator
 from jaxgan.models.unet import UNetGenerator
 
 
@@ -113,7 +114,7 @@ def pix2pix_keymap(module: nnx.Module) -> KeyMap:
 def state_dict_keys(net: Any) -> list[str]:
   """The official ``state_dict`` keys of a jaxgan network (module or (graphdef, params, stats))."""
   module = split_net(net)[0]
-  return pix2pix_keymap(module).keys()
+  return pix2pix_keymap(module).torch_keys()
 
 
 def _state_dict(state_dict: Mapping[str, Any] | str | os.PathLike) -> tuple[Mapping[str, Any], str | None]:

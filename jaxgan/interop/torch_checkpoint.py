@@ -27,17 +27,14 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
-from collections.abc import Iterable
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxgan.nn.norm import BatchNorm
-from jaxgan.nn.norm import InstanceNorm
-from jaxgan.nn.norm import NoNorm
+from jaxgan.nn.norm import BatchNorm, InstanceNorm, NoNorm
 from jaxgan.train.state import split_module
 
 Path = tuple[Any, ...]  # a path in an NNX state, e.g. ('downs', 0, 'kernel')
@@ -92,7 +89,7 @@ def save_torch_state_dict(state_dict: Mapping[str, Any], path: str | os.PathLike
   """``torch.save`` a ``{key: array}`` mapping as a ``state_dict`` of CPU tensors."""
   torch = _import_torch()
   tensors = collections.OrderedDict(
-      (k, torch.from_numpy(np.ascontiguousarray(np.asarray(v)))) for k, v in state_dict.items())
+      (k, torch.from_numpy(np.array(v, copy=True, order="C"))) for k, v in state_dict.items())
   torch.save(tensors, os.fspath(path))
 
 
@@ -261,7 +258,7 @@ class KeyMap:
     raise TypeError(f'no PyTorch equivalent known for the norm layer {type(module).__name__} at '
                     f'{format_path(path)}')
 
-  def keys(self) -> list[str]:
+  def torch_keys(self) -> list[str]:
     """The PyTorch ``state_dict`` keys of the network, in PyTorch's order."""
     return list(self._order)
 
@@ -292,7 +289,7 @@ def split_net(net: Any) -> tuple[nnx.Module, Any, nnx.State, nnx.State]:
 def _leaves(params: nnx.State, stats: nnx.State) -> dict[Path, tuple[str, nnx.Variable]]:
   out = {}
   for collection, state in (('params', params), ('stats', stats)):
-    for path, var in state.flat_state():
+    for path, var in nnx.to_flat_state(state):
       out[tuple(path)] = (collection, var)
   return out
 
@@ -330,7 +327,7 @@ def assign_state_dict(state_dict: Mapping[str, Any], keymap: KeyMap, params: nnx
     if key not in state_dict or target.path not in leaves:
       continue
     _, var = leaves[target.path]
-    jax_shape = tuple(var.value.shape)
+    jax_shape = tuple(var.get_value().shape)
     expected = target.layout.torch_shape(jax_shape)
     value = np.asarray(state_dict[key])
     if value.shape != expected:
@@ -338,7 +335,7 @@ def assign_state_dict(state_dict: Mapping[str, Any], keymap: KeyMap, params: nnx
                       f'expects {expected} (jaxgan {format_path(target.path)} {jax_shape}, '
                       f'{target.layout.name} layout)')
       continue
-    values[target.path] = jnp.asarray(target.layout.to_jax(value), dtype=var.value.dtype)
+    values[target.path] = jnp.asarray(target.layout.to_jax(value), dtype=var.get_value().dtype)
   if problems:
     where = f' {source!r}' if source else ''
     raise StateDictMismatchError(
@@ -361,10 +358,10 @@ def export_state_dict(keymap: KeyMap, params: nnx.State, stats: nnx.State) -> St
     raise StateDictMismatchError(f'the key map does not describe the network: arrays without a key '
                                  f'{unfilled}, keys without an array {unknown}')
   out = {}
-  for key in keymap.keys():
+  for key in keymap.torch_keys():
     if key in keymap.constants:
       out[key] = keymap.constants[key].copy()
     else:
       target = keymap.targets[key]
-      out[key] = np.ascontiguousarray(target.layout.to_torch(np.asarray(leaves[target.path][1].value)))
+      out[key] = np.ascontiguousarray(target.layout.to_torch(np.asarray(leaves[target.path][1].get_value())))
   return out

@@ -50,10 +50,12 @@ class Config(AdversarialConfig, Pylearn2SGD):
                                  check=(lambda v: v >= 1, "must be >= 1"))
   beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
   beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
-  classifier_steps: int = field(1500, "Training steps of the judging classifier.", check=POSITIVE)
+  # The judge does not change what is trained: a finished run may be judged again with another.
+  classifier_steps: int = field(1500, "Training steps of the judging classifier.", check=POSITIVE, run_only=True)
   classifier_features: tuple[int, ...] = field((16, 32, 64), "Conv widths of the judging classifier.",
-                                               check=POSITIVE)
-  eval_samples_per_class: int = field(100, "Generated images per class judged by the classifier.", check=POSITIVE)
+                                               check=POSITIVE, run_only=True)
+  eval_samples_per_class: int = field(100, "Generated images per class judged by the classifier.", check=POSITIVE,
+                                      run_only=True)
   eval_every: int = field(2000, "Class-agreement evaluation every N steps.", check=NON_NEGATIVE, run_only=True)
   gen_class: int = field(0, "Class of --mode=generate.", check=(lambda v: v >= 0, "must be >= 0"),
                          run_only=True, flag="class")
