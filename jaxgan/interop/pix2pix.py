@@ -26,7 +26,8 @@ Usage::
     G = nnx.eval_shape(lambda: unet_256(in_channels=3, out_channels=3, rngs=nnx.Rngs(0)))
     params, stats = load_pix2pix_generator('latest_net_G.pth', G)
     G = nnx.merge(nnx.graphdef(G), params, stats)
-    fake_B = G(real_A, train=True)          # the official test.py runs BN in train mode
+    # The official test.py without --eval keeps train mode: batch statistics and dropout.
+    fake_B = G(real_A, train=True, key=jax.random.key(0))
 
     save_torch_state_dict(to_torch_state_dict(G), 'latest_net_G.pth')   # and back
 """

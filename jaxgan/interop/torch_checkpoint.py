@@ -27,7 +27,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import jax.numpy as jnp
@@ -89,7 +89,7 @@ def save_torch_state_dict(state_dict: Mapping[str, Any], path: str | os.PathLike
   """``torch.save`` a ``{key: array}`` mapping as a ``state_dict`` of CPU tensors."""
   torch = _import_torch()
   tensors = collections.OrderedDict(
-      (k, torch.from_numpy(np.array(v, copy=True, order="C"))) for k, v in state_dict.items())
+      (k, torch.from_numpy(np.array(v, copy=True, order='C'))) for k, v in state_dict.items())
   torch.save(tensors, os.fspath(path))
 
 
@@ -294,10 +294,6 @@ def _leaves(params: nnx.State, stats: nnx.State) -> dict[Path, tuple[str, nnx.Va
   return out
 
 
-def _rebuild(flat: Iterable[tuple[Path, nnx.Variable]]) -> nnx.State:
-  return nnx.from_flat_state(list(flat))
-
-
 def assign_state_dict(state_dict: Mapping[str, Any], keymap: KeyMap, params: nnx.State,
                       stats: nnx.State, *, source: str | None = None) -> tuple[nnx.State, nnx.State]:
   """New ``(params, stats)`` holding the ``state_dict`` arrays that ``keymap`` places.
@@ -345,7 +341,7 @@ def assign_state_dict(state_dict: Mapping[str, Any], keymap: KeyMap, params: nnx
   new = {'params': [], 'stats': []}
   for path, (collection, var) in leaves.items():
     new[collection].append((path, var.replace(value=values[path])))
-  return _rebuild(new['params']), _rebuild(new['stats'])
+  return nnx.from_flat_state(new['params']), nnx.from_flat_state(new['stats'])
 
 
 def export_state_dict(keymap: KeyMap, params: nnx.State, stats: nnx.State) -> StateDict:

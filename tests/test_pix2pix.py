@@ -1,0 +1,166 @@
+"""pix2pix: the step's update order, training end to end, resume, --mode=test and its errors."""
+
+import os
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from PIL import Image
+
+from jaxgan.methods import pix2pix
+
+TINY = dict(netG="unet_128", ngf=2, ndf=2, load_size=136, crop_size=128, num_samples=2, num_test=2,
+            log_every=1, sample_every=0, checkpoint_every=0, eval_every=0)
+
+
+def _config(tmp_path, **kw):
+  return pix2pix.Config(**{**TINY, "workdir": str(tmp_path / "work"), "data_dir": str(tmp_path / "tfds"), **kw})
+
+
+def _batch(config, n=2, seed=0):
+  rng = np.random.default_rng(seed)
+  size = (n, config.crop_size, config.crop_size)
+  return {"a": jnp.asarray(rng.uniform(-1, 1, size + (config.input_nc,)), jnp.float32),
+          "b": jnp.asarray(rng.uniform(-1, 1, size + (config.output_nc,)), jnp.float32)}
+
+
+def _leaves_close(a, b, **kw):
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), **kw)
+
+
+@pytest.mark.parametrize("gan_mode", ["vanilla", "wgangp"])
+def test_step_updates_d_on_the_detached_fake_then_g_against_the_new_d(tmp_path, gan_mode):
+  config = _config(tmp_path, gan_mode=gan_mode, norm="instance" if gan_mode == "wgangp" else "batch")
+  method = pix2pix.Pix2Pix(config)
+  state = method.init_state(jax.random.PRNGKey(0))
+  batch = _batch(config)
+  new_state, metrics = jax.jit(method.train_step)(state, batch)
+  assert set(metrics) >= {"d_loss", "g_gan", "g_l1", "learning_rate"}
+  assert ("gradient_penalty" in metrics) == (gan_mode == "wgangp")
+
+  # Replay with plain jax.grad: the D phase on G's (detached) translation, then G's full
+  # gradient through itself and the *updated* D.
+  k_dropout, k_gp = jax.random.split(state.step_key())
+  g, d = state.nets["G"], state.nets["D"]
+  a, b = batch["a"], batch["b"]
+
+  def replay(g, d):
+    fake, g_stats = method.translate(g, a, train=True, key=k_dropout)
+    grads, (d_stats, _) = jax.grad(method.d_loss, has_aux=True)(d.params, d.stats, a, b,
+                                                                jax.lax.stop_gradient(fake), k_gp)
+    d = method.discriminator.update(d, grads, d_stats)
+    g_objective = lambda params: method.g_loss(method.translate(g.replace(params=params), a, train=True,
+                                                                key=k_dropout)[0], d, a, b)
+    g_grads, (d_stats, _) = jax.grad(g_objective, has_aux=True)(g.params)
+    return method.generator.update(g, g_grads, g_stats), d.replace(stats=d_stats)
+
+  g_ref, d_ref = jax.jit(replay)(g, d)
+  _leaves_close(new_state.nets["D"], d_ref, rtol=1e-5, atol=1e-6)
+  _leaves_close(new_state.nets["G"], g_ref, rtol=1e-4, atol=1e-6)
+  assert int(new_state.step) == 1
+
+
+def test_step_is_deterministic_and_the_learning_rate_follows_the_epochs(tmp_path):
+  config = _config(tmp_path, n_epochs=1, n_epochs_decay=1)
+  method = pix2pix.Pix2Pix(config, steps_per_epoch=2)
+  step = jax.jit(method.train_step)
+  state = method.init_state(jax.random.PRNGKey(0))
+  batch = _batch(config)
+  s1, m1 = step(jax.tree.map(jnp.copy, state), batch)
+  s2, m2 = step(jax.tree.map(jnp.copy, state), batch)
+  _leaves_close(s1, s2, rtol=0, atol=0)
+  rates = []
+  for _ in range(4):
+    state, m = step(state, batch)
+    rates.append(float(m["learning_rate"]))
+  np.testing.assert_allclose(rates, [2e-4, 2e-4, 1e-4, 1e-4], rtol=1e-6)
+
+
+def _write_ab_folder(root, names, size=(40, 64)):
+  """Side-by-side AB files whose B is A's colours reversed (a pixelwise function of A)."""
+  rng = np.random.default_rng(0)
+  for split, split_names in names.items():
+    os.makedirs(root / split, exist_ok=True)
+    for name in split_names:
+      a = rng.integers(0, 256, size + (3,), dtype=np.uint8)
+      Image.fromarray(np.concatenate([a, 255 - a], axis=1)).save(root / split / f"{name}.png")
+
+
+def _params(state):
+  return jax.device_get(state.nets)
+
+
+def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys):
+  data = tmp_path / "facades"
+  _write_ab_folder(data, {"train": ["t0", "t1", "t2"], "test": ["x0", "x1"]})
+  common = dict(dataset=f"paired:{data}", direction="BtoA", batch_size=1, num_steps=3, n_epochs=1,
+                n_epochs_decay=1)
+  straight = pix2pix.train(pix2pix.build(_config(tmp_path / "a", **common)))
+  assert int(straight.step) == 3
+  # Interrupted after 2 steps, then resumed: the same parameters as the uninterrupted run.
+  pix2pix.train(pix2pix.build(_config(tmp_path / "b", **{**common, "num_steps": 2})))
+  resumed = pix2pix.train(pix2pix.build(_config(tmp_path / "b", **common)))
+  _leaves_close(_params(resumed), _params(straight), rtol=0, atol=0)
+  assert os.path.exists(tmp_path / "a" / "work" / "eval.json")
+
+  # --mode=test on the test split: every input listed in the HTML page, metrics written.
+  config = _config(tmp_path / "a", **common)
+  page = pix2pix.test(pix2pix.build(config))
+  html = open(page).read()
+  for name in ("x0", "x1"):
+    for suffix in ("real_A", "fake_B", "real_B"):
+      path = os.path.join(os.path.dirname(page), "images", f"{name}_{suffix}.png")
+      assert Image.open(path).size == (128, 128)
+      assert f"images/{name}_{suffix}.png" in html
+  assert os.path.exists(os.path.join(os.path.dirname(page), "metrics.json"))
+  assert "PSNR" in capsys.readouterr().out
+  # A second run never overwrites the first one's results.
+  page2 = pix2pix.test(pix2pix.build(config))
+  assert os.path.dirname(page2) == os.path.dirname(page) + "-1"
+
+  # A folder of odd-sized, grey and RGBA inputs, padded to the U-Net's stride and cropped back.
+  inputs = tmp_path / "inputs"
+  inputs.mkdir()
+  Image.fromarray(np.full((50, 70), 128, np.uint8)).save(inputs / "grey.png")
+  Image.fromarray(np.full((130, 129, 4), 200, np.uint8)).save(inputs / "rgba.png")
+  (inputs / "notes.txt").write_text("not an image")
+  page3 = pix2pix.test(pix2pix.build(config.replace(test_input=str(inputs), size_policy="pad")))
+  out = os.path.join(os.path.dirname(page3), "images")
+  assert Image.open(os.path.join(out, "grey_fake_B.png")).size == (70, 50)
+  assert Image.open(os.path.join(out, "rgba_fake_B.png")).size == (129, 130)
+  assert "rgba.png" in open(page3).read() and "notes" not in open(page3).read()
+  with pytest.raises(ValueError, match=re.escape("grey.png is 50x70, not a multiple of 128")):
+    pix2pix.test(pix2pix.build(config.replace(test_input=str(inputs), size_policy="error")))
+
+
+@pytest.mark.parametrize("policy", ["pad", "crop", "resize"])
+@pytest.mark.parametrize("shape", [(50, 70, 3), (128, 256, 1), (300, 129, 3)])
+def test_fit_to_stride(policy, shape):
+  image = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
+  if policy == "crop" and min(shape[:2]) < 128:
+    return  # refused: see the next test
+  fitted, undo = pix2pix.fit_to_stride(image, stride=128, policy=policy, size=128, name="x.png")
+  assert fitted.shape[0] % 128 == 0 and fitted.shape[1] % 128 == 0
+  if policy == "pad":
+    np.testing.assert_array_equal(undo(fitted), image)  # the crop undoes the padding exactly
+  if policy == "resize":
+    assert fitted.shape[:2] == (128, 128)
+
+
+def test_fit_to_stride_errors_name_the_image_and_size():
+  with pytest.raises(ValueError, match=r"x.png is 50x70, smaller than the U-Net's stride 128"):
+    pix2pix.fit_to_stride(np.zeros((50, 70, 3), np.float32), stride=128, policy="crop", size=128, name="x.png")
+
+
+def test_config_errors_name_the_flag(tmp_path):
+  with pytest.raises(ValueError, match="crop_size=100 is not a multiple of 256"):
+    pix2pix.Config(crop_size=100, load_size=286)
+  with pytest.raises(ValueError, match="crop_size=512 is larger than load_size=286"):
+    pix2pix.Config(crop_size=512)
+  with pytest.raises(ValueError, match="netG='resnet_9blocks' is not one of"):
+    pix2pix.Config(netG="resnet_9blocks")
+  with pytest.raises(FileNotFoundError, match="--test_input=/nonexistent"):
+    list(pix2pix._test_items(_config(tmp_path, test_input="/nonexistent")))
