@@ -164,3 +164,28 @@ def test_config_errors_name_the_flag(tmp_path):
     pix2pix.Config(netG="resnet_9blocks")
   with pytest.raises(FileNotFoundError, match="--test_input=/nonexistent"):
     list(pix2pix._test_items(_config(tmp_path, test_input="/nonexistent")))
+
+
+def test_official_checkpoints_import_and_export_through_the_modes(tmp_path):
+  pytest.importorskip("torch")
+  data = tmp_path / "pairs"
+  _write_ab_folder(data, {"train": ["t0", "t1"], "test": ["x0"]})
+  common = dict(dataset=f"paired:{data}", num_steps=1, n_epochs=1, n_epochs_decay=1, test_dropout=False)
+  trained = pix2pix.train(pix2pix.build(_config(tmp_path / "a", **common)))
+  source = _config(tmp_path / "a", **common)
+  g_pth, d_pth = str(tmp_path / "latest_net_G.pth"), str(tmp_path / "latest_net_D.pth")
+  assert pix2pix.export_torch(pix2pix.build(source.replace(torch_G=g_pth, torch_D=d_pth))) == [g_pth, d_pth]
+  with pytest.raises(ValueError, match="latest_net_G.pth exists"):
+    pix2pix.export_torch(pix2pix.build(source.replace(torch_G=g_pth)))
+
+  target = _config(tmp_path / "b", **common, torch_G=g_pth, torch_D=d_pth, seed=7)
+  pix2pix.import_torch(pix2pix.build(target))
+  imported = pix2pix.runner.restore(target, pix2pix.build(target).init_state)
+  assert int(imported.step) == 0
+  for name in ("G", "D"):
+    _leaves_close(imported.nets[name].params, trained.nets[name].params, rtol=0, atol=0)
+    _leaves_close(imported.nets[name].stats, trained.nets[name].stats, rtol=0, atol=0)
+  with pytest.raises(ValueError, match="already holds checkpoints"):
+    pix2pix.import_torch(pix2pix.build(target))
+  with pytest.raises(ValueError, match="needs --torch_G"):
+    pix2pix.import_torch(pix2pix.build(_config(tmp_path / "c", **common)))
