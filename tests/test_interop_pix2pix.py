@@ -1,14 +1,12 @@
 """Official pix2pix PyTorch checkpoints <-> jaxgan U-Net / PatchGAN / PixelGAN.
 
-The PyTorch networks below copy the official ones (junyanz/pytorch-CycleGAN-and-pix2pix,
-models/networks.py) module for module: same ``nn.Sequential`` indices, in-place
-``LeakyReLU(0.2, True)`` / ``ReLU(True)``, same ``use_bias`` rule, so their state-dict
-keys are the official ones and their outputs the official outputs.
+The PyTorch networks below (and the PatchGAN and norms of :mod:`tests.torch_reference`)
+copy the official ones (junyanz/pytorch-CycleGAN-and-pix2pix, models/networks.py) module
+for module: same ``nn.Sequential`` indices, in-place ``LeakyReLU(0.2, True)`` /
+``ReLU(True)``, same ``use_bias`` rule, so their state-dict keys are the official ones
+and their outputs the official outputs.
 """
 
-import functools
-
-import jax
 import numpy as np
 import pytest
 from flax import nnx
@@ -17,27 +15,22 @@ from jaxgan import interop
 from jaxgan.interop import torch_checkpoint as tc
 from jaxgan.models.patchgan import PatchGANDiscriminator, PixelDiscriminator
 from jaxgan.models.unet import UNetGenerator, unet_256
+from tests.torch_reference import (
+  NLayerDiscriminator,
+  abstract,
+  compare,
+  get_norm_layer,
+  images,
+  randomise,
+  randomise_jax,
+  saved,
+  use_bias_for,
+)
 
 torch = pytest.importorskip('torch')
 nn = torch.nn
 
-TOL = 1e-4
-
 # ------------------------------------------------------------ the official networks
-
-
-def get_norm_layer(norm_type):
-  if norm_type == 'batch':
-    return functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True)
-  if norm_type == 'instance':
-    return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
-  return lambda x: nn.Identity()
-
-
-def _use_bias(norm_layer):
-  if type(norm_layer) is functools.partial:
-    return norm_layer.func == nn.InstanceNorm2d
-  return norm_layer == nn.InstanceNorm2d
 
 
 class UnetSkipConnectionBlock(nn.Module):
@@ -46,7 +39,7 @@ class UnetSkipConnectionBlock(nn.Module):
                innermost=False, norm_layer=nn.BatchNorm2d, use_dropout=False):
     super().__init__()
     self.outermost = outermost
-    use_bias = _use_bias(norm_layer)
+    use_bias = use_bias_for(norm_layer)
     if input_nc is None:
       input_nc = outer_nc
     downconv = nn.Conv2d(input_nc, inner_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
@@ -94,35 +87,11 @@ class UnetGenerator(nn.Module):
     return self.model(x)
 
 
-class NLayerDiscriminator(nn.Module):
-
-  def __init__(self, input_nc, ndf=64, n_layers=3, norm_layer=nn.BatchNorm2d):
-    super().__init__()
-    use_bias = _use_bias(norm_layer)
-    kw, padw = 4, 1
-    sequence = [nn.Conv2d(input_nc, ndf, kernel_size=kw, stride=2, padding=padw), nn.LeakyReLU(0.2, True)]
-    nf_mult = 1
-    for n in range(1, n_layers):
-      nf_mult_prev, nf_mult = nf_mult, min(2**n, 8)
-      sequence += [nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=2, padding=padw,
-                             bias=use_bias),
-                   norm_layer(ndf * nf_mult), nn.LeakyReLU(0.2, True)]
-    nf_mult_prev, nf_mult = nf_mult, min(2**n_layers, 8)
-    sequence += [nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=1, padding=padw,
-                           bias=use_bias),
-                 norm_layer(ndf * nf_mult), nn.LeakyReLU(0.2, True)]
-    sequence += [nn.Conv2d(ndf * nf_mult, 1, kernel_size=kw, stride=1, padding=padw)]
-    self.model = nn.Sequential(*sequence)
-
-  def forward(self, x):
-    return self.model(x)
-
-
 class TorchPixelDiscriminator(nn.Module):
 
   def __init__(self, input_nc, ndf=64, norm_layer=nn.BatchNorm2d):
     super().__init__()
-    use_bias = _use_bias(norm_layer)
+    use_bias = use_bias_for(norm_layer)
     self.net = nn.Sequential(
         nn.Conv2d(input_nc, ndf, kernel_size=1, stride=1, padding=0),
         nn.LeakyReLU(0.2, True),
@@ -135,92 +104,6 @@ class TorchPixelDiscriminator(nn.Module):
     return self.net(x)
 
 
-# ------------------------------------------------------------ helpers
-
-
-def _randomise(net, seed):
-  """Weights at a scale that keeps activations O(1); random batch-norm running statistics."""
-  g = torch.Generator().manual_seed(seed)
-  with torch.no_grad():
-    for name, p in net.named_parameters():
-      if p.ndim > 1:
-        p.copy_(torch.randn(p.shape, generator=g) / np.sqrt(p[0].numel()))
-      elif name.endswith('weight'):  # batch-norm scale
-        p.copy_(1 + 0.3 * torch.randn(p.shape, generator=g))
-      else:
-        p.copy_(0.3 * torch.randn(p.shape, generator=g))
-    for name, b in net.named_buffers():
-      if name.endswith('running_mean'):
-        b.copy_(0.3 * torch.randn(b.shape, generator=g))
-      elif name.endswith('running_var'):
-        b.copy_(0.5 + torch.rand(b.shape, generator=g))
-      elif name.endswith('num_batches_tracked'):
-        b.fill_(7)
-  return net
-
-
-def _randomise_jax(state, seed):
-  """:func:`_randomise` for a jaxgan state (kernels N(0, 1/fan-in), random BN statistics)."""
-  rng = np.random.default_rng(seed)
-  new = []
-  for path, var in nnx.to_flat_state(state):
-    shape = var.get_value().shape
-    name = path[-1]
-    if name == 'kernel':
-      v = rng.standard_normal(shape) / np.sqrt(np.prod(shape[:-1]))
-    elif name == 'scale':
-      v = 1 + 0.3 * rng.standard_normal(shape)
-    elif name == 'var':
-      v = 0.5 + rng.uniform(size=shape)
-    else:  # bias, mean
-      v = 0.3 * rng.standard_normal(shape)
-    new.append((path, var.replace(value=jax.numpy.asarray(v, np.float32))))
-  return nnx.from_flat_state(new)
-
-
-def _saved(net, tmp_path, name='latest_net.pth'):
-  path = tmp_path / name
-  torch.save(net.state_dict(), path)
-  return path
-
-
-def _torch_out(net, x, *, train):
-  """Official outputs (NHWC / [B, H, W]) for NHWC ``x``; dropout off in both modes."""
-  net.train(train)
-  for m in net.modules():
-    if isinstance(m, nn.Dropout):
-      m.eval()
-  with torch.no_grad():
-    y = net(torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))).numpy()
-  return y.transpose(0, 2, 3, 1)
-
-
-def _jax_out(graphdef, params, stats, x, *, train):
-  return np.asarray(nnx.merge(graphdef, params, stats, copy=True)(x, train=train))
-
-
-def _images(shape, seed=0):
-  return np.random.default_rng(seed).uniform(-1, 1, shape).astype(np.float32)
-
-
-def _compare(tnet, graphdef, params, stats, x, *, squash=False):
-  for train in (False, True):
-    want = _torch_out(tnet, x, train=train)
-    got = _jax_out(graphdef, params, stats, x, train=train)
-    if got.ndim == 3:  # discriminator logits [B, H, W]
-      want = want[..., 0]
-    assert got.shape == want.shape
-    diff = np.max(np.abs(got - want))
-    assert diff <= TOL, f'train={train}: max |jaxgan - torch| = {diff}'
-    assert np.std(want) > 0.05, 'degenerate test: outputs nearly constant'
-    if squash:  # tanh outputs: not all saturated
-      assert np.mean(np.abs(want) < 0.95) > 0.2
-
-
-def _abstract(ctor, **kwargs):
-  return nnx.eval_shape(lambda: ctor(**kwargs, rngs=nnx.Rngs(0)))
-
-
 # ------------------------------------------------------------ outputs match PyTorch
 
 
@@ -230,16 +113,16 @@ def _abstract(ctor, **kwargs):
     (5, 'none', 3, 1, True),      # num_downs=5: no dropout blocks
 ])
 def test_unet_matches_official(tmp_path, num_downs, norm, in_ch, out_ch, dropout):
-  tnet = _randomise(UnetGenerator(in_ch, out_ch, num_downs, ngf=8, norm_layer=get_norm_layer(norm),
+  tnet = randomise(UnetGenerator(in_ch, out_ch, num_downs, ngf=8, norm_layer=get_norm_layer(norm),
                                   use_dropout=dropout), seed=num_downs)
-  path = _saved(tnet, tmp_path, 'latest_net_G.pth')
+  path = saved(tnet, tmp_path, 'latest_net_G.pth')
   # Load into an abstract network: no random initialisation needed.
-  G = _abstract(UNetGenerator, in_channels=in_ch, out_channels=out_ch, num_downs=num_downs, ngf=8,
+  G = abstract(UNetGenerator, in_channels=in_ch, out_channels=out_ch, num_downs=num_downs, ngf=8,
                 norm=norm, use_dropout=dropout)
   assert interop.state_dict_keys(G) == list(tnet.state_dict())  # same keys, same order
   params, stats = interop.load_pix2pix_generator(path, G)
   graphdef = nnx.graphdef(G)
-  _compare(tnet, graphdef, params, stats, _images((2, 64, 64, in_ch)), squash=True)
+  compare(tnet, graphdef, params, stats, images((2, 64, 64, in_ch)), squash=True)
 
 
 @pytest.mark.parametrize('n_layers,norm,in_ch', [
@@ -249,20 +132,20 @@ def test_unet_matches_official(tmp_path, num_downs, norm, in_ch, out_ch, dropout
     (1, 'none', 3),
 ])
 def test_patchgan_matches_official(tmp_path, n_layers, norm, in_ch):
-  tnet = _randomise(NLayerDiscriminator(in_ch, ndf=8, n_layers=n_layers, norm_layer=get_norm_layer(norm)),
+  tnet = randomise(NLayerDiscriminator(in_ch, ndf=8, n_layers=n_layers, norm_layer=get_norm_layer(norm)),
                     seed=n_layers)
   D = PatchGANDiscriminator(in_channels=in_ch, ndf=8, n_layers=n_layers, norm=norm, rngs=nnx.Rngs(1))
-  params, stats = interop.load_pix2pix_discriminator(_saved(tnet, tmp_path, 'latest_net_D.pth'), D)
-  _compare(tnet, nnx.graphdef(D), params, stats, _images((2, 32, 32, in_ch), seed=1))
+  params, stats = interop.load_pix2pix_discriminator(saved(tnet, tmp_path, 'latest_net_D.pth'), D)
+  compare(tnet, nnx.graphdef(D), params, stats, images((2, 32, 32, in_ch), seed=1))
 
 
 @pytest.mark.parametrize('norm,in_ch', [('batch', 6), ('instance', 3), ('none', 1)])
 def test_pixel_matches_official(tmp_path, norm, in_ch):
-  tnet = _randomise(TorchPixelDiscriminator(in_ch, ndf=8, norm_layer=get_norm_layer(norm)), seed=3)
+  tnet = randomise(TorchPixelDiscriminator(in_ch, ndf=8, norm_layer=get_norm_layer(norm)), seed=3)
   D = PixelDiscriminator(in_channels=in_ch, ndf=8, norm=norm, rngs=nnx.Rngs(1))
   assert interop.state_dict_keys(D) == list(tnet.state_dict())
-  params, stats = interop.load_pix2pix_discriminator(_saved(tnet, tmp_path), D)
-  _compare(tnet, nnx.graphdef(D), params, stats, _images((2, 8, 8, in_ch), seed=2))
+  params, stats = interop.load_pix2pix_discriminator(saved(tnet, tmp_path), D)
+  compare(tnet, nnx.graphdef(D), params, stats, images((2, 8, 8, in_ch), seed=2))
 
 
 def test_full_size_keys_and_shapes():
@@ -271,8 +154,8 @@ def test_full_size_keys_and_shapes():
     tG = UnetGenerator(3, 3, 8, ngf=64, norm_layer=get_norm_layer('batch'), use_dropout=True)
     tD = NLayerDiscriminator(6, ndf=64, n_layers=3, norm_layer=get_norm_layer('batch'))
   shapes = {}
-  for name, tnet, jnet in (('G', tG, _abstract(unet_256)),
-                           ('D', tD, _abstract(PatchGANDiscriminator, in_channels=6, n_layers=3))):
+  for name, tnet, jnet in (('G', tG, abstract(unet_256)),
+                           ('D', tD, abstract(PatchGANDiscriminator, in_channels=6, n_layers=3))):
     km = interop.pix2pix_keymap(jnet)
     assert km.torch_keys() == list(tnet.state_dict())
     _, _, params, stats = tc.split_net(jnet)
@@ -295,14 +178,14 @@ def test_full_size_keys_and_shapes():
 def test_round_trip_and_official_load(tmp_path):
   G = UNetGenerator(in_channels=3, out_channels=2, num_downs=5, ngf=4, norm='batch', rngs=nnx.Rngs(5))
   graphdef, params, stats = tc.split_module(G)
-  params, stats = _randomise_jax(params, seed=0), _randomise_jax(stats, seed=1)
+  params, stats = randomise_jax(params, seed=0), randomise_jax(stats, seed=1)
   sd = interop.to_torch_state_dict((graphdef, params, stats))
   path = tmp_path / 'jaxgan_net_G.pth'
   interop.save_torch_state_dict(sd, path)
   # The official network loads it strictly and computes what jaxgan computes.
   tnet = UnetGenerator(3, 2, 5, ngf=4, norm_layer=get_norm_layer('batch'))
   tnet.load_state_dict(torch.load(path, weights_only=True), strict=True)
-  _compare(tnet, graphdef, params, stats, _images((1, 32, 32, 3), seed=4), squash=True)
+  compare(tnet, graphdef, params, stats, images((1, 32, 32, 3), seed=4), squash=True)
   # And back: identical arrays.
   params2, stats2 = interop.load_pix2pix_generator(path, (graphdef, params, stats))
   for a, b in ((params, params2), (stats, stats2)):
@@ -327,12 +210,12 @@ def test_pixel_round_trip_instance_norm():
 
 @pytest.fixture
 def patch_sd():
-  tnet = _randomise(NLayerDiscriminator(3, ndf=4, n_layers=1, norm_layer=get_norm_layer('batch')), seed=0)
+  tnet = randomise(NLayerDiscriminator(3, ndf=4, n_layers=1, norm_layer=get_norm_layer('batch')), seed=0)
   return {k: v.numpy() for k, v in tnet.state_dict().items()}
 
 
 def _patch_d(norm='batch'):
-  return _abstract(PatchGANDiscriminator, in_channels=3, ndf=4, n_layers=1, norm=norm)
+  return abstract(PatchGANDiscriminator, in_channels=3, ndf=4, n_layers=1, norm=norm)
 
 
 def test_missing_key_named(patch_sd):
@@ -364,7 +247,7 @@ def test_wrong_norm_reports_every_key(patch_sd):
 
 def test_ignorable_keys():
   """num_batches_tracked, and the instance-norm running stats of old checkpoints, are dropped."""
-  tnet = _randomise(NLayerDiscriminator(3, ndf=4, n_layers=1, norm_layer=get_norm_layer('instance')), 0)
+  tnet = randomise(NLayerDiscriminator(3, ndf=4, n_layers=1, norm_layer=get_norm_layer('instance')), 0)
   sd = {k: v.numpy() for k, v in tnet.state_dict().items()}
   sd['model.3.running_mean'] = np.zeros(8, np.float32)
   sd['model.3.running_var'] = np.ones(8, np.float32)

@@ -1,5 +1,6 @@
 """pix2pix: the step's update order, training end to end, resume, --mode=test and its errors."""
 
+import json
 import os
 import re
 
@@ -115,7 +116,10 @@ def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys):
       path = os.path.join(os.path.dirname(page), "images", f"{name}_{suffix}.png")
       assert Image.open(path).size == (128, 128)
       assert f"images/{name}_{suffix}.png" in html
-  assert os.path.exists(os.path.join(os.path.dirname(page), "metrics.json"))
+  metrics = json.load(open(os.path.join(os.path.dirname(page), "metrics.json")))
+  assert metrics["num_test"] == 2 and set(metrics["input_as_output"]) == {"l1", "psnr", "ssim"}
+  # B is A's colours reversed (BtoA: the input is B): the input-as-output baseline is |a - (255 - a)|.
+  assert metrics["input_as_output"]["l1"] > 0.5
   assert "PSNR" in capsys.readouterr().out
   # A second run never overwrites the first one's results.
   page2 = pix2pix.test(pix2pix.build(config))

@@ -96,6 +96,8 @@ def pixel_keymap(net: PixelDiscriminator) -> KeyMap:
           .conv('net.5', net.to_logits, ('to_logits',)))
 
 
+# jaxgan network class -> its official key map; :mod:`jaxgan.interop.cyclegan` adds the
+# ResNet generator (imported with :mod:`jaxgan.interop`, so always registered).
 KEYMAPS = {
     UNetGenerator: unet_keymap,
     PatchGANDiscriminator: patchgan_keymap,
@@ -104,11 +106,11 @@ KEYMAPS = {
 
 
 def pix2pix_keymap(module: nnx.Module) -> KeyMap:
-  """The official key map of a jaxgan pix2pix network (dispatching on its type)."""
+  """The official key map of a jaxgan pix2pix / CycleGAN network (dispatching on its type)."""
   for cls, make in KEYMAPS.items():
     if isinstance(module, cls):
       return make(module)
-  raise TypeError(f'no official pix2pix equivalent for {type(module).__name__}; expected one of '
+  raise TypeError(f'no official pix2pix / CycleGAN equivalent for {type(module).__name__}; expected one of '
                   f'{[c.__name__ for c in KEYMAPS]}')
 
 
@@ -129,7 +131,8 @@ def load_pix2pix(state_dict: Mapping[str, Any] | str | os.PathLike, net: Any) ->
 
   ``state_dict``: a ``.pth`` path or a ``{key: array}`` mapping (see
   :func:`jaxgan.interop.load_torch_state_dict`). ``net``: a jaxgan :class:`UNetGenerator`,
-  :class:`PatchGANDiscriminator` or :class:`PixelDiscriminator` (possibly abstract, from
+  :class:`PatchGANDiscriminator`, :class:`PixelDiscriminator` or
+  :class:`jaxgan.models.resnet_generator.ResnetGenerator` (possibly abstract, from
   ``nnx.eval_shape``), or its ``(graphdef, params, stats)``; it is not modified. Use
   ``nnx.merge(graphdef, params, stats)`` or ``nnx.update(module, params, stats)``.
   Raises :class:`jaxgan.interop.StateDictMismatchError` naming every missing, unexpected
@@ -140,7 +143,8 @@ def load_pix2pix(state_dict: Mapping[str, Any] | str | os.PathLike, net: Any) ->
   return assign_state_dict(sd, pix2pix_keymap(module), params, stats, source=source)
 
 
-def _expect(net: Any, classes: tuple[type, ...], what: str) -> Any:
+def expect_module(net: Any, classes: tuple[type, ...], what: str) -> nnx.Module:
+  """The module of ``net`` (see :func:`split_net`); a ``TypeError`` unless one of ``classes``."""
   module = split_net(net)[0]
   if not isinstance(module, classes):
     raise TypeError(f'{what} must be a {" or ".join(c.__name__ for c in classes)}, got '
@@ -151,14 +155,14 @@ def _expect(net: Any, classes: tuple[type, ...], what: str) -> Any:
 def load_pix2pix_generator(state_dict: Mapping[str, Any] | str | os.PathLike,
                            net: Any) -> tuple[nnx.State, nnx.State]:
   """:func:`load_pix2pix` for a ``*_net_G.pth`` into a :class:`UNetGenerator`."""
-  _expect(net, (UNetGenerator,), 'the generator')
+  expect_module(net, (UNetGenerator,), 'the generator')
   return load_pix2pix(state_dict, net)
 
 
 def load_pix2pix_discriminator(state_dict: Mapping[str, Any] | str | os.PathLike,
                                net: Any) -> tuple[nnx.State, nnx.State]:
   """:func:`load_pix2pix` for a ``*_net_D.pth`` into a PatchGAN or PixelGAN discriminator."""
-  _expect(net, (PatchGANDiscriminator, PixelDiscriminator), 'the discriminator')
+  expect_module(net, (PatchGANDiscriminator, PixelDiscriminator), 'the discriminator')
   return load_pix2pix(state_dict, net)
 
 

@@ -371,13 +371,15 @@ def test(method: Pix2Pix) -> str:
   step = int(state.step)
   out_dir = _fresh_dir(os.path.abspath(config.results_dir or os.path.join(config.workdir, f"test_step{step}")))
   fit = functools.partial(fit_to_stride, stride=config.stride, policy=config.size_policy, size=config.crop_size)
-  rows, per_image = [], []
+  rows, per_image, baseline = [], [], []
   for name, a, b in _test_items(config):
     fitted, undo = fit(a, name=name)
     files = {"real_A": undo(fitted), "fake_B": undo(np.asarray(method.predict_one(state, fitted)))}
     if b is not None:
       files["real_B"] = undo(fit(b, name=name)[0])
       per_image.append(scores(files["fake_B"], files["real_B"]))
+      if a.shape[-1] == b.shape[-1]:  # the input itself as the translation: the baseline to beat
+        baseline.append(scores(files["real_A"], files["real_B"]))
     stem = os.path.splitext(os.path.basename(name))[0]
     paths = [os.path.join("images", f"{stem}_{suffix}.png") for suffix in files]
     for rel, image in zip(paths, files.values()):
@@ -390,6 +392,8 @@ def test(method: Pix2Pix) -> str:
                                    title=f"pix2pix {config.direction}, step {step}")
   if per_image:
     summary = {**mean_scores(per_image), "step": step, "num_test": len(per_image)}
+    if baseline:
+      summary["input_as_output"] = mean_scores(baseline)
     with open(os.path.join(out_dir, "metrics.json"), "w") as f:
       json.dump(summary, f, indent=2, sort_keys=True)
     print(f"jaxgan: L1 {summary['l1']:.4f}, PSNR {summary['psnr']:.2f} dB, SSIM {summary['ssim']:.4f} "

@@ -1,0 +1,214 @@
+"""Official CycleGAN PyTorch checkpoints <-> jaxgan ResNet generator / PatchGAN.
+
+``ResnetGenerator`` and ``ResnetBlock`` below copy the official ones
+(junyanz/pytorch-CycleGAN-and-pix2pix, models/networks.py) module for module: the same
+``nn.Sequential`` indices (padding, ReLU and Dropout modules included), in-place
+``ReLU(True)``, the same ``use_bias`` rule; the norms, PatchGAN and helpers are shared
+with the pix2pix tests (:mod:`tests.torch_reference`).
+"""
+
+import numpy as np
+import pytest
+from flax import nnx
+
+from jaxgan import interop
+from jaxgan.interop import torch_checkpoint as tc
+from jaxgan.models.patchgan import PatchGANDiscriminator
+from jaxgan.models.resnet_generator import ResnetGenerator, resnet_6blocks, resnet_9blocks
+from jaxgan.models.unet import UNetGenerator
+from tests.torch_reference import (
+  NLayerDiscriminator,
+  abstract,
+  compare,
+  get_norm_layer,
+  images,
+  randomise,
+  randomise_jax,
+  saved,
+  use_bias_for,
+)
+
+torch = pytest.importorskip('torch')
+nn = torch.nn
+
+# ------------------------------------------------------------ the official networks
+
+
+class ResnetBlock(nn.Module):
+
+  def __init__(self, dim, padding_type, norm_layer, use_dropout, use_bias):
+    super().__init__()
+    self.conv_block = self.build_conv_block(dim, padding_type, norm_layer, use_dropout, use_bias)
+
+  def build_conv_block(self, dim, padding_type, norm_layer, use_dropout, use_bias):
+    conv_block = []
+    p = 0
+    if padding_type == 'reflect':
+      conv_block += [nn.ReflectionPad2d(1)]
+    elif padding_type == 'replicate':
+      conv_block += [nn.ReplicationPad2d(1)]
+    elif padding_type == 'zero':
+      p = 1
+    else:
+      raise NotImplementedError(f'padding [{padding_type}] is not implemented')
+    conv_block += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), norm_layer(dim), nn.ReLU(True)]
+    if use_dropout:
+      conv_block += [nn.Dropout(0.5)]
+    p = 0
+    if padding_type == 'reflect':
+      conv_block += [nn.ReflectionPad2d(1)]
+    elif padding_type == 'replicate':
+      conv_block += [nn.ReplicationPad2d(1)]
+    elif padding_type == 'zero':
+      p = 1
+    conv_block += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), norm_layer(dim)]
+    return nn.Sequential(*conv_block)
+
+  def forward(self, x):
+    return x + self.conv_block(x)
+
+
+class TorchResnetGenerator(nn.Module):
+
+  def __init__(self, input_nc, output_nc, ngf=64, norm_layer=nn.BatchNorm2d, use_dropout=False, n_blocks=6,
+               padding_type='reflect'):
+    assert n_blocks >= 0
+    super().__init__()
+    use_bias = use_bias_for(norm_layer)
+    model = [nn.ReflectionPad2d(3),
+             nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0, bias=use_bias),
+             norm_layer(ngf),
+             nn.ReLU(True)]
+    n_downsampling = 2
+    for i in range(n_downsampling):
+      mult = 2**i
+      model += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=use_bias),
+                norm_layer(ngf * mult * 2),
+                nn.ReLU(True)]
+    mult = 2**n_downsampling
+    for _ in range(n_blocks):
+      model += [ResnetBlock(ngf * mult, padding_type=padding_type, norm_layer=norm_layer,
+                            use_dropout=use_dropout, use_bias=use_bias)]
+    for i in range(n_downsampling):
+      mult = 2**(n_downsampling - i)
+      model += [nn.ConvTranspose2d(ngf * mult, int(ngf * mult / 2), kernel_size=3, stride=2, padding=1,
+                                   output_padding=1, bias=use_bias),
+                norm_layer(int(ngf * mult / 2)),
+                nn.ReLU(True)]
+    model += [nn.ReflectionPad2d(3)]
+    model += [nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0)]
+    model += [nn.Tanh()]
+    self.model = nn.Sequential(*model)
+
+  def forward(self, x):
+    return self.model(x)
+
+
+def _torch_resnet(norm, *, in_ch=3, out_ch=3, ngf=4, n_blocks=2, dropout=False, padding='reflect', seed=0):
+  return randomise(TorchResnetGenerator(in_ch, out_ch, ngf=ngf, norm_layer=get_norm_layer(norm),
+                                        use_dropout=dropout, n_blocks=n_blocks, padding_type=padding), seed)
+
+
+def _resnet(norm, *, in_ch=3, out_ch=3, ngf=4, n_blocks=2, dropout=False, padding='reflect'):
+  return abstract(ResnetGenerator, in_channels=in_ch, out_channels=out_ch, ngf=ngf, norm=norm,
+                  use_dropout=dropout, n_blocks=n_blocks, padding_type=padding)
+
+
+# ------------------------------------------------------------ outputs match PyTorch
+
+
+@pytest.mark.parametrize('norm,ngf,size,dropout,padding,in_ch,out_ch', [
+    ('instance', 4, 32, False, 'reflect', 3, 3),   # CycleGAN's defaults
+    ('batch', 8, 40, False, 'reflect', 3, 3),      # eval: running statistics; train: batch ones
+    ('instance', 8, 32, True, 'replicate', 1, 3),  # Dropout shifts the second conv to index 6
+    ('batch', 4, 40, False, 'zero', 3, 2),         # no padding modules: conv_block.0 / .3
+    ('none', 4, 32, False, 'reflect', 3, 3),
+])
+def test_resnet_matches_official(tmp_path, norm, ngf, size, dropout, padding, in_ch, out_ch):
+  kwargs = dict(in_ch=in_ch, out_ch=out_ch, ngf=ngf, dropout=dropout, padding=padding)
+  tnet = _torch_resnet(norm, seed=ngf, **kwargs)
+  G = _resnet(norm, **kwargs)
+  assert interop.state_dict_keys(G) == list(tnet.state_dict())  # same keys, same order
+  params, stats = interop.load_cyclegan_generator(saved(tnet, tmp_path, 'latest_net_G_A.pth'), G)
+  compare(tnet, nnx.graphdef(G), params, stats, images((2, size, size, in_ch), seed=ngf), squash=True)
+
+
+def test_cyclegan_discriminator_matches_official(tmp_path):
+  tnet = randomise(NLayerDiscriminator(3, ndf=8, n_layers=3, norm_layer=get_norm_layer('instance')), 5)
+  D = abstract(PatchGANDiscriminator, in_channels=3, ndf=8, n_layers=3, norm='instance')
+  params, stats = interop.load_cyclegan_discriminator(saved(tnet, tmp_path, 'latest_net_D_A.pth'), D)
+  compare(tnet, nnx.graphdef(D), params, stats, images((2, 32, 32, 3), seed=5))
+
+
+def test_full_size_keys_and_shapes():
+  """resnet_9blocks / resnet_6blocks (ngf 64, instance norm): official keys and shapes, nothing run."""
+  for n_blocks, jnet in ((9, abstract(resnet_9blocks)), (6, abstract(resnet_6blocks))):
+    with torch.device('meta'):
+      tnet = TorchResnetGenerator(3, 3, ngf=64, norm_layer=get_norm_layer('instance'), n_blocks=n_blocks)
+    km = interop.resnet_keymap(jnet)
+    assert km.torch_keys() == list(tnet.state_dict())
+    _, _, params, stats = tc.split_net(jnet)
+    leaves = dict(nnx.to_flat_state(params)) | dict(nnx.to_flat_state(stats))
+    got = {k: t.layout.torch_shape(leaves[t.path].get_value().shape) for k, t in km.targets.items()}
+    assert got == {k: tuple(v.shape) for k, v in tnet.state_dict().items()}
+    assert sum(np.prod(s) for s in got.values()) == sum(p.numel() for p in tnet.parameters())
+    last = 17 + n_blocks
+    assert got[f'model.{last}.weight'] == (3, 64, 7, 7) and got[f'model.{last}.bias'] == (3,)
+  assert got['model.1.weight'] == (64, 3, 7, 7)
+  assert got['model.10.conv_block.1.weight'] == (256, 256, 3, 3)
+  assert got['model.10.conv_block.5.bias'] == (256,)
+  assert got['model.16.weight'] == (256, 128, 3, 3)  # ConvTranspose2d: (in, out, kh, kw)
+  assert len(got) == 2 + 2 * 2 + 6 * 4 + 2 * 2 + 2
+
+
+# ------------------------------------------------------------ jaxgan -> official
+
+
+def test_round_trip_and_official_load(tmp_path):
+  G = ResnetGenerator(ngf=4, n_blocks=2, norm='batch', rngs=nnx.Rngs(5))
+  graphdef, params, stats = tc.split_module(G)
+  params, stats = randomise_jax(params, seed=0), randomise_jax(stats, seed=1)
+  sd = interop.to_torch_state_dict((graphdef, params, stats))
+  path = tmp_path / 'jaxgan_net_G_A.pth'
+  interop.save_torch_state_dict(sd, path)
+  tnet = TorchResnetGenerator(3, 3, ngf=4, norm_layer=get_norm_layer('batch'), n_blocks=2)
+  tnet.load_state_dict(torch.load(path, weights_only=True), strict=True)
+  compare(tnet, graphdef, params, stats, images((1, 32, 32, 3), seed=4), squash=True)
+  params2, stats2 = interop.load_cyclegan_generator(path, (graphdef, params, stats))
+  for a, b in ((params, params2), (stats, stats2)):
+    fa, fb = dict(nnx.to_flat_state(a)), dict(nnx.to_flat_state(b))
+    assert fa.keys() == fb.keys()
+    for k, va in fa.items():
+      np.testing.assert_array_equal(np.asarray(va[...]), np.asarray(fb[k][...]))
+
+
+def test_old_test_model_with_instance_norm_running_stats(tmp_path):
+  """Pretrained test models (``horse2zebra.pth``) saved by PyTorch < 0.4 carry InstanceNorm stats."""
+  tnet = _torch_resnet('instance', seed=3)
+  sd = dict(tnet.state_dict())
+  norms = {name: m for name, m in tnet.named_modules() if isinstance(m, nn.InstanceNorm2d)}
+  assert 'model.2' in norms and 'model.11.conv_block.6' in norms and len(norms) == 5 + 2 * 2
+  for prefix, m in norms.items():
+    sd[f'{prefix}.running_mean'] = torch.randn(m.num_features)
+    sd[f'{prefix}.running_var'] = torch.rand(m.num_features) + 0.5
+  path = tmp_path / 'horse2zebra.pth'
+  torch.save(sd, path)
+  G = _resnet('instance')
+  params, stats = interop.load_cyclegan_generator(path, G)
+  compare(tnet, nnx.graphdef(G), params, stats, images((1, 32, 32, 3), seed=6), squash=True)
+
+
+# ------------------------------------------------------------ errors
+
+
+def test_dropout_mismatch_names_the_shifted_keys():
+  sd = {k: v.numpy() for k, v in _torch_resnet('instance', dropout=True).state_dict().items()}
+  with pytest.raises(interop.StateDictMismatchError, match=r"model\.10\.conv_block\.6\.weight"):
+    interop.load_cyclegan_generator(sd, _resnet('instance', dropout=False))
+
+
+def test_wrong_network_type():
+  with pytest.raises(TypeError, match='ResnetGenerator'):
+    interop.load_cyclegan_generator({}, abstract(UNetGenerator, num_downs=5, ngf=4))
+  with pytest.raises(TypeError, match='UNetGenerator'):
+    interop.load_pix2pix_generator({}, _resnet('instance'))
