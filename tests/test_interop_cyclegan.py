@@ -14,7 +14,11 @@ from flax import nnx
 from jaxgan import interop
 from jaxgan.interop import torch_checkpoint as tc
 from jaxgan.models.patchgan import PatchGANDiscriminator
-from jaxgan.models.resnet_generator import ResnetGenerator, resnet_6blocks, resnet_9blocks
+from jaxgan.models.resnet_generator import (
+  ResnetGenerator,
+  resnet_6blocks,
+  resnet_9blocks,
+)
 from jaxgan.models.unet import UNetGenerator
 from tests.torch_reference import (
   NLayerDiscriminator,
@@ -125,7 +129,7 @@ def _resnet(norm, *, in_ch=3, out_ch=3, ngf=4, n_blocks=2, dropout=False, paddin
     ('none', 4, 32, False, 'reflect', 3, 3),
 ])
 def test_resnet_matches_official(tmp_path, norm, ngf, size, dropout, padding, in_ch, out_ch):
-  kwargs = dict(in_ch=in_ch, out_ch=out_ch, ngf=ngf, dropout=dropout, padding=padding)
+  kwargs = {'in_ch': in_ch, 'out_ch': out_ch, 'ngf': ngf, 'dropout': dropout, 'padding': padding}
   tnet = _torch_resnet(norm, seed=ngf, **kwargs)
   G = _resnet(norm, **kwargs)
   assert interop.state_dict_keys(G) == list(tnet.state_dict())  # same keys, same order
@@ -142,6 +146,7 @@ def test_cyclegan_discriminator_matches_official(tmp_path):
 
 def test_full_size_keys_and_shapes():
   """resnet_9blocks / resnet_6blocks (ngf 64, instance norm): official keys and shapes, nothing run."""
+  shapes = {}
   for n_blocks, jnet in ((9, abstract(resnet_9blocks)), (6, abstract(resnet_6blocks))):
     with torch.device('meta'):
       tnet = TorchResnetGenerator(3, 3, ngf=64, norm_layer=get_norm_layer('instance'), n_blocks=n_blocks)
@@ -152,13 +157,16 @@ def test_full_size_keys_and_shapes():
     got = {k: t.layout.torch_shape(leaves[t.path].get_value().shape) for k, t in km.targets.items()}
     assert got == {k: tuple(v.shape) for k, v in tnet.state_dict().items()}
     assert sum(np.prod(s) for s in got.values()) == sum(p.numel() for p in tnet.parameters())
-    last = 17 + n_blocks
-    assert got[f'model.{last}.weight'] == (3, 64, 7, 7) and got[f'model.{last}.bias'] == (3,)
-  assert got['model.1.weight'] == (64, 3, 7, 7)
-  assert got['model.10.conv_block.1.weight'] == (256, 256, 3, 3)
-  assert got['model.10.conv_block.5.bias'] == (256,)
-  assert got['model.16.weight'] == (256, 128, 3, 3)  # ConvTranspose2d: (in, out, kh, kw)
-  assert len(got) == 2 + 2 * 2 + 6 * 4 + 2 * 2 + 2
+    assert len(got) == 2 + 2 * 2 + n_blocks * 4 + 2 * 2 + 2  # weights and biases, no norm state
+    shapes[n_blocks] = got
+  g9 = shapes[9]
+  assert g9['model.1.weight'] == (64, 3, 7, 7)
+  assert g9['model.10.conv_block.1.weight'] == (256, 256, 3, 3)
+  assert g9['model.18.conv_block.5.bias'] == (256,)
+  assert g9['model.19.weight'] == (256, 128, 3, 3)  # ConvTranspose2d: (in, out, kh, kw)
+  assert g9['model.22.weight'] == (128, 64, 3, 3)
+  assert g9['model.26.weight'] == (3, 64, 7, 7) and g9['model.26.bias'] == (3,)
+  assert shapes[6]['model.16.weight'] == (256, 128, 3, 3) and 'model.23.bias' in shapes[6]
 
 
 # ------------------------------------------------------------ jaxgan -> official

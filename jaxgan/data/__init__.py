@@ -1,4 +1,4 @@
-"""Data: labelled and paired image sources (tfds, without TensorFlow) and per-process batches."""
+"""Data: labelled, paired and unpaired image sources (tfds, without TensorFlow) and per-process batches."""
 
 from jaxgan.data.idx import IdxFormatError, read_idx, write_idx
 from jaxgan.data.images import (
@@ -31,6 +31,14 @@ from jaxgan.data.subsets import (
     balanced_labeled_indices,
     semi_supervised_sources,
 )
+from jaxgan.data.unpaired import (
+    UNPAIRED_SPEC_FORMS,
+    DomainSource,
+    UnpairedBatches,
+    unpaired_batches,
+    unpaired_sources,
+    unpaired_transform,
+)
 
 __all__ = [
     'HIDDEN_LABEL',
@@ -39,13 +47,16 @@ __all__ = [
     'PREPROCESS',
     'PREPROCESS_MODES',
     'SOURCE_FACTORIES',
+    'UNPAIRED_SPEC_FORMS',
     'BatchLoader',
     'DatasetNotPreparedError',
+    'DomainSource',
     'IdxFormatError',
     'ImageReadError',
     'LabelledSource',
     'PairedSource',
     'SubsetSource',
+    'UnpairedBatches',
     'all_labels',
     'balanced_labeled_indices',
     'convert_channels',
@@ -59,5 +70,8 @@ __all__ = [
     'semi_supervised_sources',
     'to_float',
     'to_uint8',
+    'unpaired_batches',
+    'unpaired_sources',
+    'unpaired_transform',
     'write_idx',
 ]

@@ -54,7 +54,25 @@ def patchgan_layers(n_layers: int) -> list[Layer]:
   return [(4, 2, 1)] * n_layers + [(4, 1, 1)] * 2
 
 
-class PatchGANDiscriminator(nnx.Module):
+class _ConvStack(nnx.Module):
+  """What every discriminator here shares: its (kernel, stride, padding) layers and input check."""
+
+  in_channels: int
+  layers: tuple[Layer, ...]
+
+  @property
+  def receptive_field(self) -> int:
+    return receptive_field(self.layers)
+
+  def _check(self, x: jax.Array) -> None:
+    if x.ndim != 4 or x.shape[-1] != self.in_channels:
+      raise ValueError(f'x must have shape [B, H, W, {self.in_channels}], got {x.shape}')
+    size = min(x.shape[1:3])
+    if output_size(size, self.layers) < 1:
+      raise ValueError(f'{size}x{size} is too small for this {type(self).__name__}: its output would be empty')
+
+
+class PatchGANDiscriminator(_ConvStack):
   """Images ``[B, H, W, in_channels]`` -> patch logits ``[B, H', W']``."""
 
   def __init__(self, *, in_channels: int = 6, ndf: int = 64, n_layers: int = 3,
@@ -73,26 +91,18 @@ class PatchGANDiscriminator(nnx.Module):
     self.to_logits = conv4x4(widths[-1], 1, use_bias=True, stride=1, rngs=rngs)
 
   @property
-  def layers(self) -> list[Layer]:
-    return patchgan_layers(self.n_layers)
-
-  @property
-  def receptive_field(self) -> int:
-    return receptive_field(self.layers)
+  def layers(self) -> tuple[Layer, ...]:
+    return tuple(patchgan_layers(self.n_layers))
 
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-    if x.ndim != 4 or x.shape[-1] != self.in_channels:
-      raise ValueError(f'x must have shape [B, H, W, {self.in_channels}], got {x.shape}')
-    size = min(x.shape[1:3])
-    if output_size(size, self.layers) < 1:
-      raise ValueError(f'{size}x{size} is too small for a {self.n_layers}-layer PatchGAN')
+    self._check(x)
     h = leaky_relu(self.first(x))
     for conv, norm in zip(self.convs, self.norms):
       h = leaky_relu(norm(conv(h), train=train))
     return self.to_logits(h)[..., 0]
 
 
-class PixelDiscriminator(nnx.Module):
+class PixelDiscriminator(_ConvStack):
   """PixelGAN: 1x1 convolutions, one logit per pixel ``[B, H, W]``."""
 
   def __init__(self, *, in_channels: int = 6, ndf: int = 64, norm: str = 'batch', rngs: nnx.Rngs):
@@ -105,13 +115,8 @@ class PixelDiscriminator(nnx.Module):
 
   layers = ((1, 1, 0),) * 3
 
-  @property
-  def receptive_field(self) -> int:
-    return receptive_field(self.layers)
-
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-    if x.ndim != 4 or x.shape[-1] != self.in_channels:
-      raise ValueError(f'x must have shape [B, H, W, {self.in_channels}], got {x.shape}')
+    self._check(x)
     h = leaky_relu(self.first(x))
     h = leaky_relu(self.norm(self.hidden(h), train=train))
     return self.to_logits(h)[..., 0]

@@ -131,10 +131,11 @@ class ResnetGenerator(nnx.Module):
     if x.ndim != 4 or x.shape[-1] != self.in_channels:
       raise ValueError(f'x must have shape [B, H, W, {self.in_channels}], got {x.shape}')
     h, w = x.shape[1:3]
-    if h % self.stride or w % self.stride:
-      raise ValueError(f'image size {h}x{w} is not a multiple of {self.stride}, the stride of the '
-                       f'ResNet generator (the official network would return '
-                       f'{-(-h // 4) * 4}x{-(-w // 4) * 4}): pad or crop it')
+    s = self.stride
+    if h % s or w % s:
+      raise ValueError(f'image size {h}x{w} is not a multiple of {s}, the stride of the ResNet '
+                       f'generator (the official network would return {-(-h // s) * s}x'
+                       f'{-(-w // s) * s}): pad or crop it')
     if min(h, w) < self.min_size:
       raise ValueError(f'image size {h}x{w} is too small for the ResNet generator with '
                        f'{self.padding_type} padding: sides must be at least {self.min_size}')
