@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan.methods import pix2pix
+from jaxgan.methods import pix2pix, translation
 
 TINY = dict(netG="unet_128", ngf=2, ndf=2, load_size=136, crop_size=128, num_samples=2, num_test=2,
             log_every=1, sample_every=0, checkpoint_every=0, eval_every=0)
@@ -146,7 +146,7 @@ def test_fit_to_stride(policy, shape):
   image = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
   if policy == "crop" and min(shape[:2]) < 128:
     return  # refused: see the next test
-  fitted, undo = pix2pix.fit_to_stride(image, stride=128, policy=policy, size=128, name="x.png")
+  fitted, undo = translation.fit_to_stride(image, stride=128, policy=policy, size=128, name="x.png")
   assert fitted.shape[0] % 128 == 0 and fitted.shape[1] % 128 == 0
   if policy == "pad":
     np.testing.assert_array_equal(undo(fitted), image)  # the crop undoes the padding exactly
@@ -155,8 +155,8 @@ def test_fit_to_stride(policy, shape):
 
 
 def test_fit_to_stride_errors_name_the_image_and_size():
-  with pytest.raises(ValueError, match=r"x.png is 50x70, smaller than the U-Net's stride 128"):
-    pix2pix.fit_to_stride(np.zeros((50, 70, 3), np.float32), stride=128, policy="crop", size=128, name="x.png")
+  with pytest.raises(ValueError, match=r"x.png is 50x70, smaller than the generator.s stride 128"):
+    translation.fit_to_stride(np.zeros((50, 70, 3), np.float32), stride=128, policy="crop", size=128, name="x.png")
 
 
 def test_config_errors_name_the_flag(tmp_path):
@@ -164,8 +164,8 @@ def test_config_errors_name_the_flag(tmp_path):
     pix2pix.Config(crop_size=100, load_size=286)
   with pytest.raises(ValueError, match="crop_size=512 is larger than load_size=286"):
     pix2pix.Config(crop_size=512)
-  with pytest.raises(ValueError, match="netG='resnet_9blocks' is not one of"):
-    pix2pix.Config(netG="resnet_9blocks")
+  with pytest.raises(ValueError, match="netG='resnet_12blocks' is not one of"):
+    pix2pix.Config(netG="resnet_12blocks")
   with pytest.raises(FileNotFoundError, match="--test_input=/nonexistent"):
     list(pix2pix._test_items(_config(tmp_path, test_input="/nonexistent")))
 

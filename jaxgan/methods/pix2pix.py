@@ -21,112 +21,41 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import visualize
-from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
-from jaxgan.data import images as images_lib
-from jaxgan.data.paired import DIRECTIONS, PREPROCESS, paired_source, paired_transform
-from jaxgan.interop import (load_pix2pix_discriminator, load_pix2pix_generator, save_torch_state_dict,
-                            to_torch_state_dict)
+from jaxgan.config import NON_NEGATIVE, field
+from jaxgan.data.paired import paired_source, paired_transform
+from jaxgan.interop import load_pix2pix, save_torch_state_dict, to_torch_state_dict
 from jaxgan.losses import discriminator_loss, gan_loss, gradient_penalty, l1_loss
-from jaxgan.losses.translation import GAN_MODES
 from jaxgan.methods import runner
-from jaxgan.metrics import image_quality
-from jaxgan.models import patchgan, unet
-from jaxgan.nn.norm import NORMS
-from jaxgan.train import optim
+from jaxgan.methods import translation as tr
 from jaxgan.train.checkpoint import Checkpointer
 from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
 
-CHANNELS = (lambda c: c in (1, 3), "must be 1 or 3")
-SIZE_POLICIES = {
-    "resize": "resize to --crop_size x --crop_size (the official test script)",
-    "pad": "reflect-pad to a multiple of the U-Net's stride, crop the output back",
-    "crop": "centre-crop to the largest multiple of the U-Net's stride",
-    "error": "refuse images whose sides are not multiples of the U-Net's stride",
-}
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(TrainConfig):
+class Config(tr.TranslationConfig):
   dataset: str = field("skimage", "Paired data: 'skimage[:gray2color|:edges2photo]' (embedded), a "
                        "directory of side-by-side AB files or A/ and B/ folders ('DIR' or 'paired:DIR'), "
                        "or pairs derived from photos ('gray2color:DIR', 'edges2photo:DIR').")
-  direction: str = field("AtoB", "Translate A to B or B to A.", choices=DIRECTIONS)
-  input_nc: int = field(3, "Channels of the input images.", check=CHANNELS)
-  output_nc: int = field(3, "Channels of the output images.", check=CHANNELS)
-  netG: str = field("unet_256", "Generator.", choices=unet.GENERATORS)
-  netD: str = field("basic", "Discriminator: basic (70x70 PatchGAN), n_layers (--n_layers_D), pixel "
-                    "(1x1), patch16 (16x16), image (286x286 ImageGAN).", choices=patchgan.DISCRIMINATORS)
-  n_layers_D: int = field(3, "Layers of --netD=n_layers.", check=POSITIVE)
-  ngf: int = field(64, "Generator width.", check=POSITIVE)
-  ndf: int = field(64, "Discriminator width.", check=POSITIVE)
-  norm: str = field("batch", "Normalisation of G and D.", choices=NORMS)
-  dropout: bool = field(True, "Dropout 0.5 in the generator (official --no_dropout turns it off).")
-  gan_mode: str = field("vanilla", "GAN loss.", choices=GAN_MODES)
   lambda_L1: float = field(100.0, "Weight of the L1 loss.", check=NON_NEGATIVE)
   gp_weight: float = field(10.0, "Gradient-penalty weight with --gan_mode=wgangp.", check=NON_NEGATIVE)
-  learning_rate: float = field(2e-4, "Initial Adam learning rate.", check=POSITIVE)
-  beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
-  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
-  batch_size: int = field(1, "Global batch size.", check=POSITIVE)
-  n_epochs: int = field(100, "Epochs at the initial learning rate.", check=NON_NEGATIVE)
-  n_epochs_decay: int = field(100, "Epochs of linear decay to zero.", check=NON_NEGATIVE)
-  num_steps: int = field(0, "Total training steps; 0: (n_epochs + n_epochs_decay) epochs.",
-                         check=NON_NEGATIVE, run_only=True)
-  preprocess: str = field("resize_and_crop", "Training-time scaling and cropping.", choices=PREPROCESS)
-  load_size: int = field(286, "Scale images to this size.", check=POSITIVE)
-  crop_size: int = field(256, "Then crop to this size.", check=POSITIVE)
-  flip: bool = field(True, "Random horizontal flips (official --no_flip turns them off).")
-  num_samples: int = field(4, "Held-out pairs in the sample grid (rows of input | output | target).",
-                           check=POSITIVE, run_only=True)
-  # Evaluation and --mode=test.
-  num_test: int = field(50, "Held-out pairs evaluated (L1, PSNR, SSIM) and written by --mode=test.",
-                        check=POSITIVE, run_only=True)
-  test_batch_stats: bool = field(True, "Batch norm uses the test image's statistics at test time "
-                                 "(official default; its --eval uses the running averages).", run_only=True)
-  test_dropout: bool = field(True, "Dropout stays on at test time (official default).", run_only=True)
-  test_input: str = field("", "--mode=test: a folder of input images (default: the dataset's test split).",
-                          run_only=True)
-  size_policy: str = field("resize", "--mode=test: images whose sides are not multiples of the U-Net's "
-                           "stride.", choices=SIZE_POLICIES, run_only=True)
-  results_dir: str = field("", "--mode=test: output folder (default <workdir>/test_step<N>; never "
-                           "overwritten: a suffix is added).", run_only=True)
   # Official PyTorch checkpoints (--mode=import_torch / export_torch; needs torch).
   torch_G: str = field("", "An official *_net_G.pth: --mode=import_torch makes it step 0 of a new "
                        "--workdir; --mode=export_torch writes G there.", run_only=True)
   torch_D: str = field("", "An official *_net_D.pth (optional), as --torch_G.", run_only=True)
 
-  def __post_init__(self):
-    super().__post_init__()
-    if self.preprocess in ("resize_and_crop", "scale_width_and_crop") and self.crop_size > self.load_size:
-      raise ValueError(f"crop_size={self.crop_size} is larger than load_size={self.load_size}")
-    if "crop" in self.preprocess and self.crop_size % self.stride:
-      raise ValueError(f"crop_size={self.crop_size} is not a multiple of {self.stride}, the stride of "
-                       f"netG={self.netG}")
-
-  @property
-  def stride(self) -> int:
-    return unet.unet_stride(unet.GENERATORS[self.netG].keywords["num_downs"])
-
 
 def make_generator(config: Config, rngs):
-  return unet.GENERATORS[config.netG](in_channels=config.input_nc, out_channels=config.output_nc,
-                                      ngf=config.ngf, norm=config.norm, use_dropout=config.dropout, rngs=rngs)
+  return tr.make_generator(config, rngs, in_channels=config.input_nc, out_channels=config.output_nc)
 
 
 def make_discriminator(config: Config, rngs):
-  kwargs = {"in_channels": config.input_nc + config.output_nc, "ndf": config.ndf, "norm": config.norm,
-            "rngs": rngs}
-  if config.netD == "n_layers":
-    kwargs["n_layers"] = config.n_layers_D
-  return patchgan.DISCRIMINATORS[config.netD](**kwargs)
+  return tr.make_discriminator(config, rngs, in_channels=config.input_nc + config.output_nc)
 
 
 class Pix2Pix:
@@ -138,10 +67,7 @@ class Pix2Pix:
   def __init__(self, config: Config, steps_per_epoch: int = 1):
     self.config = config
     self.steps_per_epoch = steps_per_epoch
-    schedule = optim.linear_decay_after(config.learning_rate, steps_per_epoch=steps_per_epoch,
-                                        n_epochs=config.n_epochs, n_epochs_decay=config.n_epochs_decay)
-    self.schedule = schedule
-    self.tx = optim.adam(learning_rate=schedule, beta1=config.beta1, beta2=config.beta2)
+    self.tx, self.schedule = tr.adam_with_schedule(config, steps_per_epoch)
     self.make_g = functools.partial(make_generator, config)
     self.make_d = functools.partial(make_discriminator, config)
 
@@ -209,7 +135,7 @@ class Pix2Pix:
   # -- inference -----------------------------------------------------------------------------
   def test_key(self) -> jax.Array | None:
     """The dropout key of test-time translations (None: dropout off)."""
-    on = self.config.dropout and self.config.test_dropout
+    on = self.config.test_dropout_on()
     return jax.random.fold_in(jax.random.PRNGKey(self.config.seed), 0x7E57) if on else None
 
   def predict(self, state: TrainState, a: jax.Array) -> jax.Array:
@@ -253,28 +179,10 @@ def held_out_pairs(config: Config, source, n: int) -> list[dict]:
           for i in range(min(n, len(source)))]
 
 
-def _three_channels(x: np.ndarray) -> np.ndarray:
-  return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
-
-
-def scores(fake: np.ndarray, target: np.ndarray) -> dict[str, float]:
-  """L1 (in [-1, 1] units, the training loss's), PSNR and SSIM (on [0, 1] images, the usual
-  convention: SSIM is not shift-invariant) of one translation ``[H, W, C]`` against its target."""
-  x, y = jnp.asarray(fake)[None], jnp.asarray(target)[None]
-  x01, y01 = (x + 1) / 2, (y + 1) / 2
-  return {"l1": float(image_quality.l1(x, y)[0]),
-          "psnr": float(image_quality.psnr(x01, y01, data_range=1.0)[0]),
-          "ssim": float(image_quality.ssim(x01, y01, data_range=1.0)[0])}
-
-
-def mean_scores(per_image: list[dict[str, float]]) -> dict[str, float]:
-  return {k: float(np.mean([s[k] for s in per_image])) for k in per_image[0]}
-
-
 def evaluate(method: Pix2Pix, state: TrainState, pairs: list[dict]) -> dict[str, float]:
   """Mean L1, PSNR and SSIM of G's translations of held-out pairs (one image at a time, as
   the official test script: batch statistics depend on the test batch)."""
-  return mean_scores([scores(method.predict_one(state, p["a"]), p["b"]) for p in pairs])
+  return tr.mean_scores([tr.scores(method.predict_one(state, p["a"]), p["b"]) for p in pairs])
 
 
 def train(method: Pix2Pix) -> TrainState:
@@ -283,15 +191,14 @@ def train(method: Pix2Pix) -> TrainState:
   train_source, test_source = sources(config)
   batches = runner.loader(config, train_source, global_batch_size=config.batch_size,
                           transform=train_transform(config))
-  if not config.num_steps:
-    config = config.replace(num_steps=(config.n_epochs + config.n_epochs_decay) * batches.steps_per_epoch)
+  config = tr.resolved_num_steps(config, batches.steps_per_epoch)
   method = Pix2Pix(config, steps_per_epoch=batches.steps_per_epoch)
   pairs = held_out_pairs(config, test_source, max(config.num_test, config.num_samples))
   shown, pairs = pairs[:config.num_samples], pairs[:config.num_test]
 
   def sample_fn(state):
     """Rows of input | output | target for the first held-out pairs."""
-    return np.stack([[_three_channels(np.asarray(x)) for x in (p["a"], method.predict_one(state, p["a"]), p["b"])]
+    return np.stack([[tr.three_channels(x) for x in (p["a"], method.predict_one(state, p["a"]), p["b"])]
                      for p in shown])
 
   state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
@@ -307,56 +214,17 @@ def train(method: Pix2Pix) -> TrainState:
 # -- --mode=test ---------------------------------------------------------------------------------
 
 
-def fit_to_stride(image: np.ndarray, *, stride: int, policy: str, size: int, name: str):
-  """Make an image's sides fit the U-Net; returns ``(image, undo)`` with ``undo(output)``."""
-  h, w = image.shape[:2]
-  if policy == "resize":
-    resized = images_lib.resize(images_lib.to_uint8(image), (size, size))
-    return images_lib.to_float(resized), lambda out: out
-  if h % stride == 0 and w % stride == 0:
-    return image, lambda out: out
-  if policy == "error":
-    raise ValueError(f"{name} is {h}x{w}, not a multiple of {stride} (the stride of the U-Net): use "
-                     "--size_policy=pad, crop or resize")
-  if policy == "crop":
-    ch, cw = h // stride * stride, w // stride * stride
-    if not ch or not cw:
-      raise ValueError(f"{name} is {h}x{w}, smaller than the U-Net's stride {stride}: use --size_policy=pad")
-    top, left = (h - ch) // 2, (w - cw) // 2
-    return image[top:top + ch, left:left + cw], lambda out: out
-  ph, pw = -h % stride, -w % stride
-  mode = "reflect" if ph < h and pw < w else "symmetric"
-  padded = np.pad(image, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)), mode=mode)
-  return padded, lambda out: out[ph // 2:ph // 2 + h, pw // 2:pw // 2 + w]
-
-
-def _fresh_dir(path: str) -> str:
-  """``path``, or ``path-1``, ``path-2``... if it exists: earlier results are never overwritten."""
-  candidate, k = path, 0
-  while os.path.exists(candidate):
-    k += 1
-    candidate = f"{path}-{k}"
-  return candidate
-
-
 def _test_items(config: Config):
   """``(name, a, b or None)`` of the test inputs at their own sizes, floats in [-1, 1]."""
-  as_float = lambda image, channels: images_lib.to_float(images_lib.convert_channels(np.asarray(image), channels))
   if config.test_input:
-    root = os.path.abspath(config.test_input)
-    if not os.path.isdir(root):
-      raise FileNotFoundError(f"--test_input={config.test_input}: no such directory")
-    names = sorted(n for n in os.listdir(root) if n.lower().endswith(images_lib.IMAGE_EXTENSIONS))
-    if not names:
-      raise ValueError(f"--test_input={config.test_input} holds no images ({', '.join(images_lib.IMAGE_EXTENSIONS)})")
-    for name in names[:config.num_test]:
-      yield name, as_float(images_lib.load_image(os.path.join(root, name), channels=3), config.input_nc), None
+    for name, a in tr.folder_inputs(config, config.input_nc):
+      yield name, a, None
     return
   (source,) = sources(config, ("test",))
   for i in range(min(config.num_test, len(source))):
     example = source[i]
-    yield (str(example.get("name", i)), as_float(example["a"], config.input_nc),
-           as_float(example["b"], config.output_nc))
+    yield (str(example.get("name", i)), tr.as_float(example["a"], config.input_nc),
+           tr.as_float(example["b"], config.output_nc))
 
 
 def test(method: Pix2Pix) -> str:
@@ -364,42 +232,34 @@ def test(method: Pix2Pix) -> str:
 
   Writes ``NAME_real_A.png``, ``NAME_fake_B.png`` (and ``NAME_real_B.png`` when there are
   targets) into ``<results_dir>/images``, and ``index.html`` with one row per input
-  (input | output | target); ``metrics.json`` with mean L1, PSNR and SSIM when targets exist.
+  (input | output | target); ``metrics.json`` with mean L1, PSNR and SSIM when targets exist
+  (and, when A and B have the same channels, the same scores of the input itself: the
+  baseline a translation must beat).
   """
   config = method.config
   state = runner.restore(config, method.init_state)
   step = int(state.step)
-  out_dir = _fresh_dir(os.path.abspath(config.results_dir or os.path.join(config.workdir, f"test_step{step}")))
-  fit = functools.partial(fit_to_stride, stride=config.stride, policy=config.size_policy, size=config.crop_size)
-  rows, per_image, baseline = [], [], []
+  writer = tr.ResultsWriter(tr.results_dir(config, step), ["input", "output", "target"])
+  fit = functools.partial(tr.fit_to_stride, stride=config.stride, policy=config.size_policy,
+                          size=config.crop_size)
+  per_image, baseline = [], []
   for name, a, b in _test_items(config):
     fitted, undo = fit(a, name=name)
-    files = {"real_A": undo(fitted), "fake_B": undo(np.asarray(method.predict_one(state, fitted)))}
+    images = {"real_A": undo(fitted), "fake_B": undo(np.asarray(method.predict_one(state, fitted)))}
     if b is not None:
-      files["real_B"] = undo(fit(b, name=name)[0])
-      per_image.append(scores(files["fake_B"], files["real_B"]))
+      images["real_B"] = undo(fit(b, name=name)[0])
+      per_image.append(tr.scores(images["fake_B"], images["real_B"]))
       if a.shape[-1] == b.shape[-1]:  # the input itself as the translation: the baseline to beat
-        baseline.append(scores(files["real_A"], files["real_B"]))
-    stem = os.path.splitext(os.path.basename(name))[0]
-    paths = [os.path.join("images", f"{stem}_{suffix}.png") for suffix in files]
-    for rel, image in zip(paths, files.values()):
-      visualize.save_png(os.path.join(out_dir, rel), images_lib.to_uint8(image))
-    rows.append((name, paths))
-  if not rows:
-    raise ValueError(f"no test inputs in {config.test_input or config.dataset}")
-  columns = ["input", "output", "target"][:len(rows[0][1])]
-  page = visualize.save_html_table(os.path.join(out_dir, "index.html"), columns=columns, rows=rows,
-                                   title=f"pix2pix {config.direction}, step {step}")
+        baseline.append(tr.scores(images["real_A"], images["real_B"]))
+    writer.add(name, images)
+  summary = None
   if per_image:
-    summary = {**mean_scores(per_image), "step": step, "num_test": len(per_image)}
+    summary = {**tr.mean_scores(per_image), "step": step, "num_test": len(per_image)}
     if baseline:
-      summary["input_as_output"] = mean_scores(baseline)
-    with open(os.path.join(out_dir, "metrics.json"), "w") as f:
-      json.dump(summary, f, indent=2, sort_keys=True)
+      summary["input_as_output"] = tr.mean_scores(baseline)
     print(f"jaxgan: L1 {summary['l1']:.4f}, PSNR {summary['psnr']:.2f} dB, SSIM {summary['ssim']:.4f} "
           f"on {len(per_image)} pairs", flush=True)
-  print(f"jaxgan: wrote {len(rows)} translations and {page}", flush=True)
-  return page
+  return writer.finish(f"pix2pix {config.direction}, step {step}", summary)
 
 
 # -- official PyTorch checkpoints ------------------------------------------------------------------
@@ -423,10 +283,10 @@ def import_torch(method: Pix2Pix) -> str:
     raise ValueError(f"{directory} already holds checkpoints: import into a new --workdir")
   state = method.init_state(runner.run_key(config))
   nets = dict(state.nets)
-  params, stats = load_pix2pix_generator(config.torch_G, _network_tuple(method.generator, nets["G"]))
+  params, stats = load_pix2pix(config.torch_G, _network_tuple(method.generator, nets["G"]))
   nets["G"] = nets["G"].replace(params=params, stats=stats)
   if config.torch_D:
-    params, stats = load_pix2pix_discriminator(config.torch_D, _network_tuple(method.discriminator, nets["D"]))
+    params, stats = load_pix2pix(config.torch_D, _network_tuple(method.discriminator, nets["D"]))
     nets["D"] = nets["D"].replace(params=params, stats=stats)
   runner.prepare_workdir(config)
   ckpt = Checkpointer(directory)

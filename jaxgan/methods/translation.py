@@ -1,0 +1,239 @@
+"""What pix2pix and CycleGAN share: options, networks, schedule, test-time I/O and scores.
+
+Both follow the official pytorch-CycleGAN-and-pix2pix code: the same generator and
+discriminator choices (``--netG``, ``--netD``, ``--norm``), Adam with the ``linear``
+policy by epoch, the same preprocessing options, and the same test script (results
+folder with ``*_real_A.png`` / ``*_fake_B.png`` and an ``index.html``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Iterator
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgan import visualize
+from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
+from jaxgan.data import images as images_lib
+from jaxgan.data.paired import DIRECTIONS, PREPROCESS
+from jaxgan.losses.translation import GAN_MODES
+from jaxgan.metrics import image_quality
+from jaxgan.models import patchgan, resnet_generator, unet
+from jaxgan.nn.norm import NORMS
+from jaxgan.train import optim
+
+CHANNELS = (lambda c: c in (1, 3), "must be 1 or 3")
+GENERATORS: dict[str, Callable] = {**resnet_generator.GENERATORS, **unet.GENERATORS}
+SIZE_POLICIES = {
+    "resize": "resize to --crop_size x --crop_size (the official test script)",
+    "pad": "reflect-pad to a multiple of the generator's stride, crop the output back",
+    "crop": "centre-crop to the largest multiple of the generator's stride",
+    "error": "refuse images whose sides are not multiples of the generator's stride",
+}
+
+
+def generator_stride(net_g: str) -> int:
+  """Input sides must be multiples of this: ``2**num_downs`` for a U-Net, 4 for a ResNet."""
+  preset = GENERATORS[net_g]
+  if net_g in unet.GENERATORS:
+    return unet.unet_stride(preset.keywords["num_downs"])
+  return resnet_generator.resnet_stride()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TranslationConfig(TrainConfig):
+  """The official options shared by pix2pix and CycleGAN (each sets its own defaults)."""
+
+  direction: str = field("AtoB", "Translate A to B or B to A.", choices=DIRECTIONS)
+  input_nc: int = field(3, "Channels of the input images (domain A).", check=CHANNELS)
+  output_nc: int = field(3, "Channels of the output images (domain B).", check=CHANNELS)
+  netG: str = field("unet_256", "Generator.", choices=GENERATORS)
+  netD: str = field("basic", "Discriminator: basic (70x70 PatchGAN), n_layers (--n_layers_D), pixel "
+                    "(1x1), patch16 (16x16), image (286x286 ImageGAN).", choices=patchgan.DISCRIMINATORS)
+  n_layers_D: int = field(3, "Layers of --netD=n_layers.", check=POSITIVE)
+  ngf: int = field(64, "Generator width.", check=POSITIVE)
+  ndf: int = field(64, "Discriminator width.", check=POSITIVE)
+  norm: str = field("batch", "Normalisation of G and D.", choices=NORMS)
+  dropout: bool = field(True, "Dropout 0.5 in the generator (official --no_dropout turns it off).")
+  gan_mode: str = field("vanilla", "GAN loss.", choices=GAN_MODES)
+  learning_rate: float = field(2e-4, "Initial Adam learning rate.", check=POSITIVE)
+  beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
+  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
+  batch_size: int = field(1, "Global batch size.", check=POSITIVE)
+  n_epochs: int = field(100, "Epochs at the initial learning rate.", check=NON_NEGATIVE)
+  n_epochs_decay: int = field(100, "Epochs of linear decay to zero.", check=NON_NEGATIVE)
+  num_steps: int = field(0, "Total training steps; 0: (n_epochs + n_epochs_decay) epochs.",
+                         check=NON_NEGATIVE, run_only=True)
+  preprocess: str = field("resize_and_crop", "Training-time scaling and cropping.", choices=PREPROCESS)
+  load_size: int = field(286, "Scale images to this size.", check=POSITIVE)
+  crop_size: int = field(256, "Then crop to this size.", check=POSITIVE)
+  flip: bool = field(True, "Random horizontal flips (official --no_flip turns them off).")
+  num_samples: int = field(4, "Held-out images in the sample grid.", check=POSITIVE, run_only=True)
+  # Evaluation and --mode=test.
+  num_test: int = field(50, "Held-out images evaluated and written by --mode=test.", check=POSITIVE,
+                        run_only=True)
+  test_batch_stats: bool = field(True, "Batch norm uses the test image's statistics at test time "
+                                 "(official default; its --eval uses the running averages).", run_only=True)
+  test_dropout: bool = field(True, "Dropout stays on at test time (official default).", run_only=True)
+  test_input: str = field("", "--mode=test: a folder of input images (default: the dataset's test split).",
+                          run_only=True)
+  size_policy: str = field("resize", "--mode=test: images whose sides are not multiples of the generator's "
+                           "stride.", choices=SIZE_POLICIES, run_only=True)
+  results_dir: str = field("", "--mode=test: output folder (default <workdir>/test_step<N>; never "
+                           "overwritten: a suffix is added).", run_only=True)
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.preprocess in ("resize_and_crop", "scale_width_and_crop") and self.crop_size > self.load_size:
+      raise ValueError(f"crop_size={self.crop_size} is larger than load_size={self.load_size}")
+    if "crop" in self.preprocess and self.crop_size % self.stride:
+      raise ValueError(f"crop_size={self.crop_size} is not a multiple of {self.stride}, the stride of "
+                       f"netG={self.netG}")
+
+  @property
+  def stride(self) -> int:
+    return generator_stride(self.netG)
+
+  def test_dropout_on(self) -> bool:
+    return self.dropout and self.test_dropout
+
+
+# -- networks and optimiser ---------------------------------------------------------------------
+
+
+def make_generator(config: TranslationConfig, rngs, *, in_channels: int, out_channels: int):
+  return GENERATORS[config.netG](in_channels=in_channels, out_channels=out_channels, ngf=config.ngf,
+                                 norm=config.norm, use_dropout=config.dropout, rngs=rngs)
+
+
+def make_discriminator(config: TranslationConfig, rngs, *, in_channels: int):
+  kwargs = {"in_channels": in_channels, "ndf": config.ndf, "norm": config.norm, "rngs": rngs}
+  if config.netD == "n_layers":
+    kwargs["n_layers"] = config.n_layers_D
+  return patchgan.DISCRIMINATORS[config.netD](**kwargs)
+
+
+def adam_with_schedule(config: TranslationConfig, steps_per_epoch: int):
+  """``(tx, schedule)``: Adam with the official ``linear`` learning-rate policy by epoch."""
+  schedule = optim.linear_decay_after(config.learning_rate, steps_per_epoch=steps_per_epoch,
+                                      n_epochs=config.n_epochs, n_epochs_decay=config.n_epochs_decay)
+  return optim.adam(learning_rate=schedule, beta1=config.beta1, beta2=config.beta2), schedule
+
+
+def resolved_num_steps(config: TranslationConfig, steps_per_epoch: int) -> TranslationConfig:
+  """``config`` with ``num_steps`` = (n_epochs + n_epochs_decay) epochs when it is 0."""
+  if config.num_steps:
+    return config
+  return config.replace(num_steps=(config.n_epochs + config.n_epochs_decay) * steps_per_epoch)
+
+
+# -- scores -------------------------------------------------------------------------------------
+
+
+def scores(fake: np.ndarray, target: np.ndarray) -> dict[str, float]:
+  """L1 (in [-1, 1] units, the training loss's), PSNR and SSIM (on [0, 1] images, the usual
+  convention: SSIM is not shift-invariant) of one image ``[H, W, C]`` against its target."""
+  x, y = jnp.asarray(fake)[None], jnp.asarray(target)[None]
+  x01, y01 = (x + 1) / 2, (y + 1) / 2
+  return {"l1": float(image_quality.l1(x, y)[0]),
+          "psnr": float(image_quality.psnr(x01, y01, data_range=1.0)[0]),
+          "ssim": float(image_quality.ssim(x01, y01, data_range=1.0)[0])}
+
+
+def mean_scores(per_image: list[dict[str, float]]) -> dict[str, float]:
+  return {k: float(np.mean([s[k] for s in per_image])) for k in per_image[0]}
+
+
+def three_channels(x) -> np.ndarray:
+  x = np.asarray(x)
+  return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+
+
+# -- test-time inputs and outputs -----------------------------------------------------------------
+
+
+def fit_to_stride(image: np.ndarray, *, stride: int, policy: str, size: int, name: str):
+  """Make an image's sides fit the generator; returns ``(image, undo)`` with ``undo(output)``."""
+  h, w = image.shape[:2]
+  if policy == "resize":
+    resized = images_lib.resize(images_lib.to_uint8(image), (size, size))
+    return images_lib.to_float(resized), lambda out: out
+  if h % stride == 0 and w % stride == 0:
+    return image, lambda out: out
+  if policy == "error":
+    raise ValueError(f"{name} is {h}x{w}, not a multiple of {stride} (the stride of the generator): use "
+                     "--size_policy=pad, crop or resize")
+  if policy == "crop":
+    ch, cw = h // stride * stride, w // stride * stride
+    if not ch or not cw:
+      raise ValueError(f"{name} is {h}x{w}, smaller than the generator's stride {stride}: use "
+                       "--size_policy=pad")
+    top, left = (h - ch) // 2, (w - cw) // 2
+    return image[top:top + ch, left:left + cw], lambda out: out
+  ph, pw = -h % stride, -w % stride
+  mode = "reflect" if ph < h and pw < w else "symmetric"
+  padded = np.pad(image, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)), mode=mode)
+  return padded, lambda out: out[ph // 2:ph // 2 + h, pw // 2:pw // 2 + w]
+
+
+def as_float(image, channels: int) -> np.ndarray:
+  """uint8 image -> float [-1, 1] with ``channels`` channels."""
+  return images_lib.to_float(images_lib.convert_channels(np.asarray(image), channels))
+
+
+def folder_inputs(config: TranslationConfig, channels: int) -> Iterator[tuple[str, np.ndarray]]:
+  """``(file name, float image)`` of the first ``--num_test`` images of ``--test_input``."""
+  root = os.path.abspath(config.test_input)
+  if not os.path.isdir(root):
+    raise FileNotFoundError(f"--test_input={config.test_input}: no such directory")
+  names = sorted(n for n in os.listdir(root) if n.lower().endswith(images_lib.IMAGE_EXTENSIONS))
+  if not names:
+    raise ValueError(f"--test_input={config.test_input} holds no images ({', '.join(images_lib.IMAGE_EXTENSIONS)})")
+  for name in names[:config.num_test]:
+    yield name, as_float(images_lib.load_image(os.path.join(root, name), channels=3), channels)
+
+
+def fresh_dir(path: str) -> str:
+  """``path``, or ``path-1``, ``path-2``... if it exists: earlier results are never overwritten."""
+  candidate, k = path, 0
+  while os.path.exists(candidate):
+    k += 1
+    candidate = f"{path}-{k}"
+  return candidate
+
+
+def results_dir(config: TranslationConfig, step: int) -> str:
+  return fresh_dir(os.path.abspath(config.results_dir or os.path.join(config.workdir, f"test_step{step}")))
+
+
+class ResultsWriter:
+  """Writes a test run: ``images/NAME_<suffix>.png``, ``index.html``, ``metrics.json``."""
+
+  def __init__(self, out_dir: str, columns: list[str]):
+    self.out_dir = out_dir
+    self.columns = columns
+    self.rows: list[tuple[str, list[str]]] = []
+
+  def add(self, name: str, images: dict[str, np.ndarray]) -> None:
+    """One row: ``{suffix: float image}`` in the order of the page's columns."""
+    stem = os.path.splitext(os.path.basename(name))[0]
+    paths = [os.path.join("images", f"{stem}_{suffix}.png") for suffix in images]
+    for rel, image in zip(paths, images.values()):
+      visualize.save_png(os.path.join(self.out_dir, rel), images_lib.to_uint8(image))
+    self.rows.append((name, paths))
+
+  def finish(self, title: str, metrics: dict | None = None) -> str:
+    if not self.rows:
+      raise ValueError("no test inputs")
+    columns = self.columns[:len(self.rows[0][1])]
+    page = visualize.save_html_table(os.path.join(self.out_dir, "index.html"), columns=columns,
+                                     rows=self.rows, title=title)
+    if metrics:
+      with open(os.path.join(self.out_dir, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2, sort_keys=True)
+    print(f"jaxgan: wrote {len(self.rows)} translations and {page}", flush=True)
+    return page
