@@ -1,0 +1,229 @@
+"""CycleGAN (Zhu et al. 2017): unpaired translation with cycle consistency.
+
+Defaults are the official PyTorch code's (``cycle_gan_model.py``): ``resnet_9blocks``
+generators G_A: A -> B and G_B: B -> A, 70x70 PatchGAN discriminators D_A (judges
+domain B: real B vs G_A(A)) and D_B (judges domain A), instance norm without affine
+parameters, no dropout, least-squares GAN loss, cycle L1 weighted ``lambda_A =
+lambda_B = 10``, identity L1 weighted ``lambda_identity * lambda`` (0.5 * 10), image
+pools of 50 fakes per direction, Adam 2e-4 (0.5, 0.999), batch 1, 100 + 100 epochs
+with the linear policy, resize 286 / crop 256 / flip.
+
+One step is the official ``optimize_parameters``: the forward pass (fake_B = G_A(A),
+rec_A = G_B(fake_B), fake_A = G_B(B), rec_B = G_A(fake_A)), then G_A and G_B updated
+together against the current D_A and D_B, then D_A on (real B, pooled fake_B) and D_B
+on (real A, pooled fake_A), each loss halved. The pools live in ``TrainState.extra``
+(:mod:`jaxgan.train.image_pool`). The official code keeps one Adam over G_A and G_B's
+parameters and one over D_A and D_B's; Adam works element by element with one shared
+step count, so one Adam per network (what the state holds) takes the same steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgan.config import NON_NEGATIVE, field
+from jaxgan.data.unpaired import unpaired_batches, unpaired_sources, unpaired_transform
+from jaxgan.losses import discriminator_loss, gan_loss, l1_loss
+from jaxgan.methods import runner
+from jaxgan.methods import translation as tr
+from jaxgan.train import image_pool
+from jaxgan.train.state import TrainState, abstract_network, create_network
+
+GENERATORS = ("G_A", "G_B")
+DISCRIMINATORS = ("D_A", "D_B")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(tr.TranslationConfig):
+  dataset: str = field("digits", "Unpaired data: 'digits' (embedded: sklearn digits 3 <-> 8), "
+                       "'DIR' / 'unpaired:DIR' (trainA/, trainB/, testA/, testB/), 'cycle_gan/NAME' "
+                       "(tfds, prepared in --data_dir), 'idx-classes:DIR:A=a:B=b' (two classes of IDX files).")
+  netG: str = field("resnet_9blocks", "Generators G_A and G_B.", choices=tr.GENERATORS)
+  norm: str = field("instance", "Normalisation of G and D.", choices=tr.NORMS)
+  dropout: bool = field(False, "Dropout 0.5 in the generators (official CycleGAN: off).")
+  gan_mode: str = field("lsgan", "GAN loss.", choices=tr.GAN_MODES)
+  lambda_A: float = field(10.0, "Weight of the cycle loss A -> B -> A.", check=NON_NEGATIVE)
+  lambda_B: float = field(10.0, "Weight of the cycle loss B -> A -> B.", check=NON_NEGATIVE)
+  lambda_identity: float = field(0.5, "Identity loss weight, relative to lambda_A / lambda_B.",
+                                 check=NON_NEGATIVE)
+  pool_size: int = field(image_pool.POOL_SIZE, "Generated images kept per direction for D (0: none).",
+                         check=NON_NEGATIVE)
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.lambda_identity > 0 and self.input_nc != self.output_nc:
+      raise ValueError(f"lambda_identity={self.lambda_identity} needs input_nc == output_nc "
+                       f"(got {self.input_nc} and {self.output_nc}): set --lambda_identity=0")
+
+
+class CycleGAN:
+  """The static half of CycleGAN: four networks, their optimisers, the losses and the step."""
+
+  def __init__(self, config: Config, steps_per_epoch: int = 1):
+    self.config = config
+    self.steps_per_epoch = steps_per_epoch
+    self.tx, self.schedule = tr.adam_with_schedule(config, steps_per_epoch)
+    a, b = config.input_nc, config.output_nc
+    self.makers = {
+        "G_A": functools.partial(tr.make_generator, config, in_channels=a, out_channels=b),
+        "G_B": functools.partial(tr.make_generator, config, in_channels=b, out_channels=a),
+        "D_A": functools.partial(tr.make_discriminator, config, in_channels=b),  # judges domain B
+        "D_B": functools.partial(tr.make_discriminator, config, in_channels=a),
+    }
+
+  @functools.cached_property
+  def networks(self):
+    return {name: abstract_network(make, self.tx) for name, make in self.makers.items()}
+
+  def init_state(self, key: jax.Array) -> TrainState:
+    keys = jax.random.split(key, len(self.makers) + 1)
+    nets = {name: create_network(make, self.tx, k)[1] for (name, make), k in zip(self.makers.items(), keys)}
+    size = self.config.crop_size
+    pools = {"fake_A": image_pool.init_pool(self.config.pool_size, (size, size, self.config.input_nc)),
+             "fake_B": image_pool.init_pool(self.config.pool_size, (size, size, self.config.output_nc))}
+    return TrainState(step=jnp.zeros((), jnp.int32), rng=keys[-1], nets=nets, extra=pools)
+
+  def apply(self, name: str, params, stats, x, *, train: bool = True):
+    """``(net(x), new stats)`` for one of the four networks (no dropout key: see ``translate``)."""
+    return self.networks[name].apply(params, stats, x, train=train)
+
+  # -- losses -------------------------------------------------------------------------------------
+  def g_loss(self, g_params, nets, real_a, real_b, key):
+    """The official ``backward_G`` objective of G_A and G_B together, and the fakes for D."""
+    c = self.config
+    stats = {n: nets[n].stats for n in GENERATORS}
+    keys = list(jax.random.split(key, 6)) if c.dropout else [None] * 6  # one dropout mask per call
+
+    def g(name, x, k):
+      out, stats[name] = self.networks[name].apply(g_params[name], stats[name], x, train=True, key=k)
+      return out
+
+    fake_b = g("G_A", real_a, keys[0])
+    rec_a = g("G_B", fake_b, keys[1])
+    fake_a = g("G_B", real_b, keys[2])
+    rec_b = g("G_A", fake_a, keys[3])
+    metrics = {}
+    total = 0.0
+    if c.lambda_identity > 0:
+      idt_a = g("G_A", real_b, keys[4])  # G_A should leave domain-B images alone
+      idt_b = g("G_B", real_a, keys[5])
+      metrics["idt_A"] = l1_loss(idt_a, real_b).mean() * c.lambda_B * c.lambda_identity
+      metrics["idt_B"] = l1_loss(idt_b, real_a).mean() * c.lambda_A * c.lambda_identity
+      total = total + metrics["idt_A"] + metrics["idt_B"]
+    d_a, d_b = nets["D_A"], nets["D_B"]
+    logits_b, _ = self.apply("D_A", d_a.params, d_a.stats, fake_b)
+    logits_a, _ = self.apply("D_B", d_b.params, d_b.stats, fake_a)
+    metrics["G_A"] = gan_loss(logits_b, target_is_real=True, mode=c.gan_mode).mean()
+    metrics["G_B"] = gan_loss(logits_a, target_is_real=True, mode=c.gan_mode).mean()
+    metrics["cycle_A"] = l1_loss(rec_a, real_a).mean() * c.lambda_A
+    metrics["cycle_B"] = l1_loss(rec_b, real_b).mean() * c.lambda_B
+    total = total + metrics["G_A"] + metrics["G_B"] + metrics["cycle_A"] + metrics["cycle_B"]
+    return total, (stats, fake_a, fake_b, metrics)
+
+  def d_loss(self, name: str, params, stats, real, fake):
+    """The official ``backward_D_basic``: 0.5 * (GAN(D(real), real) + GAN(D(fake), fake))."""
+    real_logits, stats = self.apply(name, params, stats, real)
+    fake_logits, stats = self.apply(name, params, stats, fake)
+    loss = discriminator_loss(real_logits, fake_logits, mode=self.config.gan_mode).mean()
+    return loss, stats
+
+  # -- the step -------------------------------------------------------------------------------------
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
+    """G_A and G_B against the current Ds, then D_A and D_B on pooled fakes. Pure."""
+    real_a, real_b = batch["A/image"], batch["B/image"]
+    k_g, k_pool_a, k_pool_b = jax.random.split(state.step_key(), 3)
+    nets = dict(state.nets)
+    g_params = {n: nets[n].params for n in GENERATORS}
+    grads, (g_stats, fake_a, fake_b, metrics) = jax.grad(self.g_loss, has_aux=True)(
+        g_params, nets, real_a, real_b, k_g)
+    for n in GENERATORS:
+      nets[n] = self.networks[n].update(nets[n], grads[n], g_stats[n])
+    pool_b, fake_b = image_pool.query_pool(state.extra["fake_B"], fake_b, k_pool_b)
+    pool_a, fake_a = image_pool.query_pool(state.extra["fake_A"], fake_a, k_pool_a)
+    for name, real, fake in (("D_A", real_b, fake_b), ("D_B", real_a, fake_a)):
+      d = nets[name]
+      (loss, d_stats), d_grads = jax.value_and_grad(functools.partial(self.d_loss, name), has_aux=True)(
+          d.params, d.stats, real, jax.lax.stop_gradient(fake))
+      nets[name] = self.networks[name].update(d, d_grads, d_stats)
+      metrics[name] = loss
+    metrics["learning_rate"] = self.schedule(state.step)
+    extra = {"fake_A": pool_a, "fake_B": pool_b}
+    return state.replace(step=state.step + 1, nets=nets, extra=extra), metrics
+
+  # -- inference ------------------------------------------------------------------------------------
+  def test_key(self) -> jax.Array | None:
+    on = self.config.test_dropout_on()
+    return jax.random.fold_in(jax.random.PRNGKey(self.config.seed), 0x7E57) if on else None
+
+  def translate(self, state: TrainState, x: jax.Array, name: str) -> jax.Array:
+    """``name`` (G_A or G_B) applied to a batch with the test-time settings."""
+    ms = state.nets[name]
+    return self.networks[name].apply(ms.params, ms.stats, x, train=self.config.test_batch_stats,
+                                     key=self.test_key())[0]
+
+  @functools.cached_property
+  def translate_one(self):
+    """Jitted ``(state, image [H, W, C], name) -> G(image)``; ``name`` is static."""
+    return jax.jit(lambda state, x, name: self.translate(state, x[None], name)[0], static_argnames="name")
+
+
+def build(config: Config) -> CycleGAN:
+  return CycleGAN(config)
+
+
+# -- data -------------------------------------------------------------------------------------------
+
+
+def sources(config: Config, split: str):
+  data_dir = config.resolved_data_dir()
+  return runner.built_by_process0_first(
+      lambda: unpaired_sources(config.dataset, split, data_dir, direction=config.direction))
+
+
+def transforms(config: Config, *, train: bool):
+  """Per-domain transforms: the official jitter in training, load_size = crop_size at test."""
+  load, flip = (config.load_size, config.flip) if train else (config.crop_size, False)
+  make = lambda channels: unpaired_transform(preprocess=config.preprocess, load_size=load,
+                                             crop_size=config.crop_size, flip=flip, channels=channels)
+  return make(config.input_nc), make(config.output_nc)
+
+
+def held_out(config: Config, n: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+  """The first ``n`` test images of A and of B, transformed as at test time."""
+  source_a, source_b = sources(config, "test")
+  t_a, t_b = transforms(config, train=False)
+  take = lambda source, t: [t(source[i], None)["image"] for i in range(min(n, len(source)))]
+  return take(source_a, t_a), take(source_b, t_b)
+
+
+def train(method: CycleGAN) -> TrainState:
+  config = method.config
+  source_a, source_b = sources(config, "train")
+  t_a, t_b = transforms(config, train=True)
+  batches = unpaired_batches(source_a, source_b, global_batch_size=config.batch_size, seed=config.seed,
+                             transform_a=t_a, transform_b=t_b, process_index=jax.process_index(),
+                             process_count=jax.process_count())
+  config = tr.resolved_num_steps(config, batches.steps_per_epoch)
+  method = CycleGAN(config, steps_per_epoch=batches.steps_per_epoch)
+  shown_a, shown_b = held_out(config, config.num_samples)
+
+  def sample_fn(state):
+    """Rows of real A | G_A(A) | G_B(G_A(A)), then real B | G_B(B) | G_A(G_B(B))."""
+    rows = []
+    for images, there, back in ((shown_a, "G_A", "G_B"), (shown_b, "G_B", "G_A")):
+      for x in images:
+        y = method.translate_one(state, x, there)
+        rows.append([tr.three_channels(v) for v in (x, y, method.translate_one(state, y, back))])
+    return np.stack(rows)
+
+  state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
+                       sample_fn=sample_fn)
+  return state
+
+
+MODES = {"train": train}

@@ -1,0 +1,146 @@
+"""CycleGAN: the step's phases and pools, loss identities, one Adam == per-network Adams, resume."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from flax import nnx
+
+from jaxgan.methods import cyclegan
+from jaxgan.train import image_pool
+
+TINY = dict(ngf=2, ndf=2, input_nc=1, output_nc=1, load_size=36, crop_size=32, flip=False, num_samples=1,
+            log_every=1, sample_every=0, checkpoint_every=0)
+
+
+def _config(tmp_path, **kw):
+  return cyclegan.Config(**{**TINY, "workdir": str(tmp_path / "work"), "data_dir": str(tmp_path / "tfds"), **kw})
+
+
+def _batch(config, n=2, seed=0):
+  rng = np.random.default_rng(seed)
+  size = (n, config.crop_size, config.crop_size)
+  return {"A/image": jnp.asarray(rng.uniform(-1, 1, size + (config.input_nc,)), jnp.float32),
+          "B/image": jnp.asarray(rng.uniform(-1, 1, size + (config.output_nc,)), jnp.float32)}
+
+
+def _close(a, b, **kw):
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), **kw)
+
+
+def test_step_updates_gs_against_current_ds_then_ds_on_pooled_fakes(tmp_path):
+  config = _config(tmp_path, pool_size=3)
+  method = cyclegan.CycleGAN(config)
+  # Plain SGD: parameters move by the gradients themselves. (Adam's first step is about
+  # lr * sign(gradient), which turns the rounding noise of the exactly-zero gradients of
+  # conv biases before an instance norm into +-lr differences between two compilations.)
+  method.tx = optax.sgd(1.0)
+  state = method.init_state(jax.random.PRNGKey(0))
+  batch = _batch(config)
+  new, metrics = jax.jit(method.train_step)(state, batch)
+  assert set(metrics) >= {"G_A", "G_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "D_A", "D_B"}
+
+  k_g, k_pool_a, k_pool_b = jax.random.split(state.step_key(), 3)
+  nets = state.nets
+
+  def replay():
+    g_params = {n: nets[n].params for n in cyclegan.GENERATORS}
+    grads, (g_stats, fake_a, fake_b, _) = jax.grad(method.g_loss, has_aux=True)(
+        g_params, nets, batch["A/image"], batch["B/image"], k_g)
+    out = {n: method.networks[n].update(nets[n], grads[n], g_stats[n]) for n in cyclegan.GENERATORS}
+    pool_b, fake_b = image_pool.query_pool(state.extra["fake_B"], fake_b, k_pool_b)
+    pool_a, fake_a = image_pool.query_pool(state.extra["fake_A"], fake_a, k_pool_a)
+    for name, real, fake in (("D_A", batch["B/image"], fake_b), ("D_B", batch["A/image"], fake_a)):
+      grads, stats = jax.grad(functools.partial(method.d_loss, name), has_aux=True)(
+          nets[name].params, nets[name].stats, real, fake)
+      out[name] = method.networks[name].update(nets[name], grads, stats)
+    return out, {"fake_A": pool_a, "fake_B": pool_b}
+
+  nets_ref, pools_ref = jax.jit(replay)()
+  for name in cyclegan.GENERATORS + cyclegan.DISCRIMINATORS:
+    # The updates (= -gradients) agree to float32 rounding, relative to the network's largest one
+    # (conv biases before an instance norm have exactly-zero gradients: rounding noise only).
+    leaves = [jax.tree.leaves(n[name].params) for n in (state.nets, new.nets, nets_ref)]
+    deltas = [(np.asarray(got) - np.asarray(old), np.asarray(want) - np.asarray(old)) for old, got, want in zip(*leaves)]
+    scale = max(np.abs(want).max() for _, want in deltas)
+    for got, want in deltas:
+      np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4 * scale)
+  _close(new.extra, pools_ref, rtol=1e-5, atol=1e-6)
+  # The pools filled with this step's two fakes per direction, in batch order.
+  assert int(new.extra["fake_A"].count) == int(new.extra["fake_B"].count) == 2
+  # D's gradient never reaches G: the generators' update does not depend on the D phase.
+  assert not np.allclose(np.asarray(jax.tree.leaves(new.nets["D_A"].params)[0]),
+                         np.asarray(jax.tree.leaves(state.nets["D_A"].params)[0]))
+
+
+class Scale(nnx.Module):
+  """x -> s * x: a generator whose inverse is known exactly."""
+
+  def __init__(self, s, rngs=None):
+    self.s = nnx.Param(jnp.asarray(s, jnp.float32))
+
+  def __call__(self, x, *, train=True, key=None):
+    return x * self.s[...]
+
+
+@pytest.mark.parametrize("scale_a, scale_b, cycle_zero, identity_zero", [
+    (1.0, 1.0, True, True),     # identity generators: cycle and identity losses vanish
+    (2.0, 0.5, True, False),    # G_B inverts G_A: cycle losses vanish, identity losses do not
+    (2.0, 2.0, False, False),
+])
+def test_cycle_and_identity_losses(tmp_path, scale_a, scale_b, cycle_zero, identity_zero):
+  config = _config(tmp_path)
+  method = cyclegan.CycleGAN(config)
+  method.makers = {**method.makers, "G_A": functools.partial(Scale, scale_a),
+                   "G_B": functools.partial(Scale, scale_b)}
+  state = method.init_state(jax.random.PRNGKey(0))
+  batch = _batch(config)
+  g_params = {n: state.nets[n].params for n in cyclegan.GENERATORS}
+  _, (_, fake_a, fake_b, m) = method.g_loss(g_params, state.nets, batch["A/image"], batch["B/image"],
+                                            jax.random.PRNGKey(1))
+  assert (float(m["cycle_A"]) == 0 and float(m["cycle_B"]) == 0) == cycle_zero
+  assert (float(m["idt_A"]) == 0 and float(m["idt_B"]) == 0) == identity_zero
+  np.testing.assert_array_equal(fake_b, scale_a * batch["A/image"])
+  np.testing.assert_array_equal(fake_a, scale_b * batch["B/image"])
+  # The weights: identity L1 * lambda * lambda_identity, cycle L1 * lambda.
+  expected_idt = np.abs((scale_a - 1) * np.asarray(batch["B/image"])).mean() * 10 * 0.5
+  np.testing.assert_allclose(m["idt_A"], expected_idt, rtol=1e-5)
+
+
+def test_one_adam_over_two_networks_equals_one_adam_each():
+  """The official single Adam over G_A + G_B takes the same steps as one Adam per network."""
+  rng = np.random.default_rng(0)
+  params = {"G_A": jnp.asarray(rng.normal(size=(3, 4))), "G_B": jnp.asarray(rng.normal(size=(5,)))}
+  tx = optax.adam(2e-4, b1=0.5, b2=0.999)
+  joint_state, separate = tx.init(params), {k: tx.init(v) for k, v in params.items()}
+  joint, apart = dict(params), dict(params)
+  for step in range(5):
+    grads = {k: jnp.asarray(rng.normal(size=v.shape)) for k, v in params.items()}
+    updates, joint_state = tx.update(grads, joint_state, joint)
+    joint = optax.apply_updates(joint, updates)
+    for k in params:
+      u, separate[k] = tx.update(grads[k], separate[k], apart[k])
+      apart[k] = optax.apply_updates(apart[k], u)
+  _close(joint, apart, rtol=1e-6, atol=0)
+
+
+def test_resume_with_a_partly_filled_pool_is_bit_identical(tmp_path):
+  common = dict(pool_size=5, num_steps=3, n_epochs=1, n_epochs_decay=1)
+  straight = cyclegan.train(cyclegan.build(_config(tmp_path / "a", **common)))
+  cyclegan.train(cyclegan.build(_config(tmp_path / "b", **{**common, "num_steps": 2})))
+  resumed = cyclegan.train(cyclegan.build(_config(tmp_path / "b", **common)))
+  assert int(straight.extra["fake_A"].count) == 3 < 5  # partly filled
+  _close(jax.device_get(resumed.nets), jax.device_get(straight.nets), rtol=0, atol=0)
+  _close(jax.device_get(resumed.extra), jax.device_get(straight.extra), rtol=0, atol=0)
+
+
+def test_config_errors_name_the_flag():
+  with pytest.raises(ValueError, match="lambda_identity=0.5 needs input_nc == output_nc"):
+    cyclegan.Config(input_nc=1, output_nc=3)
+  cyclegan.Config(input_nc=1, output_nc=3, lambda_identity=0.0)
+  with pytest.raises(ValueError, match="crop_size=30 is not a multiple of 4"):
+    cyclegan.Config(crop_size=30, load_size=36)
