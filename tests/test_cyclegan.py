@@ -1,6 +1,7 @@
 """CycleGAN: the step's phases and pools, loss identities, one Adam == per-network Adams, resume."""
 
 import functools
+import os
 
 import jax
 import jax.numpy as jnp
@@ -144,3 +145,26 @@ def test_config_errors_name_the_flag():
   cyclegan.Config(input_nc=1, output_nc=3, lambda_identity=0.0)
   with pytest.raises(ValueError, match="crop_size=30 is not a multiple of 4"):
     cyclegan.Config(crop_size=30, load_size=36)
+
+
+def test_test_mode_and_official_checkpoints_round_trip(tmp_path):
+  pytest.importorskip("torch")
+  common = dict(num_steps=1, n_epochs=1, n_epochs_decay=1, num_test=2, classifier_steps=0)
+  source = _config(tmp_path / "a", **common)
+  trained = cyclegan.train(cyclegan.build(source))
+  page = cyclegan.test(cyclegan.build(source))
+  html = open(page).read()
+  names = sorted(os.listdir(os.path.join(os.path.dirname(page), "images")))
+  assert len(names) == 12  # 2 A images x (real_A, fake_B, rec_A) + 2 B images x (real_B, fake_A, rec_B)
+  assert all(f"images/{n}" in html for n in names)
+  paths = {n: str(tmp_path / f"latest_net_{n}.pth") for n in ("G_A", "G_B", "D_A", "D_B")}
+  cyclegan.export_torch(cyclegan.build(source.replace(**{f"torch_{n}": p for n, p in paths.items()})))
+  target = _config(tmp_path / "b", **common, seed=5, torch_G_A=paths["G_A"], torch_D_B=paths["D_B"])
+  cyclegan.import_torch(cyclegan.build(target))
+  imported = cyclegan.runner.restore(target, cyclegan.build(target).init_state)
+  _close(imported.nets["G_A"].params, trained.nets["G_A"].params, rtol=0, atol=0)
+  _close(imported.nets["D_B"].params, trained.nets["D_B"].params, rtol=0, atol=0)
+  fresh = cyclegan.build(target).init_state(jax.random.PRNGKey(5))
+  _close(imported.nets["G_B"].params, fresh.nets["G_B"].params, rtol=0, atol=0)  # not imported: fresh
+  with pytest.raises(ValueError, match="needs --torch_G_A"):
+    cyclegan.import_torch(cyclegan.build(_config(tmp_path / "c", **common)))

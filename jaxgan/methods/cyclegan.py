@@ -21,16 +21,19 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxgan.config import NON_NEGATIVE, field
-from jaxgan.data.unpaired import unpaired_batches, unpaired_sources, unpaired_transform
+from jaxgan.data import labelled_source
+from jaxgan.data.unpaired import parse_unpaired_spec, unpaired_batches, unpaired_sources, unpaired_transform
 from jaxgan.losses import discriminator_loss, gan_loss, l1_loss
 from jaxgan.methods import runner
 from jaxgan.methods import translation as tr
+from jaxgan.metrics import cached_classifier, classify
 from jaxgan.train import image_pool
 from jaxgan.train.state import TrainState, abstract_network, create_network
 
@@ -53,6 +56,17 @@ class Config(tr.TranslationConfig):
                                  check=NON_NEGATIVE)
   pool_size: int = field(image_pool.POOL_SIZE, "Generated images kept per direction for D (0: none).",
                          check=NON_NEGATIVE)
+  translate_with: str = field("G_A", "--mode=test with --test_input: the generator applied to the folder.",
+                              choices={"G_A": "A -> B", "G_B": "B -> A"}, run_only=True)
+  # Official PyTorch checkpoints (--mode=import_torch / export_torch; needs torch). A single-
+  # generator test model such as horse2zebra.pth is a G_A (or G_B) state_dict.
+  torch_G_A: str = field("", "An official *_net_G_A.pth (or e.g. horse2zebra.pth), as pix2pix's --torch_G.",
+                         run_only=True)
+  torch_G_B: str = field("", "An official *_net_G_B.pth.", run_only=True)
+  torch_D_A: str = field("", "An official *_net_D_A.pth.", run_only=True)
+  torch_D_B: str = field("", "An official *_net_D_B.pth.", run_only=True)
+  classifier_steps: int = field(2000, "Class domains (idx-classes, digits): training steps of the classifier "
+                                "that judges the translations.", check=NON_NEGATIVE, run_only=True)
 
   def __post_init__(self):
     super().__post_init__()
@@ -167,6 +181,11 @@ class CycleGAN:
                                      key=self.test_key())[0]
 
   @functools.cached_property
+  def translate_batch(self):
+    """Jitted ``(state, images [N, H, W, C], name) -> G(images)``; ``name`` is static."""
+    return jax.jit(self.translate, static_argnames="name")
+
+  @functools.cached_property
   def translate_one(self):
     """Jitted ``(state, image [H, W, C], name) -> G(image)``; ``name`` is static."""
     return jax.jit(lambda state, x, name: self.translate(state, x[None], name)[0], static_argnames="name")
@@ -201,6 +220,43 @@ def held_out(config: Config, n: int) -> tuple[list[np.ndarray], list[np.ndarray]
   return take(source_a, t_a), take(source_b, t_b)
 
 
+def _in_chunks(fn, images: np.ndarray, size: int = 100) -> np.ndarray:
+  return np.concatenate([np.asarray(fn(images[i:i + size])) for i in range(0, len(images), size)])
+
+
+def evaluator(method: CycleGAN, test_a: list[np.ndarray], test_b: list[np.ndarray]):
+  """``eval_fn(state)``: cycle L1 on held-out images of both domains and, for class domains
+  (``idx-classes``, ``digits``), how often a classifier trained on the real labelled
+  training split assigns a translation to the target class (``success_AtoB``,
+  ``success_BtoA``), next to its accuracy on the real held-out images of each class."""
+  config = method.config
+  a, b = np.stack(test_a), np.stack(test_b)
+  spec = parse_unpaired_spec(config.dataset)
+  judge = None
+  if spec.kind in ("idx-classes", "digits-classes") and config.classifier_steps:
+    labelled = f"idx:{spec.path}" if spec.kind == "idx-classes" else "digits"
+    (source,) = runner.built_by_process0_first(
+        lambda: [labelled_source(labelled, split="train", data_dir=config.resolved_data_dir())])
+    images, labels = runner.labelled_arrays(source, image_size=config.crop_size, channels=config.input_nc)
+    judge = cached_classifier(os.path.join(os.path.abspath(config.workdir), "classifier"), images, labels,
+                              source.num_classes, steps=config.classifier_steps, seed=config.seed)
+    class_a, class_b = spec.classes if config.direction == "AtoB" else spec.classes[::-1]
+
+  def eval_fn(state):
+    run = lambda name: functools.partial(method.translate_batch, state, name=name)
+    fake_b, fake_a = _in_chunks(run("G_A"), a), _in_chunks(run("G_B"), b)
+    rec_a, rec_b = _in_chunks(run("G_B"), fake_b), _in_chunks(run("G_A"), fake_a)
+    result = {"cycle_l1_A": float(np.abs(rec_a - a).mean()), "cycle_l1_B": float(np.abs(rec_b - b).mean())}
+    if judge is not None:
+      result.update(success_AtoB=float((classify(judge, fake_b) == class_b).mean()),
+                    success_BtoA=float((classify(judge, fake_a) == class_a).mean()),
+                    judge_accuracy_A=float((classify(judge, a) == class_a).mean()),
+                    judge_accuracy_B=float((classify(judge, b) == class_b).mean()))
+    return result
+
+  return eval_fn
+
+
 def train(method: CycleGAN) -> TrainState:
   config = method.config
   source_a, source_b = sources(config, "train")
@@ -221,9 +277,63 @@ def train(method: CycleGAN) -> TrainState:
         rows.append([tr.three_channels(v) for v in (x, y, method.translate_one(state, y, back))])
     return np.stack(rows)
 
+  test_a, test_b = held_out(config, config.num_test)
+  eval_fn = evaluator(method, test_a, test_b)
   state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
-                       sample_fn=sample_fn)
+                       sample_fn=sample_fn, eval_fn=eval_fn)
+  result = {"step": int(state.step), "num_test_A": len(test_a), "num_test_B": len(test_b), **eval_fn(state)}
+  path = runner.write_json(config, "eval.json", result)
+  if jax.process_index() == 0:
+    print("jaxgan: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items() if isinstance(v, float))
+          + f" -> {path}", flush=True)
   return state
 
 
-MODES = {"train": train}
+# -- --mode=test and official checkpoints ------------------------------------------------------------
+
+
+def test(method: CycleGAN) -> str:
+  """Translate the held-out images (or ``--test_input`` with ``--translate_with``); write the
+  official ``real_A | fake_B | rec_A`` and ``real_B | fake_A | rec_B`` rows and an HTML page."""
+  config = method.config
+  state = runner.restore(config, method.init_state)
+  step = int(state.step)
+  writer = tr.ResultsWriter(tr.results_dir(config, step), ["input", "translation", "reconstruction"])
+  fit = functools.partial(tr.fit_to_stride, stride=config.stride, policy=config.size_policy,
+                          size=config.crop_size)
+  back = {"G_A": "G_B", "G_B": "G_A"}
+  suffixes = {"G_A": ("real_A", "fake_B", "rec_A"), "G_B": ("real_B", "fake_A", "rec_B")}
+  if config.test_input:
+    channels = config.input_nc if config.translate_with == "G_A" else config.output_nc
+    items = [(name, x, config.translate_with) for name, x in tr.folder_inputs(config, channels)]
+  else:
+    source_a, source_b = sources(config, "test")
+    items = [(str(src[i].get("name", i)), tr.as_float(src[i]["image"], channels), gen)
+             for src, channels, gen in ((source_a, config.input_nc, "G_A"), (source_b, config.output_nc, "G_B"))
+             for i in range(min(config.num_test, len(src)))]
+  for name, x, gen in items:
+    fitted, undo = fit(x, name=name)
+    y = method.translate_one(state, fitted, gen)
+    rec = method.translate_one(state, y, back[gen])
+    images = dict(zip(suffixes[gen], (undo(fitted), undo(np.asarray(y)), undo(np.asarray(rec)))))
+    writer.add(name, images)
+  return writer.finish(f"CycleGAN, step {step}")
+
+
+def _torch_paths(config: Config) -> dict[str, str]:
+  return {"G_A": config.torch_G_A, "G_B": config.torch_G_B, "D_A": config.torch_D_A, "D_B": config.torch_D_B}
+
+
+def import_torch(method: CycleGAN) -> str:
+  """Official ``*_net_G_A.pth`` ... (any of the four) -> the step-0 checkpoint of a new workdir."""
+  if not any(_torch_paths(method.config).values()):
+    raise ValueError("--mode=import_torch needs --torch_G_A, --torch_G_B, --torch_D_A and/or --torch_D_B")
+  return tr.import_torch(method.config, method.init_state, method.networks, _torch_paths(method.config))
+
+
+def export_torch(method: CycleGAN) -> list[str]:
+  """The latest checkpoint's networks -> official state_dicts at the ``--torch_*`` paths given."""
+  return tr.export_torch(method.config, method.init_state, method.networks, _torch_paths(method.config))
+
+
+MODES = {"train": train, "test": test, "import_torch": import_torch, "export_torch": export_torch}

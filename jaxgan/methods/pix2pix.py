@@ -29,11 +29,9 @@ import numpy as np
 
 from jaxgan.config import NON_NEGATIVE, field
 from jaxgan.data.paired import paired_source, paired_transform
-from jaxgan.interop import load_pix2pix, save_torch_state_dict, to_torch_state_dict
 from jaxgan.losses import discriminator_loss, gan_loss, gradient_penalty, l1_loss
 from jaxgan.methods import runner
 from jaxgan.methods import translation as tr
-from jaxgan.train.checkpoint import Checkpointer
 from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
 
 
@@ -265,61 +263,22 @@ def test(method: Pix2Pix) -> str:
 # -- official PyTorch checkpoints ------------------------------------------------------------------
 
 
-def _network_tuple(network, ms: ModelState):
-  return network.graphdef, ms.params, ms.stats
+def _torch_paths(config: Config) -> dict[str, str]:
+  return {"G": config.torch_G, "D": config.torch_D}
 
 
 def import_torch(method: Pix2Pix) -> str:
-  """Official ``*_net_G.pth`` (and ``*_net_D.pth``) -> the step-0 checkpoint of a new workdir.
-
-  ``--mode=test`` then translates with the official weights, and ``--mode=train`` fine-tunes
-  them. A workdir that already holds checkpoints is refused (nothing is overwritten).
-  """
-  config = method.config
-  if not config.torch_G:
+  """Official ``*_net_G.pth`` (and ``*_net_D.pth``) -> the step-0 checkpoint of a new workdir."""
+  if not method.config.torch_G:
     raise ValueError("--mode=import_torch needs --torch_G=PATH (an official *_net_G.pth)")
-  directory = os.path.join(os.path.abspath(config.workdir), "checkpoints")
-  if os.path.isdir(directory) and os.listdir(directory):
-    raise ValueError(f"{directory} already holds checkpoints: import into a new --workdir")
-  state = method.init_state(runner.run_key(config))
-  nets = dict(state.nets)
-  params, stats = load_pix2pix(config.torch_G, _network_tuple(method.generator, nets["G"]))
-  nets["G"] = nets["G"].replace(params=params, stats=stats)
-  if config.torch_D:
-    params, stats = load_pix2pix(config.torch_D, _network_tuple(method.discriminator, nets["D"]))
-    nets["D"] = nets["D"].replace(params=params, stats=stats)
-  runner.prepare_workdir(config)
-  ckpt = Checkpointer(directory)
-  try:
-    ckpt.save(0, state.replace(nets=nets))
-  finally:
-    ckpt.close()
-  print(f"jaxgan: imported {config.torch_G}{' and ' + config.torch_D if config.torch_D else ''} "
-        f"as step 0 of {directory}", flush=True)
-  return directory
+  networks = {"G": method.generator, "D": method.discriminator}
+  return tr.import_torch(method.config, method.init_state, networks, _torch_paths(method.config))
 
 
 def export_torch(method: Pix2Pix) -> list[str]:
-  """The latest checkpoint's G (and D) -> official state_dicts at ``--torch_G`` (``--torch_D``).
-
-  Existing files are refused, never overwritten.
-  """
-  config = method.config
-  targets = {"G": config.torch_G, "D": config.torch_D}
-  if not config.torch_G and not config.torch_D:
-    raise ValueError("--mode=export_torch needs --torch_G=PATH and/or --torch_D=PATH")
-  for path in filter(None, targets.values()):
-    if os.path.exists(path):
-      raise ValueError(f"{path} exists: choose another --torch_G/--torch_D path")
-  state = runner.restore(config, method.init_state)
+  """The latest checkpoint's G (and D) -> official state_dicts at ``--torch_G`` (``--torch_D``)."""
   networks = {"G": method.generator, "D": method.discriminator}
-  written = []
-  for name, path in targets.items():
-    if path:
-      save_torch_state_dict(to_torch_state_dict(_network_tuple(networks[name], state.nets[name])), path)
-      written.append(path)
-      print(f"jaxgan: wrote {path} (net {name}, step {int(state.step)})", flush=True)
-  return written
+  return tr.export_torch(method.config, method.init_state, networks, _torch_paths(method.config))
 
 
 MODES = {"train": train, "test": test, "import_torch": import_torch, "export_torch": export_torch}

@@ -20,11 +20,14 @@ from jaxgan import visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
 from jaxgan.data import images as images_lib
 from jaxgan.data.paired import DIRECTIONS, PREPROCESS
+from jaxgan.interop import load_pix2pix, save_torch_state_dict, to_torch_state_dict
 from jaxgan.losses.translation import GAN_MODES
 from jaxgan.metrics import image_quality
 from jaxgan.models import patchgan, resnet_generator, unet
 from jaxgan.nn.norm import NORMS
+from jaxgan.methods import runner
 from jaxgan.train import optim
+from jaxgan.train.checkpoint import Checkpointer
 
 CHANNELS = (lambda c: c in (1, 3), "must be 1 or 3")
 GENERATORS: dict[str, Callable] = {**resnet_generator.GENERATORS, **unet.GENERATORS}
@@ -237,3 +240,54 @@ class ResultsWriter:
         json.dump(metrics, f, indent=2, sort_keys=True)
     print(f"jaxgan: wrote {len(self.rows)} translations and {page}", flush=True)
     return page
+
+
+# -- official PyTorch checkpoints -------------------------------------------------------------------
+
+
+def import_torch(config: TranslationConfig, init_fn, networks: dict, paths: dict[str, str]) -> str:
+  """Official state_dicts ``{net name: .pth path}`` -> the step-0 checkpoint of a new workdir.
+
+  Networks without a path keep their fresh initialisation. ``--mode=test`` then translates
+  with the official weights, ``--mode=train`` fine-tunes them. A workdir that already holds
+  checkpoints is refused (nothing is overwritten).
+  """
+  paths = {name: path for name, path in paths.items() if path}
+  directory = os.path.join(os.path.abspath(config.workdir), "checkpoints")
+  if os.path.isdir(directory) and os.listdir(directory):
+    raise ValueError(f"{directory} already holds checkpoints: import into a new --workdir")
+  state = init_fn(runner.run_key(config))
+  nets = dict(state.nets)
+  for name, path in paths.items():
+    params, stats = load_pix2pix(path, (networks[name].graphdef, nets[name].params, nets[name].stats))
+    nets[name] = nets[name].replace(params=params, stats=stats)
+  runner.prepare_workdir(config)
+  ckpt = Checkpointer(directory)
+  try:
+    ckpt.save(0, state.replace(nets=nets))
+  finally:
+    ckpt.close()
+  print(f"jaxgan: imported {', '.join(f'{n} from {p}' for n, p in paths.items())} as step 0 of {directory}",
+        flush=True)
+  return directory
+
+
+def export_torch(config: TranslationConfig, init_fn, networks: dict, paths: dict[str, str]) -> list[str]:
+  """The latest checkpoint's networks -> official state_dicts ``{net name: .pth path}``.
+
+  Existing files are refused, never overwritten.
+  """
+  paths = {name: path for name, path in paths.items() if path}
+  if not paths:
+    raise ValueError(f"--mode=export_torch needs at least one of {', '.join('--torch_' + n for n in networks)}")
+  for path in paths.values():
+    if os.path.exists(path):
+      raise ValueError(f"{path} exists: choose another path")
+  state = runner.restore(config, init_fn)
+  written = []
+  for name, path in paths.items():
+    ms = state.nets[name]
+    save_torch_state_dict(to_torch_state_dict((networks[name].graphdef, ms.params, ms.stats)), path)
+    written.append(path)
+    print(f"jaxgan: wrote {path} (net {name}, step {int(state.step)})", flush=True)
+  return written
