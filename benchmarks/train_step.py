@@ -30,7 +30,7 @@ import numpy as np
 # Runnable as ``python benchmarks/train_step.py`` from the repository root.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from jaxgan.methods import dcgan, gan, pix2pix  # noqa: E402
+from jaxgan.methods import cyclegan, dcgan, gan, pix2pix  # noqa: E402
 from jaxgan.train import sharding  # noqa: E402
 from jaxgan.train.loop import compile_train_step, init_or_restore  # noqa: E402
 
@@ -59,6 +59,9 @@ PRESETS: dict[str, Callable[[], Preset]] = {
     "pix2pix256_b1": lambda: Preset("pix2pix", pix2pix.build, pix2pix.Config(), lambda c, s: paired_batch(c, s)),
     "pix2pix256_b16": lambda: Preset("pix2pix", pix2pix.build, pix2pix.Config(batch_size=16),
                                      lambda c, s: paired_batch(c, s)),
+    # jaxgan.methods.cyclegan.Config defaults: two resnet_9blocks G + two 70x70 PatchGAN D,
+    # instance norm, 256x256, batch 1, pools of 50.
+    "cyclegan256_b1": lambda: Preset("cyclegan", cyclegan.build, cyclegan.Config(), lambda c, s: unpaired_batch(c, s)),
 }
 
 
@@ -143,6 +146,14 @@ def paired_batch(config: Any, seed: int = 0) -> dict[str, np.ndarray]:
   size = (config.batch_size, config.crop_size, config.crop_size)
   return {"a": rng.uniform(-1, 1, size + (config.input_nc,)).astype(np.float32),
           "b": rng.uniform(-1, 1, size + (config.output_nc,)).astype(np.float32)}
+
+
+def unpaired_batch(config: Any, seed: int = 0) -> dict[str, np.ndarray]:
+  """A fixed random CycleGAN batch: crops of domain A and of domain B."""
+  rng = np.random.default_rng(seed)
+  size = (config.batch_size, config.crop_size, config.crop_size)
+  return {"A/image": rng.uniform(-1, 1, size + (config.input_nc,)).astype(np.float32),
+          "B/image": rng.uniform(-1, 1, size + (config.output_nc,)).astype(np.float32)}
 
 
 def _loadavg() -> float | None:

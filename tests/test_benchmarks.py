@@ -35,7 +35,7 @@ def test_compiled_helpers_on_a_tiny_function():
 
 def test_presets_and_overrides():
   assert set(train_step.PRESETS) == {"dcgan64_b128", "dcgan16_digits", "gan_mnist_b100", "pix2pix256_b1",
-                                     "pix2pix256_b16"}
+                                     "pix2pix256_b16", "cyclegan256_b1"}
   preset = train_step.PRESETS["dcgan16_digits"]()
   assert (preset.config.image_size, preset.config.channels, preset.config.ngf, preset.config.batch_size) == (16, 1, 64, 128)
   config = train_step.apply_overrides(dcgan.Config(), "ngf=16, ndf=8,learning_rate=0.1")
@@ -47,6 +47,9 @@ def test_presets_and_overrides():
   p2p = train_step.PRESETS["pix2pix256_b16"]()
   batch = p2p.make_batch(p2p.config, 0)
   assert batch["a"].shape == batch["b"].shape == (16, 256, 256, 3)
+  cg = train_step.PRESETS["cyclegan256_b1"]()
+  batch = cg.make_batch(cg.config, 0)
+  assert batch["A/image"].shape == batch["B/image"].shape == (1, 256, 256, 3)
 
 
 def test_markdown_table_has_one_row_per_result_and_dashes_for_unknowns():

@@ -25,7 +25,7 @@ logits = hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=4, min_sid
                     elements=st.floats(-20, 20))
 
 
-@hypothesis.settings(deadline=None)
+@hypothesis.settings(deadline=None, max_examples=30)
 @hypothesis.given(logits, st.sampled_from(sorted(REFERENCE)), st.booleans())
 def test_gan_loss_is_the_official_mean_over_patches(x, mode, real):
   got = translation.gan_loss(jnp.asarray(x, jnp.float32), target_is_real=real, mode=mode)
@@ -35,7 +35,7 @@ def test_gan_loss_is_the_official_mean_over_patches(x, mode, real):
   np.testing.assert_allclose(got.mean(), REFERENCE[mode](x, real).mean(), rtol=1e-4, atol=1e-4)
 
 
-@hypothesis.settings(deadline=None)
+@hypothesis.settings(deadline=None, max_examples=30)
 @hypothesis.given(logits, logits, st.sampled_from(sorted(REFERENCE)))
 def test_discriminator_loss_is_half_the_sum(real_logits, fake_logits, mode):
   hypothesis.assume(real_logits.shape[0] == fake_logits.shape[0])
