@@ -115,7 +115,13 @@ def _not_prepared_message(name: str, data_dir) -> str:
       f'  tfds build {name} --data_dir {data_dir} --file_format array_record')
 
 
-def _tfds(name: str, *, split: str, data_dir) -> LabelledSource:
+def open_tfds_split(name: str, *, split: str, data_dir, hint: str = '') -> tuple[object, bool]:
+  """``(random-access source, batched reads work)`` of a prepared tfds catalogue split.
+
+  Raises ValueError for an unknown name or an unreadable split (``hint`` says what the
+  split should look like), :class:`DatasetNotPreparedError` with the build command when
+  the dataset is not prepared in ``data_dir``. Nothing is downloaded.
+  """
   try:
     source = tfds.data_source(name, split=split, data_dir=data_dir, download=False)
   except tfds.core.registered.DatasetNotFoundError as e:
@@ -125,8 +131,13 @@ def _tfds(name: str, *, split: str, data_dir) -> LabelledSource:
       raise DatasetNotPreparedError(_not_prepared_message(name, data_dir)) from e
     raise ValueError(
         f'cannot read split {split!r} of tfds dataset {name!r} in {data_dir} as a '
-        'random-access source (it must be prepared with --file_format '
+        f'random-access source ({hint + ", " if hint else ""}it must be prepared with --file_format '
         f'array_record): {e}') from e
+  return source, _batched_reads_work(source)
+
+
+def _tfds(name: str, *, split: str, data_dir) -> LabelledSource:
+  source, batched_reads = open_tfds_split(name, split=split, data_dir=data_dir)
   features = source.dataset_info.features
   missing = {'image', 'label'} - set(features.keys())
   if missing:
@@ -136,7 +147,7 @@ def _tfds(name: str, *, split: str, data_dir) -> LabelledSource:
   return LabelledSource(
       source, name=f'tfds:{name}', class_names=features['label'].names,
       image_shape=features['image'].shape,
-      batched_reads=_batched_reads_work(source))
+      batched_reads=batched_reads)
 
 
 def _batched_reads_work(source) -> bool:

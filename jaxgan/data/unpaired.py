@@ -428,18 +428,9 @@ def _tfds_sources(name: str, phase: str, slice_: str, data_dir: str, spec: str
   out = []
   for domain in DOMAINS:
     split = f'{phase}{domain}{slice_}'
-    try:
-      source = tfds.data_source(name, split=split, data_dir=data_dir, download=False)
-    except tfds.core.registered.DatasetNotFoundError as e:
-      raise ValueError(f'{name!r} is not a tfds catalogue dataset') from e
-    except Exception as e:  # tfds raises several types for data it cannot read.
-      if not tfds.builder(name, data_dir=data_dir).is_prepared():
-        raise sources_lib.DatasetNotPreparedError(
-            sources_lib._not_prepared_message(name, data_dir)) from e  # pylint: disable=protected-access
-      raise ValueError(
-          f'cannot read split {split!r} of tfds dataset {name!r} in {data_dir} as a '
-          'random-access source (unpaired data has splits <phase>A and <phase>B, '
-          f'e.g. trainA, and is prepared with --file_format array_record): {e}') from e
+    source, batched_reads = sources_lib.open_tfds_split(
+        name, split=split, data_dir=data_dir,
+        hint='unpaired data has splits <phase>A and <phase>B, e.g. trainA')
     features = source.dataset_info.features
     if 'image' not in features:
       raise ValueError(
@@ -448,7 +439,7 @@ def _tfds_sources(name: str, phase: str, slice_: str, data_dir: str, spec: str
     out.append(DomainSource(
         source, name=spec, split=split, domain=domain,
         image_shape=features['image'].shape,
-        batched_reads=sources_lib._batched_reads_work(source)))  # pylint: disable=protected-access
+        batched_reads=batched_reads))
   return out
 
 
