@@ -170,7 +170,7 @@ class JaxganIdx(tfds.core.GeneratorBasedBuilder):
 class FolderConfig(tfds.core.BuilderConfig):
   """An image folder with class sub-folders (see :mod:`jaxgan.data.folders`)."""
 
-  layout: folders.FolderLayout | None = None
+  layout: folders.FolderLayout | None = dataclasses.field(default=None, repr=False)  # logged by tfds: keep short
   channels: int = 3
   image_size: tuple[int, int] | None = None
 

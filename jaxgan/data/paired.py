@@ -296,7 +296,7 @@ def load_pair(layout: PairedLayout, item: Item, derive: str | None = None
 class PairedConfig(tfds.core.BuilderConfig):
   """Paired images of a :class:`PairedLayout`; A derived from B when ``derive`` is set."""
 
-  layout: PairedLayout | None = None
+  layout: PairedLayout | None = dataclasses.field(default=None, repr=False)  # logged by tfds: keep short
   derive: str | None = None
 
 

@@ -223,7 +223,7 @@ class UnpairedConfig(tfds.core.BuilderConfig):
   """Two domains: the folders of ``layout``, or two ``classes`` of IDX files or digits."""
 
   kind: str = 'folders'
-  layout: UnpairedLayout | None = None
+  layout: UnpairedLayout | None = dataclasses.field(default=None, repr=False)  # logged by tfds: keep short
   path: str | None = None
   classes: tuple[int, int] | None = None
   image_shape: tuple[int | None, int | None, int] = (None, None, 3)
