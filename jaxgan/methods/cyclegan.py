@@ -29,7 +29,12 @@ import numpy as np
 
 from jaxgan.config import NON_NEGATIVE, field
 from jaxgan.data import labelled_source
-from jaxgan.data.unpaired import parse_unpaired_spec, unpaired_batches, unpaired_sources, unpaired_transform
+from jaxgan.data.unpaired import (
+  parse_unpaired_spec,
+  unpaired_batches,
+  unpaired_sources,
+  unpaired_transform,
+)
 from jaxgan.losses import discriminator_loss, gan_loss, l1_loss
 from jaxgan.methods import runner
 from jaxgan.methods import translation as tr

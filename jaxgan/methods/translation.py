@@ -22,10 +22,10 @@ from jaxgan.data import images as images_lib
 from jaxgan.data.paired import DIRECTIONS, PREPROCESS
 from jaxgan.interop import load_pix2pix, save_torch_state_dict, to_torch_state_dict
 from jaxgan.losses.translation import GAN_MODES
+from jaxgan.methods import runner
 from jaxgan.metrics import image_quality
 from jaxgan.models import patchgan, resnet_generator, unet
 from jaxgan.nn.norm import NORMS
-from jaxgan.methods import runner
 from jaxgan.train import optim
 from jaxgan.train.checkpoint import Checkpointer
 
