@@ -1,6 +1,7 @@
 """CycleGAN: the step's phases and pools, loss identities, one Adam == per-network Adams, resume."""
 
 import functools
+import json
 import os
 
 import jax
@@ -14,7 +15,7 @@ from jaxgan.methods import cyclegan
 from jaxgan.train import image_pool
 
 TINY = dict(ngf=2, ndf=2, input_nc=1, output_nc=1, load_size=36, crop_size=32, flip=False, num_samples=1,
-            log_every=1, sample_every=0, checkpoint_every=0)
+            log_every=1, sample_every=0, checkpoint_every=0, classifier_steps=0)
 
 
 def _config(tmp_path, **kw):
@@ -149,9 +150,14 @@ def test_config_errors_name_the_flag():
 
 def test_test_mode_and_official_checkpoints_round_trip(tmp_path):
   pytest.importorskip("torch")
-  common = dict(num_steps=1, n_epochs=1, n_epochs_decay=1, num_test=2, classifier_steps=0)
-  source = _config(tmp_path / "a", **common)
+  common = dict(num_steps=1, n_epochs=1, n_epochs_decay=1, num_test=2)
+  source = _config(tmp_path / "a", **common, classifier_steps=20)
   trained = cyclegan.train(cyclegan.build(source))
+  # Digits are class domains: a classifier trained on the real digits judges the translations.
+  result = json.load(open(tmp_path / "a" / "work" / "eval.json"))
+  assert result["num_test_A"] == result["num_test_B"] == 2
+  assert {"success_AtoB", "success_BtoA", "judge_accuracy_A", "cycle_l1_A"} <= set(result)
+  assert all(0 <= result[k] <= 1 for k in ("success_AtoB", "success_BtoA", "judge_accuracy_A"))
   page = cyclegan.test(cyclegan.build(source))
   html = open(page).read()
   names = sorted(os.listdir(os.path.join(os.path.dirname(page), "images")))
