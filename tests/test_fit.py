@@ -84,3 +84,17 @@ def test_evaluation_hook_runs_every_m_steps_and_at_the_end(tmp_path):
       options=LoopOptions(num_steps=5, checkpoint_every=0, eval_every=2, progress=False),
       key=jax.random.PRNGKey(0), eval_fn=eval_fn)
   assert seen == [2, 4, 5]
+
+
+def test_once_per_step_evaluates_each_step_once():
+  from types import SimpleNamespace
+
+  from jaxgan.methods import runner
+
+  calls = []
+  evaluate = runner.once_per_step(lambda s: calls.append(int(s.step)) or {"step_seen": int(s.step)})
+  at = lambda step: SimpleNamespace(step=np.int32(step))
+  assert evaluate(at(3)) == {"step_seen": 3}
+  assert evaluate(at(3)) == {"step_seen": 3}  # the final report after fit's last evaluation
+  assert evaluate(at(4)) == {"step_seen": 4}
+  assert calls == [3, 4]

@@ -134,7 +134,7 @@ def train(method: Method) -> TrainState:
                              features=config.classifier_features)
   test_images, test_labels = runner.labelled_arrays(test_source, **size)
   classifier_accuracy = accuracy(classify(params, test_images), test_labels)
-  eval_fn = agreement_evaluator(method, params, per_class=config.eval_samples_per_class)
+  eval_fn = runner.once_per_step(agreement_evaluator(method, params, per_class=config.eval_samples_per_class))
   state = adversarial.train(method, eval_fn=eval_fn)
   result = {"step": int(state.step), "classifier_test_accuracy": float(classifier_accuracy), **eval_fn(state)}
   path = runner.write_json(config, "eval.json", result)

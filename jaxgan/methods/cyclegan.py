@@ -283,7 +283,7 @@ def train(method: CycleGAN) -> TrainState:
     return np.stack(rows)
 
   test_a, test_b = held_out(config, config.num_test)
-  eval_fn = evaluator(method, test_a, test_b)
+  eval_fn = runner.once_per_step(evaluator(method, test_a, test_b))
   state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
                        sample_fn=sample_fn, eval_fn=eval_fn)
   result = {"step": int(state.step), "num_test_A": len(test_a), "num_test_B": len(test_b), **eval_fn(state)}
@@ -301,11 +301,8 @@ def test(method: CycleGAN) -> str:
   """Translate the held-out images (or ``--test_input`` with ``--translate_with``); write the
   official ``real_A | fake_B | rec_A`` and ``real_B | fake_A | rec_B`` rows and an HTML page."""
   config = method.config
-  state = runner.restore(config, method.init_state)
+  state, writer, fit = tr.start_test_run(config, method.init_state, ["input", "translation", "reconstruction"])
   step = int(state.step)
-  writer = tr.ResultsWriter(tr.results_dir(config, step), ["input", "translation", "reconstruction"])
-  fit = functools.partial(tr.fit_to_stride, stride=config.stride, policy=config.size_policy,
-                          size=config.crop_size)
   back = {"G_A": "G_B", "G_B": "G_A"}
   suffixes = {"G_A": ("real_A", "fake_B", "rec_A"), "G_B": ("real_B", "fake_A", "rec_B")}
   if config.test_input:

@@ -198,9 +198,10 @@ def train(method: Pix2Pix) -> TrainState:
     return np.stack([[tr.three_channels(x) for x in (p["a"], method.predict_one(state, p["a"]), p["b"])]
                      for p in shown])
 
+  eval_fn = runner.once_per_step(lambda s: evaluate(method, s, pairs))
   state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
-                       sample_fn=sample_fn, eval_fn=lambda s: evaluate(method, s, pairs))
-  result = {"step": int(state.step), "num_test": len(pairs), **evaluate(method, state, pairs)}
+                       sample_fn=sample_fn, eval_fn=eval_fn)
+  result = {"step": int(state.step), "num_test": len(pairs), **eval_fn(state)}
   path = runner.write_json(config, "eval.json", result)
   if jax.process_index() == 0:
     print(f"jaxgan: held-out L1 {result['l1']:.4f}, PSNR {result['psnr']:.2f} dB, SSIM {result['ssim']:.4f} "
@@ -234,11 +235,8 @@ def test(method: Pix2Pix) -> str:
   baseline a translation must beat).
   """
   config = method.config
-  state = runner.restore(config, method.init_state)
+  state, writer, fit = tr.start_test_run(config, method.init_state, ["input", "output", "target"])
   step = int(state.step)
-  writer = tr.ResultsWriter(tr.results_dir(config, step), ["input", "output", "target"])
-  fit = functools.partial(tr.fit_to_stride, stride=config.stride, policy=config.size_policy,
-                          size=config.crop_size)
   per_image, baseline = [], []
   for name, a, b in _test_items(config):
     fitted, undo = fit(a, name=name)

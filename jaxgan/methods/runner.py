@@ -69,6 +69,23 @@ def labelled_sources(config: TrainConfig, splits: tuple[str, ...]) -> list:
       lambda: [labelled_source(config.dataset, split=s, data_dir=data_dir) for s in splits])
 
 
+def once_per_step(eval_fn: Callable[[TrainState], dict]) -> Callable[[TrainState], dict]:
+  """``eval_fn`` remembering its result for the last step it saw.
+
+  ``fit`` evaluates at the last step; a method's ``train`` that then reports the final
+  evaluation gets that result back instead of computing it again.
+  """
+  last: dict = {}
+
+  def evaluate(state: TrainState) -> dict:
+    step = int(jax.device_get(state.step))
+    if last.get("step") != step:
+      last.update(step=step, result=eval_fn(state))
+    return last["result"]
+
+  return evaluate
+
+
 def write_json(config: TrainConfig, name: str, values: dict) -> str:
   """Write ``values`` to ``<workdir>/<name>`` atomically (process 0 only); returns the path."""
   path = os.path.join(os.path.abspath(config.workdir), name)

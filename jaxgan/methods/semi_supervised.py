@@ -259,7 +259,7 @@ def train(method: Method) -> TrainState:
   config = method.config
   train_source, test_source = runner.labelled_sources(config, ("train", "test"))
   images, labels = runner.labelled_arrays(test_source, image_size=config.image_size, channels=config.channels)
-  eval_fn = evaluator(method, images, labels)
+  eval_fn = runner.once_per_step(evaluator(method, images, labels))
   state = runner.train(config, init_fn=method.init_state, train_step=method.train_step,
                        batches=streams(config, train_source), sample_fn=jax.jit(method.sample), eval_fn=eval_fn)
   result = eval_fn(state)

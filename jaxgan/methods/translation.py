@@ -9,6 +9,7 @@ folder with ``*_real_A.png`` / ``*_fake_B.png`` and an ``index.html``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -211,6 +212,14 @@ def fresh_dir(path: str) -> str:
 
 def results_dir(config: TranslationConfig, step: int) -> str:
   return fresh_dir(os.path.abspath(config.results_dir or os.path.join(config.workdir, f"test_step{step}")))
+
+
+def start_test_run(config: TranslationConfig, init_fn, columns: list[str]):
+  """``(latest state, ResultsWriter in a fresh results folder, fit(image, name=...))`` of --mode=test."""
+  state = runner.restore(config, init_fn)
+  writer = ResultsWriter(results_dir(config, int(state.step)), columns)
+  fit = functools.partial(fit_to_stride, stride=config.stride, policy=config.size_policy, size=config.crop_size)
+  return state, writer, fit
 
 
 class ResultsWriter:
