@@ -1,5 +1,13 @@
-"""Data: labelled, paired and unpaired image sources (tfds, without TensorFlow) and per-process batches."""
+"""Data: labelled, paired, unpaired and HR image sources (tfds, without TensorFlow) and per-process batches."""
 
+from jaxgan.data.hr_crops import (
+    HRSource,
+    hr_source,
+    modcrop,
+    sr_crop_transform,
+    sr_eval_batches,
+    sr_eval_transform,
+)
 from jaxgan.data.idx import IdxFormatError, read_idx, write_idx
 from jaxgan.data.images import (
     IMAGE_EXTENSIONS,
@@ -12,6 +20,7 @@ from jaxgan.data.images import (
 )
 from jaxgan.data.jitter import PREPROCESS, PREPROCESS_MODES
 from jaxgan.data.loader import BatchLoader, labelled_transform
+from jaxgan.data.matlab_resize import bicubic_downscale, imresize
 from jaxgan.data.paired import (
     PAIRED_SPEC_FORMS,
     PairedSource,
@@ -51,6 +60,7 @@ __all__ = [
     'BatchLoader',
     'DatasetNotPreparedError',
     'DomainSource',
+    'HRSource',
     'IdxFormatError',
     'ImageReadError',
     'LabelledSource',
@@ -59,15 +69,22 @@ __all__ = [
     'UnpairedBatches',
     'all_labels',
     'balanced_labeled_indices',
+    'bicubic_downscale',
     'convert_channels',
+    'hr_source',
+    'imresize',
     'labelled_source',
     'labelled_transform',
     'load_image',
+    'modcrop',
     'paired_source',
     'paired_transform',
     'read_idx',
     'resize',
     'semi_supervised_sources',
+    'sr_crop_transform',
+    'sr_eval_batches',
+    'sr_eval_transform',
     'to_float',
     'to_uint8',
     'unpaired_batches',

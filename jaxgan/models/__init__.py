@@ -17,6 +17,16 @@ from jaxgan.models.mlp import MLPDiscriminator
 from jaxgan.models.mlp import MLPGenerator
 from jaxgan.models.ssl_mlp import SSLMLPDiscriminator
 from jaxgan.models.ssl_mlp import SSLMLPGenerator
+from jaxgan.models.srresnet import SRGANDiscriminator
+from jaxgan.models.srresnet import SRResNet
+from jaxgan.models.srresnet import srgan_discriminator
+from jaxgan.models.srresnet import srresnet_x2
+from jaxgan.models.srresnet import srresnet_x4
+from jaxgan.models.srresnet import srresnet_x8
+from jaxgan.models.transformer_net import TransformerNet
+from jaxgan.models.transformer_net import johnson_sr_x4
+from jaxgan.models.transformer_net import johnson_sr_x8
+from jaxgan.models.transformer_net import style_transformer
 
 __all__ = [
     'ConditionalDCGANDiscriminator',
@@ -27,13 +37,23 @@ __all__ = [
     'DCGANGenerator',
     'MLPDiscriminator',
     'MLPGenerator',
+    'SRGANDiscriminator',
+    'SRResNet',
     'SSLMLPDiscriminator',
     'SSLMLPGenerator',
+    'TransformerNet',
     'dcgan_discriminator_32',
     'dcgan_discriminator_64',
     'dcgan_discriminator_128',
     'dcgan_generator_32',
     'dcgan_generator_64',
     'dcgan_generator_128',
+    'johnson_sr_x4',
+    'johnson_sr_x8',
     'one_hot_labels',
+    'srgan_discriminator',
+    'srresnet_x2',
+    'srresnet_x4',
+    'srresnet_x8',
+    'style_transformer',
 ]

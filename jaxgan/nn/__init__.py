@@ -17,6 +17,7 @@ from jaxgan.nn.layers import (
 )
 from jaxgan.nn.padding import PADDINGS, pad, reflect_pad, replicate_pad, zero_pad
 from jaxgan.nn.params import count_params
+from jaxgan.nn.pixel_shuffle import PReLU, pixel_shuffle, pixel_unshuffle
 from jaxgan.nn.weight_norm import WeightNormDense
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     'TORCH_BATCHNORM_MOMENTUM',
     'ConvTranspose',
     'Maxout',
+    'PReLU',
     'WeightNormDense',
     'batchnorm_scale_init',
     'conv_transpose',
@@ -34,6 +36,8 @@ __all__ = [
     'leaky_relu',
     'normal_init',
     'pad',
+    'pixel_shuffle',
+    'pixel_unshuffle',
     'reflect_pad',
     'replicate_pad',
     'symmetric_uniform_init',
