@@ -18,6 +18,12 @@ from jaxgan.losses.entropy import catgan_discriminator_loss
 from jaxgan.losses.entropy import catgan_generator_loss
 from jaxgan.losses.entropy import conditional_entropy
 from jaxgan.losses.entropy import marginal_entropy
+from jaxgan.losses.perceptual import feature_reconstruction_loss
+from jaxgan.losses.perceptual import gram_matrix
+from jaxgan.losses.perceptual import mse_loss
+from jaxgan.losses.perceptual import perceptual_losses
+from jaxgan.losses.perceptual import style_reconstruction_loss
+from jaxgan.losses.perceptual import total_variation
 from jaxgan.losses.semi_supervised import HEADS
 from jaxgan.losses.semi_supervised import ClassifierHead
 from jaxgan.losses.semi_supervised import class_probabilities
@@ -37,6 +43,12 @@ __all__ = [
     'discriminator_loss',
     'gan_loss',
     'l1_loss',
+    'feature_reconstruction_loss',
+    'gram_matrix',
+    'mse_loss',
+    'perceptual_losses',
+    'style_reconstruction_loss',
+    'total_variation',
     'ADVERSARIAL_LOSSES',
     'AdversarialLoss',
     'get_adversarial_loss',

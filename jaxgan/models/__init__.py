@@ -27,6 +27,9 @@ from jaxgan.models.transformer_net import TransformerNet
 from jaxgan.models.transformer_net import johnson_sr_x4
 from jaxgan.models.transformer_net import johnson_sr_x8
 from jaxgan.models.transformer_net import style_transformer
+from jaxgan.models.vgg import VGG
+from jaxgan.models.vgg import vgg16
+from jaxgan.models.vgg import vgg19
 
 __all__ = [
     'ConditionalDCGANDiscriminator',
@@ -42,6 +45,7 @@ __all__ = [
     'SSLMLPDiscriminator',
     'SSLMLPGenerator',
     'TransformerNet',
+    'VGG',
     'dcgan_discriminator_32',
     'dcgan_discriminator_64',
     'dcgan_discriminator_128',
@@ -56,4 +60,6 @@ __all__ = [
     'srresnet_x4',
     'srresnet_x8',
     'style_transformer',
+    'vgg16',
+    'vgg19',
 ]
