@@ -139,6 +139,9 @@ def _safe_norm(x: jax.Array, axes: tuple[int, ...]) -> jax.Array:
   return jnp.where(positive, jnp.sqrt(jnp.where(positive, sq, 1.0)), 0.0)
 
 
+GP_NORMS = ('example', 'pixel')
+
+
 def gradient_penalty(
     critic_fn: Callable[[jax.Array], jax.Array],
     real: jax.Array,
@@ -146,8 +149,14 @@ def gradient_penalty(
     key: jax.Array,
     *,
     target: float = 1.0,
+    norm: str = 'example',
 ) -> jax.Array:
   """WGAN-GP penalty ``(||grad critic(x_hat)||_2 - target)^2`` per example (Gulrajani 2017).
+
+  ``norm='example'`` (the paper's penalty) takes the norm of each example's whole gradient.
+  ``norm='pixel'`` is SinGAN's official variant (``calc_gradient_penalty``): the norm over
+  the channels (last axis) at each pixel, the penalty averaged over the pixels of each
+  example. Both return one value per example.
 
   ``x_hat = eps * real + (1 - eps) * fake`` with ``eps ~ U[0, 1]`` drawn per example.
   ``critic_fn`` maps a ``[B, ...]`` batch to logits ``[B]`` or ``[B, ...]``; its outputs
@@ -178,8 +187,14 @@ def gradient_penalty(
     return jnp.sum(out)
 
   grads = jax.grad(summed_critic)(x_hat)
-  norms = _safe_norm(grads, tuple(range(1, grads.ndim)))
-  return jnp.square(norms - target)
+  if norm == 'example':
+    return jnp.square(_safe_norm(grads, tuple(range(1, grads.ndim))) - target)
+  if norm == 'pixel':
+    if grads.ndim < 3:
+      raise ValueError(f"norm='pixel' needs [B, ..., C] inputs with pixels, got {grads.shape}")
+    per_pixel = jnp.square(_safe_norm(grads, (grads.ndim - 1,)) - target)
+    return jnp.mean(per_pixel, axis=tuple(range(1, per_pixel.ndim)))
+  raise ValueError(f"norm must be one of {GP_NORMS}, got {norm!r}")
 
 
 # --------------------------------------------------------------------------- registry

@@ -1,0 +1,344 @@
+"""SinGAN: pyramid rule, networks, gradient penalty, training, resume and applications."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+from PIL import Image
+
+from jaxgan.data import matlab_resize
+from jaxgan.data import single_image as si
+from jaxgan.losses.adversarial import gradient_penalty
+from jaxgan.methods import singan
+from jaxgan.methods import singan_apps as apps
+from jaxgan.models import singan as models
+from jaxgan.nn import count_params
+from jaxgan.nn.imresize import imresize
+from tests.shared_data import shared_data
+
+
+# ------------------------------------------------------------------ pyramid
+
+
+def official_pyramid(h, w, max_size=250, min_size=25, sf=0.75):
+  """The official adjust_scales2image + creat_reals_pyramid, transcribed step by step.
+
+  Products such as 80 * (25/80) come out as 25.000000000004 in floating point, which the
+  official ``ceil`` turns into 26; the rule means 25, so sides are rounded before ``ceil``.
+  """
+  ceil = lambda v: math.ceil(round(v, 9))
+  num_scales = math.ceil(math.log(math.pow(min_size / min(h, w), 1), sf)) + 1
+  scale2stop = math.ceil(math.log(min([max_size, max([h, w])]) / max([h, w]), sf))
+  stop_scale = num_scales - scale2stop
+  scale1 = min(max_size / max([h, w]), 1)
+  rh, rw = ceil(scale1 * h), ceil(scale1 * w)
+  factor = math.pow(min_size / min(rh, rw), 1 / stop_scale)
+  return [(ceil(rh * factor**(stop_scale - i)), ceil(rw * factor**(stop_scale - i)))
+          for i in range(stop_scale + 1)], factor
+
+
+@pytest.mark.parametrize("h,w", [(186, 248), (164, 244), (366, 585), (250, 250), (120, 80),
+                                 (1536, 2048), (60, 400), (40, 48)])
+def test_pyramid_matches_official_rule(h, w):
+  spec = si.pyramid_spec(h, w)
+  shapes, factor = official_pyramid(h, w)
+  assert list(spec.shapes) == shapes
+  assert spec.scale_factor == pytest.approx(factor)
+  assert max(spec.top_shape) <= 250
+  assert all(a < b for a, b in zip(spec.shapes, spec.shapes[1:]) for a, b in zip(a, b))
+  assert min(spec.shapes[0]) == 25
+
+
+def test_pyramid_of_the_balloons_image_and_sr_pyramid():
+  spec = si.pyramid_spec(186, 248)  # balloons.png
+  assert spec.num_scales == 9 and spec.shapes[0] == (25, 34) and spec.top_shape == (186, 248)
+  step, k = singan.sr_step(4.0)
+  assert k == 6 and step == pytest.approx(0.5**(1 / 3))
+  sr = si.sr_pyramid_spec(120, 80, scale_factor=step)
+  assert min(sr.shapes[0]) == 18 and sr.top_shape == (120, 80)
+
+
+def test_pyramid_too_small_image_is_a_clear_error():
+  with pytest.raises(ValueError, match="min_size"):
+    si.pyramid_spec(25, 30)
+  with pytest.raises(ValueError, match="min_size"):
+    si.pyramid_spec(400, 30)
+
+
+def test_build_pyramid_resizes_with_matlab_bicubic():
+  rng = np.random.default_rng(0)
+  image = rng.uniform(-1, 1, (40, 48, 3)).astype(np.float32)
+  spec = si.pyramid_spec(40, 48)
+  reals = si.build_pyramid(image, spec)
+  assert [r.shape[:2] for r in reals] == list(spec.shapes)
+  np.testing.assert_allclose(reals[0], matlab_resize.imresize(image, spec.scale_factor**spec.stop_scale),
+                             atol=1e-5)
+
+
+def test_imresize_is_traceable_and_linear():
+  x = jnp.asarray(np.random.default_rng(1).normal(size=(1, 9, 7, 3)), jnp.float32)
+  y = jax.jit(lambda a: imresize(a, 1 / 0.75))(x)
+  np.testing.assert_allclose(y[0], matlab_resize.imresize(np.asarray(x[0]), 1 / 0.75), atol=1e-5)
+  # Linear: the gradient of sum(resize(x)) is the column sums of the two matrices.
+  g = jax.grad(lambda a: imresize(a, 0.75).sum())(x)
+  mh = matlab_resize.resize_matrix(9, 7, 0.75)
+  mw = matlab_resize.resize_matrix(7, 6, 0.75)
+  expected = np.outer(mh.sum(0), mw.sum(0))[None, :, :, None].repeat(3, -1)
+  np.testing.assert_allclose(g, expected, atol=1e-5)
+
+
+# ------------------------------------------------------------------ networks
+
+
+@pytest.mark.parametrize("nfc,g_count,d_count", [(32, 29_763, 29_185), (64, 114_819, 113_665),
+                                                 (128, 450_819, 448_513)])
+def test_parameter_counts(nfc, g_count, d_count):
+  g = nnx.eval_shape(lambda: models.SinGANGenerator(nfc=nfc, min_nfc=nfc, rngs=nnx.Rngs(0)))
+  d = nnx.eval_shape(lambda: models.SinGANDiscriminator(nfc=nfc, min_nfc=nfc, rngs=nnx.Rngs(0)))
+  assert count_params(g) == g_count and count_params(d) == d_count
+
+
+def test_width_doubles_every_four_scales_up_to_128():
+  assert [models.channels_at_scale(n)[0] for n in range(12)] == [32] * 4 + [64] * 4 + [128] * 4
+
+
+def test_generator_is_residual_on_the_cropped_prev():
+  g = models.SinGANGenerator(nfc=8, min_nfc=8, rngs=nnx.Rngs(0))
+  z = jnp.zeros((1, 26, 30, 3))
+  prev = jax.random.normal(jax.random.PRNGKey(1), (1, 26, 30, 3))
+  out = g(z, prev, train=True)
+  assert out.shape == (1, 16, 20, 3)
+  # tanh part is bounded: out - prev_cropped in [-1, 1]
+  residual = out - prev[:, 5:-5, 5:-5]
+  assert float(jnp.abs(residual).max()) <= 1.0
+  with pytest.raises(ValueError, match="too small"):
+    g(jnp.zeros((1, 10, 12, 3)), jnp.zeros((1, 10, 12, 3)), train=True)
+
+
+# ------------------------------------------------------------------ gradient penalty
+
+
+def _numeric_grad(f, x, eps=1e-3):
+  g = np.zeros_like(x)
+  for idx in np.ndindex(x.shape):
+    d = np.zeros_like(x)
+    d[idx] = eps
+    g[idx] = (f(x + d) - f(x - d)) / (2 * eps)
+  return g
+
+
+@pytest.mark.parametrize("norm", ["example", "pixel"])
+def test_gradient_penalty_against_finite_differences(norm):
+  rng = np.random.default_rng(0)
+  w = rng.normal(size=(3, 3, 2)).astype(np.float64)
+  critic_np = lambda x: np.sum(np.tanh(x * w) ** 2)  # per-example critic summed over a map
+  critic = lambda x: jnp.sum(jnp.tanh(x * w) ** 2, axis=(1, 2, 3))[:, None]
+  real = rng.normal(size=(2, 3, 3, 2)).astype(np.float32)
+  fake = rng.normal(size=(2, 3, 3, 2)).astype(np.float32)
+  key = jax.random.PRNGKey(3)
+  got = np.asarray(gradient_penalty(critic, real, fake, key, norm=norm))
+  eps = np.asarray(jax.random.uniform(key, (2, 1, 1, 1)))
+  for i in range(2):
+    x_hat = (eps[i] * real[i] + (1 - eps[i]) * fake[i]).astype(np.float64)
+    grad = _numeric_grad(critic_np, x_hat)
+    if norm == "example":
+      expected = (np.sqrt((grad**2).sum()) - 1) ** 2
+    else:
+      expected = ((np.sqrt((grad**2).sum(-1)) - 1) ** 2).mean()
+    assert got[i] == pytest.approx(expected, rel=1e-3, abs=1e-5)
+
+
+# ------------------------------------------------------------------ training
+
+
+def _image(path, h=30, w=36, mode="RGB"):
+  rng = np.random.default_rng(0)
+  yy, xx = np.mgrid[:h, :w]
+  base = np.stack([yy * 255 // h, xx * 255 // w, (yy + xx) * 127 // (h + w)], -1)
+  pixels = np.clip(base + rng.integers(0, 40, (h, w, 3)), 0, 255).astype(np.uint8)
+  img = Image.fromarray(pixels)
+  if mode == "RGBA":
+    img = img.convert("RGBA")
+  img.save(path)
+  return path
+
+
+def tiny_config(tmp_path, **kw):
+  args = dict(image=_image(str(tmp_path / "img.png")), workdir=str(tmp_path / "wd"),
+              data_dir=str(tmp_path / "tfds"), num_steps=2, min_size=24, max_size=36, nfc=8, min_nfc=8,
+              d_steps=1, g_steps=1, checkpoint_every=1, sample_every=0, eval_every=0, log_every=1,
+              num_samples=1, lr_milestone=1)
+  args.update(kw)
+  return singan.Config(**args)
+
+
+def _arrays(state):
+  return jax.tree.map(np.asarray, state)
+
+
+def test_config_rejects_bad_values():
+  with pytest.raises(ValueError, match="--image"):
+    singan.Config(dataset="digits")
+  with pytest.raises(ValueError, match="batch_size"):
+    singan.Config(batch_size=4)
+  with pytest.raises(ValueError, match="gp_norm"):
+    singan.Config(gp_norm="batch")
+
+
+def test_single_image_source_drops_alpha_and_names_missing_files(tmp_path):
+  path = _image(str(tmp_path / "rgba.png"), mode="RGBA")
+  image = si.single_image_source(path, tmp_path / "tfds")
+  assert image.shape == (30, 36, 3) and image.dtype == np.uint8
+  np.testing.assert_array_equal(image, np.asarray(Image.open(path).convert("RGB")))
+  with pytest.raises(FileNotFoundError, match="nope.png"):
+    si.single_image_source(tmp_path / "nope.png", tmp_path / "tfds")
+
+
+def test_train_resume_mid_pyramid_is_bit_identical(tmp_path):
+  config = tiny_config(tmp_path)
+  method, full, _ = singan.train_scales(config, progress=False)
+  assert method.spec.num_scales == 3
+  expected = _arrays(full)
+  # Interrupt: drop scale 1's last checkpoint (keep iteration 1) and everything above.
+  workdir = config.workdir
+  shutil.rmtree(os.path.join(singan.scale_dir(workdir, 1), "checkpoints", "2"))
+  shutil.rmtree(singan.scale_dir(workdir, 2))
+  _, resumed, _ = singan.train_scales(config, progress=False)
+  chex.assert_trees_all_equal(_arrays(resumed), expected)
+  # Restoring only (no training) gives the same state.
+  _, restored, _ = singan.train_scales(config, allow_training=False, progress=False)
+  chex.assert_trees_all_equal(_arrays(restored), expected)
+
+
+def test_noise_amplitudes_reconstruction_and_warm_start(tmp_path):
+  config = tiny_config(tmp_path)
+  method, state, reals = singan.train_scales(config, progress=False)
+  extra = state.extra
+  top = method.spec.num_scales - 1
+  assert float(extra["amps"][0]) == 1.0
+  rec_prev = method.reconstruction_prev(extra, top)
+  np.testing.assert_allclose(rec_prev, extra["rec_prev"], atol=1e-6)  # key-free (eager vs jit rounding)
+  np.testing.assert_array_equal(method.reconstruction_prev(extra, top), rec_prev)
+  rmse = float(jnp.sqrt(jnp.mean(jnp.square(reals[top][None] - rec_prev))))
+  assert float(extra["amps"][top]) == pytest.approx(0.1 * rmse, rel=1e-5)
+  a = method.reconstruct_jit(state, top)
+  b = method.reconstruct_jit(state, top)
+  np.testing.assert_array_equal(a, b)
+  # Random inputs do depend on the key.
+  r1 = method.random_prev(extra, top, jax.random.PRNGKey(0))
+  r2 = method.random_prev(extra, top, jax.random.PRNGKey(1))
+  assert r1.shape == rec_prev.shape and not np.allclose(r1, r2)
+  # Same width (8) at every scale: scale n starts from scale n - 1's final generator.
+  init = method.init_state(jax.random.PRNGKey(0), n=top, real=jnp.asarray(reals[top][None]),
+                           previous=_scale_state(config, method, reals, top - 1))
+  chex.assert_trees_all_equal(init.nets["G"].params, init.extra["frozen"][-1]["params"])
+
+
+def _scale_state(config, method, reals, n):
+  previous = None
+  for k in range(n + 1):
+    init_fn = lambda key, k=k, previous=previous: method.init_state(
+        key, n=k, real=jnp.asarray(reals[k][None]), previous=previous)
+    previous = singan._restore_finished(config, init_fn, singan._scale_key(config, k),
+                                        jax.sharding.Mesh(jax.devices()[:1], ("data",)),
+                                        singan.scale_dir(os.path.abspath(config.workdir), k), k)
+  return previous
+
+
+def test_official_and_recomputed_adversarial_gradients_agree_for_one_g_step(tmp_path):
+  config = tiny_config(tmp_path, g_steps=1)
+  image = si.single_image_source(config.image, config.data_dir)
+  spec = config.pyramid_for(*image.shape[:2])
+  real = jnp.asarray(si.build_pyramid(si.to_model_range(image), spec)[0][None])
+  results = []
+  for mode in ("official", "recompute"):
+    method = singan.SinGAN(config.replace(g_adv_grad=mode), spec)
+    state = method.init_state(jax.random.PRNGKey(0), n=0, real=real, previous=None)
+    state, _ = jax.jit(method.make_train_step(0))(state, {"real": real})
+    results.append(_arrays(state.nets))
+  chex.assert_trees_all_close(results[0], results[1], atol=1e-6)
+
+
+# ------------------------------------------------------------------ applications
+
+
+def test_arbitrary_size_samples_and_start_scale(tmp_path):
+  config = tiny_config(tmp_path, scale_h=1.5, scale_v=0.75)
+  paths = apps.random_samples(config)
+  assert Image.open(paths[0]).size == (round(36 * 1.5), round(30 * 0.75))
+  assert "scale_h=1.5_scale_v=0.75" in paths[0] and "seed=0" in paths[0]
+  paths = apps.random_samples(config.replace(scale_h=1.0, scale_v=1.0, gen_start_scale=2))
+  assert Image.open(paths[0]).size == (36, 30)
+
+
+def test_masks_in_rgb_rgba_and_jpeg_give_the_same_blend(tmp_path):
+  mask = np.zeros((40, 50), np.uint8)
+  mask[10:25, 12:30] = 255
+  rgb = np.repeat(mask[..., None], 3, -1)
+  Image.fromarray(rgb).save(tmp_path / "m.png")
+  Image.fromarray(np.concatenate([rgb, np.full_like(mask, 255)[..., None]], -1), "RGBA").save(tmp_path / "m_rgba.png")
+  Image.fromarray(rgb).save(tmp_path / "m.jpg", quality=90)
+  Image.fromarray(mask).save(tmp_path / "m_grey.png")
+  blends = [apps.blend_mask(apps.load_mask(str(tmp_path / f), (40, 50)), radius=7)
+            for f in ("m.png", "m_rgba.png", "m.jpg", "m_grey.png")]
+  for b in blends[1:]:
+    np.testing.assert_array_equal(b, blends[0])
+  assert blends[0].shape == (40, 50, 1) and blends[0].min() == 0 and blends[0].max() == 1
+  # The dilated region is inside the blend's support; far pixels keep the original image.
+  assert blends[0][17, 20, 0] == 1 and blends[0][0, 49, 0] < 0.01
+
+
+def test_real_harmonization_mask_loads(tmp_path):
+  mask = apps.load_mask(str(shared_data("singan", "Harmonization", "starry_night_naive_mask.png")), (60, 80))
+  assert mask.shape == (60, 80) and 0 < mask.mean() < 0.5
+
+
+def test_injection_editing_sr_and_animation_write_files(tmp_path):
+  config = tiny_config(tmp_path)
+  mask = np.zeros((30, 36), np.uint8)
+  mask[8:20, 10:25] = 255
+  Image.fromarray(mask).save(tmp_path / "mask.png")
+  config = config.replace(ref_image=config.image, mask=str(tmp_path / "mask.png"), inject_scale=1,
+                          anim_frames=3, anim_start_scale=0)
+  for mode in ("harmonization", "editing", "paint2image"):
+    path = apps.MODES[mode](config)
+    assert Image.open(path).size == (36, 30) and "inject_scale=1_seed=0" in path
+  assert Image.open(apps.paint2image(config.replace(quantize=True, quantize_colors=3))).size == (36, 30)
+  gif = apps.animation(config)
+  assert Image.open(gif).size == (36, 30) and "start_scale=0" in gif
+  with pytest.raises(ValueError, match="inject_scale"):
+    apps.harmonization(config.replace(inject_scale=5))
+  with pytest.raises(ValueError, match="pyramid=sr"):
+    apps.sr(config)
+
+
+def test_super_resolution_has_the_requested_size(tmp_path):
+  config = tiny_config(tmp_path)
+  method, state, reals = singan.train_scales(config, progress=False)
+  x = jnp.asarray(reals[-1][None])
+  out = apps.super_resolve(method, state, x, 2.0, jax.random.PRNGKey(0))
+  assert out.shape == (1, 60, 72, 3)
+
+
+@pytest.mark.parametrize("fmt", ["gif", "mp4"])
+def test_write_video_keeps_every_frame(tmp_path, fmt):
+  frames = np.random.default_rng(0).integers(0, 256, (4, 30, 36, 3), dtype=np.uint8)
+  path = str(tmp_path / f"walk.{fmt}")
+  if fmt == "mp4":
+    pytest.importorskip("imageio_ffmpeg")
+    apps.write_video(path, frames, fps=5)
+    import imageio.v2 as imageio
+    assert len(imageio.mimread(path, format="FFMPEG")) == 4
+  else:
+    apps.write_video(path, frames, fps=5)
+    assert Image.open(path).n_frames == 4
+  with pytest.raises(ValueError, match="avi"):
+    apps.write_video(str(tmp_path / "walk.avi"), frames, fps=5)
