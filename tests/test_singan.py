@@ -193,6 +193,13 @@ def test_config_rejects_bad_values():
     singan.Config(gp_norm="batch")
 
 
+def test_missing_image_is_reported_before_the_workdir_is_touched(tmp_path):
+  for image, error in (("", ValueError), (str(tmp_path / "nope.png"), FileNotFoundError)):
+    with pytest.raises(error, match="--image"):
+      singan.train_scales(singan.Config(image=image, workdir=str(tmp_path / "wd")), progress=False)
+  assert not (tmp_path / "wd").exists()
+
+
 def test_single_image_source_drops_alpha_and_names_missing_files(tmp_path):
   path = _image(str(tmp_path / "rgba.png"), mode="RGBA")
   image = si.single_image_source(path, tmp_path / "tfds")

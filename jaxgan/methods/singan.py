@@ -432,10 +432,17 @@ def scale_dir(workdir: str, n: int) -> str:
   return os.path.join(workdir, "scales", f"{n:02d}")
 
 
-def load_reals(config: Config) -> tuple[single_image_lib.PyramidSpec, list[np.ndarray]]:
-  """The image (through the tfds layer) and its pyramid, coarsest first, in [-1, 1]."""
+def check_image(config: Config) -> None:
+  """A clear error, before anything is written, when --image is missing or not a file."""
   if not config.image:
     raise ValueError("--image is required: the image SinGAN learns from")
+  if not os.path.isfile(config.image):
+    raise FileNotFoundError(f"--image {config.image}: no such file")
+
+
+def load_reals(config: Config) -> tuple[single_image_lib.PyramidSpec, list[np.ndarray]]:
+  """The image (through the tfds layer) and its pyramid, coarsest first, in [-1, 1]."""
+  check_image(config)
   image = runner.built_by_process0_first(
       lambda: single_image_lib.single_image_source(config.image, config.resolved_data_dir()))
   spec = config.pyramid_for(*image.shape[:2])
@@ -459,6 +466,7 @@ def train_scales(config: Config, *, allow_training: bool = True, progress: bool 
   Scales whose last checkpoint is at ``num_steps`` are restored, not retrained. With
   ``allow_training=False`` a missing or unfinished scale raises FileNotFoundError.
   """
+  check_image(config)
   workdir = runner.prepare_workdir(config)
   spec, reals = load_reals(config)
   method = SinGAN(config, spec)
