@@ -1,0 +1,560 @@
+"""Fast style transfer (Johnson, Alahi & Fei-Fei, ECCV 2016): one network per style.
+
+An image transformation network G (:data:`jaxgan.models.transformer_net.style_transformer`:
+instance norm, nearest-neighbour upsampling, 1,679,235 parameters) is trained on a folder
+of content photos to minimise, for each photo ``x``,
+
+    content_weight * l_feat(G(x), x) + style_weight * l_style(G(x), s) + tv_weight * l_TV(G(x))
+
+with the fixed style image ``s`` and a frozen ImageNet VGG16 as the loss network. Defaults
+are the PyTorch ``fast_neural_style`` example's (``neural_style.py``): content layer
+relu2_2, style layers relu1_2, relu2_2, relu3_3, relu4_3, content weight 1e5, style
+weight 1e10, no total-variation term, Adam lr 1e-3 (betas 0.9, 0.999), batch 4, 256x256
+crops of the content images resized so that their shorter side is 256, the style image at
+its own size. The paper trains 40,000 iterations of batch 4 (about two epochs of COCO);
+so does the default ``num_steps``. The style Gram matrices are computed once, when the
+state is created, and live in ``TrainState.extra`` with the loss network's weights, so
+that the jitted step takes them as arguments (never as baked-in constants).
+
+**The losses and the weights 1e5 / 1e10.** The example feeds VGG images in 0..255 after
+``normalize_batch`` (divide by 255, subtract the ImageNet mean, divide by the std): the
+image range does not reach the losses, and :class:`jaxgan.interop.vgg.LossNetwork` does
+the same from [-1, 1]. Its definitions map one to one onto :mod:`jaxgan.losses.perceptual`:
+
+* ``mse_loss(features_y.relu2_2, features_x.relu2_2)`` (mean over B C H W) is the batch
+  mean of :func:`~jaxgan.losses.perceptual.feature_reconstruction_loss`;
+* its ``gram_matrix`` divides by ``C H W``, as :func:`~jaxgan.losses.perceptual.gram_matrix`;
+* ``mse_loss(gram_y, gram_s)`` (mean over B C C) summed over the layers is the batch mean
+  of :func:`~jaxgan.losses.perceptual.style_reconstruction_loss` with ``reduction='mean'``
+  (the paper's squared Frobenius norm, ``'sum'``, would be ``C^2`` times larger per layer).
+
+What cannot map one to one is the loss network. The example uses torchvision's VGG16
+(inputs normalised by the ImageNet std); the weights shipped with this project
+(``vgg16_conv_keras_imagenet.npz``) are the Caffe VGG16 of the paper's own code, whose
+inputs are BGR 0..255 minus the mean. Its activations are about two orders of magnitude
+larger (measured here on a 256x256 photo: RMS 188 at relu1_2, 404 at relu2_2, 469 at
+relu3_3), and the two terms scale differently: features ``s`` times larger make the
+content term ``s^2`` and the style term ``s^4`` times larger. With 1e5 / 1e10 on raw
+Caffe features the style term outweighs the content term some 10^5 times more than in
+the example. ``feature_scale`` divides every activation before the losses; its default
+(0) picks 1 for torchvision-convention weights (``.pth``: the example's network, its
+weights exactly) and ``100 sqrt(2)`` for Keras/Caffe ones. That value makes the example's
+weights equal, up to one common factor (to which Adam is invariant), to the paper's
+official Torch code (jcjohnson/fast-neural-style ``train.lua``: ``content_weights 1.0``,
+``style_weights 5.0``), which uses the same definitions (``nn.MSECriterion`` on features
+and on ``C H W``-normalised Grams) on this Caffe VGG16:
+``1e10 / s^4 : 1e5 / s^2 = 5 : 1`` for ``s^2 = 2 10^4``. Only blocks 1 to 4 of the shared
+file are ImageNet VGG16 (see its README), which is all these layers use.
+
+Total variation: the example has none (``tv_weight`` 0 by default). The paper chooses
+``lambda_TV`` between 1e-6 and 1e-4 by cross-validation per style and the official code
+defaults to ``tv_strength`` 1e-6, both for images in the Caffe range 0..255, i.e. about
+``0.5e-6 * 127.5^2 ~ 8e-3`` times the *unscaled* content/style units here (jaxgan's
+:func:`~jaxgan.losses.perceptual.total_variation` sums squared differences of [-1, 1]
+images); set ``--tv_weight`` relative to the logged ``content`` and ``style`` terms.
+
+Other documented choices: ``--g_output=tanh`` (default) ends G with ``tanh`` (the paper's
+scaled tanh; the example's last layer is linear, ``--g_output=none``, and clamps when
+saving); ``--norm=instance`` (example, Ulyanov et al.) or ``batch`` (paper); ``--crop``
+``center`` (example) or ``random``; ``--style_size`` scales the style image's *longer*
+side (the official Torch code's ``image.scale``; the example's ``--style-size`` resizes
+to a square), 0 keeps its own size (the example's default).
+
+``--mode=stylize --input=IMAGE_OR_DIR [--output=PATH]`` stylises images of any size with
+the latest checkpoint: TransformerNet needs sides that are multiples of 4 (and at least
+8), so each image is reflection-padded to the next such size and the output cropped back.
+Outputs go to ``<workdir>/stylized/`` unless ``--output`` is given; an existing file is
+never overwritten without ``--overwrite``. A JSON (``losses.json`` in the output folder, or
+``<output>.json`` beside a single output image) records, per image and on average, the
+weighted content, style and TV terms of the content image itself ("before") and of its
+stylisation ("after"), both against that content image and the style Grams.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxgan import visualize
+from jaxgan.config import (
+  NON_NEGATIVE,
+  POSITIVE,
+  PROBABILITY,
+  TrainConfig,
+  field,
+  validate,
+)
+from jaxgan.data import hr_crops
+from jaxgan.data import images as images_lib
+from jaxgan.interop import vgg as vgg_lib
+from jaxgan.losses.perceptual import (
+  feature_reconstruction_loss,
+  gram_matrix,
+  style_reconstruction_loss,
+  total_variation,
+)
+from jaxgan.methods import runner
+from jaxgan.models import transformer_net
+from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
+from jaxgan.train.state import TrainState, abstract_network, create_network
+
+CONTENT_LAYERS = ("relu2_2",)
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+KERAS_FEATURE_SCALE = 100.0 * math.sqrt(2.0)
+VGG_DEPTHS = {16: "VGG16", 19: "VGG19"}
+CROPS = {"center": "the centre crop (the example's CenterCrop)", "random": "a random crop"}
+OUTPUTS = {name: name for name in transformer_net.OUTPUTS}
+G_NORMS = {name: name for name in transformer_net.NORMS}
+SIDE_MULTIPLE = (lambda v: v >= 8 and v % 4 == 0, "must be a multiple of 4 and at least 8 (TransformerNet)")
+
+
+def _valid_layers(config) -> None:
+  names = LAYER_NAMES[config.vgg_depth]
+  for flag in ("content_layers", "style_layers"):
+    layers = getattr(config, flag)
+    unknown = [name for name in layers if name not in names]
+    if unknown:
+      raise ValueError(f"{flag}={','.join(layers)}: unknown VGG{config.vgg_depth} layer(s) {unknown}; "
+                       f"the layers are {', '.join(names)}")
+  if not config.content_layers and not config.style_layers:
+    raise ValueError("content_layers and style_layers are both empty: nothing to optimise")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LossConfig:
+  """The perceptual objective shared by fast style transfer and Gatys et al.'s optimisation."""
+
+  style_image: str = field("", "The style image (required).")
+  style_size: int = field(0, "Longer side of the style image in pixels; 0: its own size.", check=NON_NEGATIVE)
+  vgg_weights: str = field("", "ImageNet VGG weights (.npz/.h5 Keras-Caffe or .pth torchvision); default "
+                           "$JAXGAN_VGG16 / $JAXGAN_VGG19.")
+  vgg_depth: int = field(16, "Loss network: VGG16 or VGG19.", choices=VGG_DEPTHS)
+  content_layers: tuple[str, ...] = field(CONTENT_LAYERS, "VGG layers of the feature reconstruction loss.")
+  style_layers: tuple[str, ...] = field(STYLE_LAYERS, "VGG layers of the style (Gram) loss.")
+  content_weight: float = field(1e5, "Weight of the content loss.", check=NON_NEGATIVE)
+  style_weight: float = field(1e10, "Weight of the style loss.", check=NON_NEGATIVE)
+  tv_weight: float = field(0.0, "Weight of the total variation of the output ([-1, 1] units).",
+                           check=NON_NEGATIVE)
+  feature_scale: float = field(0.0, "VGG activations are divided by this before the losses; 0: 1 for "
+                               "torchvision weights, 100*sqrt(2) for Keras/Caffe ones (see the docs).",
+                               check=NON_NEGATIVE)
+
+  def __post_init__(self):
+    validate(self)
+    _valid_layers(self)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(TrainConfig, LossConfig):
+  dataset: str = field("", "Not used: give the content photos with --content_dir.")
+  content_dir: str = field("", "Folder of content photos to train on (required; its top-level images).")
+  image_size: int = field(256, "Content images: shorter side resized to this, then a square crop.",
+                          check=SIDE_MULTIPLE)
+  crop: str = field("center", "Which square crop of the resized content image.", choices=CROPS)
+  batch_size: int = field(4, "Global batch size.", check=POSITIVE)
+  num_steps: int = field(40_000, "Training steps (the paper: 40,000 of batch 4).", check=NON_NEGATIVE,
+                         run_only=True)
+  learning_rate: float = field(1e-3, "Adam learning rate.", check=POSITIVE)
+  beta1: float = field(0.9, "Adam beta1.", check=PROBABILITY)
+  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
+  norm: str = field("instance", "Normalisation of G: instance (example) or batch (paper).", choices=G_NORMS)
+  g_output: str = field("tanh", "Last activation of G: tanh (paper) or none (example).", choices=OUTPUTS)
+  num_samples: int = field(4, "Content images in the sample grid (rows: content | stylised).",
+                           check=POSITIVE, run_only=True)
+  # --mode=stylize
+  input: str = field("", "--mode=stylize: an image or a folder of images.", run_only=True)
+  output: str = field("", "--mode=stylize: the output image (a single --input) or folder; default "
+                      "<workdir>/stylized.", run_only=True)
+  overwrite: bool = field(False, "--mode=stylize: replace existing output files.", run_only=True)
+
+  def __post_init__(self):
+    TrainConfig.__post_init__(self)
+    _valid_layers(self)
+
+
+# -- the loss network and the objective ----------------------------------------------------------
+
+
+def resolve_vgg_path(config: LossConfig) -> str:
+  """``--vgg_weights`` or ``$JAXGAN_VGG16/19``; VGGWeightsNotFoundError naming the flag if neither."""
+  path = config.vgg_weights or vgg_lib.default_vgg_path(config.vgg_depth)
+  env = vgg_lib.PATH_ENV[config.vgg_depth]
+  if not path:
+    raise vgg_lib.VGGWeightsNotFoundError(
+        f"--vgg_weights is required (or set ${env}). {vgg_lib.weights_hint(config.vgg_depth)}")
+  if not os.path.isfile(path):
+    raise vgg_lib.VGGWeightsNotFoundError(
+        f"--vgg_weights={path}: no such file. {vgg_lib.weights_hint(config.vgg_depth)}")
+  return path
+
+
+def load_loss_network(config: LossConfig) -> vgg_lib.LossNetwork:
+  return vgg_lib.load_vgg(resolve_vgg_path(config), depth=config.vgg_depth)
+
+
+def load_style_image(config: LossConfig) -> np.ndarray:
+  """The style image as float [-1, 1] ``[H, W, 3]``, its longer side resized to ``--style_size``."""
+  if not config.style_image:
+    raise ValueError("--style_image is required (the painting whose style is transferred)")
+  if not os.path.isfile(config.style_image):
+    raise FileNotFoundError(f"--style_image={config.style_image}: no such file")
+  image = images_lib.load_image(config.style_image, channels=3)
+  if config.style_size:
+    h, w = image.shape[:2]
+    k = config.style_size / max(h, w)
+    image = images_lib.resize(image, (max(1, round(h * k)), max(1, round(w * k))))
+  return images_lib.to_float(image)
+
+
+def feature_scale(config: LossConfig, convention: str) -> float:
+  if config.feature_scale:
+    return float(config.feature_scale)
+  return 1.0 if convention == "torchvision" else KERAS_FEATURE_SCALE
+
+
+def convs_up_to(depth: int, layers: Sequence[str]) -> tuple[str, ...]:
+  """The convolutions that the deepest of ``layers`` needs (``relu{b}_{c}`` is ``block{b}_conv{c}``)."""
+  deepest = max(LAYER_NAMES[depth].index(name) for name in layers)
+  return CONV_NAMES[depth][:deepest + 1]
+
+
+def min_side(depth: int, layers: Sequence[str]) -> int:
+  """The smallest image side the deepest of ``layers`` accepts (``2^(b - 1)`` for block ``b``)."""
+  block = max(int(name[4:].split("_")[0]) for name in layers)
+  return 2**(block - 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+  """Weighted content, style and TV terms per example, on a frozen :class:`LossNetwork`.
+
+  ``vgg`` arguments are loss networks (pytrees, passed into jitted functions);
+  :meth:`network` rebuilds one from the convolutions kept in a state (the deeper ones,
+  never run, are empty placeholders).
+  """
+
+  content_layers: tuple[str, ...]
+  style_layers: tuple[str, ...]
+  content_weight: float
+  style_weight: float
+  tv_weight: float
+  scale: float
+  depth: int = 16
+  convention: str = "keras"
+
+  @classmethod
+  def from_config(cls, config: LossConfig, convention: str) -> Objective:
+    return cls(tuple(config.content_layers), tuple(config.style_layers), config.content_weight,
+               config.style_weight, config.tv_weight, feature_scale(config, convention),
+               config.vgg_depth, convention)
+
+  @property
+  def layers(self) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(self.content_layers + self.style_layers))
+
+  @property
+  def min_side(self) -> int:
+    return min_side(self.depth, self.layers)
+
+  def kept_params(self, vgg: vgg_lib.LossNetwork) -> dict:
+    """The convolutions of ``vgg`` that the layers need: what a state stores."""
+    return {name: vgg.params[name] for name in convs_up_to(self.depth, self.layers)}
+
+  def network(self, kept: Mapping) -> vgg_lib.LossNetwork:
+    empty = {"kernel": jnp.zeros((0,), jnp.float32), "bias": jnp.zeros((0,), jnp.float32)}
+    params = {name: kept.get(name, empty) for name in CONV_NAMES[self.depth]}
+    return vgg_lib.LossNetwork(params=params, depth=self.depth, convention=self.convention)
+
+  def features(self, vgg, images: jax.Array, layers: Sequence[str]) -> dict[str, jax.Array]:
+    feats = vgg.features(images, tuple(layers))
+    return {name: f / self.scale for name, f in feats.items()}
+
+  def content_targets(self, vgg, images: jax.Array) -> dict[str, jax.Array]:
+    return self.features(vgg, images, self.content_layers) if self.content_layers else {}
+
+  def style_grams(self, vgg, style_image: jax.Array) -> dict[str, jax.Array]:
+    """``{layer: [1, C, C]}`` Grams of one style image ``[H, W, 3]``."""
+    if not self.style_layers:
+      return {}
+    feats = self.features(vgg, style_image[None], self.style_layers)
+    return {name: gram_matrix(f) for name, f in feats.items()}
+
+  def __call__(self, vgg, images: jax.Array, content_targets: Mapping[str, jax.Array],
+               style_grams: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
+    """``{'content', 'style', 'tv', 'total'}`` per example ``[B]``, each times its weight."""
+    feats = self.features(vgg, images, self.layers)
+    zero = jnp.zeros((images.shape[0],), jnp.float32)
+    content = zero
+    for name in self.content_layers:
+      content = content + feature_reconstruction_loss(feats[name], content_targets[name])
+    style = zero
+    if self.style_layers:
+      style = style_reconstruction_loss(feats, style_grams, layers=self.style_layers, reduction="mean")
+    out = {"content": self.content_weight * content, "style": self.style_weight * style,
+           "tv": self.tv_weight * total_variation(images)}
+    out["total"] = out["content"] + out["style"] + out["tv"]
+    return out
+
+
+# -- the method ------------------------------------------------------------------------------------
+
+
+def make_generator(config: Config, rngs):
+  return transformer_net.style_transformer(norm=config.norm, output=config.g_output, rngs=rngs)
+
+
+class StyleTransfer:
+  """The static half of fast style transfer: G's definition, Adam, the objective.
+
+  The loss network and the style image are read once, when first needed
+  (:meth:`init_state`); the state then carries the convolutions the losses use and the
+  style Grams (``extra['vgg']``, ``extra['style_grams']``).
+  """
+
+  def __init__(self, config: Config):
+    self.config = config
+    self.tx = optax.adam(config.learning_rate, b1=config.beta1, b2=config.beta2)
+    self.make_g = functools.partial(make_generator, config)
+
+  @functools.cached_property
+  def generator(self):
+    return abstract_network(self.make_g, self.tx)
+
+  @functools.cached_property
+  def loss_network(self) -> vgg_lib.LossNetwork:
+    return load_loss_network(self.config)
+
+  @functools.cached_property
+  def objective(self) -> Objective:
+    return Objective.from_config(self.config, self.loss_network.convention)
+
+  @functools.cached_property
+  def targets(self) -> dict:
+    """``{'vgg': kept convolutions, 'style_grams': {layer: [1, C, C]}}``, computed once."""
+    style = jnp.asarray(load_style_image(self.config))
+    if min(style.shape[:2]) < self.objective.min_side:
+      raise ValueError(f"--style_image={self.config.style_image} is {style.shape[0]}x{style.shape[1]}: "
+                       f"the layers need sides of at least {self.objective.min_side}")
+    grams = jax.jit(self.objective.style_grams)(self.loss_network, style)
+    return {"vgg": self.objective.kept_params(self.loss_network), "style_grams": grams}
+
+  def init_state(self, key: jax.Array) -> TrainState:
+    k_g, k_run = jax.random.split(key)
+    _, g = create_network(self.make_g, self.tx, k_g)
+    return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets={"G": g}, extra=dict(self.targets))
+
+  # -- the step ------------------------------------------------------------------------------
+  def losses(self, state: TrainState, images: jax.Array, contents: jax.Array) -> dict[str, jax.Array]:
+    """Weighted terms per example of ``images`` against ``contents`` and the state's style."""
+    vgg = self.objective.network(state.extra["vgg"])
+    targets = self.objective.content_targets(vgg, contents)
+    return self.objective(vgg, images, targets, state.extra["style_grams"])
+
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
+    """One Adam step of G on the batch mean of the weighted objective. Pure."""
+    x = batch["image"]
+    g = state.nets["G"]
+    vgg = self.objective.network(state.extra["vgg"])
+    content_targets = self.objective.content_targets(vgg, x)
+
+    def loss_fn(params):
+      y, stats = self.generator.apply(params, g.stats, x, train=True)
+      terms = self.objective(vgg, y, content_targets, state.extra["style_grams"])
+      means = {name: value.mean() for name, value in terms.items()}
+      return means["total"], (stats, means)
+
+    grads, (stats, metrics) = jax.grad(loss_fn, has_aux=True)(g.params)
+    g = self.generator.update(g, grads, stats)
+    return state.replace(step=state.step + 1, nets={"G": g}), metrics
+
+  # -- inference -----------------------------------------------------------------------------
+  def stylize_batch(self, state: TrainState, x: jax.Array) -> jax.Array:
+    """G(x) in eval mode; sides of ``x`` must suit TransformerNet (see :func:`pad_for_network`)."""
+    g = state.nets["G"]
+    return self.generator.apply(g.params, g.stats, x, train=False)[0]
+
+  @functools.cached_property
+  def stylize_one(self):
+    """Jitted ``image [H, W, 3] -> G(image)`` (a batch of one)."""
+    return jax.jit(lambda state, x: self.stylize_batch(state, x[None])[0])
+
+  @functools.cached_property
+  def losses_one(self):
+    """Jitted ``(state, image, content) -> {term: scalar}`` for one image and its content image."""
+    return jax.jit(lambda state, y, x: {k: v[0] for k, v in self.losses(state, y[None], x[None]).items()})
+
+  def stylize(self, state: TrainState, image: np.ndarray) -> np.ndarray:
+    """Stylise one float image ``[H, W, 3]`` of any size >= 1; returns the same size."""
+    padded, undo = pad_for_network(np.asarray(image, np.float32))
+    return undo(np.asarray(self.stylize_one(state, jnp.asarray(padded))))
+
+
+def build(config: Config) -> StyleTransfer:
+  return StyleTransfer(config)
+
+
+def pad_for_network(image: np.ndarray, *, multiple: int = 4, minimum: int = 8):
+  """Reflection-pad ``[H, W, C]`` to sides that are multiples of ``multiple`` and >= ``minimum``.
+
+  Returns ``(padded, undo)``, ``undo(output)`` cropping an output of the padded size back
+  to ``H x W`` (the padding split evenly between both sides, the odd pixel at the end).
+  """
+  h, w = image.shape[:2]
+  if h < 1 or w < 1:
+    raise ValueError(f"cannot stylise an empty image of size {h}x{w}")
+  th = max(-(-h // multiple) * multiple, -(-minimum // multiple) * multiple)
+  tw = max(-(-w // multiple) * multiple, -(-minimum // multiple) * multiple)
+  ph, pw = th - h, tw - w
+  pads = ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0))
+  padded = image
+  for axis, size in ((0, h), (1, w)):  # a 1-pixel side cannot be reflected: repeat it
+    width = [(0, 0)] * 3
+    width[axis] = pads[axis]
+    padded = np.pad(padded, width, mode="reflect" if size > 1 else "edge")
+  return padded, lambda out: out[ph // 2:ph // 2 + h, pw // 2:pw // 2 + w]
+
+
+# -- data ------------------------------------------------------------------------------------------
+
+
+def content_transform(*, image_size: int, crop: str):
+  """``(example, rng) -> {'image': float32 [S, S, 3] in [-1, 1]}``: shorter side resized to
+  ``S = image_size`` (bicubic), then the centre crop (``rng=None`` or ``crop='center'``) or a
+  random one."""
+  if crop not in CROPS:
+    raise ValueError(f"crop={crop!r} is not one of {sorted(CROPS)}")
+
+  def transform(example, rng=None):
+    image = images_lib.convert_channels(np.asarray(example["image"]), 3)
+    h, w = image.shape[:2]
+    k = image_size / min(h, w)
+    nh, nw = max(image_size, round(h * k)), max(image_size, round(w * k))
+    image = images_lib.resize(image, (nh, nw))
+    if rng is None or crop == "center":
+      top, left = (nh - image_size) // 2, (nw - image_size) // 2
+    else:
+      top, left = int(rng.integers(0, nh - image_size + 1)), int(rng.integers(0, nw - image_size + 1))
+    return {"image": images_lib.to_float(image[top:top + image_size, left:left + image_size])}
+
+  return transform
+
+
+def content_source(config: Config):
+  """The content photos of ``--content_dir`` (built once as a tfds dataset in the data dir)."""
+  if not config.content_dir:
+    raise ValueError("--content_dir is required (a folder of content photos, e.g. BSD68 or COCO images)")
+  if not os.path.isdir(config.content_dir):
+    raise FileNotFoundError(f"--content_dir={config.content_dir}: no such directory")
+  data_dir = config.resolved_data_dir()
+  return runner.built_by_process0_first(lambda: hr_crops.hr_source(config.content_dir, data_dir))
+
+
+def train(method: StyleTransfer) -> TrainState:
+  """Train G on ``--content_dir`` for ``--num_steps``; sample grids show content | stylised."""
+  config = method.config
+  source = content_source(config)
+  method.targets  # noqa: B018 -- read the style image and the VGG weights before anything compiles
+  batches = runner.loader(config, source, global_batch_size=config.batch_size,
+                          transform=content_transform(image_size=config.image_size, crop=config.crop))
+  centre = content_transform(image_size=config.image_size, crop="center")
+  shown = [centre(source[i])["image"] for i in range(min(config.num_samples, len(source)))]
+
+  def sample_fn(state):
+    return np.stack([[x, np.asarray(method.stylize_one(state, jnp.asarray(x)))] for x in shown])
+
+  state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
+                       sample_fn=sample_fn)
+  return state
+
+
+# -- --mode=stylize --------------------------------------------------------------------------------
+
+
+def _stylize_plan(config: Config) -> tuple[list[tuple[str, str]], str]:
+  """``([(input path, output path)], json path)``; refuses to overwrite without --overwrite."""
+  if not config.input:
+    raise ValueError("--mode=stylize needs --input=IMAGE or --input=FOLDER")
+  workdir = os.path.abspath(config.workdir)
+  if os.path.isdir(config.input):
+    names = sorted(n for n in os.listdir(config.input) if not n.startswith(".")
+                   and n.lower().endswith(images_lib.IMAGE_EXTENSIONS))
+    if not names:
+      raise ValueError(f"--input={config.input} holds no images ({', '.join(images_lib.IMAGE_EXTENSIONS)})")
+    out_dir = os.path.abspath(config.output or os.path.join(workdir, "stylized"))
+    plan = [(os.path.join(config.input, n), os.path.join(out_dir, os.path.splitext(n)[0] + ".png"))
+            for n in names]
+    json_path = os.path.join(out_dir, "losses.json")
+  elif os.path.isfile(config.input):
+    stem = os.path.splitext(os.path.basename(config.input))[0]
+    out = os.path.abspath(config.output or os.path.join(workdir, "stylized", stem + ".png"))
+    if os.path.isdir(out):
+      out = os.path.join(out, stem + ".png")
+    if not out.lower().endswith(".png"):
+      raise ValueError(f"--output={config.output}: outputs are PNG files, name it *.png (or a folder)")
+    plan = [(config.input, out)]
+    json_path = os.path.splitext(out)[0] + ".json"
+  else:
+    raise FileNotFoundError(f"--input={config.input}: no such file or directory")
+  if not config.overwrite:
+    existing = [p for p in [o for _, o in plan] + [json_path] if os.path.exists(p)]
+    if existing:
+      raise ValueError(f"{len(existing)} output file(s) exist, e.g. {existing[0]}: pass --overwrite or "
+                       "another --output")
+  if len({o for _, o in plan}) != len(plan):
+    raise ValueError(f"--input={config.input}: several images share a name stem (outputs would collide)")
+  return plan, json_path
+
+
+def _floats(terms: Mapping) -> dict[str, float]:
+  return {k: float(v) for k, v in terms.items()}
+
+
+def stylize(method: StyleTransfer) -> str:
+  """Stylise ``--input`` with the latest checkpoint; returns the path of the losses JSON."""
+  config = method.config
+  plan, json_path = _stylize_plan(config)
+  state = runner.restore(config, method.init_state)
+  records = []
+  for src, dst in plan:
+    x = images_lib.to_float(images_lib.load_image(src, channels=3))
+    y = method.stylize(state, x)
+    visualize.save_png(dst, images_lib.to_uint8(y))
+    record = {"input": os.path.abspath(src), "output": dst, "size": list(x.shape[:2])}
+    if min(x.shape[:2]) >= method.objective.min_side:
+      xj = jnp.asarray(x)
+      record["before"] = _floats(method.losses_one(state, xj, xj))
+      record["after"] = _floats(method.losses_one(state, jnp.asarray(y), xj))
+    else:
+      record["note"] = f"smaller than {method.objective.min_side} px: no VGG losses"
+    records.append(record)
+    print(f"jaxgan: {src} -> {dst}", flush=True)
+  scored = [r for r in records if "after" in r]
+  summary = {"step": int(state.step), "style_image": config.style_image, "num_images": len(records),
+             "weights": {"content": config.content_weight, "style": config.style_weight,
+                         "tv": config.tv_weight, "feature_scale": method.objective.scale},
+             "images": records}
+  if scored:
+    summary["mean"] = {when: {k: float(np.mean([r[when][k] for r in scored])) for k in scored[0][when]}
+                       for when in ("before", "after")}
+    m = summary["mean"]
+    print(f"jaxgan: mean content {m['before']['content']:.4g} -> {m['after']['content']:.4g}, style "
+          f"{m['before']['style']:.4g} -> {m['after']['style']:.4g} ({len(scored)} images)", flush=True)
+  if jax.process_index() == 0:
+    os.makedirs(os.path.dirname(json_path), exist_ok=True)
+    with open(json_path + ".tmp", "w") as f:
+      json.dump(summary, f, indent=2, sort_keys=True)
+    os.replace(json_path + ".tmp", json_path)
+  print(f"jaxgan: losses in {json_path}", flush=True)
+  return json_path
+
+
+MODES = {"train": train, "stylize": stylize}

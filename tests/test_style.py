@@ -1,0 +1,172 @@
+"""Fast style transfer and Gatys optimisation: loss identities, gradient isolation, the step,
+stylising any size, errors, and tiny end-to-end runs (a random VGG16 written to an .npz)."""
+
+import json
+import os
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+from PIL import Image
+
+from jaxgan.interop import vgg as vgg_lib
+from jaxgan.methods import gatys
+from jaxgan.methods import style_transfer as st
+from jaxgan.models.vgg import VGG
+
+
+def _photo(h, w, seed):
+  """A smooth random colour image (uint8), so that crops and resizes keep some structure."""
+  rng = np.random.default_rng(seed)
+  small = rng.integers(0, 256, (max(2, h // 6), max(2, w // 6), 3), dtype=np.uint8)
+  return np.asarray(Image.fromarray(small).resize((w, h), Image.Resampling.BICUBIC))
+
+
+def _save(path, image):
+  Image.fromarray(image).save(path)
+  return str(path)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+  root = tmp_path_factory.mktemp("style")
+  vgg_path = root / "vgg16_random.npz"
+  vgg_lib.save_vgg_npz(vgg_lib.LossNetwork.from_module(VGG(depth=16, rngs=nnx.Rngs(0)), "keras"), vgg_path)
+  content_dir = root / "content"
+  content_dir.mkdir()
+  for i, (h, w) in enumerate([(40, 48), (44, 36), (36, 52)]):
+    _save(content_dir / f"photo{i}.png", _photo(h, w, i))
+  return {"vgg": str(vgg_path), "content_dir": str(content_dir),
+          "style": _save(root / "style.png", _photo(24, 28, 7)),
+          "content": _save(root / "content.png", _photo(20, 16, 8)),
+          "odd": _save(root / "odd.png", _photo(37, 53, 9)), "root": root}
+
+
+def _config(files, tmp_path, **kw):
+  base = {"workdir": str(tmp_path / "work"), "data_dir": str(tmp_path / "tfds"),
+          "content_dir": files["content_dir"], "style_image": files["style"], "vgg_weights": files["vgg"],
+          "image_size": 16, "batch_size": 2, "num_samples": 2, "log_every": 1, "sample_every": 0,
+          "checkpoint_every": 0}
+  return st.Config(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def method(files, tmp_path_factory):
+  return st.build(_config(files, tmp_path_factory.mktemp("m")))
+
+
+@pytest.fixture(scope="module")
+def step(method):
+  return jax.jit(method.train_step)
+
+
+def _images(n, size, seed):
+  return jnp.asarray(np.random.default_rng(seed).uniform(-1, 1, (n, size, size, 3)), jnp.float32)
+
+
+def test_style_loss_against_own_grams_is_zero_and_only_the_image_gets_gradients(method):
+  objective = method.objective
+  vgg = method.loss_network
+  x = _images(1, 16, 0)
+  grams = jax.jit(objective.style_grams)(vgg, x[0])
+  terms_of = jax.jit(lambda net, image: objective(net, image, objective.content_targets(net, x), grams))
+  terms = terms_of(vgg, x)
+  y = _images(1, 16, 1)
+  other = terms_of(vgg, y)
+  assert float(terms["style"][0]) <= 1e-6 * float(other["style"][0])
+  assert float(terms["content"][0]) == 0 and float(other["content"][0]) > 0
+  total = lambda net, image: objective(net, image, objective.content_targets(net, x), grams)["total"].sum()
+  g_net, g_image = jax.jit(jax.grad(total, argnums=(0, 1)))(vgg, y)
+  assert all(not np.any(np.asarray(leaf)) for leaf in jax.tree.leaves(g_net))
+  assert np.all(np.isfinite(g_image)) and np.any(np.asarray(g_image))
+
+
+def test_train_step_updates_g_only_and_is_deterministic(method, step):
+  state = method.init_state(jax.random.PRNGKey(0))
+  batch = {"image": _images(2, 16, 2)}
+  s1, m1 = step(jax.tree.map(jnp.copy, state), batch)
+  s2, m2 = step(jax.tree.map(jnp.copy, state), batch)
+  chex.assert_trees_all_equal(s1, s2)
+  chex.assert_trees_all_equal(m1, m2)
+  assert set(m1) == {"content", "style", "tv", "total"} and int(s1.step) == 1
+  chex.assert_trees_all_equal(s1.extra, state.extra)  # loss network and Grams are constants
+  changed = [bool(np.any(np.asarray(a) != np.asarray(b)))
+             for a, b in zip(jax.tree.leaves(s1.nets["G"].params), jax.tree.leaves(state.nets["G"].params))]
+  assert all(changed)
+
+
+@pytest.mark.parametrize("h, w", [(37, 53), (1, 1), (5, 3), (8, 12)])
+def test_pad_for_network_fits_transformer_net_and_undo_restores_the_image(h, w):
+  image = np.random.default_rng(h * w).uniform(-1, 1, (h, w, 3)).astype(np.float32)
+  padded, undo = st.pad_for_network(image)
+  assert padded.shape[0] % 4 == 0 and padded.shape[1] % 4 == 0 and min(padded.shape[:2]) >= 8
+  np.testing.assert_array_equal(undo(padded), image)
+
+
+def test_stylize_keeps_odd_sizes(method):
+  state = method.init_state(jax.random.PRNGKey(1))
+  for h, w in [(37, 53), (5, 3)]:
+    out = method.stylize(state, np.zeros((h, w, 3), np.float32))
+    assert out.shape == (h, w, 3) and np.all(np.abs(out) <= 1)
+
+
+def test_missing_inputs_are_named(files, tmp_path):
+  with pytest.raises(ValueError, match="--style_image is required"):
+    st.build(_config(files, tmp_path, style_image="")).targets  # noqa: B018
+  with pytest.raises(FileNotFoundError, match="--style_image=.*nope.png"):
+    st.build(_config(files, tmp_path, style_image=str(tmp_path / "nope.png"))).targets  # noqa: B018
+  with pytest.raises(vgg_lib.VGGWeightsNotFoundError, match="--vgg_weights=.*nope.npz: no such file"):
+    st.build(_config(files, tmp_path, vgg_weights=str(tmp_path / "nope.npz"))).targets  # noqa: B018
+  env = dict(os.environ)
+  os.environ.pop("JAXGAN_VGG16", None)
+  try:
+    with pytest.raises(vgg_lib.VGGWeightsNotFoundError, match="--vgg_weights is required"):
+      st.build(_config(files, tmp_path, vgg_weights="")).targets  # noqa: B018
+  finally:
+    os.environ.clear()
+    os.environ.update(env)
+  with pytest.raises(ValueError, match="--content_dir is required"):
+    st.content_source(_config(files, tmp_path, content_dir=""))
+  with pytest.raises(FileNotFoundError, match="--content_dir=.*nowhere"):
+    st.content_source(_config(files, tmp_path, content_dir=str(tmp_path / "nowhere")))
+  with pytest.raises(ValueError, match="style_layers=.*relu9_9"):
+    _config(files, tmp_path, style_layers=("relu1_2", "relu9_9"))
+  with pytest.raises(ValueError, match="image_size=30 must be a multiple of 4"):
+    _config(files, tmp_path, image_size=30)
+  with pytest.raises(ValueError, match="--content_image is required"):
+    gatys.run(gatys.Config(workdir=str(tmp_path / "g"), style_image=files["style"], vgg_weights=files["vgg"]))
+
+
+def test_train_two_steps_then_stylize_an_odd_size_with_a_losses_json(files, tmp_path):
+  config = _config(files, tmp_path, image_size=32, num_steps=2, sample_every=2, crop="random",
+                   input=files["odd"])
+  state = st.MODES["train"](st.build(config))
+  assert int(state.step) == 2
+  assert os.listdir(tmp_path / "work" / "samples")
+  path = st.MODES["stylize"](st.build(config))
+  assert path == str(tmp_path / "work" / "stylized" / "odd.json")
+  assert Image.open(tmp_path / "work" / "stylized" / "odd.png").size == (53, 37)
+  with open(path) as f:
+    report = json.load(f)
+  assert report["step"] == 2 and report["images"][0]["size"] == [37, 53]
+  assert report["mean"]["before"]["content"] == 0 and report["mean"]["after"]["content"] > 0
+  with pytest.raises(ValueError, match="exist.*--overwrite"):
+    st.MODES["stylize"](st.build(config))
+  st.MODES["stylize"](st.build(config.replace(overwrite=True)))
+
+
+@pytest.mark.parametrize("optimizer, init", [("lbfgs", "noise"), ("adam", "content")])
+def test_gatys_decreases_the_total_loss(files, tmp_path, optimizer, init):
+  config = gatys.Config(workdir=str(tmp_path), content_image=files["content"], style_image=files["style"],
+                        vgg_weights=files["vgg"], image_size=16, optimizer=optimizer, init=init, num_steps=3,
+                        learning_rate=0.05, log_every=0)
+  result = gatys.run(config)
+  assert result["after"]["total"] < result["before"]["total"]
+  assert Image.open(tmp_path / "result.png").size == (13, 16)  # 20x16 resized to a longer side of 16
+  with open(tmp_path / "result.json") as f:
+    assert json.load(f)["optimizer"] == optimizer
+  with pytest.raises(ValueError, match="result.png exists"):
+    gatys.run(config)
