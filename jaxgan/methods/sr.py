@@ -1,0 +1,633 @@
+"""Single-image super-resolution: SRResNet / SRGAN (Ledig et al. 2017) and Johnson et al.'s SR.
+
+One method, three losses (``--loss``) and two generators (``--generator``):
+
+* ``mse``: SRResNet (Ledig et al. 2017, "SRResNet-MSE"): the pixel-wise MSE between
+  ``G(LR)`` and the HR image, both on the [-1, 1] scale (LR inputs in [0, 1], as the paper).
+* ``vgg``: Johnson, Alahi & Fei-Fei 2016's perceptual super-resolution: the feature
+  reconstruction loss ``||phi_j(G(LR)) - phi_j(HR)||^2 / (C_j H_j W_j)`` at ``relu2_2`` of an
+  ImageNet VGG16 (:func:`jaxgan.losses.feature_reconstruction_loss`).
+* ``srgan``: SRGAN's perceptual loss, a VGG content loss plus ``1e-3`` times the
+  non-saturating adversarial loss ``-log D(G(LR))``, with a discriminator
+  (:class:`jaxgan.models.srresnet.SRGANDiscriminator`, built for ``crop_size`` inputs) trained
+  by binary cross-entropy. G and D alternate one update each per step (the paper's ``k = 1``):
+  D is updated on the detached ``G(LR)`` of this step, then G against the updated D, through
+  the same forward pass of G.
+
+Paper facts (Ledig et al. 2017, Sec. 3): 96x96 HR crops, batch 16, LR by bicubic
+downsampling (x4), LR scaled to [0, 1] and HR to [-1, 1]; Adam with beta1 = 0.9 and learning
+rate 1e-4; SRResNet (MSE) trained for 10^6 updates; SRGAN initialised with the MSE SRResNet
+(``--init_from``) and trained for 10^5 updates at 1e-4 then 10^5 at 1e-5
+(``--lr_decay_steps=100000 --num_steps=200000``). Its content loss "VGG54" uses the 4th
+convolution (after its ReLU) before the 5th max-pooling of VGG19, ``relu5_4``; the feature maps
+are rescaled by 1/12.75 "to obtain VGG losses of a scale comparable to the MSE loss"
+(``--vgg_rescale``, applied to both feature maps before the loss, so the loss is divided by
+12.75^2). Deviations, by necessity or choice:
+
+* there are no VGG19 weights here, and the shared VGG16's block 5 may have been fine-tuned
+  by its distributors: ``--loss=srgan`` defaults to ``relu4_3`` of VGG16 (the deepest
+  trusted layer; ``--content_layer`` picks another);
+* the paper writes the adversarial loss as a sum over the batch and the VGG loss as a sum
+  over channels; both are means here (the widely used ports' choice), which only rescales
+  the learning rate under Adam and is what the 1/12.75 was calibrated for;
+* the paper trains on 350k ImageNet images; the flagfiles here use BSD68.
+
+Johnson et al. 2016 (Sec. 4.2 and supplementary) train their x4 / x8 networks
+(:func:`jaxgan.models.transformer_net.johnson_sr`) with Adam, learning rate 1e-3, batch 4,
+288x288 patches, 200k iterations, feature reconstruction at ``relu2_2`` (set in
+``experiments/flags/perceptual_sr_bsd68.flags``); their LR images are blurred with a Gaussian
+(sigma 1) before bicubic downsampling and their outputs histogram-matched to the LR input.
+Neither is done here: both methods share the MATLAB-bicubic degradation of the SR benchmarks.
+
+Evaluation (:meth:`SuperResolution.evaluate`, ``--mode=test``) follows the SR literature:
+each HR image is ``modcrop``-ped to a multiple of ``scale``, its LR is MATLAB's bicubic
+``imresize(hr, 1/scale)`` of the uint8 image rounded to uint8, G's output is clipped and
+rounded to uint8, and PSNR and SSIM (Wang et al.'s 11x11 Gaussian window) are computed on the
+BT.601 luma Y in [16, 235] as MATLAB's ``rgb2ycbcr`` gives it for uint8 images (rounded to
+integers) with ``scale`` pixels shaved from every border, with a data range of 255. The
+bicubic baseline upscales the same uint8 LR with MATLAB's bicubic ``imresize`` and rounds: on
+Set5 x4 it scores 28.42 dB / 0.8102 here (the literature's 28.42 / 0.8104; with an unrounded Y,
+as the Python ports such as BasicSR compute it, 28.43 / 0.8113).
+
+The state holds ``nets = {'G'}`` (``mse``, ``vgg``) or ``{'G', 'D'}`` (``srgan``); with a VGG
+loss, ``extra['vgg']`` holds the frozen VGG16 convolutions up to the content layer, so that the
+weights are an argument of the compiled step rather than constants baked into it (they are
+checkpointed with the state; a resumed run uses that copy).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
+from jaxgan.data import images as images_lib
+from jaxgan.data import matlab_resize
+from jaxgan.data.hr_crops import hr_source, modcrop, scan_hr_folder, sr_crop_transform
+from jaxgan.interop import vgg as vgg_lib
+from jaxgan.losses import (
+    feature_reconstruction_loss,
+    minimax_discriminator_loss,
+    mse_loss,
+    non_saturating_generator_loss,
+)
+from jaxgan.methods import runner
+from jaxgan.methods import translation as tr
+from jaxgan.metrics import image_quality
+from jaxgan.models.srresnet import SRGANDiscriminator, SRResNet
+from jaxgan.models.transformer_net import johnson_sr
+from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
+from jaxgan.train import optim
+from jaxgan.train.checkpoint import Checkpointer
+from jaxgan.train.loop import fit
+from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
+
+VGG_DEPTH = 16
+SRRESNET_BLOCKS = 16  # Ledig et al.'s B
+JOHNSON_BLOCKS = 4  # Johnson et al.'s supplementary, SR networks
+
+
+def _srresnet(config: Config, rngs):
+  return SRResNet(scale=config.scale, channels=config.channels, n_blocks=config.generator_blocks,
+                  prelu_per_channel=config.prelu_per_channel, rngs=rngs)
+
+
+def _johnson(config: Config, rngs):
+  return johnson_sr(config.scale, channels=config.channels, n_blocks=config.generator_blocks, rngs=rngs)
+
+
+GENERATORS = {"srresnet": _srresnet, "johnson": _johnson}
+DEFAULT_BLOCKS = {"srresnet": SRRESNET_BLOCKS, "johnson": JOHNSON_BLOCKS}
+LOSSES = {
+    "mse": "pixel MSE on [-1, 1] images (SRResNet, Ledig et al. 2017)",
+    "vgg": "VGG16 feature reconstruction (Johnson et al. 2016)",
+    "srgan": "VGG content loss + adversarial_weight * non-saturating GAN loss (SRGAN)",
+}
+DEFAULT_CONTENT_LAYERS = {"vgg": "relu2_2", "srgan": "relu4_3"}
+POWER_OF_TWO = (lambda v: v >= 2 and not v & (v - 1), "must be a power of 2 (2, 4, 8, ...)")
+CONTENT_LAYERS = (lambda v: v == "" or v in LAYER_NAMES[VGG_DEPTH],
+                  f"must be '' (the loss's default) or a VGG16 layer: {', '.join(LAYER_NAMES[VGG_DEPTH])}")
+# Fields that decide G's parameter shapes: --init_from needs the same ones.
+GENERATOR_FIELDS = ("generator", "scale", "channels", "generator_blocks", "prelu_per_channel")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(TrainConfig):
+  dataset: str = field("", "Folder of HR training images (required for --mode=train; random "
+                       "--crop_size crops, LR by MATLAB bicubic downscaling).")
+  generator: str = field("srresnet", "srresnet (Ledig et al.) or johnson (Johnson et al.'s "
+                         "johnson_sr_x<scale>).", choices=GENERATORS)
+  loss: str = field("mse", "mse (SRResNet), vgg (Johnson et al.'s feature reconstruction) or srgan "
+                    "(VGG content + adversarial).", choices=LOSSES)
+  scale: int = field(4, "Upscaling factor.", check=POWER_OF_TWO)
+  crop_size: int = field(96, "Side of the HR training crops (a multiple of --scale).", check=POSITIVE)
+  flip: bool = field(False, "Random horizontal flips of the crops (the paper does not mention any).")
+  rot90: bool = field(False, "Random rotations of the crops by multiples of 90 degrees.")
+  channels: int = field(64, "Width of G's trunk (both papers: 64).", check=POSITIVE)
+  n_blocks: int = field(-1, "Residual blocks of G; -1: the generator's own (SRResNet 16, Johnson 4).",
+                        check=(lambda v: v >= -1, "must be >= 0, or -1 for the generator's default"))
+  prelu_per_channel: bool = field(False, "SRResNet: one PReLU slope per channel (default: one per layer).")
+  d_channels: int = field(64, "Width of the SRGAN discriminator's first layer (paper: 64).", check=POSITIVE)
+  batch_size: int = field(16, "Global batch size (paper: 16).", check=POSITIVE)
+  learning_rate: float = field(1e-4, "Adam learning rate of G (and D) (paper: 1e-4).", check=POSITIVE)
+  beta1: float = field(0.9, "Adam beta1 (paper: 0.9).", check=PROBABILITY)
+  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
+  lr_decay_steps: int = field(0, "Multiply the learning rate by 0.1 after this many steps (0: never; "
+                              "SRGAN: 100000).", check=NON_NEGATIVE)
+  num_steps: int = field(1_000_000, "Total training steps (SRResNet: 10^6 updates).", check=NON_NEGATIVE,
+                         run_only=True)
+  vgg_weights: str = field("", "ImageNet VGG16 weights (.npz/.h5 Keras, .pth torchvision) for --loss=vgg "
+                           "and srgan; default $JAXGAN_VGG16.", run_only=True)
+  content_layer: str = field("", "VGG16 layer of the content loss; '' is the loss's own (vgg: relu2_2, "
+                             "srgan: relu4_3).", check=CONTENT_LAYERS)
+  vgg_rescale: float = field(1 / 12.75, "Multiply the VGG feature maps by this before the loss "
+                             "(SRGAN's 1/12.75; Johnson et al.: 1).", check=POSITIVE)
+  adversarial_weight: float = field(1e-3, "Weight of the adversarial loss with --loss=srgan.",
+                                    check=NON_NEGATIVE)
+  init_from: str = field("", "Start G from the latest checkpoint of this workdir (SRGAN: an "
+                         "MSE-trained SRResNet); used when --workdir has no checkpoint yet.")
+  time_budget_minutes: float = field(0.0, "Stop training after this many minutes of wall time "
+                                     "(checkpointing the last step), or at --num_steps; 0: no limit.",
+                                     check=NON_NEGATIVE, run_only=True)
+  # Evaluation, samples and --mode=test.
+  eval_dir: str = field("", "Folder of HR images scored (PSNR/SSIM on Y) every --eval_every steps and "
+                        "at the end, and by --mode=test (e.g. Set5).", run_only=True)
+  num_test: int = field(0, "Score only the first N images of the folder (0: all).", check=NON_NEGATIVE,
+                        run_only=True)
+  num_samples: int = field(4, "Images in the sample grid (bicubic | G | HR centre crops).", check=POSITIVE,
+                           run_only=True)
+  test_input: str = field("", "--mode=test: a folder of HR images (default --eval_dir).", run_only=True)
+  results_dir: str = field("", "--mode=test: output folder (default <workdir>/test_step<N>; never "
+                           "overwritten).", run_only=True)
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.crop_size % self.scale:
+      raise ValueError(f"crop_size={self.crop_size} is not a multiple of scale={self.scale}")
+
+  @property
+  def generator_blocks(self) -> int:
+    return DEFAULT_BLOCKS[self.generator] if self.n_blocks < 0 else self.n_blocks
+
+  @property
+  def uses_vgg(self) -> bool:
+    return self.loss in DEFAULT_CONTENT_LAYERS
+
+  @property
+  def vgg_layer(self) -> str:
+    """The content layer of a VGG loss."""
+    return self.content_layer or DEFAULT_CONTENT_LAYERS[self.loss]
+
+
+def config_from_json(path: str) -> Config:
+  """The :class:`Config` recorded in a workdir's ``config.json`` (fields it lacks: defaults)."""
+  with open(path) as f:
+    values = json.load(f)
+  names = {f.name for f in dataclasses.fields(Config)}
+  return Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in names})
+
+
+def resolved_vgg_weights(config: Config) -> str:
+  """``--vgg_weights`` or ``$JAXGAN_VGG16``; a FileNotFoundError saying how to give one."""
+  path = config.vgg_weights or vgg_lib.default_vgg16_path()
+  if not path:
+    raise vgg_lib.VGGWeightsNotFoundError(
+        f"--loss={config.loss} needs ImageNet VGG16 weights: pass --vgg_weights=PATH or set "
+        f"${vgg_lib.PATH_ENV[VGG_DEPTH]}. {vgg_lib.weights_hint(VGG_DEPTH)}")
+  if not os.path.isfile(path):
+    raise vgg_lib.VGGWeightsNotFoundError(f"--vgg_weights={path}: no such file. {vgg_lib.weights_hint(VGG_DEPTH)}")
+  return path
+
+
+def check_train_flags(config: Config) -> None:
+  """The flags training needs beyond the config's own checks; ValueError / FileNotFoundError."""
+  if not config.dataset:
+    raise ValueError("--dataset is required for training: a folder of HR images (e.g. "
+                     "--dataset=../shared/data/sr/BSD68)")
+  if not os.path.isdir(config.dataset):
+    raise FileNotFoundError(f"--dataset={config.dataset}: no such directory")
+  if config.uses_vgg:
+    resolved_vgg_weights(config)
+  if config.eval_dir and not os.path.isdir(config.eval_dir):
+    raise FileNotFoundError(f"--eval_dir={config.eval_dir}: no such directory")
+
+
+# -- the method --------------------------------------------------------------------------------
+
+
+class SuperResolution:
+  """The static half of SR training: networks, optimiser, losses, closed over by the step.
+
+  ``initial_generator`` (a :class:`ModelState` without optimiser state) replaces G's fresh
+  parameters and statistics in :meth:`init_state` (``--init_from``).
+  """
+
+  def __init__(self, config: Config, initial_generator: ModelState | None = None):
+    self.config = config
+    self.initial_generator = initial_generator
+    self.schedule = (optax.piecewise_constant_schedule(config.learning_rate, {config.lr_decay_steps: 0.1})
+                     if config.lr_decay_steps else optax.constant_schedule(config.learning_rate))
+    self.tx = optim.adam(learning_rate=self.schedule, beta1=config.beta1, beta2=config.beta2)
+    self.make_g = functools.partial(GENERATORS[config.generator], config)
+    self.make_d = lambda rngs: SRGANDiscriminator(image_size=config.crop_size, channels=config.d_channels,
+                                                  rngs=rngs)
+
+  @property
+  def adversarial(self) -> bool:
+    return self.config.loss == "srgan"
+
+  @functools.cached_property
+  def generator(self):
+    return abstract_network(self.make_g, self.tx)
+
+  @functools.cached_property
+  def discriminator(self):
+    return abstract_network(self.make_d, self.tx)
+
+  # -- the frozen loss network -------------------------------------------------------------------
+  @property
+  def vgg_convs(self) -> tuple[str, ...]:
+    """The VGG16 convolutions up to the content layer: the ones the state carries."""
+    return CONV_NAMES[VGG_DEPTH][:LAYER_NAMES[VGG_DEPTH].index(self.config.vgg_layer) + 1]
+
+  @functools.cached_property
+  def loss_network(self) -> vgg_lib.LossNetwork:
+    """The VGG16 of ``--vgg_weights`` (read once, when a VGG loss first needs it)."""
+    return vgg_lib.load_vgg(resolved_vgg_weights(self.config), depth=VGG_DEPTH)
+
+  def _vgg_params(self, *, placeholder: bool = False) -> dict:
+    """``extra['vgg']``: the convolutions the content layer needs (zeros of their shapes when
+    ``placeholder``, to restore a checkpoint without reading the weights file)."""
+    if not self.config.uses_vgg:
+      return {}
+    if placeholder:
+      shapes = vgg_lib.expected_shapes(VGG_DEPTH)
+      return {n: {k: jnp.zeros(shapes[f"{n}/{k}"], jnp.float32) for k in ("kernel", "bias")}
+              for n in self.vgg_convs}
+    return {n: self.loss_network.params[n] for n in self.vgg_convs}
+
+  def _features(self, vgg_params: dict, images: jax.Array) -> jax.Array:
+    """Content-layer features of [-1, 1] images, times ``vgg_rescale``. The deeper convolutions
+    are zeros that the compiled step never reads (XLA drops them)."""
+    shapes = vgg_lib.expected_shapes(VGG_DEPTH)
+    params = {n: vgg_params[n] if n in vgg_params else
+              {k: jnp.zeros(shapes[f"{n}/{k}"], jnp.float32) for k in ("kernel", "bias")}
+              for n in CONV_NAMES[VGG_DEPTH]}
+    net = vgg_lib.LossNetwork(params=params, depth=VGG_DEPTH, convention=self.loss_network.convention)
+    layer = self.config.vgg_layer
+    return net.features(images, (layer,))[layer] * self.config.vgg_rescale
+
+  # -- state -----------------------------------------------------------------------------------
+  def _init(self, key: jax.Array, vgg_params: dict) -> TrainState:
+    k_g, k_d, k_run = jax.random.split(key, 3)
+    _, g = create_network(self.make_g, self.tx, k_g)
+    if self.initial_generator is not None:
+      init = self.initial_generator
+      g = ModelState(params=init.params, stats=init.stats, opt_state=self.tx.init(init.params))
+    nets = {"G": g}
+    if self.adversarial:
+      nets["D"] = create_network(self.make_d, self.tx, k_d)[1]
+    extra = {"vgg": vgg_params} if vgg_params else {}
+    return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets=nets, extra=extra)
+
+  def init_state(self, key: jax.Array) -> TrainState:
+    """A fresh state (reads ``--vgg_weights`` for a VGG loss)."""
+    return self._init(key, self._vgg_params())
+
+  def restore(self) -> TrainState:
+    """The latest checkpoint of ``--workdir`` (the VGG weights come from it, not from the file)."""
+    return runner.restore(self.config, lambda key: self._init(key, self._vgg_params(placeholder=True)))
+
+  # -- losses ----------------------------------------------------------------------------------
+  def content_loss(self, sr: jax.Array, hr: jax.Array, vgg_params: dict) -> tuple[jax.Array, dict]:
+    """The batch mean of the MSE or the VGG feature reconstruction loss, and metrics."""
+    mse = mse_loss(sr, hr).mean()
+    if not self.config.uses_vgg:
+      return mse, {"mse": mse}
+    target = jax.lax.stop_gradient(self._features(vgg_params, hr))
+    content = feature_reconstruction_loss(self._features(vgg_params, sr), target).mean()
+    return content, {"mse": mse, "content": content}
+
+  def d_loss(self, d_params, d_stats, hr, fake):
+    """BCE of D on the real HR batch (label 1) and the detached SR batch (label 0)."""
+    real_logits, d_stats = self.discriminator.apply(d_params, d_stats, hr, train=True)
+    fake_logits, d_stats = self.discriminator.apply(d_params, d_stats, fake, train=True)
+    loss = minimax_discriminator_loss(real_logits, fake_logits).mean()
+    return loss, (d_stats, {"d_loss": loss, "d_real": real_logits.mean(), "d_fake": fake_logits.mean()})
+
+  def g_loss(self, sr, hr, d: ModelState | None, vgg_params):
+    """Content loss (+ ``adversarial_weight * -log D(sr)`` for SRGAN); aux: D's stats, metrics."""
+    content, metrics = self.content_loss(sr, hr, vgg_params)
+    if d is None:
+      return content, (None, {**metrics, "g_loss": content})
+    logits, d_stats = self.discriminator.apply(d.params, d.stats, sr, train=True)
+    adversarial = non_saturating_generator_loss(logits).mean()
+    loss = content + self.config.adversarial_weight * adversarial
+    return loss, (d_stats, {**metrics, "g_adversarial": adversarial, "g_loss": loss})
+
+  # -- the step --------------------------------------------------------------------------------
+  def update_discriminator(self, state: TrainState, hr: jax.Array, fake: jax.Array) -> tuple[TrainState, dict]:
+    """One Adam step of D on ``hr`` and ``fake`` (constants); G is untouched."""
+    d = state.nets["D"]
+    grads, (d_stats, metrics) = jax.grad(self.d_loss, has_aux=True)(d.params, d.stats, hr,
+                                                                    jax.lax.stop_gradient(fake))
+    return state.replace(nets={**state.nets, "D": self.discriminator.update(d, grads, d_stats)}), metrics
+
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
+    """SRGAN: D on the detached ``G(lr)``, then G against the new D; otherwise G alone. Pure."""
+    lr, hr = batch["lr"], batch["hr"]
+    g = state.nets["G"]
+    vgg_params = state.extra.get("vgg", {})
+    forward = lambda params: self.generator.apply(params, g.stats, lr, train=True)
+    sr, pullback, g_stats = jax.vjp(forward, g.params, has_aux=True)
+    metrics = {}
+    d = None
+    if self.adversarial:
+      state, metrics = self.update_discriminator(state, hr, sr)
+      d = state.nets["D"]
+    sr_grad, (d_stats, g_metrics) = jax.grad(self.g_loss, has_aux=True)(sr, hr, d, vgg_params)
+    (g_grads,) = pullback(sr_grad)
+    nets = {**state.nets, "G": self.generator.update(g, g_grads, g_stats)}
+    if d is not None:
+      nets["D"] = d.replace(stats=d_stats)
+    metrics = {**metrics, **g_metrics, "learning_rate": self.schedule(state.step)}
+    return state.replace(step=state.step + 1, nets=nets), metrics
+
+  # -- inference -------------------------------------------------------------------------------
+  @functools.cached_property
+  def _upscale(self):
+    return jax.jit(lambda g, lr: self.generator.apply(g.params, g.stats, lr, train=False)[0])
+
+  def super_resolve(self, state: TrainState, lr: np.ndarray) -> np.ndarray:
+    """uint8 LR images ``[B, h, w, 3]`` (or one ``[h, w, 3]``) -> G's uint8 HR images.
+
+    G runs in inference mode (batch-norm running statistics); its [-1, 1] output is clipped
+    and rounded to uint8 (:func:`jaxgan.data.images.to_uint8`).
+    """
+    lr = np.asarray(lr)
+    single = lr.ndim == 3
+    x = (lr[None] if single else lr).astype(np.float32) / np.float32(255.0)
+    out = images_lib.to_uint8(np.asarray(self._upscale(state.nets["G"], x)))
+    return out[0] if single else out
+
+  def evaluate(self, state: TrainState, folder_or_images) -> dict[str, float]:
+    """Mean PSNR / SSIM (Y, ``scale`` pixels shaved) of G on a folder of HR images.
+
+    ``folder_or_images`` is a folder or the ``[(name, uint8 HR image)]`` of :func:`load_images`.
+    """
+    images = (load_images(folder_or_images, self.config.num_test) if isinstance(folder_or_images, str)
+              else folder_or_images)
+    scale = self.config.scale
+    per_image = []
+    for _, image in images:
+      hr, lr = eval_pair(image, scale)
+      per_image.append(scores(self.super_resolve(state, lr), hr, scale))
+    return {**mean_scores(per_image), "num_images": len(per_image)}
+
+
+def build(config: Config) -> SuperResolution:
+  return SuperResolution(config)
+
+
+# -- evaluation helpers (shared with benchmarks/sr_eval.py) ---------------------------------------
+
+
+def load_images(folder: str, limit: int = 0) -> list[tuple[str, np.ndarray]]:
+  """``(file name, uint8 RGB image)`` of the first ``limit`` (0: all) images of ``folder``, by name."""
+  paths = scan_hr_folder(folder)
+  paths = paths[:limit] if limit else paths
+  return [(os.path.basename(p), images_lib.load_image(p, channels=3)) for p in paths]
+
+
+def eval_pair(image: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+  """``(HR, LR)`` uint8: the image ``modcrop``-ped to a multiple of ``scale`` and its MATLAB
+  bicubic downscaling, rounded to uint8 (as the benchmark LR files)."""
+  hr = modcrop(np.asarray(image, np.uint8), scale)
+  return hr, matlab_resize.bicubic_downscale(hr, scale)
+
+
+def bicubic_upscale(lr: np.ndarray, scale: int) -> np.ndarray:
+  """MATLAB's bicubic ``imresize(lr, scale)`` of a uint8 image, rounded to uint8: the baseline."""
+  h, w = np.shape(lr)[:2]
+  return matlab_resize.imresize(np.asarray(lr, np.uint8), size=(h * scale, w * scale))
+
+
+def luma(images) -> jax.Array:
+  """MATLAB's ``rgb2ycbcr`` luma of uint8 RGB ``[..., 3]``: BT.601 Y in [16, 235], rounded to
+  integers (MATLAB returns uint8 for uint8 input), ``[..., 1]`` float32."""
+  return jnp.round(image_quality.rgb_to_y(jnp.asarray(images, jnp.float32), data_range=255.0, data_min=0.0))
+
+
+def scores(sr: np.ndarray, hr: np.ndarray, scale: int) -> dict[str, float]:
+  """PSNR (dB) and SSIM of uint8 ``sr`` against uint8 ``hr`` ``[H, W, 3]`` as the SR literature:
+  on the :func:`luma` (data range 255) with ``scale`` pixels shaved from each border."""
+  x, y = luma(np.asarray(sr)[None]), luma(np.asarray(hr)[None])
+  return {"psnr": float(image_quality.psnr(x, y, data_range=255.0, shave=scale)[0]),
+          "ssim": float(image_quality.ssim(x, y, data_range=255.0, shave=scale)[0])}
+
+
+def mean_scores(per_image: list[dict[str, float]]) -> dict[str, float]:
+  if not per_image:
+    raise ValueError("no images to score")
+  return {k: float(np.mean([s[k] for s in per_image])) for k in per_image[0]}
+
+
+def bicubic_scores(folder_or_images, scale: int) -> dict[str, float]:
+  """Mean PSNR / SSIM of the bicubic baseline on a folder (or :func:`load_images` list)."""
+  images = load_images(folder_or_images) if isinstance(folder_or_images, str) else folder_or_images
+  per_image = []
+  for _, image in images:
+    hr, lr = eval_pair(image, scale)
+    per_image.append(scores(bicubic_upscale(lr, scale), hr, scale))
+  return {**mean_scores(per_image), "num_images": len(per_image)}
+
+
+# -- --init_from ---------------------------------------------------------------------------------
+
+
+def source_workdir(path: str) -> str:
+  """The workdir of ``--init_from``: the folder itself or, for ``.../checkpoints``, its parent."""
+  path = os.path.abspath(path)
+  if os.path.isdir(os.path.join(path, "checkpoints")):
+    return path
+  if os.path.basename(path) == "checkpoints" and os.path.isdir(path):
+    return os.path.dirname(path)
+  raise FileNotFoundError(f"--init_from={path}: no checkpoints there (give the --workdir of a trained run)")
+
+
+def load_generator(config: Config) -> ModelState:
+  """G's parameters and statistics from the latest checkpoint of ``config.init_from``.
+
+  The source run's ``config.json`` must describe the same generator (kind, scale, width,
+  blocks); its loss does not matter (an MSE SRResNet for SRGAN, as the paper).
+  """
+  workdir = source_workdir(config.init_from)
+  recorded = os.path.join(workdir, "config.json")
+  if not os.path.isfile(recorded):
+    raise FileNotFoundError(f"--init_from={config.init_from}: no config.json in {workdir}")
+  source = config_from_json(recorded).replace(workdir=workdir)
+  differ = [f"{name}: {getattr(source, name)!r} there, {getattr(config, name)!r} here"
+            for name in GENERATOR_FIELDS if getattr(source, name) != getattr(config, name)]
+  if differ:
+    raise ValueError(f"--init_from={config.init_from} holds another generator ({'; '.join(differ)})")
+  g = SuperResolution(source).restore().nets["G"]
+  return ModelState(params=g.params, stats=g.stats, opt_state=None)
+
+
+# -- training ------------------------------------------------------------------------------------
+
+
+def _sample_crops(config: Config, images: list[tuple[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+  """``(HR, LR)`` uint8 centre crops of side ``crop_size`` of up to ``num_samples`` images."""
+  size, hrs = config.crop_size, []
+  for _, image in images[:config.num_samples]:
+    h, w = image.shape[:2]
+    if min(h, w) >= size:
+      top, left = (h - size) // 2, (w - size) // 2
+      hrs.append(image[top:top + size, left:left + size])
+  hr = np.stack(hrs) if hrs else np.zeros((0, size, size, 3), np.uint8)
+  return hr, np.stack([matlab_resize.bicubic_downscale(x, config.scale) for x in hr]) if hrs else hr
+
+
+def _budgeted_fit(config: Config, workdir: str, *, deadline: float | None, **fit_kwargs) -> TrainState:
+  """``fit`` up to ``config.num_steps``; with a ``deadline`` (``time.monotonic()``), in chunks.
+
+  The first chunk is a few steps; later ones are sized from the time per step measured on
+  the previous chunk, so that the last one ends before the deadline. Each chunk resumes the
+  previous one's final checkpoint (the step is compiled once per process: JAX reuses the
+  executable), so the data order and the result are those of one uninterrupted run.
+  """
+  options = runner.loop_options(config)
+  run = lambda num_steps: fit(workdir=workdir, options=dataclasses.replace(options, num_steps=num_steps),
+                              key=runner.run_key(config), mesh=runner.mesh_for(config), **fit_kwargs)
+  if deadline is None:
+    return run(config.num_steps)
+  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
+  try:
+    step = ckpt.latest_step() or 0
+  finally:
+    ckpt.close()
+  state, per_step, probe = None, None, 5
+  while step < config.num_steps:
+    remaining = deadline - time.monotonic()
+    chunk = 0 if remaining <= 0 else probe if per_step is None else int(0.97 * remaining / per_step)
+    chunk = _same_on_every_process(min(chunk, config.num_steps - step))
+    if chunk < 1:
+      break
+    started = time.monotonic()
+    state = run(step + chunk)
+    step = int(jax.device_get(state.step))
+    per_step = (time.monotonic() - started) / chunk
+  if state is None:  # the budget ran out before the first step: report the latest checkpoint
+    state = run(step)
+  return state
+
+
+def _same_on_every_process(value: int) -> int:
+  """Process 0's ``value`` (every process must run the same steps; their clocks differ)."""
+  if jax.process_count() == 1:
+    return value
+  from jax.experimental import multihost_utils
+  return int(multihost_utils.broadcast_one_to_all(np.int32(value)))
+
+
+def train(method: SuperResolution) -> TrainState:
+  """Train on random crops of ``--dataset``; sample and score on ``--eval_dir``."""
+  started = time.monotonic()
+  config = method.config
+  check_train_flags(config)
+  if config.uses_vgg:
+    method.loss_network  # noqa: B018 - read and check the weights before anything else
+  if config.init_from and not _has_checkpoint(config.workdir):
+    method = SuperResolution(config, initial_generator=load_generator(config))
+  data_dir = config.resolved_data_dir()
+  source = runner.built_by_process0_first(lambda: hr_source(config.dataset, data_dir))
+  batches = runner.loader(config, source, global_batch_size=config.batch_size,
+                          transform=sr_crop_transform(scale=config.scale, crop_size=config.crop_size,
+                                                      flip=config.flip, rot90=config.rot90))
+  eval_images = load_images(config.eval_dir, config.num_test) if config.eval_dir else []
+  shown = eval_images or [(str(i), source[i]["image"]) for i in range(min(config.num_samples, len(source)))]
+  sample_hr, sample_lr = _sample_crops(config, shown)
+
+  def sample_fn(state):
+    """Rows of bicubic | G | HR centre crops, in [-1, 1]."""
+    sr = method.super_resolve(state, sample_lr)
+    bic = np.stack([bicubic_upscale(x, config.scale) for x in sample_lr])
+    return images_lib.to_float(np.stack([bic, sr, sample_hr], axis=1))
+
+  score = runner.once_per_step(lambda s: method.evaluate(s, eval_images))
+  eval_fn = score if eval_images else None
+  if eval_fn is not None and config.time_budget_minutes:
+    # The chunks of a budgeted run end at arbitrary steps: score on schedule only (the
+    # final step is scored below).
+    eval_fn = lambda s: score(s) if config.eval_every and int(s.step) % config.eval_every == 0 else {}
+  workdir = runner.prepare_workdir(config)
+  if jax.process_index() == 0:
+    print(f"jaxgan: workdir {workdir}", flush=True)
+  deadline = started + 60 * config.time_budget_minutes if config.time_budget_minutes else None
+  state = _budgeted_fit(config, workdir, deadline=deadline, init_fn=method.init_state,
+                        train_step=method.train_step, batches=batches,
+                        sample_fn=sample_fn if len(sample_hr) else None, eval_fn=eval_fn)
+  minutes = (time.monotonic() - started) / 60
+  if jax.process_index() == 0:
+    print(f"jaxgan: stopped at step {int(state.step)} after {minutes:.1f} min; checkpoints, samples and "
+          f"TensorBoard events in {workdir}", flush=True)
+  if eval_images:
+    result = {"step": int(state.step), "scale": config.scale, "eval_dir": config.eval_dir, **score(state)}
+    path = runner.write_json(config, "eval.json", result)
+    if jax.process_index() == 0:
+      print(f"jaxgan: {config.eval_dir} x{config.scale}: PSNR {result['psnr']:.2f} dB, SSIM "
+            f"{result['ssim']:.4f} (Y, {result['num_images']} images) -> {path}", flush=True)
+  return state
+
+
+def _has_checkpoint(workdir: str) -> bool:
+  directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+  return os.path.isdir(directory) and any(name.isdigit() for name in os.listdir(directory))
+
+
+# -- --mode=test ---------------------------------------------------------------------------------
+
+
+def test(method: SuperResolution) -> str:
+  """Super-resolve the HR images of ``--test_input`` (default ``--eval_dir``) from their LR.
+
+  Writes ``NAME_lr.png``, ``NAME_bicubic.png``, ``NAME_sr.png`` and ``NAME_hr.png`` (the
+  modcropped HR) into ``<results_dir>/images``, an ``index.html`` with one row per image and
+  ``metrics.json``: mean and per-image PSNR / SSIM (Y, ``scale`` shaved) of G and of the
+  bicubic baseline on the same images.
+  """
+  config = method.config
+  folder = config.test_input or config.eval_dir
+  if not folder:
+    raise ValueError("--mode=test needs --test_input=DIR or --eval_dir=DIR (a folder of HR images)")
+  if not os.path.isdir(folder):
+    raise FileNotFoundError(f"--test_input={folder}: no such directory")
+  state = method.restore()
+  step = int(state.step)
+  writer = tr.ResultsWriter(tr.results_dir(config, step), ["LR", "bicubic", "SR", "HR"])
+  per_image, baseline = {}, {}
+  for name, image in load_images(folder, config.num_test):
+    hr, lr = eval_pair(image, config.scale)
+    sr, bic = method.super_resolve(state, lr), bicubic_upscale(lr, config.scale)
+    per_image[name], baseline[name] = scores(sr, hr, config.scale), scores(bic, hr, config.scale)
+    writer.add(name, {k: images_lib.to_float(v) for k, v in
+                      {"lr": lr, "bicubic": bic, "sr": sr, "hr": hr}.items()})
+  summary = {**mean_scores(list(per_image.values())), "bicubic": mean_scores(list(baseline.values())),
+             "per_image": {n: {**per_image[n], "bicubic": baseline[n]} for n in per_image},
+             "step": step, "scale": config.scale, "num_images": len(per_image), "folder": folder}
+  print(f"jaxgan: x{config.scale} on {len(per_image)} images of {folder}: PSNR {summary['psnr']:.2f} dB, "
+        f"SSIM {summary['ssim']:.4f} (bicubic {summary['bicubic']['psnr']:.2f} dB, "
+        f"{summary['bicubic']['ssim']:.4f})", flush=True)
+  return writer.finish(f"{config.generator} / {config.loss} x{config.scale}, step {step}", summary)
+
+
+MODES = {"train": train, "test": test}
