@@ -30,7 +30,13 @@ are rescaled by 1/12.75 "to obtain VGG losses of a scale comparable to the MSE l
 * the paper writes the adversarial loss as a sum over the batch and the VGG loss as a sum
   over channels; both are means here (the widely used ports' choice), which only rescales
   the learning rate under Adam and is what the 1/12.75 was calibrated for;
-* the paper trains on 350k ImageNet images; the flagfiles here use BSD68.
+* the paper trains on 350k ImageNet images; the flagfiles here use BSD68;
+* the paper does not state its VGG's input convention. The 1/12.75 is applied as is to the
+  features of the given weights: with the shared Keras/Caffe-convention VGG16 (inputs BGR
+  0..255 minus the mean) as the Caffe-converted VGGs of the time; torchvision-convention
+  weights (inputs divided by the ImageNet std) give features about 58 times smaller, a content
+  loss about 3,300 times smaller next to the adversarial term (raise ``--vgg_rescale`` to
+  compensate).
 
 Johnson et al. 2016 (Sec. 4.2 and supplementary) train their x4 / x8 networks
 (:func:`jaxgan.models.transformer_net.johnson_sr`) with Adam, learning rate 1e-3, batch 4,
