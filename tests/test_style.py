@@ -152,7 +152,9 @@ def test_train_two_steps_then_stylize_an_odd_size_with_a_losses_json(files, tmp_
   with open(path) as f:
     report = json.load(f)
   assert report["step"] == 2 and report["images"][0]["size"] == [37, 53]
-  assert report["mean"]["before"]["content"] == 0 and report["mean"]["after"]["content"] > 0
+  before, after = report["mean"]["before"], report["mean"]["after"]
+  assert 0 <= before["content"] <= 1e-6 * after["content"]  # the content image against itself
+  assert before["style"] > 0 and after["style"] > 0
   with pytest.raises(ValueError, match="exist.*--overwrite"):
     st.MODES["stylize"](st.build(config))
   st.MODES["stylize"](st.build(config.replace(overwrite=True)))

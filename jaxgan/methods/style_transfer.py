@@ -41,9 +41,11 @@ the example. ``feature_scale`` divides every activation before the losses; its d
 weights exactly) and ``100 sqrt(2)`` for Keras/Caffe ones. That value makes the example's
 weights equal, up to one common factor (to which Adam is invariant), to the paper's
 official Torch code (jcjohnson/fast-neural-style ``train.lua``: ``content_weights 1.0``,
-``style_weights 5.0``), which uses the same definitions (``nn.MSECriterion`` on features
-and on ``C H W``-normalised Grams) on this Caffe VGG16:
-``1e10 / s^4 : 1e5 / s^2 = 5 : 1`` for ``s^2 = 2 10^4``. Only blocks 1 to 4 of the shared
+``style_weights 5.0`` per layer), which uses the same definitions (``nn.MSECriterion`` on
+features and on ``C H W``-normalised Grams) on this Caffe VGG16:
+``1e10 / s^4 : 1e5 / s^2 = 5 : 1`` for ``s^2 = 2 10^4``. (That code's content layer is
+relu3_3 and its images are 0..255 through a ``150 tanh``, so the match of the balance is
+close, not exact; ``--feature_scale`` or the weights tune it.) Only blocks 1 to 4 of the shared
 file are ImageNet VGG16 (see its README), which is all these layers use.
 
 Total variation: the example has none (``tv_weight`` 0 by default). The paper chooses
