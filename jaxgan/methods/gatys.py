@@ -74,16 +74,8 @@ class Config(st.LossConfig):
 
 def load_content_image(config: Config) -> np.ndarray:
   """The content image as float [-1, 1] ``[H, W, 3]``, its longer side ``--image_size``."""
-  if not config.content_image:
-    raise ValueError("--content_image is required (the photo to restyle)")
-  if not os.path.isfile(config.content_image):
-    raise FileNotFoundError(f"--content_image={config.content_image}: no such file")
-  image = images_lib.load_image(config.content_image, channels=3)
-  if config.image_size:
-    h, w = image.shape[:2]
-    k = config.image_size / max(h, w)
-    image = images_lib.resize(image, (max(1, round(h * k)), max(1, round(w * k))))
-  return images_lib.to_float(image)
+  return st.load_flag_image(config.content_image, flag="content_image", longer_side=config.image_size,
+                            what="the photo to restyle")
 
 
 def make_optimizer(config: Config) -> optax.GradientTransformationExtraArgs:

@@ -472,7 +472,10 @@ def train_scales(config: Config, *, allow_training: bool = True, progress: bool 
   method = SinGAN(config, spec)
   mesh = sharding.make_mesh(1)
   report_path = os.path.join(workdir, "scales.json")
-  report = json.load(open(report_path)) if os.path.exists(report_path) else {}
+  report = {}
+  if os.path.exists(report_path):
+    with open(report_path) as f:
+      report = json.load(f)
   report.update(image=os.path.abspath(config.image), shapes=[list(s) for s in spec.shapes],
                 scale_factor=spec.scale_factor, scale1=spec.scale1)
   per_scale = {int(k): v for k, v in report.get("scales", {}).items()}

@@ -142,13 +142,11 @@ def random_samples(config: singan.Config) -> list[str]:
     raise ValueError(f"--gen_start_scale={config.gen_start_scale} must be <= {top}")
   shapes = [(max(1, round(h * config.scale_v)), max(1, round(w * config.scale_h)))
             for h, w in method.spec.shapes]
-  if min(shapes[0]) <= 0:
-    raise ValueError("scale_h / scale_v give an empty coarsest scale")
-  run = jax.jit(lambda s, k: generate_from(method, s, 0, jnp.zeros((1, *shapes[0], 3)), k, shapes,
-                                           fixed_below=config.gen_start_scale))
   if (config.scale_h, config.scale_v) != (1.0, 1.0) and config.gen_start_scale:
     raise ValueError("--gen_start_scale needs --scale_h=1 --scale_v=1 (the reconstruction path has "
                      "the training image's size)")
+  run = jax.jit(lambda s, k: generate_from(method, s, 0, jnp.zeros((1, *shapes[0], 3)), k, shapes,
+                                           fixed_below=config.gen_start_scale))
   folder = f"gen_start_scale={config.gen_start_scale}_scale_h={config.scale_h:g}_scale_v={config.scale_v:g}"
   paths = []
   for i in range(config.num_samples):

@@ -203,18 +203,27 @@ def load_loss_network(config: LossConfig) -> vgg_lib.LossNetwork:
   return vgg_lib.load_vgg(resolve_vgg_path(config), depth=config.vgg_depth)
 
 
-def load_style_image(config: LossConfig) -> np.ndarray:
-  """The style image as float [-1, 1] ``[H, W, 3]``, its longer side resized to ``--style_size``."""
-  if not config.style_image:
-    raise ValueError("--style_image is required (the painting whose style is transferred)")
-  if not os.path.isfile(config.style_image):
-    raise FileNotFoundError(f"--style_image={config.style_image}: no such file")
-  image = images_lib.load_image(config.style_image, channels=3)
-  if config.style_size:
+def load_flag_image(path: str, *, flag: str, what: str, longer_side: int = 0) -> np.ndarray:
+  """The image named by ``--flag`` as float [-1, 1] ``[H, W, 3]``; longer side resized if given.
+
+  A clear error names the flag when it is empty or not a file.
+  """
+  if not path:
+    raise ValueError(f"--{flag} is required ({what})")
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"--{flag}={path}: no such file")
+  image = images_lib.load_image(path, channels=3)
+  if longer_side:
     h, w = image.shape[:2]
-    k = config.style_size / max(h, w)
+    k = longer_side / max(h, w)
     image = images_lib.resize(image, (max(1, round(h * k)), max(1, round(w * k))))
   return images_lib.to_float(image)
+
+
+def load_style_image(config: LossConfig) -> np.ndarray:
+  """The style image, its longer side resized to ``--style_size`` (0: its own size)."""
+  return load_flag_image(config.style_image, flag="style_image", longer_side=config.style_size,
+                         what="the painting whose style is transferred")
 
 
 def feature_scale(config: LossConfig, convention: str) -> float:

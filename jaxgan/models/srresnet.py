@@ -51,7 +51,7 @@ import jax
 from flax import nnx
 
 from jaxgan.nn import leaky_relu, torch_conv_padding
-from jaxgan.nn.layers import TORCH_BATCHNORM_EPSILON, TORCH_BATCHNORM_MOMENTUM
+from jaxgan.nn.norm import BatchNorm
 from jaxgan.nn.pixel_shuffle import PReLU, pixel_shuffle
 
 SRRESNET_CHANNELS = 64
@@ -66,15 +66,8 @@ DISCRIMINATOR_DENSE = 1024
 HR_CROP_SIZE = 96  # the paper's HR training crops
 
 
-class TorchBatchNorm(nnx.Module):
-  """``torch.nn.BatchNorm2d`` defaults (momentum 0.1, eps 1e-5, scale 1, bias 0); ``(x, *, train)``."""
-
-  def __init__(self, features: int, *, rngs: nnx.Rngs):
-    self.norm = nnx.BatchNorm(features, momentum=TORCH_BATCHNORM_MOMENTUM,
-                              epsilon=TORCH_BATCHNORM_EPSILON, rngs=rngs)
-
-  def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-    return self.norm(x, use_running_average=not train)
+# ``torch.nn.BatchNorm2d`` defaults (momentum 0.1, eps 1e-5, scale 1, bias 0); ``(x, *, train)``.
+TorchBatchNorm = functools.partial(BatchNorm, scale_init=nnx.initializers.ones)
 
 
 def _conv(cin: int, cout: int, kernel: int, *, rngs: nnx.Rngs, stride: int = 1) -> nnx.Conv:

@@ -23,7 +23,7 @@ Upsampling (``upsample``):
 
 Norms (``norm``): ``'instance'`` (affine ``InstanceNorm2d``, Ulyanov et al., as in the
 PyTorch example and Johnson's later code) or ``'batch'`` (the paper's batch norm:
-PyTorch's ``BatchNorm2d`` defaults, see :class:`jaxgan.models.srresnet.TorchBatchNorm`).
+PyTorch's ``BatchNorm2d`` defaults, ``jaxgan.models.srresnet.TorchBatchNorm``).
 Both have a scale and a bias per channel, so the counts do not depend on the choice.
 
 Presets and their parameter counts (measured here with ``jax.eval_shape``):

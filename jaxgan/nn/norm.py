@@ -58,12 +58,15 @@ class InstanceNorm(nnx.Module):
 
 
 class BatchNorm(nnx.Module):
-  """``BatchNorm2d`` with PyTorch's momentum and epsilon and the official N(1, 0.02) scale."""
+  """``BatchNorm2d`` with PyTorch's momentum and epsilon and the official N(1, 0.02) scale.
 
-  def __init__(self, features: int, *, rngs: nnx.Rngs):
+  ``scale_init=nnx.initializers.ones`` gives PyTorch's own default (scale 1).
+  """
+
+  def __init__(self, features: int, *, scale_init=None, rngs: nnx.Rngs):
     self.norm = nnx.BatchNorm(features, momentum=TORCH_BATCHNORM_MOMENTUM,
                               epsilon=TORCH_BATCHNORM_EPSILON,
-                              scale_init=batchnorm_scale_init(), rngs=rngs)
+                              scale_init=scale_init or batchnorm_scale_init(), rngs=rngs)
 
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
     return self.norm(x, use_running_average=not train)
