@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import tempfile
 import threading
 
 import hypothesis
@@ -92,6 +93,16 @@ def test_digits_is_built_once_then_read_from_cache(tmp_path, monkeypatch):
   monkeypatch.setattr(builders.JaxganDigits, '_generate_examples', no_rebuild)
   source = data.labelled_source('digits', split='test', data_dir=tmp_path)
   assert len(source) > 0 and info_file.stat().st_mtime_ns == mtime
+
+
+def test_building_leaves_nothing_in_the_temp_dir(tmp_path, monkeypatch):
+  # tfds makes an empty ``tmp*tfds`` directory per unprepared builder when it looks the
+  # dataset up on GCS; jaxgan's builders are local and skip that look-up.
+  temp = tmp_path / 'temp'
+  temp.mkdir()
+  monkeypatch.setattr(tempfile, 'tempdir', str(temp))
+  data.labelled_source('digits', split='train', data_dir=tmp_path / 'data')
+  assert sorted(os.listdir(temp)) == []
 
 
 def test_an_interrupted_build_is_not_read_back(tmp_path, monkeypatch):

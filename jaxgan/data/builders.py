@@ -34,6 +34,19 @@ DIGITS_TEST_EVERY = 5
 Example = tuple[str, dict[str, object]]
 
 
+class LocalDatasetInfo(tfds.core.DatasetInfo):
+  """DatasetInfo of a dataset built from local files: never looked up on GCS.
+
+  A builder of a not-yet-prepared dataset calls ``initialize_from_bucket`` on
+  construction, and tfds (4.9) makes a ``tmp*tfds`` directory there before it learns
+  that there is nothing to fetch, and never removes it: one leaked directory in the
+  system temp dir per builder.
+  """
+
+  def initialize_from_bucket(self) -> None:
+    pass
+
+
 def _labelled_features(image_shape, class_label) -> tfds.features.FeaturesDict:
   return tfds.features.FeaturesDict({
       'image': tfds.features.Image(shape=tuple(image_shape), encoding_format='png'),
@@ -72,7 +85,7 @@ class JaxganDigits(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version('1.0.0')
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
+    return LocalDatasetInfo(
         builder=self,
         description=self.__doc__,
         features=_labelled_features(
@@ -143,7 +156,7 @@ class JaxganIdx(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     config: IdxConfig = self.builder_config
-    return tfds.core.DatasetInfo(
+    return LocalDatasetInfo(
         builder=self,
         description=config.description,
         features=_labelled_features(
@@ -214,7 +227,7 @@ class JaxganImageFolder(tfds.core.GeneratorBasedBuilder):
   def _info(self) -> tfds.core.DatasetInfo:
     config: FolderConfig = self.builder_config
     height, width = config.image_size or (None, None)
-    return tfds.core.DatasetInfo(
+    return LocalDatasetInfo(
         builder=self,
         description=config.description,
         features=_labelled_features(

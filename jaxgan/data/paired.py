@@ -336,7 +336,7 @@ class JaxganPaired(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     image = lambda: tfds.features.Image(shape=(None, None, 3), encoding_format='png')
-    return tfds.core.DatasetInfo(
+    return builders.LocalDatasetInfo(
         builder=self,
         description=self.builder_config.description,
         features=tfds.features.FeaturesDict(

@@ -155,7 +155,7 @@ class JaxganSingleImage(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
+    return builders.LocalDatasetInfo(
         builder=self, description=self.builder_config.description,
         features=tfds.features.FeaturesDict({
             "image": tfds.features.Image(shape=(None, None, 3), encoding_format="png"),

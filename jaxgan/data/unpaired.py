@@ -311,7 +311,7 @@ class JaxganUnpaired(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     config: UnpairedConfig = self.builder_config
-    return tfds.core.DatasetInfo(
+    return builders.LocalDatasetInfo(
         builder=self,
         description=config.description,
         features=tfds.features.FeaturesDict({
