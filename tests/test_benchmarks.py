@@ -69,3 +69,22 @@ def test_conv_reformulations_equal_the_model_layers(cin, cout, side):
     np.testing.assert_allclose(f(x, w), ref, atol=1e-4)
   xd = jax.random.normal(kx, (2, 2 * side, 2 * side, cin))
   np.testing.assert_allclose(conv_layers.conv_s2d(xd, w), conv_layers.conv_flax(xd, w), atol=1e-4)
+
+
+def test_singan_scales_parses_scales_and_times_every_scale(tmp_path, capsys):
+  import singan_scales  # pylint: disable=g-import-not-at-top
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  assert singan_scales.parse_scales("all", 3) == [0, 1, 2]
+  assert singan_scales.parse_scales("2,-1,0", 4) == [0, 2, 3]
+  with pytest.raises(ValueError, match="--scales: 5 is not a scale"):
+    singan_scales.parse_scales("5", 3)
+  pixels = np.random.default_rng(0).integers(0, 256, (30, 36, 3), dtype=np.uint8)
+  Image.fromarray(pixels).save(tmp_path / "img.png")
+  out = str(tmp_path / "rows.json")
+  rows = singan_scales.main([f"--image={tmp_path / 'img.png'}", "--max_size=36", "--steps=1", "--warmup=0",
+                             "--set=min_size=24,nfc=8,min_nfc=8,num_steps=100",
+                             f"--data_dir={tmp_path / 'tfds'}", "--scales=0,-1", f"--json={out}"])
+  assert len(rows) == 2 and rows[0]["scale"] == 0 and rows[1]["scale"] > 0 and rows[1]["shape"] == [30, 36]
+  assert all(r["iteration_s"] > 0 and r["hours_at_num_steps"] == r["iteration_s"] * 100 / 3600 for r in rows)
+  assert "| scale | H x W |" in capsys.readouterr().out
+  assert os.path.exists(out)
