@@ -16,6 +16,7 @@ from PIL import Image
 from jaxgan import data
 from jaxgan.data import builders
 from jaxgan.data import idx
+from jaxgan.data import record_source
 from jaxgan.data import images
 from jaxgan.data import sources
 
@@ -538,3 +539,29 @@ def test_labelled_transform_on_digits(tmp_path):
   assert big['image'].shape == (12, 12, 3)
   rgb = {'image': np.zeros((5, 5, 3), np.uint8), 'label': 1}
   assert data.labelled_transform(image_size=5, channels=1)(rgb)['image'].shape == (5, 5, 1)
+
+
+class _Squares(record_source.RecordSource):
+  def _example(self, raw, index):
+    return {'value': raw * raw, 'index': index}
+
+
+class _ListWithBatchedReads(list):
+  def __getitems__(self, indices):
+    return [self[i] for i in indices]
+
+
+@pytest.mark.parametrize('batched', [True, False])
+def test_record_source_indexing_matches_a_list(batched):
+  records = (_ListWithBatchedReads if batched else list)([3, 1, 4, 1, 5])
+  source = _Squares(records)
+  assert len(source) == 5 and source._batched_reads == batched
+  for i in range(-5, 5):
+    assert source[i] == {'value': records[i] ** 2, 'index': i % 5}
+  assert source.__getitems__([-1, 0, 2]) == [source[-1], source[0], source[2]]
+  for bad in (5, -6):
+    with pytest.raises(IndexError, match=f'index {bad} out of range for 5 examples'):
+      source[bad]
+    with pytest.raises(IndexError):
+      source.__getitems__([0, bad])
+  assert record_source.decode_name(b'a.png') == record_source.decode_name('a.png') == 'a.png'

@@ -36,13 +36,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import tensorflow_datasets as tfds
 
 from jaxgan.data import builders, fingerprint, matlab_resize
 from jaxgan.data import images as images_lib
+from jaxgan.data.record_source import RecordSource, decode_name
 
 SRGAN_CROP_SIZE = 96
 SPLIT = 'train'
@@ -125,31 +126,17 @@ def hr_builder(root: str | os.PathLike, data_dir: str | os.PathLike) -> JaxganHr
                         file_format=builders.FILE_FORMAT)
 
 
-class HRSource:
+class HRSource(RecordSource):
   """Random access to ``{'image': uint8 HxWx3, 'name': str}`` examples of an HR folder."""
 
   def __init__(self, data_source, *, root: str, split: str):
-    self._data_source = data_source
+    super().__init__(data_source)
     self.root = root
     self.split = split
 
-  def __len__(self) -> int:
-    return len(self._data_source)
-
-  @staticmethod
-  def _example(raw) -> Example:
-    name = raw['name']
-    return {'image': np.asarray(raw['image']),
-            'name': name.decode() if isinstance(name, bytes) else str(name)}
-
-  def __getitem__(self, index: int) -> Example:
-    index = int(index)
-    if not -len(self) <= index < len(self):
-      raise IndexError(f'index {index} out of range for {len(self)} examples')
-    return self._example(self._data_source[index % len(self)])
-
-  def __getitems__(self, indices: Sequence[int]) -> list[Example]:
-    return [self._example(r) for r in self._data_source.__getitems__([int(i) for i in indices])]
+  def _example(self, raw, index: int) -> Example:
+    del index
+    return {'image': np.asarray(raw['image']), 'name': decode_name(raw['name'])}
 
   def __repr__(self) -> str:
     return f'HRSource({self.root!r}, split={self.split!r}, {len(self)} images)'

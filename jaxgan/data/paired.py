@@ -45,6 +45,7 @@ import tensorflow_datasets as tfds
 from jaxgan.data import builders, fingerprint
 from jaxgan.data import images as images_lib
 from jaxgan.data import jitter as jitter_lib
+from jaxgan.data.record_source import RecordSource, decode_name
 
 PREPROCESS = jitter_lib.PREPROCESS  # name -> description, for a config's choices
 PREPROCESS_MODES = jitter_lib.PREPROCESS_MODES
@@ -398,7 +399,7 @@ def paired_builder(spec: str, data_dir: str | os.PathLike) -> JaxganPaired:
       config=config, data_dir=os.fspath(data_dir), file_format=builders.FILE_FORMAT)
 
 
-class PairedSource:
+class PairedSource(RecordSource):
   """Random access to ``{'a': uint8 HxWx3, 'b': uint8 HxWx3, 'name': str}`` examples.
 
   Attributes:
@@ -410,31 +411,17 @@ class PairedSource:
   def __init__(self, data_source, *, name: str, split: str, direction: str = 'AtoB'):
     if direction not in DIRECTIONS:
       raise ValueError(f'direction must be one of {DIRECTIONS}, got {direction!r}')
-    self._data_source = data_source
+    super().__init__(data_source)
     self.name = name
     self.split = split
     self.direction = direction
 
-  def __len__(self) -> int:
-    return len(self._data_source)
-
-  def _example(self, raw) -> Example:
+  def _example(self, raw, index: int) -> Example:
+    del index
     a, b = np.asarray(raw['a']), np.asarray(raw['b'])
     if self.direction == 'BtoA':
       a, b = b, a
-    name = raw['name']
-    return {'a': a, 'b': b,
-            'name': name.decode() if isinstance(name, bytes) else str(name)}
-
-  def __getitem__(self, index: int) -> Example:
-    index = int(index)
-    if not -len(self) <= index < len(self):
-      raise IndexError(f'index {index} out of range for {len(self)} examples')
-    return self._example(self._data_source[index % len(self)])
-
-  def __getitems__(self, indices: Sequence[int]) -> list[Example]:
-    raw = self._data_source.__getitems__([int(i) for i in indices])
-    return [self._example(r) for r in raw]
+    return {'a': a, 'b': b, 'name': decode_name(raw['name'])}
 
   def __repr__(self) -> str:
     return (f'PairedSource({self.name!r}, split={self.split!r}, {len(self)} examples, '

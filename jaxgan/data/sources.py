@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from jaxgan.data import builders
+from jaxgan.data.record_source import RecordSource
 
 SPEC_FORMS = ('digits', 'idx:PATH', 'folder:PATH', 'tfds:NAME', 'NAME (a tfds name)')
 
@@ -26,7 +27,7 @@ class DatasetNotPreparedError(FileNotFoundError):
   """A tfds catalogue dataset that is not prepared in the data dir."""
 
 
-class LabelledSource:
+class LabelledSource(RecordSource):
   """Random access to ``{'image': uint8 HxWxC, 'label': int}`` examples.
 
   Attributes:
@@ -39,35 +40,18 @@ class LabelledSource:
   def __init__(self, data_source, *, name: str, class_names: Sequence[str],
                image_shape: tuple[int | None, int | None, int],
                batched_reads: bool = True):
-    self._data_source = data_source
-    self._batched_reads = batched_reads and hasattr(data_source, '__getitems__')
+    super().__init__(data_source, batched_reads=batched_reads)
     self.name = name
     self.class_names = tuple(class_names)
     self.num_classes = len(self.class_names)
     self.image_shape = tuple(image_shape)
 
-  def __len__(self) -> int:
-    return len(self._data_source)
-
-  def _example(self, raw) -> dict[str, object]:
+  def _example(self, raw, index: int) -> dict[str, object]:
+    del index
     image = np.asarray(raw['image'])
     if image.ndim == 2:
       image = image[..., None]
     return {'image': image, 'label': int(raw['label'])}
-
-  def __getitem__(self, index: int) -> dict[str, object]:
-    index = int(index)
-    if not -len(self) <= index < len(self):
-      raise IndexError(f'index {index} out of range for {len(self)} examples')
-    return self._example(self._data_source[index % len(self)])
-
-  def __getitems__(self, indices: Sequence[int]) -> list[dict[str, object]]:
-    indices = [int(i) for i in indices]
-    if self._batched_reads:
-      raw = self._data_source.__getitems__(indices)
-    else:
-      raw = [self._data_source[i] for i in indices]
-    return [self._example(r) for r in raw]
 
   def __repr__(self) -> str:
     return (f'LabelledSource({self.name!r}, {len(self)} examples, '

@@ -61,6 +61,7 @@ from jaxgan.data import images as images_lib
 from jaxgan.data import jitter as jitter_lib
 from jaxgan.data import sources as sources_lib
 from jaxgan.data.loader import BatchLoader, Example
+from jaxgan.data.record_source import RecordSource, decode_name
 from jaxgan.data.streams import ZippedBatches
 
 PREPROCESS = jitter_lib.PREPROCESS
@@ -368,7 +369,7 @@ def unpaired_builder(spec: str | UnpairedSpec, data_dir: str | os.PathLike
 # ------------------------------------------------------------------ sources
 
 
-class DomainSource:
+class DomainSource(RecordSource):
   """Random access to one domain's ``{'image': uint8 HxWxC, 'name': str}`` examples.
 
   Attributes:
@@ -381,37 +382,17 @@ class DomainSource:
   def __init__(self, data_source, *, name: str, split: str, domain: str,
                image_shape: tuple[int | None, int | None, int | None],
                batched_reads: bool = True):
-    self._data_source = data_source
-    self._batched_reads = batched_reads and hasattr(data_source, '__getitems__')
+    super().__init__(data_source, batched_reads=batched_reads)
     self.name = name
     self.split = split
     self.domain = domain
     self.image_shape = tuple(image_shape)
 
-  def __len__(self) -> int:
-    return len(self._data_source)
-
   def _example(self, raw, index: int) -> Example:
     image = np.asarray(raw['image'])
     if image.ndim == 2:
       image = image[..., None]
-    name = raw.get('name', f'{self.split}_{index}')
-    return {'image': image, 'name': name.decode() if isinstance(name, bytes) else str(name)}
-
-  def __getitem__(self, index: int) -> Example:
-    index = int(index)
-    if not -len(self) <= index < len(self):
-      raise IndexError(f'index {index} out of range for {len(self)} examples')
-    index %= len(self)
-    return self._example(self._data_source[index], index)
-
-  def __getitems__(self, indices: Sequence[int]) -> list[Example]:
-    indices = [int(i) for i in indices]
-    if self._batched_reads:
-      raw = self._data_source.__getitems__(indices)
-    else:
-      raw = [self._data_source[i] for i in indices]
-    return [self._example(r, i) for r, i in zip(raw, indices)]
+    return {'image': image, 'name': decode_name(raw.get('name', f'{self.split}_{index}'))}
 
   def __repr__(self) -> str:
     return (f'DomainSource({self.name!r}, split={self.split!r}, domain={self.domain}, '
