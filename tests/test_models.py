@@ -286,3 +286,14 @@ def test_conv_padding_matches_pytorch_definition():
       patch = xp[:, 2 * i : 2 * i + 4, 2 * j : 2 * j + 4, :]
       expected[:, i, j] = np.einsum('bhwc,hwco->bo', patch, k)
   np.testing.assert_allclose(layer(jnp.asarray(x, jnp.float32)), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_shape_checks_name_the_expected_shape_and_the_next_working_size():
+  from jaxgan.nn.layers import check_multiple, check_nhwc  # pylint: disable=g-import-not-at-top
+  check_nhwc(jnp.zeros((2, 8, 8, 3)), 3)
+  check_multiple(jnp.zeros((1, 8, 12, 3)), 4, 'net')
+  with pytest.raises(ValueError, match=r'z must have shape \[B, H, W, 3\], got \(8, 8, 3\)'):
+    check_nhwc(jnp.zeros((8, 8, 3)), 3, 'z')
+  with pytest.raises(ValueError, match=r'10x13 is not a multiple of 4, the stride of net \(the next size that '
+                                       r'is: 12x16\)'):
+    check_multiple(jnp.zeros((1, 10, 13, 1)), 4, 'net')

@@ -29,6 +29,7 @@ from flax import nnx
 
 from jaxgan.models.unet import conv4x4
 from jaxgan.nn import leaky_relu, normal_init
+from jaxgan.nn.layers import check_nhwc
 from jaxgan.nn.norm import conv_bias, make_norm
 
 Layer = tuple[int, int, int]  # (kernel, stride, padding)
@@ -65,8 +66,7 @@ class _ConvStack(nnx.Module):
     return receptive_field(self.layers)
 
   def _check(self, x: jax.Array) -> None:
-    if x.ndim != 4 or x.shape[-1] != self.in_channels:
-      raise ValueError(f'x must have shape [B, H, W, {self.in_channels}], got {x.shape}')
+    check_nhwc(x, self.in_channels)
     size = min(x.shape[1:3])
     if output_size(size, self.layers) < 1:
       raise ValueError(f'{size}x{size} is too small for this {type(self).__name__}: its output would be empty')

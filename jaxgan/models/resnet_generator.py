@@ -39,6 +39,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxgan.nn import ConvTranspose, normal_init, torch_conv_padding
+from jaxgan.nn.layers import check_multiple, check_nhwc
 from jaxgan.nn.norm import conv_bias, make_norm
 from jaxgan.nn.padding import check_padding, pad, reflect_pad
 
@@ -128,14 +129,9 @@ class ResnetGenerator(nnx.Module):
     return 2 * self.stride if self.n_blocks and self.padding_type == 'reflect' else self.stride
 
   def _check(self, x: jax.Array) -> None:
-    if x.ndim != 4 or x.shape[-1] != self.in_channels:
-      raise ValueError(f'x must have shape [B, H, W, {self.in_channels}], got {x.shape}')
+    check_nhwc(x, self.in_channels)
+    check_multiple(x, self.stride, 'the ResNet generator (the official network returns the next size)')
     h, w = x.shape[1:3]
-    s = self.stride
-    if h % s or w % s:
-      raise ValueError(f'image size {h}x{w} is not a multiple of {s}, the stride of the ResNet '
-                       f'generator (the official network would return {-(-h // s) * s}x'
-                       f'{-(-w // s) * s}): pad or crop it')
     if min(h, w) < self.min_size:
       raise ValueError(f'image size {h}x{w} is too small for the ResNet generator with '
                        f'{self.padding_type} padding: sides must be at least {self.min_size}')

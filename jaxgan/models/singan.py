@@ -32,6 +32,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxgan.nn import leaky_relu, normal_init
+from jaxgan.nn.layers import check_nhwc
 from jaxgan.nn.norm import BatchNorm
 
 NUM_LAYER = 5
@@ -104,8 +105,7 @@ class _Trunk(nnx.Module):
     return (KERNEL - 1) * self.num_layer
 
   def _check(self, x: jax.Array, name: str) -> None:
-    if x.ndim != 4 or x.shape[-1] != self.channels:
-      raise ValueError(f"{name} must have shape [B, H, W, {self.channels}], got {x.shape}")
+    check_nhwc(x, self.channels, name)
     if min(x.shape[1:3]) <= self.shrink:
       raise ValueError(f"{name} of size {x.shape[1]}x{x.shape[2]} is too small: the "
                        f"{self.num_layer} unpadded 3x3 convolutions need sides > {self.shrink}")

@@ -62,6 +62,7 @@ from flax import nnx
 
 from jaxgan.models.srresnet import TorchBatchNorm
 from jaxgan.nn import ConvTranspose
+from jaxgan.nn.layers import check_multiple, check_nhwc
 from jaxgan.nn.norm import InstanceNorm
 from jaxgan.nn.padding import reflect_pad
 
@@ -193,14 +194,9 @@ class TransformerNet(nnx.Module):
     return max(smallest, self.stride)
 
   def _check(self, x: jax.Array) -> None:
-    if x.ndim != 4 or x.shape[-1] != self.in_channels:
-      raise ValueError(f'x must have shape [B, H, W, {self.in_channels}], got {x.shape}')
+    check_nhwc(x, self.in_channels)
+    check_multiple(x, self.stride, f'this TransformerNet ({self.n_down} stride-2 convolutions)')
     h, w = x.shape[1:3]
-    s = self.stride
-    if h % s or w % s:
-      raise ValueError(f'image size {h}x{w} is not a multiple of {s}: its {self.n_down} stride-2 '
-                       f'convolutions would not come back to it (a {-(-h // s) * s}x'
-                       f'{-(-w // s) * s} output); pad or crop it')
     if min(h, w) < self.min_size:
       raise ValueError(f'image size {h}x{w} is too small for this TransformerNet: sides must be '
                        f'at least {self.min_size} (reflection padding)')

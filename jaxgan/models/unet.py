@@ -41,6 +41,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxgan.nn import ConvTranspose, leaky_relu, normal_init, torch_conv_padding
+from jaxgan.nn.layers import check_multiple, check_nhwc
 from jaxgan.nn.norm import conv_bias, make_norm
 
 KERNEL_SIZE = 4
@@ -107,12 +108,8 @@ class UNetGenerator(nnx.Module):
     return unet_stride(self.num_downs)
 
   def _check(self, x: jax.Array) -> None:
-    if x.ndim != 4 or x.shape[-1] != self.in_channels:
-      raise ValueError(f'x must have shape [B, H, W, {self.in_channels}], got {x.shape}')
-    h, w = x.shape[1:3]
-    if h % self.stride or w % self.stride:
-      raise ValueError(f'image size {h}x{w} is not a multiple of {self.stride}, the stride of '
-                       f'a U-Net with {self.num_downs} downsamplings: pad or crop it')
+    check_nhwc(x, self.in_channels)
+    check_multiple(x, self.stride, f'a U-Net with {self.num_downs} downsamplings')
 
   def __call__(self, x: jax.Array, *, train: bool, key: jax.Array | None = None) -> jax.Array:
     self._check(x)

@@ -15,6 +15,25 @@ TORCH_BATCHNORM_MOMENTUM = 0.9
 TORCH_BATCHNORM_EPSILON = 1e-5
 
 
+def check_nhwc(x: jax.Array, channels: int, name: str = 'x') -> None:
+  """A clear error unless ``x`` is a batch of images ``[B, H, W, channels]``."""
+  if x.ndim != 4 or x.shape[-1] != channels:
+    raise ValueError(f'{name} must have shape [B, H, W, {channels}], got {x.shape}')
+
+
+def check_multiple(x: jax.Array, stride: int, network: str) -> None:
+  """A clear error unless the sides of the images ``x`` are multiples of ``stride``.
+
+  Networks that downsample by ``stride`` and upsample back only return their input's size
+  for such sides; the message names the next size that works.
+  """
+  h, w = x.shape[1:3]
+  if h % stride or w % stride:
+    raise ValueError(f'image size {h}x{w} is not a multiple of {stride}, the stride of {network} '
+                     f'(the next size that is: {-(-h // stride) * stride}x{-(-w // stride) * stride}): '
+                     f'pad or crop it')
+
+
 def leaky_relu(x: jax.Array) -> jax.Array:
   """LeakyReLU with the GAN papers' slope of 0.2."""
   return jax.nn.leaky_relu(x, negative_slope=LEAKY_RELU_SLOPE)
