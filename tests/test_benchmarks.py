@@ -88,3 +88,20 @@ def test_singan_scales_parses_scales_and_times_every_scale(tmp_path, capsys):
   assert all(r["iteration_s"] > 0 and r["hours_at_num_steps"] == r["iteration_s"] * 100 / 3600 for r in rows)
   assert "| scale | H x W |" in capsys.readouterr().out
   assert os.path.exists(out)
+
+
+def test_singan_gp_norm_trains_the_coarsest_scale_with_each_norm(tmp_path):
+  import singan_gp_norm  # pylint: disable=g-import-not-at-top
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  pixels = np.random.default_rng(0).integers(0, 256, (26, 30, 3), dtype=np.uint8)
+  Image.fromarray(pixels).save(tmp_path / "img.png")
+  with pytest.raises(SystemExit):
+    singan_gp_norm.main([f"--image={tmp_path / 'img.png'}", "--norms=batch", f"--out={tmp_path}"])
+  results = singan_gp_norm.main([f"--image={tmp_path / 'img.png'}", "--max_size=30", "--iterations=2",
+                                 f"--data_dir={tmp_path / 'tfds'}", f"--out={tmp_path / 'out'}"])
+  assert set(results) == {"pixel", "example"}
+  for norm, r in results.items():
+    assert r["critic_gap"] == pytest.approx(r["d_real"] - r["d_fake"]) and np.isfinite(r["gradient_penalty"])
+    assert os.path.exists(tmp_path / "out" / f"{norm}.png")
+  # The two norms penalise different gradients: their first steps differ.
+  assert results["pixel"]["gradient_penalty"] != results["example"]["gradient_penalty"]

@@ -23,9 +23,13 @@ Faithfulness notes (each documented where it lives):
 * ``--g_adv_grad=official`` (default): as in the official code, the adversarial gradient of
   all 3 generator steps is that of the last critic step's ``fake`` (computed once, before
   the first generator update; PyTorch's ``retain_graph``); ``recompute`` re-runs G each step.
-* ``--gp_norm=example`` (default) is the paper's WGAN-GP (norm of each image's gradient);
-  ``pixel`` is the official ``calc_gradient_penalty`` (norm over channels per pixel,
-  averaged). The critic map is summed before differentiating (``grad_outputs`` of ones).
+* ``--gp_norm=pixel`` (default) is the official ``calc_gradient_penalty``: the norm over
+  the channels at each pixel, the penalty averaged over the pixels; ``example`` is the
+  WGAN-GP of the paper's wording (the norm of each image's whole gradient). Both
+  differentiate the critic map summed (the official ``grad_outputs`` of ones). The official
+  weights (penalty 0.1, alpha 10) are tuned for the per-pixel norm: with ``example`` the
+  critic barely separates real from fake and the random samples stay noise
+  (``benchmarks/singan_gp_norm.py``; figures in the README), hence the default.
 * ``z*`` is drawn once. The official code redraws it every iteration at the coarsest scale
   and keeps the last one, which the paper's fixed ``z*`` does not describe.
 * The official ``imresize`` round-trips through uint8 (clipping to [-1, 1] and quantising);
@@ -111,7 +115,7 @@ class Config(TrainConfig):
   d_steps: int = field(3, "Critic steps per iteration.", check=POSITIVE)
   g_steps: int = field(3, "Generator steps per iteration.", check=POSITIVE)
   gp_weight: float = field(0.1, "WGAN-GP weight (the official lambda_grad).", check=NON_NEGATIVE)
-  gp_norm: str = field("example", "Gradient-penalty norm: 'example' (paper) or 'pixel' (official code).",
+  gp_norm: str = field("pixel", "Gradient-penalty norm: 'pixel' (official code) or 'example' (WGAN-GP).",
                        choices={k: k for k in GP_NORMS})
   g_adv_grad: str = field("official", "Adversarial gradient of the G steps.", choices=G_ADV_GRADS)
   alpha: float = field(10.0, "Reconstruction loss weight (100 for super-resolution).", check=NON_NEGATIVE)
