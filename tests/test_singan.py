@@ -66,6 +66,13 @@ def test_pyramid_of_the_balloons_image_and_sr_pyramid():
   assert min(sr.shapes[0]) == 18 and sr.top_shape == (120, 80)
 
 
+def test_config_pyramids_use_their_official_min_size_unless_given():
+  sr = singan.Config(image="x.png", pyramid="sr").pyramid_for(120, 80)  # 33039_LR.png
+  assert min(sr.shapes[0]) == 18 and sr.top_shape == (120, 80)
+  assert min(singan.Config(image="x.png").pyramid_for(186, 248).shapes[0]) == 25
+  assert min(singan.Config(image="x.png", pyramid="sr", min_size=30).pyramid_for(120, 80).shapes[0]) == 30
+
+
 def test_pyramid_too_small_image_is_a_clear_error():
   with pytest.raises(ValueError, match="min_size"):
     si.pyramid_spec(25, 30)

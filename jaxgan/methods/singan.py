@@ -96,8 +96,8 @@ class Config(TrainConfig):
   # Pyramid.
   pyramid: str = field("default", "Pyramid rule.", choices=PYRAMIDS)
   max_size: int = field(single_image_lib.MAX_SIZE, "Longest image side at the finest scale.", check=POSITIVE)
-  min_size: int = field(single_image_lib.MIN_SIZE, "Shortest side at the coarsest scale "
-                        "(--pyramid=sr uses 18).", check=POSITIVE)
+  min_size: int = field(0, "Shortest side at the coarsest scale; 0: the pyramid's official value "
+                        "(25, or 18 with --pyramid=sr).", check=NON_NEGATIVE)
   scale_factor: float = field(single_image_lib.SCALE_FACTOR, "Initial scale factor; refitted per image.",
                               check=(lambda v: 0 < v < 1, "must be in (0, 1)"))
   sr_factor: float = field(4.0, "Super-resolution factor (--pyramid=sr trains for it; --mode=sr).",
@@ -156,9 +156,11 @@ class Config(TrainConfig):
 
   def pyramid_for(self, h: int, w: int) -> single_image_lib.PyramidSpec:
     if self.pyramid == "sr":
-      return single_image_lib.sr_pyramid_spec(h, w, max_size=self.max_size, min_size=self.min_size,
+      return single_image_lib.sr_pyramid_spec(h, w, max_size=self.max_size,
+                                              min_size=self.min_size or single_image_lib.SR_MIN_SIZE,
                                               scale_factor=sr_step(self.sr_factor)[0])
-    return single_image_lib.pyramid_spec(h, w, max_size=self.max_size, min_size=self.min_size,
+    return single_image_lib.pyramid_spec(h, w, max_size=self.max_size,
+                                         min_size=self.min_size or single_image_lib.MIN_SIZE,
                                          scale_factor=self.scale_factor)
 
 
