@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jaxgan.methods import cgan
 from tests import tiny
@@ -79,6 +81,10 @@ def test_generate_mode_writes_a_grid_of_the_requested_class(tmp_path):
   assert (tmp_path / "generated" / "class7_step00000002.png").exists()
   result = json.loads((tmp_path / "eval.json").read_text())
   assert 0 <= result["class_agreement"] <= 1 and 0 <= result["classifier_test_accuracy"] <= 1
+  per_class = [result[f"class_agreement_class{c}"] for c in range(10)]
+  assert min(per_class) == result["class_agreement_worst_class"]
+  np.testing.assert_allclose(np.mean(per_class), result["class_agreement"], atol=1e-6)  # 2 per class
+  assert all(0 <= result[f"classifier_test_accuracy_class{c}"] <= 1 for c in range(10))
   assert os.listdir(tmp_path / "classifier")  # cached for the next run
   # The training grid has 10 class rows of 2 samples.
   from PIL import Image
@@ -91,3 +97,49 @@ def test_num_classes_must_match_the_dataset(tmp_path):
                       "--dataset=digits", "--num_classes=4", "--num_steps=1"],
                      capture_output=True, text=True, timeout=600, cwd=ROOT)
   assert r.returncode == 2 and "--num_classes=4 but digits has 10 classes" in r.stderr
+
+
+@settings(max_examples=20, deadline=None)
+@given(k=st.integers(2, 12), seed=st.integers(0, 2**31 - 1))
+def test_wrong_labels_differ_from_the_true_ones_and_cover_the_others(k, seed):
+  y = jnp.tile(jnp.arange(k), 200)
+  wrong = np.asarray(cgan.wrong_labels(jax.random.PRNGKey(seed), y, k))
+  assert ((wrong >= 0) & (wrong < k)).all() and (wrong != np.asarray(y)).all()
+  assert len(np.unique(wrong[np.asarray(y) == 0])) == k - 1  # every other class is drawn
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "dcgan"])
+def test_mismatch_term_is_the_real_wrong_label_cross_entropy(architecture):
+  kw = dict(architecture=architecture, ngf=8, ndf=8, **({"image_size": 8} if architecture == "mlp" else {}))
+  plain, aware = cgan.build(_config(**kw)), cgan.build(_config(mismatch_weight=0.7, **kw))
+  state = plain.init_state(jax.random.PRNGKey(0))
+  d = state.nets["D"]
+  batch = tiny.image_batch(plain.config)
+  real, y = jnp.asarray(batch["image"]), jnp.asarray(batch["label"]) % 4
+  fake = -real[::-1]
+  key = jax.random.PRNGKey(3)
+  base, (stats0, _) = plain.d_loss(d.params, d.stats, real, fake, key, y, y[::-1])
+  total, (_, metrics) = aware.d_loss(d.params, d.stats, real, fake, key, y, y[::-1])
+  # The same D call the term makes, written out: real images, wrong labels, target "fake".
+  k_y, k_d = jax.random.split(jax.random.fold_in(key, 0x3157))
+  y_wrong = cgan.wrong_labels(k_y, y, 4)
+  logits, _ = plain.discriminate(d.params, stats0, real, k_d, y_wrong)
+  expected = base + 0.7 * np.mean(np.log1p(np.exp(np.asarray(logits, np.float64))))
+  np.testing.assert_allclose(total, expected, rtol=1e-5)
+  assert 0 < metrics["d_mismatch"] < 1
+  # Weight 0 is the paper's D loss exactly.
+  zero, _ = cgan.build(_config(mismatch_weight=0.0, **kw)).d_loss(d.params, d.stats, real, fake, key, y, y[::-1])
+  assert zero == base
+  # The term reaches D's gradient.
+  g_plain = jax.grad(lambda p: plain.d_loss(p, d.stats, real, fake, key, y, y[::-1])[0])(d.params)
+  g_aware = jax.grad(lambda p: aware.d_loss(p, d.stats, real, fake, key, y, y[::-1])[0])(d.params)
+  assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(g_plain), jax.tree.leaves(g_aware)))
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(mismatch_weight=1.0, loss="wgan"), "mismatch_weight=1.0 needs --loss in"),
+    (dict(mismatch_weight=1.0, num_classes=1), "needs num_classes >= 2"),
+])
+def test_mismatch_weight_needs_a_cross_entropy_d_and_two_classes(kw, match):
+  with pytest.raises(ValueError, match=match):
+    _config(**kw)

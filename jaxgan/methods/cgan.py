@@ -7,6 +7,15 @@ dropout) trained with the paper's SGD: batch 100, learning rate 0.1 decayed expo
 the DCGAN pair with y concatenated to z in G and given to D as K constant label maps;
 use it with ``--optimizer=adam --learning_rate=2e-4``.
 
+``--mismatch_weight=w`` (default 0: the paper's D) adds the matching-aware term of Reed et
+al. 2016 ("GAN-CLS"): D also sees real images with a wrong label (the true one shifted by a
+uniform 1..K-1) and learns to call the pair fake, ``w * mean(-log(1 - D(x, y_wrong)))``. A D
+that only ever sees real images with their own labels can tell real from fake without
+reading y; the mismatched pairs make it check that the image shows its label. Reed et al.
+average the two fake terms (real/wrong and fake/right), i.e. ``w = 1`` on a D loss halved;
+here the term is added to Mirza & Osindero's loss unchanged. Needs the cross-entropy D of
+``--loss=minimax`` or ``non_saturating``.
+
 Fakes are conditioned on labels drawn uniformly over the classes. The sample grid holds
 class r in row r; ``--mode=generate --class=R`` writes a grid of class R alone.
 """
@@ -31,6 +40,7 @@ from jaxgan.models.conditional import (ConditionalDCGANDiscriminator, Conditiona
 from jaxgan.train import optim
 from jaxgan.train.state import TrainState
 
+MISMATCH_LOSSES = ("minimax", "non_saturating")
 ARCHITECTURES = {"mlp": "the paper's MLP/maxout networks", "dcgan": "DCGAN with label maps"}
 
 
@@ -56,12 +66,19 @@ class Config(AdversarialConfig, Pylearn2SGD):
                                                check=POSITIVE, run_only=True)
   eval_samples_per_class: int = field(100, "Generated images per class judged by the classifier.", check=POSITIVE,
                                       run_only=True)
+  mismatch_weight: float = field(0.0, "Weight of D's matching-aware term (Reed et al. 2016): real images "
+                                 "with a wrong label count as fake (0: the paper's D).", check=NON_NEGATIVE)
   eval_every: int = field(2000, "Class-agreement evaluation every N steps.", check=NON_NEGATIVE, run_only=True)
   gen_class: int = field(0, "Class of --mode=generate.", check=(lambda v: v >= 0, "must be >= 0"),
                          run_only=True, flag="class")
 
   def __post_init__(self):
     super().__post_init__()
+    if self.mismatch_weight and self.loss not in MISMATCH_LOSSES:
+      raise ValueError(f"mismatch_weight={self.mismatch_weight} needs --loss in {MISMATCH_LOSSES} "
+                       f"(a cross-entropy D); got loss={self.loss!r}")
+    if self.mismatch_weight and self.num_classes < 2:
+      raise ValueError(f"mismatch_weight={self.mismatch_weight} needs num_classes >= 2 (a wrong label)")
     if self.gen_class >= self.num_classes:
       raise ValueError(f"class={self.gen_class} must be < num_classes={self.num_classes}")
 
@@ -82,8 +99,30 @@ def parts(config: Config) -> Parts:
   return Parts(make_g, make_d, tx, tx, num_classes=k)
 
 
-def build(config: Config) -> Method:
-  return Method(config, parts(config))
+def wrong_labels(key: jax.Array, y: jax.Array, num_classes: int) -> jax.Array:
+  """Each label replaced by a different one, uniform over the other ``num_classes - 1``."""
+  return (y + jax.random.randint(key, y.shape, 1, num_classes)) % num_classes
+
+
+@dataclasses.dataclass(frozen=True)
+class ConditionalMethod(Method):
+  """:class:`adversarial.Method` with the optional matching-aware D term (``--mismatch_weight``)."""
+
+  def d_loss(self, d_params, d_stats, real, fake, key, y_real=None, y_fake=None):
+    total, (d_stats, metrics) = super().d_loss(d_params, d_stats, real, fake, key, y_real, y_fake)
+    weight = self.config.mismatch_weight
+    if not weight:
+      return total, (d_stats, metrics)
+    k_y, k_d = jax.random.split(jax.random.fold_in(key, 0x3157))
+    y_wrong = wrong_labels(k_y, y_real, self.parts.num_classes)
+    logits, d_stats = self.discriminate(d_params, d_stats, real, k_d, y_wrong)
+    mismatch = jax.nn.softplus(logits).mean()  # -log(1 - D(x, y_wrong))
+    metrics = {**metrics, "d_mismatch": jax.nn.sigmoid(logits).mean()}
+    return total + weight * mismatch, (d_stats, metrics)
+
+
+def build(config: Config) -> ConditionalMethod:
+  return ConditionalMethod(config, parts(config))
 
 
 def generate(method: Method) -> str:
@@ -111,7 +150,8 @@ def agreement_evaluator(method: Method, classifier_params, *, per_class: int):
     predicted = classify(classifier_params, images)
     per = [(predicted[y == c] == c).mean() for c in range(k)]
     return {"class_agreement": float((predicted == np.asarray(y)).mean()),
-            "class_agreement_worst_class": float(min(per))}
+            "class_agreement_worst_class": float(min(per)),
+            **{f"class_agreement_class{c}": float(a) for c, a in enumerate(per)}}
 
   return eval_fn
 
@@ -133,10 +173,15 @@ def train(method: Method) -> TrainState:
                              train_source.num_classes, steps=config.classifier_steps, seed=config.seed,
                              features=config.classifier_features)
   test_images, test_labels = runner.labelled_arrays(test_source, **size)
-  classifier_accuracy = accuracy(classify(params, test_images), test_labels)
+  test_predicted = classify(params, test_images)
+  classifier_accuracy = accuracy(test_predicted, test_labels)
+  # The judge's own accuracy per class on real test images: the ceiling to read the agreement against.
+  judge_per_class = {f"classifier_test_accuracy_class{c}": float((test_predicted[test_labels == c] == c).mean())
+                     for c in range(config.num_classes)}
   eval_fn = runner.once_per_step(agreement_evaluator(method, params, per_class=config.eval_samples_per_class))
   state = adversarial.train(method, eval_fn=eval_fn)
-  result = {"step": int(state.step), "classifier_test_accuracy": float(classifier_accuracy), **eval_fn(state)}
+  result = {"step": int(state.step), "classifier_test_accuracy": float(classifier_accuracy), **judge_per_class,
+            **eval_fn(state)}
   path = runner.write_json(config, "eval.json", result)
   if jax.process_index() == 0:
     print(f"jaxgan: class agreement {result['class_agreement']:.4f} (worst class "
