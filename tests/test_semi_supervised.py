@@ -129,3 +129,9 @@ def test_sgan_script_trains_and_reports_test_accuracy(tmp_path):
   assert r.returncode == 0, r.stderr[-3000:]
   assert "sgan test accuracy" in r.stdout
   assert (tmp_path / "eval.json").exists()
+
+
+def test_catgan_and_sgan_share_networks_and_adam_but_not_the_learning_rate():
+  c, s = catgan.Config(), sgan.Config()
+  assert (c.learning_rate, s.learning_rate) == (2e-4, 3e-3)  # 3e-3 collapses the unsupervised CatGAN
+  assert (c.beta1, c.beta2, c.batch_size, c.nz) == (s.beta1, s.beta2, s.batch_size, s.nz)

@@ -4,15 +4,20 @@ The method is :mod:`jaxgan.methods.semi_supervised` with ``objective='catgan'``:
 maximises H[E_x p(y|x)] - E_x H[p(y|x)] + E_z H[p(y|G(z))], G minimises
 E_z H[p(y|G(z))] - H[E_z p(y|G(z))], both terms weighted 1 as in the paper, plus
 ``supervised_weight`` x cross-entropy on the labelled batch (``--supervised_weight=0`` for
-the unsupervised form, evaluated by clustering accuracy). The networks and optimiser are
-the SGAN ones, so that the accuracies compare like with like.
+the unsupervised form, evaluated by clustering accuracy). The networks and Adam are the
+SGAN ones, so that the accuracies compare like with like, but the learning rate is 2e-4, not
+the improved-GAN code's 3e-3: at 3e-3 the unsupervised CatGAN collapses to one cluster (D
+certain of one class for every input, clustering accuracy 10% on Fashion-MNIST) and the
+semi-supervised one gains 3.8 points over the supervised baseline; at 2e-4, 55.6% clustering
+accuracy after 2,500 steps and +8 points semi-supervised (README, "semi-supervised
+Fashion-MNIST").
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from jaxgan.config import NON_NEGATIVE, field
+from jaxgan.config import NON_NEGATIVE, POSITIVE, field
 from jaxgan.methods import semi_supervised
 from jaxgan.methods.semi_supervised import MODES, Method, OBJECTIVES  # noqa: F401
 
@@ -22,6 +27,8 @@ class Config(semi_supervised.Config):
   objective: str = field("catgan", "What D learns.", choices=OBJECTIVES)
   unsupervised_weight: float = field(1.0, "Weight of D's entropy terms.", check=NON_NEGATIVE)
   feature_matching: float = field(0.0, "Weight of an extra feature-matching loss for G.", check=NON_NEGATIVE)
+  learning_rate: float = field(2e-4, "Adam learning rate (G and D); SGAN's 3e-3 collapses the unsupervised "
+                               "CatGAN.", check=POSITIVE)
 
 
 def build(config: Config) -> Method:
