@@ -189,3 +189,19 @@ def test_cached_classifier_reuses_and_invalidates(tmp_path, monkeypatch):
   clf.cached_classifier(cache, images, labels, NUM_CLASSES, **kwargs)
   assert len(calls) == 4
   assert not [f for f in os.listdir(cache) if f.startswith('.tmp')]
+
+
+@settings(max_examples=30, deadline=None)
+@given(k=st.integers(2, 6), n=st.integers(1, 60), seed=st.integers(0, 2**31 - 1))
+def test_per_class_accuracy_matches_a_loop_and_weights_back_to_accuracy(k, n, seed):
+  rng = np.random.default_rng(seed)
+  labels, predictions = rng.integers(0, k, n), rng.integers(0, k, n)
+  per = metrics.per_class_accuracy(predictions, labels, k)
+  for c in range(k):
+    if (labels == c).any():
+      assert per[c] == np.mean(predictions[labels == c] == c)
+    else:
+      assert np.isnan(per[c])  # no example of the class
+  present = ~np.isnan(per)
+  counts = np.bincount(labels, minlength=k)
+  np.testing.assert_allclose((per[present] * counts[present]).sum() / n, accuracy(predictions, labels))

@@ -32,7 +32,7 @@ import numpy as np
 from jaxgan import visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, field
 from jaxgan.methods import adversarial, runner
-from jaxgan.metrics import accuracy, cached_classifier, classify
+from jaxgan.metrics import accuracy, cached_classifier, classify, per_class_accuracy
 from jaxgan.methods.adversarial import NOISE, AdversarialConfig, Method, Parts
 from jaxgan.methods.gan import Pylearn2SGD, pylearn2_sgd
 from jaxgan.models.conditional import (ConditionalDCGANDiscriminator, ConditionalDCGANGenerator,
@@ -148,9 +148,9 @@ def agreement_evaluator(method: Method, classifier_params, *, per_class: int):
   def eval_fn(state):
     images = np.asarray(jax.device_get(sample(state, z, y)))
     predicted = classify(classifier_params, images)
-    per = [(predicted[y == c] == c).mean() for c in range(k)]
-    return {"class_agreement": float((predicted == np.asarray(y)).mean()),
-            "class_agreement_worst_class": float(min(per)),
+    per = per_class_accuracy(predicted, np.asarray(y), k)
+    return {"class_agreement": accuracy(predicted, np.asarray(y)),
+            "class_agreement_worst_class": float(per.min()),
             **{f"class_agreement_class{c}": float(a) for c, a in enumerate(per)}}
 
   return eval_fn
@@ -176,8 +176,8 @@ def train(method: Method) -> TrainState:
   test_predicted = classify(params, test_images)
   classifier_accuracy = accuracy(test_predicted, test_labels)
   # The judge's own accuracy per class on real test images: the ceiling to read the agreement against.
-  judge_per_class = {f"classifier_test_accuracy_class{c}": float((test_predicted[test_labels == c] == c).mean())
-                     for c in range(config.num_classes)}
+  judge_per_class = {f"classifier_test_accuracy_class{c}": float(a)
+                     for c, a in enumerate(per_class_accuracy(test_predicted, test_labels, config.num_classes))}
   eval_fn = runner.once_per_step(agreement_evaluator(method, params, per_class=config.eval_samples_per_class))
   state = adversarial.train(method, eval_fn=eval_fn)
   result = {"step": int(state.step), "classifier_test_accuracy": float(classifier_accuracy), **judge_per_class,

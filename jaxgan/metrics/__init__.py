@@ -10,6 +10,7 @@ from jaxgan.metrics.accuracy import ClusteringAccuracy
 from jaxgan.metrics.accuracy import accuracy
 from jaxgan.metrics.accuracy import clustering_accuracy
 from jaxgan.metrics.accuracy import contingency_matrix
+from jaxgan.metrics.accuracy import per_class_accuracy
 from jaxgan.metrics.classifier import Classifier
 from jaxgan.metrics.classifier import cached_classifier
 from jaxgan.metrics.classifier import classifier_logits
@@ -28,6 +29,7 @@ __all__ = [
     'classifier_logits',
     'classify',
     'clustering_accuracy',
+    'per_class_accuracy',
     'contingency_matrix',
     'l1',
     'psnr',

@@ -39,6 +39,15 @@ def accuracy(predictions, labels) -> float:
   return float(np.mean(predictions == labels))
 
 
+def per_class_accuracy(predictions, labels, num_classes: int) -> np.ndarray:
+  """``[num_classes]``: for each class k, the fraction of the examples labelled k predicted k
+  (NaN for a class with no example)."""
+  predictions, labels = _check_pair(predictions, labels, 'predictions', 'labels')
+  counts = contingency_matrix(labels, predictions, num_clusters=num_classes, num_classes=num_classes)
+  with np.errstate(invalid='ignore', divide='ignore'):
+    return np.diag(counts) / counts.sum(axis=1)
+
+
 class ClusteringAccuracy(NamedTuple):
   """``accuracy`` in [0, 1] and ``mapping[cluster] = class`` (-1 where unmatched)."""
 
