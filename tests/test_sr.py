@@ -5,7 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
-import time
+import types
 
 import jax
 import jax.numpy as jnp
@@ -120,6 +120,34 @@ def test_mse_step_trains_g_alone():
   out, _ = jax.jit(lambda g, lr: method.generator.apply(g.params, g.stats, lr, train=True))(
       state.nets["G"], _batch(config)["lr"])
   np.testing.assert_allclose(metrics["mse"], np.mean((np.asarray(out) - _batch(config)["hr"]) ** 2), rtol=1e-5)
+
+
+def test_freeze_bn_trains_the_inference_mode_output_and_keeps_the_running_statistics():
+  """--freeze_bn: the loss is the MSE of G's inference-mode output (what --mode=test scores), its
+  gradient is that loss's gradient, and the batch-norm running statistics do not move."""
+  config = _config(freeze_bn=True)
+  method = sr.build(config)
+  state = method.init_state(jax.random.PRNGKey(0))
+  g = state.nets["G"]
+  # Move the running statistics off their (0, 1) start, so that inference and batch mode differ.
+  g = g.replace(stats=jax.tree.map(lambda s: s + 0.3 * jnp.ones_like(s), g.stats))
+  state = state.replace(nets={"G": g})
+  batch = _batch(config)
+  new, metrics = jax.jit(method.train_step)(jax.tree.map(jnp.copy, state), batch)
+  _assert_trees(new.nets["G"].stats, g.stats)
+
+  def inference_mse(params):
+    out, _ = method.generator.apply(params, g.stats, batch["lr"], train=False)
+    return jnp.mean((out - batch["hr"]) ** 2)
+
+  loss, grads = jax.jit(jax.value_and_grad(inference_mse))(g.params)
+  np.testing.assert_allclose(metrics["mse"], loss, rtol=1e-5)
+  expected = method.generator.update(g, grads)
+  for a, b in zip(jax.tree.leaves(new.nets["G"].params), jax.tree.leaves(expected.params), strict=True):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-7)
+  # Batch mode (the default) gives another loss on the same batch.
+  _, default_metrics = jax.jit(sr.build(_config()).train_step)(jax.tree.map(jnp.copy, state), batch)
+  assert abs(float(default_metrics["mse"]) - float(metrics["mse"])) > 1e-4
 
 
 def test_srgan_step_updates_d_on_the_detached_sr_then_g_against_the_new_d():
@@ -243,8 +271,13 @@ def test_time_budget_chunks_equal_one_uninterrupted_run(hr_folder, tmp_path):
   _assert_trees(jax.device_get(budgeted.nets), jax.device_get(straight.nets))
 
 
-def test_time_budget_stops_before_the_deadline(monkeypatch, tmp_path):
-  """The chunk planner with a fake ``fit`` of 10 ms per step: it stops within the budget."""
+@pytest.mark.parametrize("eval_seconds", [0.0, 1.0, 5.0])
+def test_time_budget_stops_near_the_deadline_despite_uneven_steps(monkeypatch, tmp_path, eval_seconds):
+  """The chunk planner against a fake ``fit`` on a fake clock: 0.1 s per step (10 s to compile,
+  in the first chunk) plus ``eval_seconds`` at every 100th step, as a Set5 evaluation. The run
+  overruns its 300 s budget by at most one evaluation and one step, and stops less than ~2
+  steps' time early when the steps are even."""
+  clock = [0.0]
   calls = []
 
   class FakeState:
@@ -253,16 +286,19 @@ def test_time_budget_stops_before_the_deadline(monkeypatch, tmp_path):
 
   def fake_fit(*, options, **_):
     done = calls[-1] if calls else 0
-    time.sleep(0.01 * (options.num_steps - done))
+    clock[0] += 0.1 * (options.num_steps - done) + (10.0 if not calls else 0.0)
+    clock[0] += eval_seconds * (options.num_steps // 100 - done // 100)
     calls.append(options.num_steps)
     return FakeState(options.num_steps)
 
   monkeypatch.setattr(sr, "fit", fake_fit)
+  monkeypatch.setattr(sr, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
   config = _config(workdir=str(tmp_path), num_steps=10**6)
-  started = time.monotonic()
-  state = sr._budgeted_fit(config, str(tmp_path), deadline=started + 0.5)
-  elapsed = time.monotonic() - started
-  assert calls[0] == 5 and 20 < int(state.step) < 60 and elapsed < 0.6
+  state = sr._budgeted_fit(config, str(tmp_path), deadline=300.0)
+  assert calls[0] == 5 and calls == sorted(calls) and int(state.step) == calls[-1]
+  assert clock[0] <= 300.0 + eval_seconds + 0.1, (clock[0], calls)
+  if eval_seconds == 0.0:
+    assert clock[0] > 300.0 - 0.3, (clock[0], calls)
 
 
 # -- errors ----------------------------------------------------------------------------------------

@@ -38,6 +38,12 @@ are rescaled by 1/12.75 "to obtain VGG losses of a scale comparable to the MSE l
   loss about 3,300 times smaller next to the adversarial term (raise ``--vgg_rescale`` to
   compensate).
 
+``--freeze_bn`` is not in the paper: G's batch norms run in inference mode during training
+(running statistics, left as they are), so the loss is that of the output ``--mode=test``
+scores. Used as a short last phase (``--init_from`` a batch-mode run), it removes what the
+gap between batch and running statistics costs a briefly trained SRResNet (a brighter
+inference output; see the README's 30-minute CPU recipe).
+
 Johnson et al. 2016 (Sec. 4.2 and supplementary) train their x4 / x8 networks
 (:func:`jaxgan.models.transformer_net.johnson_sr`) with Adam, learning rate 1e-3, batch 4,
 288x288 patches, 200k iterations, feature reconstruction at ``relu2_2`` (set in
@@ -141,6 +147,9 @@ class Config(TrainConfig):
   n_blocks: int = field(-1, "Residual blocks of G; -1: the generator's own (SRResNet 16, Johnson 4).",
                         check=(lambda v: v >= -1, "must be >= 0, or -1 for the generator's default"))
   prelu_per_channel: bool = field(False, "SRResNet: one PReLU slope per channel (default: one per layer).")
+  freeze_bn: bool = field(False, "Train G with its batch norms in inference mode (running statistics, "
+                          "not updated): a fine-tuning phase that closes the gap between batch and "
+                          "running statistics (use with --init_from; the papers train in batch mode).")
   d_channels: int = field(64, "Width of the SRGAN discriminator's first layer (paper: 64).", check=POSITIVE)
   batch_size: int = field(16, "Global batch size (paper: 16).", check=POSITIVE)
   learning_rate: float = field(1e-4, "Adam learning rate of G (and D) (paper: 1e-4).", check=POSITIVE)
@@ -352,7 +361,7 @@ class SuperResolution:
     lr, hr = batch["lr"], batch["hr"]
     g = state.nets["G"]
     vgg_params = state.extra.get("vgg", {})
-    forward = lambda params: self.generator.apply(params, g.stats, lr, train=True)
+    forward = lambda params: self.generator.apply(params, g.stats, lr, train=not self.config.freeze_bn)
     sr, pullback, g_stats = jax.vjp(forward, g.params, has_aux=True)
     metrics = {}
     d = None
@@ -503,11 +512,17 @@ def _sample_crops(config: Config, images: list[tuple[str, np.ndarray]]) -> tuple
   return hr, np.stack([matlab_resize.bicubic_downscale(x, config.scale) for x in hr]) if hrs else hr
 
 
+BUDGET_CHUNK_FRACTION = 0.5  # of the time left, for each chunk of a --time_budget_minutes run
+
+
 def _budgeted_fit(config: Config, workdir: str, *, deadline: float | None, **fit_kwargs) -> TrainState:
   """``fit`` up to ``config.num_steps``; with a ``deadline`` (``time.monotonic()``), in chunks.
 
-  The first chunk is a few steps; later ones are sized from the time per step measured on
-  the previous chunk, so that the last one ends before the deadline. Each chunk resumes the
+  The first chunk is a few steps; each later one is sized, from the time per step measured on
+  the previous chunk, to take half the time left. Evaluations, samples and checkpoints make
+  the time per step uneven (a chunk may hold a Set5 evaluation its predecessor did not):
+  filling all of the time left with one chunk overran a 21.5-minute budget by a minute;
+  halving it lets the next, shorter chunks absorb the error. Each chunk resumes the
   previous one's final checkpoint (the step is compiled once per process: JAX reuses the
   executable), so the data order and the result are those of one uninterrupted run.
   """
@@ -524,7 +539,7 @@ def _budgeted_fit(config: Config, workdir: str, *, deadline: float | None, **fit
   state, per_step, probe = None, None, 5
   while step < config.num_steps:
     remaining = deadline - time.monotonic()
-    chunk = 0 if remaining <= 0 else probe if per_step is None else int(0.97 * remaining / per_step)
+    chunk = 0 if remaining <= 0 else probe if per_step is None else int(BUDGET_CHUNK_FRACTION * remaining / per_step)
     chunk = _same_on_every_process(min(chunk, config.num_steps - step))
     if chunk < 1:
       break
