@@ -98,3 +98,64 @@ def test_once_per_step_evaluates_each_step_once():
   assert evaluate(at(3)) == {"step_seen": 3}  # the final report after fit's last evaluation
   assert evaluate(at(4)) == {"step_seen": 4}
   assert calls == [3, 4]
+
+
+class _FakeClock:
+  """``time.monotonic`` of the loop: fetching a batch costs 1 s, an evaluation ``eval_seconds``."""
+
+  def __init__(self):
+    self.now = 0.0
+
+  def monotonic(self):
+    return self.now
+
+  def perf_counter(self):
+    return self.now
+
+
+def _fit_with_deadline(workdir, method, clock, deadline, eval_seconds=0.0, num_steps=100):
+  loader = BatchLoader(tiny.ListSource(n=24, size=16), global_batch_size=8, seed=3,
+                       transform=labelled_transform(image_size=16, channels=1))
+
+  class Clocked:
+    def iterate(self, start_step=0):
+      for batch in loader.iterate(start_step):
+        clock.now += 1.0
+        yield batch
+
+  def eval_fn(state):
+    clock.now += eval_seconds
+    return {}
+
+  return fit(workdir=workdir, init_fn=method.init_state, train_step=method.train_step, batches=Clocked(),
+             options=LoopOptions(num_steps=num_steps, checkpoint_every=0, eval_every=3, progress=False),
+             key=jax.random.PRNGKey(7), eval_fn=eval_fn, deadline=deadline)
+
+
+@pytest.mark.parametrize("eval_seconds", [0.0, 2.0])
+def test_deadline_stops_before_it_with_a_checkpoint_and_a_prefix_of_the_unlimited_run(
+    tmp_path, monkeypatch, eval_seconds):
+  from jaxgan.train import loop
+  clock = _FakeClock()
+  monkeypatch.setattr(loop, "time", clock)
+  method = dcgan.build(tiny.dcgan_config())
+  state = _fit_with_deadline(tmp_path / "timed", method, clock, deadline=10.5, eval_seconds=eval_seconds)
+  step = int(state.step)
+  # Even steps of 1 s: the 11th would end at 11 s > 10.5, so it stops after 10. Uneven steps
+  # (an evaluation every 3rd) may overrun the deadline by at most one evaluation.
+  if eval_seconds == 0.0:
+    assert step == 10 and clock.now == 10.0
+  else:
+    assert 4 <= step < 10 and clock.now <= 10.5 + eval_seconds, (step, clock.now)
+  assert Checkpointer(tmp_path / "timed" / "checkpoints").all_steps() == [step]
+  straight = _fit_with_deadline(tmp_path / "straight", method, _FakeClock(), deadline=None, num_steps=step)
+  for a, b in zip(jax.tree.leaves(jax.device_get(straight)), jax.tree.leaves(jax.device_get(state))):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_a_deadline_already_past_trains_nothing(tmp_path, monkeypatch):
+  from jaxgan.train import loop
+  clock = _FakeClock()
+  monkeypatch.setattr(loop, "time", clock)
+  state = _fit_with_deadline(tmp_path, dcgan.build(tiny.dcgan_config()), clock, deadline=-1.0)
+  assert int(state.step) == 0

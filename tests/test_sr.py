@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-import types
 
 import jax
 import jax.numpy as jnp
@@ -262,43 +261,13 @@ def test_init_from_copies_g_and_refuses_another_generator(trained, tmp_path):
     sr.load_generator(config.replace(init_from=str(tmp_path)))
 
 
-def test_time_budget_chunks_equal_one_uninterrupted_run(hr_folder, tmp_path):
+def test_a_generous_time_budget_equals_an_unlimited_run(hr_folder, tmp_path):
   common = dict(dataset=hr_folder, data_dir=str(tmp_path / "tfds"), num_steps=7)
   budgeted = sr.train(sr.build(_config(**common, workdir=str(tmp_path / "a"), time_budget_minutes=30)))
   straight = sr.train(sr.build(_config(**common, workdir=str(tmp_path / "b"))))
   assert int(budgeted.step) == int(straight.step) == 7
-  assert _checkpoint_steps(tmp_path / "a" / "checkpoints") == [5, 7]  # a probe of 5, then the rest
+  assert _checkpoint_steps(tmp_path / "a" / "checkpoints") == [7]
   _assert_trees(jax.device_get(budgeted.nets), jax.device_get(straight.nets))
-
-
-@pytest.mark.parametrize("eval_seconds", [0.0, 1.0, 5.0])
-def test_time_budget_stops_near_the_deadline_despite_uneven_steps(monkeypatch, tmp_path, eval_seconds):
-  """The chunk planner against a fake ``fit`` on a fake clock: 0.1 s per step (10 s to compile,
-  in the first chunk) plus ``eval_seconds`` at every 100th step, as a Set5 evaluation. The run
-  overruns its 300 s budget by at most one evaluation and one step, and stops less than ~2
-  steps' time early when the steps are even."""
-  clock = [0.0]
-  calls = []
-
-  class FakeState:
-    def __init__(self, step):
-      self.step = np.int32(step)
-
-  def fake_fit(*, options, **_):
-    done = calls[-1] if calls else 0
-    clock[0] += 0.1 * (options.num_steps - done) + (10.0 if not calls else 0.0)
-    clock[0] += eval_seconds * (options.num_steps // 100 - done // 100)
-    calls.append(options.num_steps)
-    return FakeState(options.num_steps)
-
-  monkeypatch.setattr(sr, "fit", fake_fit)
-  monkeypatch.setattr(sr, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
-  config = _config(workdir=str(tmp_path), num_steps=10**6)
-  state = sr._budgeted_fit(config, str(tmp_path), deadline=300.0)
-  assert calls[0] == 5 and calls == sorted(calls) and int(state.step) == calls[-1]
-  assert clock[0] <= 300.0 + eval_seconds + 0.1, (clock[0], calls)
-  if eval_seconds == 0.0:
-    assert clock[0] > 300.0 - 0.3, (clock[0], calls)
 
 
 # -- errors ----------------------------------------------------------------------------------------

@@ -98,7 +98,6 @@ from jaxgan.models.srresnet import SRGANDiscriminator, SRResNet
 from jaxgan.models.transformer_net import johnson_sr
 from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
 from jaxgan.train import optim
-from jaxgan.train.checkpoint import Checkpointer
 from jaxgan.train.loop import fit
 from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
 
@@ -512,52 +511,14 @@ def _sample_crops(config: Config, images: list[tuple[str, np.ndarray]]) -> tuple
   return hr, np.stack([matlab_resize.bicubic_downscale(x, config.scale) for x in hr]) if hrs else hr
 
 
-BUDGET_CHUNK_FRACTION = 0.5  # of the time left, for each chunk of a --time_budget_minutes run
-
-
 def _budgeted_fit(config: Config, workdir: str, *, deadline: float | None, **fit_kwargs) -> TrainState:
-  """``fit`` up to ``config.num_steps``; with a ``deadline`` (``time.monotonic()``), in chunks.
+  """``fit`` up to ``config.num_steps``, stopping (with a checkpoint) before ``deadline``.
 
-  The first chunk is a few steps; each later one is sized, from the time per step measured on
-  the previous chunk, to take half the time left. Evaluations, samples and checkpoints make
-  the time per step uneven (a chunk may hold a Set5 evaluation its predecessor did not):
-  filling all of the time left with one chunk overran a 21.5-minute budget by a minute;
-  halving it lets the next, shorter chunks absorb the error. Each chunk resumes the
-  previous one's final checkpoint (the step is compiled once per process: JAX reuses the
-  executable), so the data order and the result are those of one uninterrupted run.
+  The step order and the data are those of an unlimited run: a budgeted run is a prefix of it.
   """
   options = runner.loop_options(config)
-  run = lambda num_steps: fit(workdir=workdir, options=dataclasses.replace(options, num_steps=num_steps),
-                              key=runner.run_key(config), mesh=runner.mesh_for(config), **fit_kwargs)
-  if deadline is None:
-    return run(config.num_steps)
-  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
-  try:
-    step = ckpt.latest_step() or 0
-  finally:
-    ckpt.close()
-  state, per_step, probe = None, None, 5
-  while step < config.num_steps:
-    remaining = deadline - time.monotonic()
-    chunk = 0 if remaining <= 0 else probe if per_step is None else int(BUDGET_CHUNK_FRACTION * remaining / per_step)
-    chunk = _same_on_every_process(min(chunk, config.num_steps - step))
-    if chunk < 1:
-      break
-    started = time.monotonic()
-    state = run(step + chunk)
-    step = int(jax.device_get(state.step))
-    per_step = (time.monotonic() - started) / chunk
-  if state is None:  # the budget ran out before the first step: report the latest checkpoint
-    state = run(step)
-  return state
-
-
-def _same_on_every_process(value: int) -> int:
-  """Process 0's ``value`` (every process must run the same steps; their clocks differ)."""
-  if jax.process_count() == 1:
-    return value
-  from jax.experimental import multihost_utils
-  return int(multihost_utils.broadcast_one_to_all(np.int32(value)))
+  return fit(workdir=workdir, options=dataclasses.replace(options, num_steps=config.num_steps),
+             key=runner.run_key(config), mesh=runner.mesh_for(config), deadline=deadline, **fit_kwargs)
 
 
 def train(method: SuperResolution) -> TrainState:
@@ -586,10 +547,6 @@ def train(method: SuperResolution) -> TrainState:
 
   score = runner.once_per_step(lambda s: method.evaluate(s, eval_images))
   eval_fn = score if eval_images else None
-  if eval_fn is not None and config.time_budget_minutes:
-    # The chunks of a budgeted run end at arbitrary steps: score on schedule only (the
-    # final step is scored below).
-    eval_fn = lambda s: score(s) if config.eval_every and int(s.step) % config.eval_every == 0 else {}
   workdir = runner.prepare_workdir(config)
   if jax.process_index() == 0:
     print(f"jaxgan: workdir {workdir}", flush=True)

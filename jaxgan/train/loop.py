@@ -68,17 +68,53 @@ def _is_due(step: int, every: int, last: int) -> bool:
   return every > 0 and (step % every == 0 or step == last)
 
 
+def same_on_every_process(value):
+  """Process 0's ``value`` (a bool or int), so that every process takes the same branch."""
+  if jax.process_count() == 1:
+    return value
+  from jax.experimental import multihost_utils
+  return type(value)(multihost_utils.broadcast_one_to_all(np.int32(value)))
+
+
+class _Deadline:
+  """Whether the next step would end past ``deadline`` (``time.monotonic()``), at the mean time
+  per step since the first one (which compiles), evaluations and checkpoints included."""
+
+  def __init__(self, deadline: float | None, every: int):
+    self.deadline, self.every = deadline, every
+    self.t1 = self.steps = None
+
+  def step_done(self, steps_since_start: int) -> None:
+    if self.t1 is None:
+      self.t1, self.steps = time.monotonic(), steps_since_start
+
+  def passed(self, step: int, steps_since_start: int) -> bool:
+    if self.deadline is None or step % self.every:
+      return False
+    now = time.monotonic()
+    mean = 0.0
+    if self.t1 is not None and steps_since_start > self.steps:
+      mean = (now - self.t1) / (steps_since_start - self.steps)
+    return same_on_every_process(bool(now + mean > self.deadline))
+
+
 def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState], train_step: Callable,
         batches: Batches, options: LoopOptions, key: jax.Array,
         sample_fn: Callable[[TrainState], np.ndarray] | None = None,
         eval_fn: Callable[[TrainState], Mapping[str, float]] | None = None,
-        mesh: jax.sharding.Mesh | None = None, state_rule=None) -> TrainState:
+        mesh: jax.sharding.Mesh | None = None, state_rule=None,
+        deadline: float | None = None) -> TrainState:
   """Train ``options.num_steps`` steps in total, resuming from ``<workdir>/checkpoints``.
 
   ``init_fn(key) -> TrainState`` and ``train_step(state, batch) -> (state, metrics)`` are pure;
   the data order is a function of the step, so a resumed run equals an uninterrupted one.
   Writes TensorBoard events to ``<workdir>/tensorboard`` and sample grids to
   ``<workdir>/samples``; nothing outside ``workdir``.
+
+  ``deadline`` (a ``time.monotonic()`` time; None: none) stops training early, with a
+  checkpoint, before the first step that would end past it at the mean time per step so far
+  (steps are uneven: an evaluation may still overrun it). With several processes the
+  decision is process 0's, taken every ``log_every`` steps, so that all stop at one step.
   """
   workdir = os.path.abspath(os.fspath(workdir))
   mesh = mesh or sharding_lib.make_mesh()
@@ -93,8 +129,11 @@ def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState
                   dynamic_ncols=True, unit="step")
   batch_iter = batches.iterate(start)
   step = saved = start
+  timer = _Deadline(deadline, 1 if jax.process_count() == 1 else max(options.log_every, 1))
   try:
     while step < last:
+      if timer.passed(step, step - start):
+        break
       local_batch = next(batch_iter)
       batch = sharding_lib.global_batch(local_batch, mesh)
       if step_fn is None:
@@ -104,6 +143,9 @@ def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState
       state, metrics = step_fn(state, batch)
       step += 1
       bar.update(1)
+      if step - start == 1:
+        jax.block_until_ready(state.step)
+        timer.step_done(1)
       if _is_due(step, options.log_every, last):
         values = {k: float(v) for k, v in jax.device_get(metrics).items()}
         values["steps_per_sec"] = (step - start) / max(time.perf_counter() - t0, 1e-9)
