@@ -22,6 +22,7 @@ from tests.shared_data import shared_data, shared_data_root
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
+import sr_bn_offset  # noqa: E402
 import sr_eval  # noqa: E402
 
 TINY = dict(channels=8, n_blocks=2, d_channels=8, crop_size=24, batch_size=2, num_samples=2, num_test=2,
@@ -242,6 +243,25 @@ def test_benchmark_scores_bicubic_and_a_trained_workdir(trained, tmp_path, capsy
   assert saved["rows"][0]["Set5"]["num_images"] == 2
   # The first two Set5 images (baby, bird) bicubic: the mean of 31.77 and 30.18 dB.
   assert saved["rows"][0]["Set5"]["psnr"] == pytest.approx((31.773 + 30.178) / 2, abs=0.01)
+
+
+def test_bn_offset_benchmark_agrees_with_the_evaluation_and_measures_the_luma_offset(trained, tmp_path, capsys):
+  config, _ = trained
+  method, state = sr_eval.load_workdir(config.workdir)
+  images = sr.load_images(str(shared_data("sr", "Set5")), 2)
+  rows = sr_bn_offset.diagnose(method, state, images)
+  # Inference-mode PSNR is what the method's own evaluation scores; bicubic is the baseline's.
+  assert np.mean([r["psnr_inference"] for r in rows]) == pytest.approx(method.evaluate(state, images)["psnr"])
+  assert np.mean([r["psnr_bicubic"] for r in rows]) == pytest.approx(sr.bicubic_scores(images, 4)["psnr"])
+  # The offset is the mean luma difference inside the shaved border.
+  hr, lr = sr.eval_pair(images[0][1], 4)
+  diff = np.asarray(sr.luma(method.super_resolve(state, lr)[None]))[0] - np.asarray(sr.luma(hr[None]))[0]
+  assert rows[0]["mean_luma_offset"] == pytest.approx(diff[4:-4, 4:-4].mean(), abs=1e-4)
+  out = tmp_path / "offset.json"
+  out.write_text("kept")
+  with pytest.raises(SystemExit):
+    sr_bn_offset.main([f"--workdir={config.workdir}", f"--data_root={shared_data('sr')}", f"--json={out}"])
+  assert out.read_text() == "kept" and "not overwriting" in capsys.readouterr().err
 
 
 def test_init_from_copies_g_and_refuses_another_generator(trained, tmp_path):

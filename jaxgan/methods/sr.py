@@ -511,16 +511,6 @@ def _sample_crops(config: Config, images: list[tuple[str, np.ndarray]]) -> tuple
   return hr, np.stack([matlab_resize.bicubic_downscale(x, config.scale) for x in hr]) if hrs else hr
 
 
-def _budgeted_fit(config: Config, workdir: str, *, deadline: float | None, **fit_kwargs) -> TrainState:
-  """``fit`` up to ``config.num_steps``, stopping (with a checkpoint) before ``deadline``.
-
-  The step order and the data are those of an unlimited run: a budgeted run is a prefix of it.
-  """
-  options = runner.loop_options(config)
-  return fit(workdir=workdir, options=dataclasses.replace(options, num_steps=config.num_steps),
-             key=runner.run_key(config), mesh=runner.mesh_for(config), deadline=deadline, **fit_kwargs)
-
-
 def train(method: SuperResolution) -> TrainState:
   """Train on random crops of ``--dataset``; sample and score on ``--eval_dir``."""
   started = time.monotonic()
@@ -551,9 +541,11 @@ def train(method: SuperResolution) -> TrainState:
   if jax.process_index() == 0:
     print(f"jaxgan: workdir {workdir}", flush=True)
   deadline = started + 60 * config.time_budget_minutes if config.time_budget_minutes else None
-  state = _budgeted_fit(config, workdir, deadline=deadline, init_fn=method.init_state,
-                        train_step=method.train_step, batches=batches,
-                        sample_fn=sample_fn if len(sample_hr) else None, eval_fn=eval_fn)
+  # A budgeted run is a prefix of the unlimited one (same steps, same data).
+  state = fit(workdir=workdir, options=runner.loop_options(config), key=runner.run_key(config),
+              mesh=runner.mesh_for(config), deadline=deadline, init_fn=method.init_state,
+              train_step=method.train_step, batches=batches,
+              sample_fn=sample_fn if len(sample_hr) else None, eval_fn=eval_fn)
   minutes = (time.monotonic() - started) / 60
   if jax.process_index() == 0:
     print(f"jaxgan: stopped at step {int(state.step)} after {minutes:.1f} min; checkpoints, samples and "

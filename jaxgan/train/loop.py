@@ -68,7 +68,7 @@ def _is_due(step: int, every: int, last: int) -> bool:
   return every > 0 and (step % every == 0 or step == last)
 
 
-def same_on_every_process(value):
+def _same_on_every_process(value):
   """Process 0's ``value`` (a bool or int), so that every process takes the same branch."""
   if jax.process_count() == 1:
     return value
@@ -95,7 +95,7 @@ class _Deadline:
     mean = 0.0
     if self.t1 is not None and steps_since_start > self.steps:
       mean = (now - self.t1) / (steps_since_start - self.steps)
-    return same_on_every_process(bool(now + mean > self.deadline))
+    return _same_on_every_process(bool(now + mean > self.deadline))
 
 
 def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState], train_step: Callable,
