@@ -68,34 +68,33 @@ def _is_due(step: int, every: int, last: int) -> bool:
   return every > 0 and (step % every == 0 or step == last)
 
 
-def _same_on_every_process(value):
-  """Process 0's ``value`` (a bool or int), so that every process takes the same branch."""
+def _same_on_every_process(flag: bool) -> bool:
+  """Process 0's ``flag``, so that every process takes the same branch (their clocks differ)."""
   if jax.process_count() == 1:
-    return value
+    return flag
   from jax.experimental import multihost_utils
-  return type(value)(multihost_utils.broadcast_one_to_all(np.int32(value)))
+  return bool(multihost_utils.broadcast_one_to_all(np.int32(flag)))
 
 
 class _Deadline:
   """Whether the next step would end past ``deadline`` (``time.monotonic()``), at the mean time
-  per step since the first one (which compiles), evaluations and checkpoints included."""
+  per step after the first one (which compiles), evaluations and checkpoints included."""
 
   def __init__(self, deadline: float | None, every: int):
     self.deadline, self.every = deadline, every
-    self.t1 = self.steps = None
+    self.first_done = None  # time.monotonic() when the first step had finished
 
-  def step_done(self, steps_since_start: int) -> None:
-    if self.t1 is None:
-      self.t1, self.steps = time.monotonic(), steps_since_start
+  def first_step_done(self, state: TrainState) -> None:
+    if self.deadline is not None:
+      jax.block_until_ready(state.step)
+      self.first_done = time.monotonic()
 
-  def passed(self, step: int, steps_since_start: int) -> bool:
+  def passed(self, step: int, steps_done: int) -> bool:
     if self.deadline is None or step % self.every:
       return False
     now = time.monotonic()
-    mean = 0.0
-    if self.t1 is not None and steps_since_start > self.steps:
-      mean = (now - self.t1) / (steps_since_start - self.steps)
-    return _same_on_every_process(bool(now + mean > self.deadline))
+    mean = (now - self.first_done) / (steps_done - 1) if steps_done > 1 else 0.0
+    return _same_on_every_process(now + mean > self.deadline)
 
 
 def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState], train_step: Callable,
@@ -144,8 +143,7 @@ def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState
       step += 1
       bar.update(1)
       if step - start == 1:
-        jax.block_until_ready(state.step)
-        timer.step_done(1)
+        timer.first_step_done(state)
       if _is_due(step, options.log_every, last):
         values = {k: float(v) for k, v in jax.device_get(metrics).items()}
         values["steps_per_sec"] = (step - start) / max(time.perf_counter() - t0, 1e-9)
