@@ -24,14 +24,20 @@ def _size(n: int | None) -> str:
   return '?'
 
 
-def list_entries(mirror: str | None, out=sys.stdout) -> None:
+def _local_size(path) -> int:
+  return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob('*') if p.is_file())
+
+
+def list_entries(mirror: str | None, out=None) -> None:
+  out = out or sys.stdout
   print(f'cache: {store.home()}   mirrors: {", ".join(map(str, store.mirrors(mirror))) or "none"}', file=out)
   print(f'{"name":30s} {"kind":8s} {"size":>9s}  {"where":18s} description', file=out)
   for name, e in REGISTRY.items():
     where, path = store.status(name, mirror=mirror)
     check = 'published' if e.remotes and all(r.published for r in e.remotes) else (
         'recorded' if e.remotes else '')
-    print(f'{name:30s} {e.kind:8s} {_size(e.total_size):>9s}  {where:18s} {e.description}'
+    size = e.total_size if e.total_size is not None or path is None else _local_size(path)
+    print(f'{name:30s} {e.kind:8s} {_size(size):>9s}  {where:18s} {e.description}'
           + (f' [checksum: {check}]' if check else '') + (f'\n{"":50s} {path}' if path else ''), file=out)
 
 

@@ -9,6 +9,7 @@ filesystem); a mismatch removes the partial file and raises :class:`ChecksumErro
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import urllib.error
@@ -102,7 +103,7 @@ def _transfer(url: str, part: Path, *, timeout: float, quiet: bool) -> None:
       while True:
         try:
           block = response.read(CHUNK)
-        except (OSError, ValueError) as e:  # connection reset, IncompleteRead, timeout
+        except (OSError, ValueError, http.client.HTTPException) as e:  # reset, IncompleteRead, timeout
           raise IncompleteTransfer(got, total) from e
         if not block:
           break
