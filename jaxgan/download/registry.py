@@ -76,11 +76,11 @@ class Entry:
 
 # -- the official sources --------------------------------------------------------------------------
 
-_PIX2PIX_DATA = 'http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{}.tar.gz'
-_PIX2PIX_MODEL = 'http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{}.pth'
-_CYCLEGAN_MODEL = 'http://efrosgans.eecs.berkeley.edu/cyclegan/pytorch/{}.pth'
+_PIX2PIX_DATA = 'https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{}.tar.gz'
+_PIX2PIX_MODEL = 'https://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{}.pth'
+_CYCLEGAN_MODEL = 'https://efrosgans.eecs.berkeley.edu/cyclegan/pytorch/{}.pth'
 # tensorflow-datasets' cycle_gan url_checksums (size, SHA-256) for the official CycleGAN sets.
-_CYCLEGAN_DATA = 'https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/{}.zip'
+_CYCLEGAN_DATA = 'https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{}.zip'
 _CYCLEGAN_SETS = {
     'apple2orange': (78456409, '845a191e9af8926408ea597001cd03a452e3300a1f44a79fe329b3d59f6e3eb8'),
     'cezanne2photo': (279885071, '3a6c10ca21f9485862f1cbd707744b9dc258954a04631271d23a3605eeb63cff'),
@@ -190,7 +190,7 @@ def _entries() -> list[Entry]:
       Entry('vgg19_keras', 'weights', "Keras' ImageNet VGG19 convolutional base (reading it needs h5py)",
             'keras-applications',
             remotes=(Remote('https://storage.googleapis.com/tensorflow/keras-applications/vgg19/'
-                            'vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5', 80134624,
+                            'vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5',
                             md5='253f8cb515780f3b799900260a226db6'),),
             path='vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5',
             mirror=('vgg19/vgg19_conv_keras_imagenet.npz',)),
