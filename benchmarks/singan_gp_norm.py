@@ -1,6 +1,6 @@
 """SinGAN's coarsest scale trained with each gradient-penalty norm: does the critic separate?
 
-    python benchmarks/singan_gp_norm.py --image=../shared/data/singan/Images/balloons.png \
+    python benchmarks/singan_gp_norm.py --image=balloons \
         --max_size=128 --iterations=400 --out=/tmp/gp_norm
 
 For each ``--gp_norm`` (``pixel``, the official code's; ``example``, the per-image norm of
@@ -48,7 +48,7 @@ def train_coarsest(config: singan.Config, iterations: int, seed: int = 0) -> tup
 
 def main(argv: list[str] | None = None) -> dict:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--image", required=True, help="The training image.")
+  parser.add_argument("--image", required=True, help="The training image (a file or a name: balloons).")
   parser.add_argument("--max_size", type=int, default=singan.Config.max_size)
   parser.add_argument("--iterations", type=int, default=400, help="Iterations of the coarsest scale.")
   parser.add_argument("--norms", default=",".join(GP_NORMS), help="Comma-separated gp_norm values.")
@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"# gp_norm={norm}: critic gap {results[norm]['critic_gap']:.4f}, penalty "
           f"{metrics['gradient_penalty']:.4f}, rec MSE {metrics['rec_mse']:.5f} ({seconds:.0f} s)", flush=True)
   with open(os.path.join(args.out, "results.json"), "w") as f:
-    json.dump({"image": os.path.abspath(args.image), "iterations": args.iterations, "results": results}, f, indent=2)
+    json.dump({"image": os.path.abspath(singan.check_image(config)), "iterations": args.iterations,
+               "results": results}, f, indent=2)
   return results
 
 

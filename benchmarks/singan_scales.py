@@ -1,6 +1,6 @@
 """SinGAN: time of one training iteration at each scale of an image's pyramid.
 
-    python benchmarks/singan_scales.py --image=../shared/data/singan/Images/balloons.png
+    python benchmarks/singan_scales.py --image=balloons
     python benchmarks/singan_scales.py --image=IMG --max_size=128 --scales=0,5 --json=/tmp/singan.json
 
 For every scale ``n`` the state is made by ``SinGAN.init_state`` from the previous scale's
@@ -95,7 +95,7 @@ def bench_scales(config: singan.Config, scales: list[int] | None, *, steps: int,
 
 def main(argv: list[str] | None = None) -> list[dict]:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--image", required=True, help="The training image.")
+  parser.add_argument("--image", required=True, help="The training image (a file or a name: balloons).")
   parser.add_argument("--max_size", type=int, default=singan.Config.max_size,
                       help="Longest side at the finest scale (default: the official 250).")
   parser.add_argument("--scales", default="all", help="'all' or comma-separated scales (-1: finest).")
@@ -111,13 +111,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
   config = singan.Config(image=args.image, max_size=args.max_size, data_dir=args.data_dir)
   config = bench.apply_overrides(config, args.set)
   spec, _ = singan.load_reals(config)
+  image = os.path.abspath(singan.check_image(config))
   try:
     scales = parse_scales(args.scales, spec.num_scales)
   except ValueError as e:
     parser.error(str(e))
   env = {"jax": jax.__version__, "backend": jax.default_backend(),
          "device_kind": jax.devices()[0].device_kind, "cpu_count": os.cpu_count(),
-         "loadavg_start": bench._loadavg(), "image": os.path.abspath(args.image),  # pylint: disable=protected-access
+         "loadavg_start": bench._loadavg(), "image": image,  # pylint: disable=protected-access
          "num_steps": config.num_steps, "num_scales": spec.num_scales}
   print(f"# jax {env['jax']} on {env['backend']} ({env['device_kind']}, {env['cpu_count']} CPUs); "
         f"{args.image}: {spec.num_scales} scales, finest {spec.shapes[-1]}", flush=True)

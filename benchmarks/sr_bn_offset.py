@@ -3,6 +3,12 @@ statistics, what is scored), in batch mode (the image's own statistics), and the
 offset of the inference output against the HR image.
 
     python benchmarks/sr_bn_offset.py --workdir=/tmp/srresnet [--set=Set5] [--json=PATH]
+    python benchmarks/sr_bn_offset.py --workdir=/tmp/srresnet --set=Set14 --set14=/data/my_set14
+
+``--set`` is ``Set5`` (default) or ``Set14``, read from ``--set5`` / ``--set14`` (a registered name
+or a folder; default the registry's ``set5``, shipped with jaxgan, and ``set14``, fetched by
+``python -m jaxgan.download set14``), or itself any registered name or folder (as in
+``benchmarks/sr_eval.py``).
 
 A positive offset is an output brighter than the HR image (Y in [16, 235], MATLAB's
 ``rgb2ycbcr``, ``scale`` pixels shaved). It measures the gap between the batch statistics G
@@ -51,13 +57,16 @@ def diagnose(method: sr.SuperResolution, state, images: list[tuple[str, np.ndarr
 def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--workdir", required=True, help="a trained jaxgan SR workdir")
-  parser.add_argument("--set", default="Set5", help="a folder under --data_root (default Set5)")
-  parser.add_argument("--data_root", default=sr_eval.default_data_root())
+  parser.add_argument("--set", default="Set5",
+                      help="Set5 or Set14 (from --set5 / --set14), or a registered name or folder (default Set5)")
+  parser.add_argument("--set5", default="set5", help="Set5: a registered name or a folder (default: the shipped set5)")
+  parser.add_argument("--set14", default="set14", help="Set14: a registered name or a folder (default set14)")
   parser.add_argument("--json", default="", help="also write the rows here (never overwritten)")
   args = parser.parse_args(argv)
-  folder = os.path.join(args.data_root, args.set)
-  if not os.path.isdir(folder):
-    parser.error(f"--set={args.set}: no folder {folder}")
+  try:
+    folder = sr_eval.set_folder(args.set, set5=args.set5, set14=args.set14, flag="--set")
+  except FileNotFoundError as e:  # NotAvailableError too: its message has the download command
+    parser.error(str(e))
   if args.json and os.path.exists(args.json):
     parser.error(f"--json={args.json} exists; not overwriting it")
   method, state = sr_eval.load_workdir(args.workdir)
@@ -72,7 +81,8 @@ def main(argv=None) -> None:
         f"{np.mean([r['mean_luma_offset'] for r in rows]):+.2f} | {np.mean([r['psnr_bicubic'] for r in rows]):.2f} |")
   if args.json:
     with open(args.json, "x") as f:
-      json.dump({"workdir": args.workdir, "set": args.set, "step": int(state.step), "images": rows}, f, indent=2)
+      json.dump({"workdir": args.workdir, "set": args.set, "folder": os.path.abspath(folder), "step": int(state.step),
+                 "images": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

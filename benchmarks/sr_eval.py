@@ -3,6 +3,8 @@
     python benchmarks/sr_eval.py                                    # the bicubic baseline only
     python benchmarks/sr_eval.py --workdir=SRResNet=/tmp/srresnet --workdir=SRGAN=/tmp/srgan \
         --workdir=/tmp/perceptual_sr --json=/tmp/sr_eval.json
+    python benchmarks/sr_eval.py --sets=Set5 --set5=/data/my_set5   # another copy of Set5
+    python benchmarks/sr_eval.py --sets=Set5,urban100               # any registered set or folder too
 
 Every score follows :mod:`jaxgan.methods.sr`'s evaluation, the SR literature's: the HR image
 ``modcrop``-ped to a multiple of the scale, its LR by MATLAB's bicubic ``imresize`` rounded to
@@ -15,8 +17,12 @@ RGB with equal channels).
 
 A workdir is given as ``LABEL=PATH`` or ``PATH`` (labelled by its generator and loss); its
 ``config.json`` says which networks to restore, and its latest checkpoint is scored (G in
-inference mode: batch-norm running statistics). The sets are folders under ``--data_root``
-(default ``$JAXGAN_SHARED_DATA/sr``, else ``../shared/data/sr`` beside the repository).
+inference mode: batch-norm running statistics). ``--sets`` lists the sets scored (default
+``Set5,Set14``): ``Set5`` and ``Set14`` are read from ``--set5`` / ``--set14`` (each a registered
+name or a folder; default the registry's ``set5``, shipped with jaxgan, and ``set14``, fetched by
+``python -m jaxgan.download set14``); any other item is itself a registered name or a folder
+(:func:`jaxgan.download.resolve_flag`), labelled as written. A set that is not there is reported
+with its download command before anything is computed.
 Prints a Markdown table; ``--json=PATH`` also writes every figure (per set: mean PSNR, SSIM, images, seconds).
 """
 
@@ -32,12 +38,22 @@ import time
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
+from jaxgan.download import resolve_flag  # noqa: E402
 from jaxgan.methods import sr  # noqa: E402
 
 
-def default_data_root() -> str:
-  shared = os.environ.get("JAXGAN_SHARED_DATA") or os.path.join(os.path.dirname(REPO_ROOT), "shared", "data")
-  return os.path.join(shared, "sr")
+def set_folder(label: str, *, set5: str = "set5", set14: str = "set14", flag: str = "--sets") -> str:
+  """The folder of a set: ``Set5`` / ``Set14`` that of ``set5`` / ``set14`` (a registered name or a
+  folder), any other label itself a registered name or a folder (``flag`` names it in errors).
+
+  Raises FileNotFoundError; :class:`jaxgan.download.NotAvailableError`, with the download command,
+  for a registered name not downloaded.
+  """
+  if label == "Set5":
+    return resolve_flag(set5, flag="--set5", kind="dir")
+  if label == "Set14":
+    return resolve_flag(set14, flag="--set14", kind="dir")
+  return resolve_flag(label, flag=flag, kind="dir")
 
 
 def parse_workdir(spec: str) -> tuple[str | None, str]:
@@ -56,10 +72,13 @@ def load_workdir(path: str) -> tuple[sr.SuperResolution, object]:
   return method, method.restore()
 
 
-def evaluate_all(workdirs: list[str], sets: list[str], *, data_root: str, scale: int,
-                 limit: int = 0) -> list[dict]:
-  """One row per method (bicubic first): ``{'method', 'step', <set>: {'psnr', 'ssim', ...}}``."""
-  images = {name: sr.load_images(os.path.join(data_root, name), limit) for name in sets}
+def evaluate_all(workdirs: list[str], folders: dict[str, str], *, scale: int, limit: int = 0) -> list[dict]:
+  """One row per method (bicubic first): ``{'method', 'step', <set>: {'psnr', 'ssim', ...}}``.
+
+  ``folders`` maps each set's label to its folder of HR images.
+  """
+  sets = list(folders)
+  images = {name: sr.load_images(folders[name], limit) for name in sets}
   rows = [{"method": "Bicubic", "workdir": None, "step": None,
            **{name: sr.bicubic_scores(images[name], scale) for name in sets}}]
   for spec in workdirs:
@@ -92,19 +111,25 @@ def main(argv: list[str] | None = None) -> list[dict]:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--workdir", action="append", default=[],
                       help="A trained SR workdir, LABEL=PATH or PATH (repeatable).")
-  parser.add_argument("--sets", default="Set5,Set14", help="Comma-separated folders under --data_root.")
-  parser.add_argument("--data_root", default=None, help="Folder holding the sets (default: the shared data).")
+  parser.add_argument("--sets", default="Set5,Set14",
+                      help="Comma-separated sets: Set5, Set14 (from --set5 / --set14), registered names or folders.")
+  parser.add_argument("--set5", default="set5", help="Set5: a registered name or a folder (default: the shipped set5).")
+  parser.add_argument("--set14", default="set14",
+                      help="Set14: a registered name or a folder (default set14: python -m jaxgan.download set14).")
   parser.add_argument("--scale", type=int, default=4, help="Upscaling factor (workdirs must match).")
   parser.add_argument("--limit", type=int, default=0, help="Score only the first N images of each set.")
   parser.add_argument("--json", default="", help="Also write the rows (with per-set image counts) here.")
   args = parser.parse_args(argv)
   sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-  data_root = args.data_root or default_data_root()
-  rows = evaluate_all(args.workdir, sets, data_root=data_root, scale=args.scale, limit=args.limit)
+  try:
+    folders = {s: set_folder(s, set5=args.set5, set14=args.set14) for s in sets}
+  except FileNotFoundError as e:  # NotAvailableError too: its message has the download command
+    parser.error(str(e))
+  rows = evaluate_all(args.workdir, folders, scale=args.scale, limit=args.limit)
   print(markdown_table(rows, sets, args.scale))
   if args.json:
     with open(args.json, "w") as f:
-      json.dump({"scale": args.scale, "data_root": os.path.abspath(data_root), "sets": sets,
+      json.dump({"scale": args.scale, "sets": sets, "folders": {s: os.path.abspath(p) for s, p in folders.items()},
                  "limit": args.limit, "rows": rows}, f, indent=2)
   return rows
 

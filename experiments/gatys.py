@@ -1,8 +1,8 @@
-"""Neural style by pixel optimisation (Gatys et al. 2016). Example (run from the repository root):
+"""Neural style by pixel optimisation (Gatys et al. 2016). Example:
 
-  python experiments/gatys.py --content_image=../shared/data/style/content/amber.jpg \\
-      --style_image=../shared/data/style/styles/candy.jpg \\
-      --vgg_weights=../shared/data/vgg16/vgg16_conv_keras_imagenet.npz --image_size=256 --workdir=/tmp/gatys
+  python experiments/gatys.py --content_image=amber --style_image=candy --vgg_weights=vgg16 \\
+      --image_size=256 --workdir=/tmp/gatys
+  (amber and candy are shipped with jaxgan; VGG16 comes with `python -m jaxgan.download vgg16`)
   (--optimizer=lbfgs|adam, --init=noise|content, --num_steps; writes result.png and result.json)
 """
 

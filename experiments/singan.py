@@ -1,10 +1,10 @@
 """SinGAN (Shaham et al. 2019): learn a generative model from one image, then use it.
 
-  python experiments/singan.py --image=../shared/data/singan/Images/balloons.png --workdir=/tmp/balloons
+  python experiments/singan.py --image=balloons --workdir=/tmp/balloons    # SinGAN's shipped Input/Images
   python experiments/singan.py --image=... --workdir=/tmp/balloons --mode=random_samples --gen_start_scale=2
   python experiments/singan.py --image=... --workdir=/tmp/balloons --mode=random_samples --scale_h=2
   python experiments/singan.py --image=... --workdir=/tmp/starry --mode=harmonization \\
-      --ref_image=.../starry_night_naive.png --mask=.../starry_night_naive_mask.png --inject_scale=6
+      --ref_image=starry_night_naive --mask=starry_night_naive_mask --inject_scale=6
   python experiments/singan.py --flagfile=experiments/flags/singan_sr.flags --image=LR.png --workdir=/tmp/sr --mode=sr
   (modes: train, random_samples, sr, paint2image, editing, harmonization, animation; the
   applications train first when the workdir has no finished model)

@@ -6,7 +6,7 @@
   python experiments/sr.py --flagfile=experiments/flags/srgan_bsd68.flags --workdir=/tmp/srgan \
       --init_from=/tmp/srresnet                                   # SRGAN from the MSE SRResNet
   python experiments/sr.py --flagfile=experiments/flags/srresnet_bsd68.flags --workdir=/tmp/srresnet \
-      --mode=test --test_input=../shared/data/sr/Set14            # SR outputs, bicubic, metrics.json
+      --mode=test --test_input=set14                              # SR outputs, bicubic, metrics.json
 """
 
 from jaxgan import experiment

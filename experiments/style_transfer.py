@@ -2,7 +2,7 @@
 
   python experiments/style_transfer.py --flagfile=experiments/flags/style_candy.flags --workdir=/tmp/candy
   python experiments/style_transfer.py --flagfile=experiments/flags/style_candy.flags --workdir=/tmp/candy \\
-      --mode=stylize --input=../shared/data/style/content/amber.jpg     # -> /tmp/candy/stylized/amber.png
+      --mode=stylize --input=amber                                  # -> /tmp/candy/stylized/amber.png
   python experiments/style_transfer.py --content_dir=DIR --style_image=STYLE.jpg --vgg_weights=VGG.npz --workdir=...
 """
 

@@ -19,8 +19,7 @@ from jaxgan.data import idx
 from jaxgan.data import record_source
 from jaxgan.data import images
 from jaxgan.data import sources
-
-FASHION_MNIST = pathlib.Path('/usr/share/datasets/fashion-mnist')
+from tests.real_data import real_data
 
 
 def _prepared_dirs(data_dir, builder_name):
@@ -217,17 +216,15 @@ def test_idx_label_count_mismatch(tmp_path):
     data.labelled_source(f'idx:{directory}', split='test', data_dir=tmp_path / 'dd')
 
 
-@pytest.mark.skipif(
-    not FASHION_MNIST.is_dir() and not os.environ.get('CI'),
-    reason='apt-get install dataset-fashion-mnist to run')
-def test_fashion_mnist_from_debian(tmp_path):
+def test_fashion_mnist_idx_files(tmp_path):
+  fashion_mnist = real_data('fashion_mnist')
   sizes = {'train': 60000, 'test': 10000}
   for split, size in sizes.items():
     source = data.labelled_source(
-        f'idx:{FASHION_MNIST}', split=split, data_dir=tmp_path)
+        f'idx:{fashion_mnist}', split=split, data_dir=tmp_path)
     assert len(source) == size
     assert source.image_shape == (28, 28, 1) and source.num_classes == 10
-    files = idx.find_idx_files(FASHION_MNIST)[split]
+    files = idx.find_idx_files(fashion_mnist)[split]
     x, y = idx.read_idx_pair(*files)
     for i in (0, 1, size // 2, size - 1):
       ex = source[i]

@@ -7,7 +7,7 @@ from PIL import Image
 from jaxgan import data
 from jaxgan.data import hr_crops, images
 from jaxgan.data import matlab_resize as mr
-from tests.shared_data import shared_data
+from tests.real_data import real_data
 
 # ------------------------------------------------------------------ imresize
 
@@ -60,7 +60,7 @@ def _pil(image, size_hw):
 @pytest.mark.parametrize('factor', [2, 3, 4])
 def test_interior_matches_pillow_bicubic(factor):
   # Pillow: the same kernel and antialiasing, but renormalised (not mirrored) at the borders.
-  photo = images.load_image(shared_data('sr', 'Set5', 'baby.png'), channels=3)[:48 * factor, :40 * factor]
+  photo = images.load_image(real_data('set5', 'baby.png'), channels=3)[:48 * factor, :40 * factor]
   grey = photo[..., 1].astype(np.float32)
   ours = mr.bicubic_downscale(grey, factor)
   theirs = _pil(grey, ours.shape)
@@ -236,7 +236,7 @@ def test_folder_errors_name_the_folder_or_value(tmp_path):
 
 
 def test_set14_grey_bridge_comes_out_rgb_and_evaluation_is_modcropped(tmp_path):
-  root = shared_data('sr', 'Set14')
+  root = real_data('set14')
   source = data.hr_source(root, tmp_path)
   names = [ex['name'] for ex in source.__getitems__(range(len(source)))]
   assert len(source) == 14 and names == sorted(names) and 'bridge.png' in names
@@ -260,7 +260,7 @@ def test_set14_grey_bridge_comes_out_rgb_and_evaluation_is_modcropped(tmp_path):
 
 
 def test_training_batches_from_set5(tmp_path):
-  source = data.hr_source(shared_data('sr', 'Set5'), tmp_path)
+  source = data.hr_source(real_data('set5'), tmp_path)
   loader = data.BatchLoader(source, global_batch_size=2, seed=0,
                             transform=data.sr_crop_transform(scale=4, crop_size=96))
   batch = loader.batch(0)

@@ -1,6 +1,5 @@
 """Tests of jaxgan.data.paired and jaxgan.data.jitter: pix2pix pairs and their jitter."""
 
-import pathlib
 import types
 
 import hypothesis
@@ -11,8 +10,8 @@ from PIL import Image
 
 from jaxgan import data
 from jaxgan.data import images, jitter, paired
+from tests.real_data import real_data
 
-BSD68 = pathlib.Path('/work/shared/data/sr/BSD68')
 PERMUTATION = [2, 0, 1]
 
 
@@ -410,10 +409,10 @@ def test_skimage_default_and_the_loader(tmp_path):
   assert batch['a'].dtype == np.float32
 
 
-@pytest.mark.skipif(not BSD68.is_dir(), reason=f'{BSD68} not present')
 def test_gray2color_on_bsd68(tmp_path):
-  train = data.paired_source(f'gray2color:{BSD68}', 'train', tmp_path)
-  test = data.paired_source(f'gray2color:{BSD68}', 'test', tmp_path)
+  bsd68 = real_data('bsd68')
+  train = data.paired_source(f'gray2color:{bsd68}', 'train', tmp_path)
+  test = data.paired_source(f'gray2color:{bsd68}', 'test', tmp_path)
   assert len(train) + len(test) == 68 and len(test) == 68 // paired.TEST_EVERY
   assert not {ex['name'] for ex in _all(train)} & {ex['name'] for ex in _all(test)}
   for ex in _all(test):

@@ -1,7 +1,5 @@
 """Tests of jaxgan.data.unpaired: CycleGAN's two domains, their batches and jitter."""
 
-import pathlib
-
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -9,8 +7,7 @@ from PIL import Image
 
 from jaxgan import data
 from jaxgan.data import builders, idx, loader, unpaired
-
-FASHION_MNIST = pathlib.Path('/usr/share/datasets/fashion-mnist')
+from tests.real_data import real_data
 
 
 @pytest.fixture(scope='module')
@@ -314,15 +311,15 @@ def test_idx_class_errors(tmp_path, data_dir):
   assert (len(a), len(b), a[0]['name'], b[1]['name']) == (4, 4, 'train-00002', 'train-00003')
   with pytest.raises(ValueError, match=r"no split 'test'.*phases are \['train'\]"):
     data.unpaired_sources(f'idx-classes:{tmp_path}:A=2:B=0', 'test', data_dir)
-  with pytest.raises(FileNotFoundError, match=f'{tmp_path / "x"} does not exist'):
+  with pytest.raises(FileNotFoundError, match=f'--dataset=.*{tmp_path / "x"}.*: no such folder, '
+                     'not a registered name'):
     data.unpaired_sources(f'idx-classes:{tmp_path / "x"}:A=1:B=2', 'train', data_dir)
 
 
-@pytest.mark.skipif(not FASHION_MNIST.is_dir(),
-                    reason=f'Fashion-MNIST IDX files not found in {FASHION_MNIST}')
 def test_fashion_mnist_sneaker_and_ankle_boot_domains(data_dir):
-  spec = f'idx-classes:{FASHION_MNIST}:A=7:B=9'
-  files = idx.find_idx_files(FASHION_MNIST)
+  fashion_mnist = real_data('fashion_mnist')
+  spec = f'idx-classes:{fashion_mnist}:A=7:B=9'
+  files = idx.find_idx_files(fashion_mnist)
   for split in ('train', 'test'):
     pixels, labels = idx.read_idx_pair(*files[split])
     a, b = data.unpaired_sources(spec, split, data_dir)

@@ -22,7 +22,7 @@ from jaxgan.methods import singan_apps as apps
 from jaxgan.models import singan as models
 from jaxgan.nn import count_params
 from jaxgan.nn.imresize import imresize
-from tests.shared_data import shared_data
+from tests.real_data import real_data
 
 
 # ------------------------------------------------------------------ pyramid
@@ -311,7 +311,7 @@ def test_masks_in_rgb_rgba_and_jpeg_give_the_same_blend(tmp_path):
 
 
 def test_real_harmonization_mask_loads(tmp_path):
-  mask = apps.load_mask(str(shared_data("singan", "Harmonization", "starry_night_naive_mask.png")), (60, 80))
+  mask = apps.load_mask(str(real_data("singan_harmonization", "starry_night_naive_mask.png")), (60, 80))
   assert mask.shape == (60, 80) and 0 < mask.mean() < 0.5
 
 

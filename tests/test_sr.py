@@ -17,7 +17,7 @@ from PIL import Image
 from jaxgan import flags as flags_lib
 from jaxgan.methods import sr
 from jaxgan.train.checkpoint import Checkpointer
-from tests.shared_data import shared_data, shared_data_root
+from tests.real_data import real_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
@@ -30,7 +30,7 @@ TINY = dict(channels=8, n_blocks=2, d_channels=8, crop_size=24, batch_size=2, nu
 
 
 def _vgg():
-  return str(shared_data("vgg16", "vgg16_conv_keras_imagenet.npz"))
+  return str(real_data("vgg16_keras"))  # Keras .h5, or the mirror's .npz
 
 
 def _config(**kw):
@@ -67,7 +67,7 @@ def _checkpoint_steps(directory):
 def hr_folder(tmp_path_factory):
   """Three real BSD68 photos (481x321) as a tiny training set."""
   folder = tmp_path_factory.mktemp("bsd3")
-  for path in sorted(shared_data("sr", "BSD68").iterdir())[:3]:
+  for path in sorted(real_data("bsd68").iterdir())[:3]:
     shutil.copy(path, folder / path.name)
   return str(folder)
 
@@ -77,7 +77,7 @@ def trained(tmp_path_factory, hr_folder):
   """A tiny SRResNet trained 2 steps on BSD68 crops, scored on 2 Set5 images."""
   root = tmp_path_factory.mktemp("srresnet")
   config = _config(dataset=hr_folder, workdir=str(root / "work"), data_dir=str(root / "tfds"), num_steps=2,
-                   sample_every=2, eval_dir=str(shared_data("sr", "Set5")))
+                   sample_every=2, eval_dir=str(real_data("set5")))
   state = sr.train(sr.build(config))
   return config, state
 
@@ -88,7 +88,7 @@ def trained(tmp_path_factory, hr_folder):
 def test_bicubic_on_set5_x4_scores_the_literatures_28_42_db():
   """The SR benchmark protocol: modcrop, MATLAB bicubic LR rounded to uint8, bicubic up, rounded;
   PSNR / SSIM on MATLAB's uint8 Y (BT.601, [16, 235]) with 4 pixels shaved. Literature: 28.42 / 0.8104."""
-  images = sr.load_images(str(shared_data("sr", "Set5")))
+  images = sr.load_images(str(real_data("set5")))
   hr, lr = sr.eval_pair(images[-1][1], 4)  # woman.png, 344x228: already a multiple of 4
   assert hr.shape == (344, 228, 3) and lr.shape == (86, 57, 3) and lr.dtype == np.uint8
   result = sr.bicubic_scores(images, 4)
@@ -235,11 +235,12 @@ def test_benchmark_scores_bicubic_and_a_trained_workdir(trained, tmp_path, capsy
   config, _ = trained
   out = tmp_path / "sr_eval.json"
   rows = sr_eval.main([f"--workdir=tiny={config.workdir}", "--sets=Set5", "--limit=2",
-                       f"--data_root={shared_data('sr')}", f"--json={out}"])
+                       f"--set5={real_data('set5')}", f"--json={out}"])
   table = capsys.readouterr().out
   assert [r["method"] for r in rows] == ["Bicubic", "tiny"] and rows[1]["step"] == 2
   assert "| Bicubic | - | " in table and "| tiny | 2 | " in table
   saved = _json(out)
+  assert saved["folders"] == {"Set5": str(real_data("set5"))}
   assert saved["rows"][0]["Set5"]["num_images"] == 2
   # The first two Set5 images (baby, bird) bicubic: the mean of 31.77 and 30.18 dB.
   assert saved["rows"][0]["Set5"]["psnr"] == pytest.approx((31.773 + 30.178) / 2, abs=0.01)
@@ -248,7 +249,7 @@ def test_benchmark_scores_bicubic_and_a_trained_workdir(trained, tmp_path, capsy
 def test_bn_offset_benchmark_agrees_with_the_evaluation_and_measures_the_luma_offset(trained, tmp_path, capsys):
   config, _ = trained
   method, state = sr_eval.load_workdir(config.workdir)
-  images = sr.load_images(str(shared_data("sr", "Set5")), 2)
+  images = sr.load_images(str(real_data("set5")), 2)
   rows = sr_bn_offset.diagnose(method, state, images)
   # Inference-mode PSNR is what the method's own evaluation scores; bicubic is the baseline's.
   assert np.mean([r["psnr_inference"] for r in rows]) == pytest.approx(method.evaluate(state, images)["psnr"])
@@ -260,8 +261,22 @@ def test_bn_offset_benchmark_agrees_with_the_evaluation_and_measures_the_luma_of
   out = tmp_path / "offset.json"
   out.write_text("kept")
   with pytest.raises(SystemExit):
-    sr_bn_offset.main([f"--workdir={config.workdir}", f"--data_root={shared_data('sr')}", f"--json={out}"])
+    sr_bn_offset.main([f"--workdir={config.workdir}", "--set=set5", f"--json={out}"])
   assert out.read_text() == "kept" and "not overwriting" in capsys.readouterr().err
+
+
+def test_benchmarks_name_a_missing_set_and_its_download_command(tmp_path, monkeypatch, capsys):
+  monkeypatch.setenv("JAXGAN_HOME", str(tmp_path / "home"))
+  monkeypatch.delenv("JAXGAN_MIRROR", raising=False)
+  with pytest.raises(SystemExit):
+    sr_eval.main(["--sets=Set5,Set14"])
+  assert "--set14=set14: set14 is not downloaded: run `python -m jaxgan.download set14`" in capsys.readouterr().err
+  with pytest.raises(SystemExit):
+    sr_eval.main([f"--sets=Set5,{tmp_path / 'none'}"])
+  assert f"--sets={tmp_path / 'none'}: no such folder" in capsys.readouterr().err
+  with pytest.raises(SystemExit):
+    sr_bn_offset.main([f"--workdir={tmp_path}", "--set=Set14", f"--set14={tmp_path / 'none'}"])
+  assert f"--set14={tmp_path / 'none'}: no such folder" in capsys.readouterr().err
 
 
 def test_init_from_copies_g_and_refuses_another_generator(trained, tmp_path):
@@ -310,7 +325,7 @@ def test_training_needs_a_dataset_and_vgg_weights(hr_folder, tmp_path, monkeypat
   with pytest.raises(ValueError, match="--dataset is required for training"):
     sr.train(sr.build(_config(workdir=str(tmp_path / "w"))))
   assert not (tmp_path / "w").exists()
-  with pytest.raises(FileNotFoundError, match="--dataset=/nonexistent: no such directory"):
+  with pytest.raises(FileNotFoundError, match="--dataset=/nonexistent: no such folder"):
     sr.check_train_flags(_config(dataset="/nonexistent"))
   monkeypatch.delenv("JAXGAN_VGG16", raising=False)
   with pytest.raises(FileNotFoundError, match=r"--loss=vgg needs ImageNet VGG16 weights: pass --vgg_weights"):
@@ -332,16 +347,17 @@ def test_script_reports_a_missing_dataset_before_compiling(tmp_path):
 
 @pytest.mark.parametrize("name, expected", [
     ("srresnet_bsd68", dict(generator="srresnet", loss="mse", batch_size=16, learning_rate=1e-4)),
-    ("srgan_bsd68", dict(loss="srgan", content_layer="relu4_3", lr_decay_steps=100_000, num_steps=200_000)),
+    ("srgan_bsd68", dict(loss="srgan", content_layer="relu4_3", lr_decay_steps=100_000, num_steps=200_000,
+                         vgg_weights="vgg16")),
     ("perceptual_sr_bsd68", dict(generator="johnson", loss="vgg", vgg_rescale=1.0, learning_rate=1e-3,
-                                 batch_size=4, crop_size=288)),
+                                 batch_size=4, crop_size=288, vgg_weights="vgg16")),
 ])
-def test_flagfiles_parse_and_name_the_shared_data(name, expected):
+def test_flagfiles_name_registry_entries(name, expected):
   fv = flags.FlagValues()
   flags_lib.define_flags(sr.Config, fv)
   fv(["prog", f"--flagfile={os.path.join(ROOT, 'experiments', 'flags', name + '.flags')}"])
   config = flags_lib.config_from_flags(sr.Config, fv)
   assert {k: getattr(config, k) for k in expected} == expected
-  assert config.dataset == "../shared/data/sr/BSD68" and config.eval_dir == "../shared/data/sr/Set5"
-  for path in (config.dataset, config.eval_dir, config.vgg_weights):  # ../shared/data from the repository root
-    assert not path or os.path.exists(os.path.join(shared_data_root(), os.path.relpath(path, "../shared/data"))), path
+  assert config.dataset == "bsd68" and config.eval_dir == "set5"
+  for value in (config.dataset, config.eval_dir, config.vgg_weights):  # skips (fails under CI) if not downloaded
+    assert not value or real_data(value).exists(), value

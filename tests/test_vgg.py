@@ -19,7 +19,7 @@ from jaxgan.interop import vgg as iv
 from jaxgan.interop.torch_checkpoint import StateDictMismatchError
 from jaxgan.models import vgg
 from jaxgan.nn import count_params
-from tests.shared_data import shared_data
+from tests.real_data import real_data
 
 
 @functools.cache
@@ -355,11 +355,11 @@ def test_mismatched_weights_are_named(tmp_path):
 
 @functools.cache
 def real_net():
-  return iv.load_vgg(shared_data('vgg16', 'vgg16_conv_keras_imagenet.npz'))
+  return iv.load_vgg(real_data('vgg16_keras'))  # Keras .h5, or the mirror's .npz
 
 
 def real_image(*parts, size=64):
-  img = Image.open(shared_data(*parts)).convert('RGB').resize((size, size), Image.BICUBIC)
+  img = Image.open(real_data(*parts)).convert('RGB').resize((size, size), Image.BICUBIC)
   return jnp.asarray(np.asarray(img, np.float32)[None] / 127.5 - 1.0)
 
 
@@ -369,7 +369,7 @@ LOSS_LAYERS = ('relu1_2', 'relu2_2', 'relu3_3', 'relu4_3')
 def test_real_weights_give_sparse_non_negative_features():
   net = real_net()
   assert net.depth == 16 and net.convention == 'keras'
-  feats = net.features(real_image('style', 'content', 'amber.jpg'), LOSS_LAYERS)
+  feats = net.features(real_image('style_content', 'amber.jpg'), LOSS_LAYERS)
   for name, f in feats.items():
     f = np.asarray(f)
     assert np.all(np.isfinite(f)) and f.min() >= 0, name
@@ -380,9 +380,9 @@ def test_real_weights_give_sparse_non_negative_features():
 
 def test_real_weights_perceive_noise_as_closer_than_another_image():
   net = real_net()
-  amber = real_image('style', 'content', 'amber.jpg')
+  amber = real_image('style_content', 'amber.jpg')
   noisy = jnp.clip(amber + 0.02 * jax.random.normal(jax.random.key(0), amber.shape), -1, 1)
-  candy = real_image('style', 'styles', 'candy.jpg')
+  candy = real_image('style_images', 'candy.jpg')
   from jaxgan.losses import perceptual
   fa, fn, fc = (net.features(x, 'relu2_2')['relu2_2'] for x in (amber, noisy, candy))
   assert float(perceptual.feature_reconstruction_loss(fa, fa)[0]) == 0.0
@@ -394,7 +394,7 @@ def test_real_weights_in_the_torchvision_convention():
   """The fold on the real weights: the same relu2_2 inside the image."""
   net = real_net()
   tv = net.with_convention('torchvision')
-  x = real_image('style', 'content', 'amber.jpg')
+  x = real_image('style_content', 'amber.jpg')
   want, got = (n.features(x, 'relu2_2')['relu2_2'] for n in (net, tv))
   r = _border('relu2_2')
   assert rel_err(got[:, r:-r, r:-r], want[:, r:-r, r:-r]) < 1e-5

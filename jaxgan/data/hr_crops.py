@@ -1,7 +1,7 @@
 """High-resolution images for super-resolution (SRResNet / SRGAN, Johnson et al.'s SR).
 
 ``hr_source(root, data_dir)`` opens a folder of HR images (its visible top-level image
-files, sorted by name; e.g. ``/work/shared/data/sr/BSD68``, ``Set5``, ``Set14``). The
+files, sorted by name; e.g. BSD68, Set5, Set14: ``jaxgan.download.resolve('bsd68')``). The
 folder is built once into ``data_dir`` as a tfds ``array_record`` dataset with one
 split, 'train' (named after a fingerprint of the files as in
 :mod:`jaxgan.data.builders`; a changed folder is rebuilt; slices like 'train[:8]'

@@ -13,6 +13,8 @@
   ``w // 2`` and must have an even width.
 * ``gray2color:DIR``: pairs made from the colour photos in DIR (its top-level
   image files): A is the photo's luma (ITU-R 601) in 3 channels, B the photo.
+  DIR may be a registered name (``gray2color:bsd68``, see :mod:`jaxgan.download`)
+  in every form.
 * ``edges2photo:DIR``: A is the photo's Canny edges (``skimage.feature.canny`` of
   the luma, sigma :data:`EDGE_SIGMA`) drawn black on white, B the photo.
   Photo folders are split by image: in sorted file-name order every
@@ -46,6 +48,7 @@ from jaxgan.data import builders, fingerprint
 from jaxgan.data import images as images_lib
 from jaxgan.data import jitter as jitter_lib
 from jaxgan.data.record_source import RecordSource, decode_name
+from jaxgan.data.sources import spec_folder
 
 PREPROCESS = jitter_lib.PREPROCESS  # name -> description, for a config's choices
 PREPROCESS_MODES = jitter_lib.PREPROCESS_MODES
@@ -389,12 +392,12 @@ def parse_paired_spec(spec: str) -> tuple[str, str]:
 def paired_builder(spec: str, data_dir: str | os.PathLike) -> JaxganPaired:
   """The (possibly not yet prepared) builder of the pairs named by ``spec``."""
   kind, argument = parse_paired_spec(spec)
-  if kind == 'paired':
-    config = paired_config(scan_paired_folder(argument))
-  elif kind == 'skimage':
+  if kind == 'skimage':
     config = paired_config(skimage_layout(), argument)
+  elif kind == 'paired':
+    config = paired_config(scan_paired_folder(spec_folder(spec, argument)))
   else:
-    config = paired_config(scan_photo_folder(argument), kind)
+    config = paired_config(scan_photo_folder(spec_folder(spec, argument)), kind)
   return JaxganPaired(
       config=config, data_dir=os.fspath(data_dir), file_format=builders.FILE_FORMAT)
 

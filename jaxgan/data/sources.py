@@ -3,7 +3,8 @@
 ``labelled_source(spec, split=..., data_dir=...)`` accepts
 
 * ``digits``                scikit-learn's 8x8 digits (built into data_dir once);
-* ``idx:PATH``              a directory of MNIST-format IDX files;
+* ``idx:PATH``              a directory of MNIST-format IDX files (or a registered name:
+                            ``idx:fashion_mnist``, see :mod:`jaxgan.download`);
 * ``folder:PATH``           an image folder with class sub-folders;
 * ``tfds:NAME`` or ``NAME`` a tfds catalogue dataset already prepared in data_dir
                             in array_record format (nothing is downloaded).
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow_datasets as tfds
 
+from jaxgan import download
 from jaxgan.data import builders
 from jaxgan.data.record_source import RecordSource
 
@@ -78,9 +80,23 @@ def _digits(arg: str, *, split: str, data_dir) -> LabelledSource:
   return _from_builder(builders.digits_builder(data_dir), split=split, name='digits')
 
 
+def spec_folder(spec: str, path: str) -> str:
+  """The folder of a data spec's ``PREFIX:path``: an existing path as it is, else a registered
+  name such as ``bsd68`` (:func:`jaxgan.download.resolve_flag`). Errors name the whole spec;
+  a name not downloaded raises :class:`jaxgan.download.NotAvailableError` with the command."""
+  if os.path.exists(path):
+    return path
+  try:
+    return download.resolve_flag(path, flag='--dataset', kind='dir')
+  except FileNotFoundError as e:
+    detail = str(e).removeprefix(f'--dataset={path}: ')
+    raise type(e)(f'--dataset={spec}: {detail}') from None
+
+
 def _idx(path: str, *, split: str, data_dir) -> LabelledSource:
+  folder = spec_folder(f'idx:{path}', path)
   return _from_builder(
-      builders.idx_builder(path, data_dir), split=split, name=f'idx:{path}')
+      builders.idx_builder(folder, data_dir), split=split, name=f'idx:{path}')
 
 
 def _folder(path: str, *, split: str, data_dir, channels: int = 3,

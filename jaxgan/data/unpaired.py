@@ -354,10 +354,11 @@ def unpaired_builder(spec: str | UnpairedSpec, data_dir: str | os.PathLike
                      ) -> JaxganUnpaired:
   """The (possibly not yet prepared) builder of local unpaired data named by ``spec``."""
   parsed = parse_unpaired_spec(spec) if isinstance(spec, str) else spec
+  label = spec if isinstance(spec, str) else parsed.path  # for error messages
   if parsed.kind == 'folders':
-    config = folders_config(scan_unpaired_folder(parsed.path))
+    config = folders_config(scan_unpaired_folder(sources_lib.spec_folder(label, parsed.path)))
   elif parsed.kind == 'idx-classes':
-    config = idx_classes_config(parsed.path, parsed.classes)
+    config = idx_classes_config(sources_lib.spec_folder(label, parsed.path), parsed.classes)
   elif parsed.kind == 'digits-classes':
     config = digits_classes_config(parsed.classes)
   else:

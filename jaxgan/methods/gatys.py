@@ -59,7 +59,8 @@ OPTIMIZERS = {"lbfgs": "L-BFGS with a zoom line search (the paper)", "adam": "Ad
 class Config(st.LossConfig):
   workdir: str = field("", "Where the result and its losses are written (required).", run_only=True)
   seed: int = field(0, "Seed of the initial noise.")
-  content_image: str = field("", "The content image (required).")
+  content_image: str = field("", "The content image (required): a file, or a name of the shipped "
+                             "style_content (amber).")
   image_size: int = field(512, "Longer side of the content image (and the result); 0: its own size.",
                           check=NON_NEGATIVE)
   init: str = field("noise", "Initial image.", choices=INITS)
@@ -75,7 +76,7 @@ class Config(st.LossConfig):
 def load_content_image(config: Config) -> np.ndarray:
   """The content image as float [-1, 1] ``[H, W, 3]``, its longer side ``--image_size``."""
   return st.load_flag_image(config.content_image, flag="content_image", longer_side=config.image_size,
-                            what="the photo to restyle")
+                            what="the photo to restyle", search=st.CONTENT_SEARCH)
 
 
 def make_optimizer(config: Config) -> optax.GradientTransformationExtraArgs:

@@ -59,7 +59,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxgan import visualize
+from jaxgan import download, visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
 from jaxgan.data import single_image as single_image_lib
 from jaxgan.losses.adversarial import GP_NORMS, gradient_penalty
@@ -71,6 +71,7 @@ from jaxgan.train.checkpoint import Checkpointer, abstract_with_shardings
 from jaxgan.train.loop import LoopOptions, fit
 from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, create_network
 
+IMAGE_SEARCH = ("singan_images",)  # --image=balloons
 PYRAMIDS = {"default": "the official training pyramid (adjust_scales2image)",
             "sr": "the official super-resolution pyramid (adjust_scales2image_SR): min_size 18, "
                   "factor sr_factor^(-1/k) close to (1/2)^(1/3)"}
@@ -81,7 +82,8 @@ SR_BASE_STEP = 2**(1 / 3)  # the official SR upscaling step before refitting to 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(TrainConfig):
-  image: str = field("", "The training image (PNG/JPEG; alpha is dropped, grey replicated).")
+  image: str = field("", "The training image (PNG/JPEG; alpha is dropped, grey replicated): a file, or a "
+                     "name of SinGAN's shipped images (balloons, birds, ...).")
   dataset: str = field("", "Not used by SinGAN: give the image with --image.")
   num_steps: int = field(2000, "Iterations per scale (the official niter).", check=POSITIVE)
   batch_size: int = field(1, "SinGAN learns from one image: must be 1.", check=(lambda v: v == 1, "must be 1"))
@@ -128,9 +130,10 @@ class Config(TrainConfig):
   scale_h: float = field(1.0, "Random samples: width factor of the output.", check=POSITIVE, run_only=True)
   scale_v: float = field(1.0, "Random samples: height factor of the output.", check=POSITIVE, run_only=True)
   ref_image: str = field("", "paint2image / editing / harmonization: the painting, edited or "
-                         "pasted image.", run_only=True)
+                         "pasted image (a file, or a name of SinGAN's shipped inputs: "
+                         "starry_night_naive).", run_only=True)
   mask: str = field("", "editing / harmonization: the mask of the edited region (white = edited; "
-                    "RGB, RGBA, grey or JPEG).", run_only=True)
+                    "RGB, RGBA, grey or JPEG; a file or a name: starry_night_naive_mask).", run_only=True)
   inject_scale: int = field(1, "paint2image / editing / harmonization: scale at which the image "
                             "is injected (>= 1).", check=POSITIVE, run_only=True)
   quantize: bool = field(False, "paint2image: quantise the painting to the image's palette (k-means).",
@@ -438,19 +441,19 @@ def scale_dir(workdir: str, n: int) -> str:
   return os.path.join(workdir, "scales", f"{n:02d}")
 
 
-def check_image(config: Config) -> None:
-  """A clear error, before anything is written, when --image is missing or not a file."""
+def check_image(config: Config) -> str:
+  """The file of --image (a path, or a name: ``balloons``); a clear error, before anything is
+  written, when it is missing or not found."""
   if not config.image:
     raise ValueError("--image is required: the image SinGAN learns from")
-  if not os.path.isfile(config.image):
-    raise FileNotFoundError(f"--image {config.image}: no such file")
+  return download.resolve_flag(config.image, flag="--image", kind="file", search=IMAGE_SEARCH)
 
 
 def load_reals(config: Config) -> tuple[single_image_lib.PyramidSpec, list[np.ndarray]]:
   """The image (through the tfds layer) and its pyramid, coarsest first, in [-1, 1]."""
-  check_image(config)
+  path = check_image(config)
   image = runner.built_by_process0_first(
-      lambda: single_image_lib.single_image_source(config.image, config.resolved_data_dir()))
+      lambda: single_image_lib.single_image_source(path, config.resolved_data_dir()))
   spec = config.pyramid_for(*image.shape[:2])
   return spec, single_image_lib.build_pyramid(single_image_lib.to_model_range(image), spec)
 
@@ -472,7 +475,7 @@ def train_scales(config: Config, *, allow_training: bool = True, progress: bool 
   Scales whose last checkpoint is at ``num_steps`` are restored, not retrained. With
   ``allow_training=False`` a missing or unfinished scale raises FileNotFoundError.
   """
-  check_image(config)
+  image_path = check_image(config)
   workdir = runner.prepare_workdir(config)
   spec, reals = load_reals(config)
   method = SinGAN(config, spec)
@@ -482,7 +485,7 @@ def train_scales(config: Config, *, allow_training: bool = True, progress: bool 
   if os.path.exists(report_path):
     with open(report_path) as f:
       report = json.load(f)
-  report.update(image=os.path.abspath(config.image), shapes=[list(s) for s in spec.shapes],
+  report.update(image=os.path.abspath(image_path), shapes=[list(s) for s in spec.shapes],
                 scale_factor=spec.scale_factor, scale1=spec.scale1)
   per_scale = {int(k): v for k, v in report.get("scales", {}).items()}
   state = None

@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 from PIL import Image
 
-from jaxgan import visualize
+from jaxgan import download, visualize
 from jaxgan.data import images as images_lib
 from jaxgan.data.single_image import to_model_range
 from jaxgan.methods import singan
@@ -45,6 +45,8 @@ from jaxgan.nn.imresize import imresize
 MASK_THRESHOLD = 128
 DILATION_RADIUS = {"editing": 20, "harmonization": 7}
 MASK_BLUR_SIGMA = 5.0
+# Where --ref_image / --mask names are looked up: --ref_image=starry_night_naive --mask=starry_night_naive_mask.
+INPUT_SEARCH = ("singan_editing", "singan_harmonization", "singan_paint", "singan_images")
 
 
 # ------------------------------------------------------------------ loading
@@ -63,6 +65,14 @@ def _save(path: str, image) -> str:
   image = np.asarray(image)
   visualize.save_png(path, images_lib.to_uint8(np.clip(image, -1, 1)))
   return path
+
+
+def input_flag(value: str, flag: str) -> str:
+  """The file of ``--ref_image`` / ``--mask``: a path, ``ENTRY/FILE`` or a file stem of SinGAN's
+  shipped inputs (:data:`INPUT_SEARCH`); ValueError / FileNotFoundError naming the flag."""
+  if not value:
+    raise ValueError(f"{flag} is required for this mode")
+  return download.resolve_flag(value, flag=flag, kind="file", search=INPUT_SEARCH)
 
 
 def load_ref(path: str, shape: tuple[int, int]) -> np.ndarray:
@@ -194,20 +204,22 @@ def quantize_to_palette(ref: np.ndarray, real: np.ndarray, colors: int, seed: in
 
 
 def _inject(config: singan.Config, mode: str, *, blend: bool) -> str:
+  ref_path = input_flag(config.ref_image, "--ref_image")  # before anything is trained or written
+  mask_path = input_flag(config.mask, "--mask") if blend else ""
   method, state, reals = trained(config)
   n = check_inject_scale(method, config.inject_scale)
   real = reals[-1]
-  ref = load_ref(config.ref_image, real.shape[:2])
+  ref = load_ref(ref_path, real.shape[:2])
   if mode == "paint2image" and config.quantize:
     real_n = reals[n]
     ref = quantize_to_palette(ref, real_n, config.quantize_colors, config.seed)
   start = injected_input(method, ref, n)
   key = jax.random.PRNGKey(config.seed)
   out = np.asarray(jax.jit(lambda s, x, k: generate_from(method, s, n, x, k))(state, start, key)[0])
-  name = os.path.splitext(os.path.basename(config.ref_image))[0]
+  name = os.path.splitext(os.path.basename(ref_path))[0]
   suffix = f"inject_scale={n}_seed={config.seed}"
   if blend:
-    mask = blend_mask(load_mask(config.mask, real.shape[:2]), radius=DILATION_RADIUS[mode])
+    mask = blend_mask(load_mask(mask_path, real.shape[:2]), radius=DILATION_RADIUS[mode])
     _save(_out_path(config, mode, f"{name}_{suffix}_raw.png"), out)
     out = (1 - mask) * real + mask * out
   path = _save(_out_path(config, mode, f"{name}_{suffix}.png"), out)

@@ -80,6 +80,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxgan import download
 from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
 from jaxgan.data import images as images_lib
 from jaxgan.data import matlab_resize
@@ -92,6 +93,7 @@ from jaxgan.losses import (
     non_saturating_generator_loss,
 )
 from jaxgan.methods import runner
+from jaxgan.methods import style_transfer as st
 from jaxgan.methods import translation as tr
 from jaxgan.metrics import image_quality
 from jaxgan.models.srresnet import SRGANDiscriminator, SRResNet
@@ -132,8 +134,8 @@ GENERATOR_FIELDS = ("generator", "scale", "channels", "generator_blocks", "prelu
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(TrainConfig):
-  dataset: str = field("", "Folder of HR training images (required for --mode=train; random "
-                       "--crop_size crops, LR by MATLAB bicubic downscaling).")
+  dataset: str = field("", "Folder of HR training images or a registered name such as bsd68 (required "
+                       "for --mode=train; random --crop_size crops, LR by MATLAB bicubic downscaling).")
   generator: str = field("srresnet", "srresnet (Ledig et al.) or johnson (Johnson et al.'s "
                          "johnson_sr_x<scale>).", choices=GENERATORS)
   loss: str = field("mse", "mse (SRResNet), vgg (Johnson et al.'s feature reconstruction) or srgan "
@@ -158,8 +160,8 @@ class Config(TrainConfig):
                               "SRGAN: 100000).", check=NON_NEGATIVE)
   num_steps: int = field(1_000_000, "Total training steps (SRResNet: 10^6 updates).", check=NON_NEGATIVE,
                          run_only=True)
-  vgg_weights: str = field("", "ImageNet VGG16 weights (.npz/.h5 Keras, .pth torchvision) for --loss=vgg "
-                           "and srgan; default $JAXGAN_VGG16.", run_only=True)
+  vgg_weights: str = field("", "ImageNet VGG16 weights (.npz/.h5 Keras, .pth torchvision; a file or the "
+                           "name vgg16) for --loss=vgg and srgan; default $JAXGAN_VGG16.", run_only=True)
   content_layer: str = field("", "VGG16 layer of the content loss; '' is the loss's own (vgg: relu2_2, "
                              "srgan: relu4_3).", check=CONTENT_LAYERS)
   vgg_rescale: float = field(1 / 12.75, "Multiply the VGG feature maps by this before the loss "
@@ -172,13 +174,14 @@ class Config(TrainConfig):
                                      "(checkpointing the last step), or at --num_steps; 0: no limit.",
                                      check=NON_NEGATIVE, run_only=True)
   # Evaluation, samples and --mode=test.
-  eval_dir: str = field("", "Folder of HR images scored (PSNR/SSIM on Y) every --eval_every steps and "
-                        "at the end, and by --mode=test (e.g. Set5).", run_only=True)
+  eval_dir: str = field("", "Folder of HR images (or a registered name, e.g. set5) scored (PSNR/SSIM on "
+                        "Y) every --eval_every steps and at the end, and by --mode=test.", run_only=True)
   num_test: int = field(0, "Score only the first N images of the folder (0: all).", check=NON_NEGATIVE,
                         run_only=True)
   num_samples: int = field(4, "Images in the sample grid (bicubic | G | HR centre crops).", check=POSITIVE,
                            run_only=True)
-  test_input: str = field("", "--mode=test: a folder of HR images (default --eval_dir).", run_only=True)
+  test_input: str = field("", "--mode=test: a folder of HR images or a registered name, e.g. set14 "
+                          "(default --eval_dir).", run_only=True)
   results_dir: str = field("", "--mode=test: output folder (default <workdir>/test_step<N>; never "
                            "overwritten).", run_only=True)
 
@@ -210,8 +213,11 @@ def config_from_json(path: str) -> Config:
 
 
 def resolved_vgg_weights(config: Config) -> str:
-  """``--vgg_weights`` or ``$JAXGAN_VGG16``; a FileNotFoundError saying how to give one."""
-  path = config.vgg_weights or vgg_lib.default_vgg16_path()
+  """``--vgg_weights`` (a file or a name: ``vgg16``) or ``$JAXGAN_VGG16``; a FileNotFoundError
+  saying how to give one."""
+  if config.vgg_weights:
+    return st.vgg_weights_path(config.vgg_weights, VGG_DEPTH)
+  path = vgg_lib.default_vgg16_path()
   if not path:
     raise vgg_lib.VGGWeightsNotFoundError(
         f"--loss={config.loss} needs ImageNet VGG16 weights: pass --vgg_weights=PATH or set "
@@ -221,17 +227,24 @@ def resolved_vgg_weights(config: Config) -> str:
   return path
 
 
+def folder_flag(value: str, flag: str) -> str:
+  """The folder of ``--flag=value``: a path, or a registered name (``bsd68``, ``set5``); '' stays ''.
+
+  Raises FileNotFoundError naming the flag; :class:`jaxgan.download.NotAvailableError` with the
+  download command for a name not downloaded.
+  """
+  return download.resolve_flag(value, flag=flag, kind="dir") if value else ""
+
+
 def check_train_flags(config: Config) -> None:
   """The flags training needs beyond the config's own checks; ValueError / FileNotFoundError."""
   if not config.dataset:
-    raise ValueError("--dataset is required for training: a folder of HR images (e.g. "
-                     "--dataset=../shared/data/sr/BSD68)")
-  if not os.path.isdir(config.dataset):
-    raise FileNotFoundError(f"--dataset={config.dataset}: no such directory")
+    raise ValueError("--dataset is required for training: a folder of HR images or a registered "
+                     "name (e.g. --dataset=bsd68)")
+  folder_flag(config.dataset, "--dataset")
   if config.uses_vgg:
     resolved_vgg_weights(config)
-  if config.eval_dir and not os.path.isdir(config.eval_dir):
-    raise FileNotFoundError(f"--eval_dir={config.eval_dir}: no such directory")
+  folder_flag(config.eval_dir, "--eval_dir")
 
 
 # -- the method --------------------------------------------------------------------------------
@@ -521,11 +534,13 @@ def train(method: SuperResolution) -> TrainState:
   if config.init_from and not _has_checkpoint(config.workdir):
     method = SuperResolution(config, initial_generator=load_generator(config))
   data_dir = config.resolved_data_dir()
-  source = runner.built_by_process0_first(lambda: hr_source(config.dataset, data_dir))
+  dataset = folder_flag(config.dataset, "--dataset")
+  source = runner.built_by_process0_first(lambda: hr_source(dataset, data_dir))
   batches = runner.loader(config, source, global_batch_size=config.batch_size,
                           transform=sr_crop_transform(scale=config.scale, crop_size=config.crop_size,
                                                       flip=config.flip, rot90=config.rot90))
-  eval_images = load_images(config.eval_dir, config.num_test) if config.eval_dir else []
+  eval_dir = folder_flag(config.eval_dir, "--eval_dir")
+  eval_images = load_images(eval_dir, config.num_test) if eval_dir else []
   shown = eval_images or [(str(i), source[i]["image"]) for i in range(min(config.num_samples, len(source)))]
   sample_hr, sample_lr = _sample_crops(config, shown)
 
@@ -576,11 +591,11 @@ def test(method: SuperResolution) -> str:
   bicubic baseline on the same images.
   """
   config = method.config
-  folder = config.test_input or config.eval_dir
-  if not folder:
-    raise ValueError("--mode=test needs --test_input=DIR or --eval_dir=DIR (a folder of HR images)")
-  if not os.path.isdir(folder):
-    raise FileNotFoundError(f"--test_input={folder}: no such directory")
+  if not (config.test_input or config.eval_dir):
+    raise ValueError("--mode=test needs --test_input=DIR or --eval_dir=DIR (a folder of HR images or "
+                     "a registered name, e.g. set5)")
+  folder = (folder_flag(config.test_input, "--test_input") if config.test_input
+            else folder_flag(config.eval_dir, "--eval_dir"))
   state = method.restore()
   step = int(state.step)
   writer = tr.ResultsWriter(tr.results_dir(config, step), ["LR", "bicubic", "SR", "HR"])

@@ -86,7 +86,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxgan import visualize
+from jaxgan import download, visualize
 from jaxgan.config import (
   NON_NEGATIVE,
   POSITIVE,
@@ -135,10 +135,11 @@ def _valid_layers(config) -> None:
 class LossConfig:
   """The perceptual objective shared by fast style transfer and Gatys et al.'s optimisation."""
 
-  style_image: str = field("", "The style image (required).")
+  style_image: str = field("", "The style image (required): a file, or a name of the shipped style_images "
+                           "(candy, mosaic, rain-princess, udnie).")
   style_size: int = field(0, "Longer side of the style image in pixels; 0: its own size.", check=NON_NEGATIVE)
-  vgg_weights: str = field("", "ImageNet VGG weights (.npz/.h5 Keras-Caffe or .pth torchvision); default "
-                           "$JAXGAN_VGG16 / $JAXGAN_VGG19.")
+  vgg_weights: str = field("", "ImageNet VGG weights (.npz/.h5 Keras-Caffe or .pth torchvision; a file or a "
+                           "name: vgg16, vgg19); default $JAXGAN_VGG16 / $JAXGAN_VGG19.")
   vgg_depth: int = field(16, "Loss network: VGG16 or VGG19.", choices=VGG_DEPTHS)
   content_layers: tuple[str, ...] = field(CONTENT_LAYERS, "VGG layers of the feature reconstruction loss.")
   style_layers: tuple[str, ...] = field(STYLE_LAYERS, "VGG layers of the style (Gram) loss.")
@@ -158,7 +159,8 @@ class LossConfig:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(TrainConfig, LossConfig):
   dataset: str = field("", "Not used: give the content photos with --content_dir.")
-  content_dir: str = field("", "Folder of content photos to train on (required; its top-level images).")
+  content_dir: str = field("", "Folder of content photos to train on (required; its top-level images), or "
+                           "a registered name such as bsd68.")
   image_size: int = field(256, "Content images: shorter side resized to this, then a square crop.",
                           check=SIDE_MULTIPLE)
   crop: str = field("center", "Which square crop of the resized content image.", choices=CROPS)
@@ -173,7 +175,8 @@ class Config(TrainConfig, LossConfig):
   num_samples: int = field(4, "Content images in the sample grid (rows: content | stylised).",
                            check=POSITIVE, run_only=True)
   # --mode=stylize
-  input: str = field("", "--mode=stylize: an image or a folder of images.", run_only=True)
+  input: str = field("", "--mode=stylize: an image or a folder of images (or a name: amber, bsd68).",
+                     run_only=True)
   output: str = field("", "--mode=stylize: the output image (a single --input) or folder; default "
                       "<workdir>/stylized.", run_only=True)
   overwrite: bool = field(False, "--mode=stylize: replace existing output files.", run_only=True)
@@ -186,9 +189,30 @@ class Config(TrainConfig, LossConfig):
 # -- the loss network and the objective ----------------------------------------------------------
 
 
+STYLE_SEARCH = ("style_images",)  # --style_image=candy
+CONTENT_SEARCH = ("style_content",)  # --content_image=amber, --input=amber
+
+
+def vgg_weights_path(value: str, depth: int) -> str:
+  """The file of ``--vgg_weights=value``: a path or a registered name (``vgg16``).
+
+  A name not downloaded raises :class:`jaxgan.download.NotAvailableError` (the download
+  command); any other missing file VGGWeightsNotFoundError naming the flag.
+  """
+  try:
+    return download.resolve_flag(value, flag="--vgg_weights", kind="file")
+  except download.NotAvailableError:
+    raise
+  except FileNotFoundError as e:
+    raise vgg_lib.VGGWeightsNotFoundError(f"{e}. {vgg_lib.weights_hint(depth)}") from None
+
+
 def resolve_vgg_path(config: LossConfig) -> str:
-  """``--vgg_weights`` or ``$JAXGAN_VGG16/19``; VGGWeightsNotFoundError naming the flag if neither."""
-  path = config.vgg_weights or vgg_lib.default_vgg_path(config.vgg_depth)
+  """``--vgg_weights`` (a file or a name) or ``$JAXGAN_VGG16/19``; VGGWeightsNotFoundError naming
+  the flag if neither."""
+  if config.vgg_weights:
+    return vgg_weights_path(config.vgg_weights, config.vgg_depth)
+  path = vgg_lib.default_vgg_path(config.vgg_depth)
   env = vgg_lib.PATH_ENV[config.vgg_depth]
   if not path:
     raise vgg_lib.VGGWeightsNotFoundError(
@@ -203,16 +227,19 @@ def load_loss_network(config: LossConfig) -> vgg_lib.LossNetwork:
   return vgg_lib.load_vgg(resolve_vgg_path(config), depth=config.vgg_depth)
 
 
-def load_flag_image(path: str, *, flag: str, what: str, longer_side: int = 0) -> np.ndarray:
-  """The image named by ``--flag`` as float [-1, 1] ``[H, W, 3]``; longer side resized if given.
-
-  A clear error names the flag when it is empty or not a file.
-  """
-  if not path:
+def image_flag(value: str, *, flag: str, what: str, search: Sequence[str] = ()) -> str:
+  """The file of ``--flag=value``: a path, a registered ``ENTRY/FILE`` or a file stem of the
+  ``search`` entries (``candy``). A clear error names the flag when it is empty or not found."""
+  if not value:
     raise ValueError(f"--{flag} is required ({what})")
-  if not os.path.isfile(path):
-    raise FileNotFoundError(f"--{flag}={path}: no such file")
-  image = images_lib.load_image(path, channels=3)
+  return download.resolve_flag(value, flag=f"--{flag}", kind="file", search=search)
+
+
+def load_flag_image(path: str, *, flag: str, what: str, longer_side: int = 0,
+                    search: Sequence[str] = ()) -> np.ndarray:
+  """The image named by ``--flag`` (see :func:`image_flag`) as float [-1, 1] ``[H, W, 3]``;
+  longer side resized if given."""
+  image = images_lib.load_image(image_flag(path, flag=flag, what=what, search=search), channels=3)
   if longer_side:
     h, w = image.shape[:2]
     k = longer_side / max(h, w)
@@ -223,7 +250,7 @@ def load_flag_image(path: str, *, flag: str, what: str, longer_side: int = 0) ->
 def load_style_image(config: LossConfig) -> np.ndarray:
   """The style image, its longer side resized to ``--style_size`` (0: its own size)."""
   return load_flag_image(config.style_image, flag="style_image", longer_side=config.style_size,
-                         what="the painting whose style is transferred")
+                         what="the painting whose style is transferred", search=STYLE_SEARCH)
 
 
 def feature_scale(config: LossConfig, convention: str) -> float:
@@ -459,19 +486,39 @@ def content_transform(*, image_size: int, crop: str):
   return transform
 
 
+def content_folder(config: Config) -> str:
+  """The folder of ``--content_dir``: a path or a registered name (``bsd68``)."""
+  if not config.content_dir:
+    raise ValueError("--content_dir is required (a folder of content photos, e.g. BSD68 or COCO images, "
+                     "or a registered name: bsd68)")
+  return download.resolve_flag(config.content_dir, flag="--content_dir", kind="dir")
+
+
+def check_loss_flags(config: LossConfig) -> None:
+  """The style image and the VGG weights are there (ValueError / FileNotFoundError naming the
+  flag), before anything is written or compiled."""
+  image_flag(config.style_image, flag="style_image", what="the painting whose style is transferred",
+             search=STYLE_SEARCH)
+  resolve_vgg_path(config)
+
+
+def check_train_flags(config: Config) -> None:
+  """Every input training reads: the content photos, the style image and the VGG weights."""
+  content_folder(config)
+  check_loss_flags(config)
+
+
 def content_source(config: Config):
   """The content photos of ``--content_dir`` (built once as a tfds dataset in the data dir)."""
-  if not config.content_dir:
-    raise ValueError("--content_dir is required (a folder of content photos, e.g. BSD68 or COCO images)")
-  if not os.path.isdir(config.content_dir):
-    raise FileNotFoundError(f"--content_dir={config.content_dir}: no such directory")
+  folder = content_folder(config)
   data_dir = config.resolved_data_dir()
-  return runner.built_by_process0_first(lambda: hr_crops.hr_source(config.content_dir, data_dir))
+  return runner.built_by_process0_first(lambda: hr_crops.hr_source(folder, data_dir))
 
 
 def train(method: StyleTransfer) -> TrainState:
   """Train G on ``--content_dir`` for ``--num_steps``; sample grids show content | stylised."""
   config = method.config
+  check_train_flags(config)
   source = content_source(config)
   method.targets  # noqa: B018 -- read the style image and the VGG weights before anything compiles
   batches = runner.loader(config, source, global_batch_size=config.batch_size,
@@ -495,23 +542,24 @@ def _stylize_plan(config: Config) -> tuple[list[tuple[str, str]], str]:
   if not config.input:
     raise ValueError("--mode=stylize needs --input=IMAGE or --input=FOLDER")
   workdir = os.path.abspath(config.workdir)
-  if os.path.isdir(config.input):
-    names = sorted(n for n in os.listdir(config.input) if not n.startswith(".")
+  source = download.resolve_flag(config.input, flag="--input", search=CONTENT_SEARCH)
+  if os.path.isdir(source):
+    names = sorted(n for n in os.listdir(source) if not n.startswith(".")
                    and n.lower().endswith(images_lib.IMAGE_EXTENSIONS))
     if not names:
       raise ValueError(f"--input={config.input} holds no images ({', '.join(images_lib.IMAGE_EXTENSIONS)})")
     out_dir = os.path.abspath(config.output or os.path.join(workdir, "stylized"))
-    plan = [(os.path.join(config.input, n), os.path.join(out_dir, os.path.splitext(n)[0] + ".png"))
+    plan = [(os.path.join(source, n), os.path.join(out_dir, os.path.splitext(n)[0] + ".png"))
             for n in names]
     json_path = os.path.join(out_dir, "losses.json")
-  elif os.path.isfile(config.input):
-    stem = os.path.splitext(os.path.basename(config.input))[0]
+  elif os.path.isfile(source):
+    stem = os.path.splitext(os.path.basename(source))[0]
     out = os.path.abspath(config.output or os.path.join(workdir, "stylized", stem + ".png"))
     if os.path.isdir(out):
       out = os.path.join(out, stem + ".png")
     if not out.lower().endswith(".png"):
       raise ValueError(f"--output={config.output}: outputs are PNG files, name it *.png (or a folder)")
-    plan = [(config.input, out)]
+    plan = [(source, out)]
     json_path = os.path.splitext(out)[0] + ".json"
   else:
     raise FileNotFoundError(f"--input={config.input}: no such file or directory")
@@ -533,6 +581,7 @@ def stylize(method: StyleTransfer) -> str:
   """Stylise ``--input`` with the latest checkpoint; returns the path of the losses JSON."""
   config = method.config
   plan, json_path = _stylize_plan(config)
+  check_loss_flags(config)
   state = runner.restore(config, method.init_state)
   records = []
   for src, dst in plan:
