@@ -304,3 +304,23 @@ def test_unpaired_specs_take_names(tmp_path, monkeypatch):
   monkeypatch.setenv('JAXGAN_MIRROR', str(tmp_path / 'mirror'))
   builder = unpaired.unpaired_builder('horse2zebra', tmp_path / 'tfds')
   assert str(mirror.resolve()) in builder.builder_config.description
+
+
+def test_import_torch_takes_pretrained_generator_names(tmp_path, no_data):
+  """``--torch_G=pix2pix_facades_label2photo`` / ``--torch_G_A=cyclegan_horse2zebra_model``: a missing
+  name stops before the workdir exists; a cached one resolves to its file."""
+  from jaxgan.methods import cyclegan
+  config = pix2pix.Config(workdir=str(tmp_path / "w"), torch_G="pix2pix_facades_label2photo")
+  with pytest.raises(download.NotAvailableError,
+                     match="--torch_G=pix2pix_facades_label2photo: " + NOT_THERE.format("pix2pix_facades_label2photo")):
+    pix2pix.import_torch(pix2pix.build(config))
+  config = cyclegan.Config(workdir=str(tmp_path / "w"), torch_G_A="cyclegan_horse2zebra_model")
+  with pytest.raises(download.NotAvailableError, match="--torch_G_A=cyclegan_horse2zebra_model: "):
+    cyclegan.import_torch(cyclegan.build(config))
+  assert not (tmp_path / "w").exists()
+  cached = tmp_path / "home" / "cyclegan_horse2zebra_model"
+  cached.mkdir(parents=True)
+  (cached / "horse2zebra.pth").write_bytes(b"")
+  (cached / ".complete").write_text("{}")
+  assert download.resolve_flag("cyclegan_horse2zebra_model", flag="--torch_G_A", kind="file") == str(
+      cached / "horse2zebra.pth")

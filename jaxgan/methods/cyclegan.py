@@ -65,7 +65,8 @@ class Config(tr.TranslationConfig):
                               choices={"G_A": "A -> B", "G_B": "B -> A"}, run_only=True)
   # Official PyTorch checkpoints (--mode=import_torch / export_torch; needs torch). A single-
   # generator test model such as horse2zebra.pth is a G_A (or G_B) state_dict.
-  torch_G_A: str = field("", "An official *_net_G_A.pth (or e.g. horse2zebra.pth), as pix2pix's --torch_G.",
+  torch_G_A: str = field("", "An official *_net_G_A.pth (or e.g. horse2zebra.pth, or its name "
+                         "cyclegan_horse2zebra_model), as pix2pix's --torch_G.",
                          run_only=True)
   torch_G_B: str = field("", "An official *_net_G_B.pth.", run_only=True)
   torch_D_A: str = field("", "An official *_net_D_A.pth.", run_only=True)

@@ -42,8 +42,9 @@ class Config(tr.TranslationConfig):
   lambda_L1: float = field(100.0, "Weight of the L1 loss.", check=NON_NEGATIVE)
   gp_weight: float = field(10.0, "Gradient-penalty weight with --gan_mode=wgangp.", check=NON_NEGATIVE)
   # Official PyTorch checkpoints (--mode=import_torch / export_torch; needs torch).
-  torch_G: str = field("", "An official *_net_G.pth: --mode=import_torch makes it step 0 of a new "
-                       "--workdir; --mode=export_torch writes G there.", run_only=True)
+  torch_G: str = field("", "An official *_net_G.pth, or for --mode=import_torch also a pretrained "
+                       "generator's name (pix2pix_facades_label2photo, ...): import makes it step 0 of "
+                       "a new --workdir; --mode=export_torch writes G there.", run_only=True)
   torch_D: str = field("", "An official *_net_D.pth (optional), as --torch_G.", run_only=True)
 
 

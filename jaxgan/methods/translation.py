@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import visualize
+from jaxgan import download, visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
 from jaxgan.data import images as images_lib
 from jaxgan.data.paired import DIRECTIONS, PREPROCESS
@@ -261,7 +261,10 @@ def import_torch(config: TranslationConfig, init_fn, networks: dict, paths: dict
   with the official weights, ``--mode=train`` fine-tunes them. A workdir that already holds
   checkpoints is refused (nothing is overwritten).
   """
-  paths = {name: path for name, path in paths.items() if path}
+  # A file, or the name of an official pretrained generator (pix2pix_facades_label2photo,
+  # cyclegan_horse2zebra_model, ...: python -m jaxgan.download --list).
+  paths = {name: download.resolve_flag(path, flag=f"--torch_{name}", kind="file")
+           for name, path in paths.items() if path}
   directory = os.path.join(os.path.abspath(config.workdir), "checkpoints")
   if os.path.isdir(directory) and os.listdir(directory):
     raise ValueError(f"{directory} already holds checkpoints: import into a new --workdir")
