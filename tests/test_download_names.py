@@ -324,3 +324,21 @@ def test_import_torch_takes_pretrained_generator_names(tmp_path, no_data):
   (cached / ".complete").write_text("{}")
   assert download.resolve_flag("cyclegan_horse2zebra_model", flag="--torch_G_A", kind="file") == str(
       cached / "horse2zebra.pth")
+
+
+def test_official_pix2pix_set_by_name_reads_its_ab_layout(tmp_path, no_data, monkeypatch):
+  """``--dataset=facades`` is the official tarball's folder: {train,test}/*.jpg side-by-side AB files."""
+  root = tmp_path / "mirror" / "pix2pix" / "facades"
+  for split in ("train", "test"):
+    (root / split).mkdir(parents=True)
+    for i in range(2):
+      ab = np.zeros((8, 16, 3), np.uint8)
+      ab[:, 8:] = 200  # B half bright, A half dark
+      Image.fromarray(ab).save(root / split / f"{i}.png")
+  with pytest.raises(download.NotAvailableError, match=NOT_THERE.format("facades")):
+    data.paired_source("facades", "train", tmp_path / "dd")
+  monkeypatch.setenv("JAXGAN_MIRROR", str(tmp_path / "mirror"))
+  source = data.paired_source("facades", "train", tmp_path / "dd")
+  assert len(source) == 2
+  example = source[0]
+  assert example["a"].max() < example["b"].min()
