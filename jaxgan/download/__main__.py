@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from jaxgan.download import fetch, store
@@ -50,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument('--quiet', action='store_true', help='no progress bar')
   args = parser.parse_args(argv)
   if args.list:
-    list_entries(args.mirror)
+    try:
+      list_entries(args.mirror)
+    except BrokenPipeError:  # `--list | head`: the reader stopped early
+      os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
   if not args.names:
     parser.error('give one or more names, or --list')
