@@ -81,16 +81,10 @@ def _digits(arg: str, *, split: str, data_dir) -> LabelledSource:
 
 
 def spec_folder(spec: str, path: str) -> str:
-  """The folder of a data spec's ``PREFIX:path``: an existing path as it is, else a registered
-  name such as ``bsd68`` (:func:`jaxgan.download.resolve_flag`). Errors name the whole spec;
-  a name not downloaded raises :class:`jaxgan.download.NotAvailableError` with the command."""
-  if os.path.exists(path):
-    return path
-  try:
-    return download.resolve_flag(path, flag='--dataset', kind='dir')
-  except FileNotFoundError as e:
-    detail = str(e).removeprefix(f'--dataset={path}: ')
-    raise type(e)(f'--dataset={spec}: {detail}') from None
+  """The folder of a data spec's ``PREFIX:path``: a path, or a registered name such as ``bsd68``
+  (:func:`jaxgan.download.resolve_flag`). Errors name the whole spec; a name not downloaded
+  raises :class:`jaxgan.download.NotAvailableError` with the command."""
+  return download.resolve_flag(path, flag='--dataset', kind='dir', shown=f'--dataset={spec}')
 
 
 def _idx(path: str, *, split: str, data_dir) -> LabelledSource:

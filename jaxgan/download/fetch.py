@@ -67,6 +67,14 @@ def check(path: Path, remote: Remote, recorded: str | None, *, origin: str) -> s
   return got['sha256']
 
 
+class IncompleteTransfer(Exception):
+  """A transfer cut short after ``got`` bytes (resumable)."""
+
+  def __init__(self, got: int, total: int | None):
+    super().__init__(f'{got:,} of {total if total is None else f"{total:,}"} bytes')
+    self.got = got
+
+
 def _progress(total: int | None, initial: int, desc: str, quiet: bool):
   from tqdm import tqdm  # pylint: disable=import-outside-toplevel
   return tqdm(total=total, initial=initial, unit='B', unit_scale=True, unit_divisor=1024,
@@ -112,13 +120,6 @@ def _transfer(url: str, part: Path, *, timeout: float, quiet: bool) -> None:
         bar.update(len(block))
     if total is not None and got < total:
       raise IncompleteTransfer(got, total)
-
-
-class IncompleteTransfer(Exception):
-
-  def __init__(self, got: int, total: int | None):
-    super().__init__(f'{got:,} of {total if total is None else f"{total:,}"} bytes')
-    self.got = got
 
 
 def download(remote: Remote, dest: Path, *, recorded: str | None = None, attempts: int = 3,

@@ -119,7 +119,19 @@ _BSD68_IDS = (
     '271035', '285079', '291000', '295087', '296007', '296059', '299086', '300091', '302008',
     '304034', '304074', '306005', '351093')
 _DIV2K = 'https://data.vision.ee.ethz.ch/cvl/DIV2K/{}.zip'
+_KERAS_VGG = 'https://storage.googleapis.com/tensorflow/keras-applications'
 _FASHION = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{}'
+
+
+def _keras_vgg(depth: int, size: int | None, md5: str) -> Entry:
+  """Keras' ImageNet VGG``depth`` convolutional base (keras-applications publishes the MD5). A
+  mirror may hold instead an .npz of the same convolutions in Keras names
+  (:func:`jaxgan.interop.vgg.save_vgg_npz`)."""
+  file = f'vgg{depth}_weights_tf_dim_ordering_tf_kernels_notop.h5'
+  return Entry(f'vgg{depth}_keras', 'weights',
+               f"Keras' ImageNet VGG{depth} convolutional base (reading it needs h5py)", 'keras-applications',
+               remotes=(Remote(f'{_KERAS_VGG}/vgg{depth}/{file}', size, md5=md5),), path=file,
+               mirror=(f'vgg{depth}/vgg{depth}_conv_keras_imagenet.npz',))
 
 
 def _entries() -> list[Entry]:
@@ -179,21 +191,8 @@ def _entries() -> list[Entry]:
       Entry('vgg19', 'weights', "torchvision's ImageNet VGG19 (reading it needs PyTorch)", 'torchvision',
             remotes=(Remote('https://download.pytorch.org/models/vgg19-dcbb9e9d.pth', sha256_prefix='dcbb9e9d'),),
             path='vgg19-dcbb9e9d.pth', alternatives=('vgg19_keras',)),
-      Entry('vgg16_keras', 'weights', "Keras' ImageNet VGG16 convolutional base (reading it needs h5py)",
-            'keras-applications',
-            remotes=(Remote('https://storage.googleapis.com/tensorflow/keras-applications/vgg16/'
-                            'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5', 58889256,
-                            md5='6d6bbae143d832006294945121d1f1fc'),),
-            path='vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5',
-            # an .npz of the same 13 convolutions in Keras names (jaxgan.interop.vgg.save_vgg_npz)
-            mirror=('vgg16/vgg16_conv_keras_imagenet.npz',)),
-      Entry('vgg19_keras', 'weights', "Keras' ImageNet VGG19 convolutional base (reading it needs h5py)",
-            'keras-applications',
-            remotes=(Remote('https://storage.googleapis.com/tensorflow/keras-applications/vgg19/'
-                            'vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5',
-                            md5='253f8cb515780f3b799900260a226db6'),),
-            path='vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5',
-            mirror=('vgg19/vgg19_conv_keras_imagenet.npz',)),
+      _keras_vgg(16, 58889256, '6d6bbae143d832006294945121d1f1fc'),
+      _keras_vgg(19, None, '253f8cb515780f3b799900260a226db6'),
       Entry('fid_inception', 'weights', "pytorch-fid's Inception-v3 (the 2015-12-05 TF graph, for FID)",
             'github.com/mseitzer/pytorch-fid',
             remotes=(Remote('https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/'

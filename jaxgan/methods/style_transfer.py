@@ -552,7 +552,7 @@ def _stylize_plan(config: Config) -> tuple[list[tuple[str, str]], str]:
     plan = [(os.path.join(source, n), os.path.join(out_dir, os.path.splitext(n)[0] + ".png"))
             for n in names]
     json_path = os.path.join(out_dir, "losses.json")
-  elif os.path.isfile(source):
+  else:  # resolve_flag returned an existing path: a file
     stem = os.path.splitext(os.path.basename(source))[0]
     out = os.path.abspath(config.output or os.path.join(workdir, "stylized", stem + ".png"))
     if os.path.isdir(out):
@@ -561,8 +561,6 @@ def _stylize_plan(config: Config) -> tuple[list[tuple[str, str]], str]:
       raise ValueError(f"--output={config.output}: outputs are PNG files, name it *.png (or a folder)")
     plan = [(source, out)]
     json_path = os.path.splitext(out)[0] + ".json"
-  else:
-    raise FileNotFoundError(f"--input={config.input}: no such file or directory")
   if not config.overwrite:
     existing = [p for p in [o for _, o in plan] + [json_path] if os.path.exists(p)]
     if existing:
