@@ -1,5 +1,6 @@
 """Smoke tests of the helpers of benchmarks/train_step.py and benchmarks/conv_layers.py (fast)."""
 
+import json
 import os
 import sys
 
@@ -105,3 +106,43 @@ def test_singan_gp_norm_trains_the_coarsest_scale_with_each_norm(tmp_path):
     assert os.path.exists(tmp_path / "out" / f"{norm}.png")
   # The two norms penalise different gradients: their first steps differ.
   assert results["pixel"]["gradient_penalty"] != results["example"]["gradient_penalty"]
+
+
+def test_vs_pytorch_times_both_sides_of_every_method(tmp_path, capsys):
+  """Every method's jaxgan step and PyTorch step run at a tiny setting; the row's ratio is theirs."""
+  pytest.importorskip("torch")
+  import vs_pytorch  # noqa: E402 (imports torch_steps lazily)
+  out = tmp_path / "vs.json"
+  rows = []
+  for methods, overrides in [("dcgan", "image_size=16,batch_size=4,ngf=8,ndf=8"),
+                             ("srresnet,srgan", "crop_size=24,batch_size=2"),
+                             ("style", "image_size=32,batch_size=1")]:
+    rows += vs_pytorch.main([f"--methods={methods}", f"--set={overrides}", "--steps=2", "--warmup=0",
+                             f"--json={out}", "--threads=1"])
+  rows += vs_pytorch.main(["--methods=singan", "--set=max_size=40", "--scales=0,-1", "--steps=1",
+                           "--warmup=0", "--threads=1"])
+  assert [r["method"] for r in rows][:4] == ["dcgan", "srresnet", "srgan", "style"]
+  assert [r["scale"] for r in rows[4:]] == [0, rows[-1]["scale"]] and rows[-1]["scale"] > 0
+  for r in rows:
+    assert len(r["jax_times"]) == len(r["torch_times"]) >= 1
+    assert r["speed"] == pytest.approx(r["torch_s"] / r["jax_s"])
+    assert r["gflop_per_step"] > 0 and r["torch_params"] > 0 and r["torch_step_peak_mib"] >= 0
+  saved = json.loads(out.read_text())
+  assert saved["rows"][0]["method"] == "style" and saved["environment"]["compile_options"] is not None
+  assert "| dcgan |" in capsys.readouterr().out
+
+
+def test_vs_pytorch_rejects_unknown_methods():
+  pytest.importorskip("torch")
+  import vs_pytorch  # noqa: E402
+  with pytest.raises(SystemExit):
+    vs_pytorch.main(["--methods=dcgan,nope"])
+
+
+def test_conv_paths_checks_and_times_every_path(monkeypatch, capsys):
+  import conv_paths  # noqa: E402
+  monkeypatch.setattr(conv_paths, "LAYERS", {"tiny": (2, 9, 3, 4, 4, 2, 1), "tiny_s1": (1, 7, 2, 3, 3, 1, 1)})
+  rows = conv_paths.main(["--layers=tiny,tiny_s1", "--repeats=1", "--no_torch"])
+  assert [r["layer"] for r in rows] == ["tiny", "tiny_s1"]
+  assert all(set(r) >= {"xla", "eigen", "jaxgan"} and r["jaxgan"]["dw"] > 0 for r in rows)
+  assert "| tiny |" in capsys.readouterr().out

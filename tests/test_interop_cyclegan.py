@@ -1,10 +1,10 @@
 """Official CycleGAN PyTorch checkpoints <-> jaxgan ResNet generator / PatchGAN.
 
-``ResnetGenerator`` and ``ResnetBlock`` below copy the official ones
-(junyanz/pytorch-CycleGAN-and-pix2pix, models/networks.py) module for module: the same
-``nn.Sequential`` indices (padding, ReLU and Dropout modules included), in-place
-``ReLU(True)``, the same ``use_bias`` rule; the norms, PatchGAN and helpers are shared
-with the pix2pix tests (:mod:`tests.torch_reference`).
+``TorchResnetGenerator`` and ``ResnetBlock`` (:mod:`tests.torch_nets`, with the norms and
+the PatchGAN) copy the official ones (junyanz/pytorch-CycleGAN-and-pix2pix,
+models/networks.py) module for module: the same ``nn.Sequential`` indices (padding, ReLU
+and Dropout modules included), in-place ``ReLU(True)``, the same ``use_bias`` rule; the
+helpers are shared with the pix2pix tests (:mod:`tests.torch_reference`).
 """
 
 import numpy as np
@@ -20,92 +20,18 @@ from jaxgan.models.resnet_generator import (
   resnet_9blocks,
 )
 from jaxgan.models.unet import UNetGenerator
-from tests.torch_reference import (
-  NLayerDiscriminator,
+from tests.torch_reference import (  # first: skips this module without PyTorch
   abstract,
   compare,
-  get_norm_layer,
   images,
   randomise,
   randomise_jax,
   saved,
-  use_bias_for,
 )
+from tests.torch_nets import NLayerDiscriminator, TorchResnetGenerator, get_norm_layer
 
 torch = pytest.importorskip('torch')
 nn = torch.nn
-
-# ------------------------------------------------------------ the official networks
-
-
-class ResnetBlock(nn.Module):
-
-  def __init__(self, dim, padding_type, norm_layer, use_dropout, use_bias):
-    super().__init__()
-    self.conv_block = self.build_conv_block(dim, padding_type, norm_layer, use_dropout, use_bias)
-
-  def build_conv_block(self, dim, padding_type, norm_layer, use_dropout, use_bias):
-    conv_block = []
-    p = 0
-    if padding_type == 'reflect':
-      conv_block += [nn.ReflectionPad2d(1)]
-    elif padding_type == 'replicate':
-      conv_block += [nn.ReplicationPad2d(1)]
-    elif padding_type == 'zero':
-      p = 1
-    else:
-      raise NotImplementedError(f'padding [{padding_type}] is not implemented')
-    conv_block += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), norm_layer(dim), nn.ReLU(True)]
-    if use_dropout:
-      conv_block += [nn.Dropout(0.5)]
-    p = 0
-    if padding_type == 'reflect':
-      conv_block += [nn.ReflectionPad2d(1)]
-    elif padding_type == 'replicate':
-      conv_block += [nn.ReplicationPad2d(1)]
-    elif padding_type == 'zero':
-      p = 1
-    conv_block += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), norm_layer(dim)]
-    return nn.Sequential(*conv_block)
-
-  def forward(self, x):
-    return x + self.conv_block(x)
-
-
-class TorchResnetGenerator(nn.Module):
-
-  def __init__(self, input_nc, output_nc, ngf=64, norm_layer=nn.BatchNorm2d, use_dropout=False, n_blocks=6,
-               padding_type='reflect'):
-    assert n_blocks >= 0
-    super().__init__()
-    use_bias = use_bias_for(norm_layer)
-    model = [nn.ReflectionPad2d(3),
-             nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0, bias=use_bias),
-             norm_layer(ngf),
-             nn.ReLU(True)]
-    n_downsampling = 2
-    for i in range(n_downsampling):
-      mult = 2**i
-      model += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=use_bias),
-                norm_layer(ngf * mult * 2),
-                nn.ReLU(True)]
-    mult = 2**n_downsampling
-    for _ in range(n_blocks):
-      model += [ResnetBlock(ngf * mult, padding_type=padding_type, norm_layer=norm_layer,
-                            use_dropout=use_dropout, use_bias=use_bias)]
-    for i in range(n_downsampling):
-      mult = 2**(n_downsampling - i)
-      model += [nn.ConvTranspose2d(ngf * mult, int(ngf * mult / 2), kernel_size=3, stride=2, padding=1,
-                                   output_padding=1, bias=use_bias),
-                norm_layer(int(ngf * mult / 2)),
-                nn.ReLU(True)]
-    model += [nn.ReflectionPad2d(3)]
-    model += [nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0)]
-    model += [nn.Tanh()]
-    self.model = nn.Sequential(*model)
-
-  def forward(self, x):
-    return self.model(x)
 
 
 def _torch_resnet(norm, *, in_ch=3, out_ch=3, ngf=4, n_blocks=2, dropout=False, padding='reflect', seed=0):

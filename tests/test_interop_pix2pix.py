@@ -1,10 +1,10 @@
 """Official pix2pix PyTorch checkpoints <-> jaxgan U-Net / PatchGAN / PixelGAN.
 
-The PyTorch networks below (and the PatchGAN and norms of :mod:`tests.torch_reference`)
-copy the official ones (junyanz/pytorch-CycleGAN-and-pix2pix, models/networks.py) module
-for module: same ``nn.Sequential`` indices, in-place ``LeakyReLU(0.2, True)`` /
-``ReLU(True)``, same ``use_bias`` rule, so their state-dict keys are the official ones
-and their outputs the official outputs.
+The PyTorch networks (:mod:`tests.torch_nets`: the U-Net, the PatchGAN, the PixelGAN and
+the norms) copy the official ones (junyanz/pytorch-CycleGAN-and-pix2pix,
+models/networks.py) module for module: same ``nn.Sequential`` indices, in-place
+``LeakyReLU(0.2, True)`` / ``ReLU(True)``, same ``use_bias`` rule, so their state-dict
+keys are the official ones and their outputs the official outputs.
 """
 
 import numpy as np
@@ -15,94 +15,22 @@ from jaxgan import interop
 from jaxgan.interop import torch_checkpoint as tc
 from jaxgan.models.patchgan import PatchGANDiscriminator, PixelDiscriminator
 from jaxgan.models.unet import UNetGenerator, unet_256
-from tests.torch_reference import (
-  NLayerDiscriminator,
+from tests.torch_reference import (  # first: skips this module without PyTorch
   abstract,
   compare,
-  get_norm_layer,
   images,
   randomise,
   randomise_jax,
   saved,
-  use_bias_for,
+)
+from tests.torch_nets import (
+  NLayerDiscriminator,
+  TorchPixelDiscriminator,
+  UnetGenerator,
+  get_norm_layer,
 )
 
 torch = pytest.importorskip('torch')
-nn = torch.nn
-
-# ------------------------------------------------------------ the official networks
-
-
-class UnetSkipConnectionBlock(nn.Module):
-
-  def __init__(self, outer_nc, inner_nc, input_nc=None, submodule=None, outermost=False,
-               innermost=False, norm_layer=nn.BatchNorm2d, use_dropout=False):
-    super().__init__()
-    self.outermost = outermost
-    use_bias = use_bias_for(norm_layer)
-    if input_nc is None:
-      input_nc = outer_nc
-    downconv = nn.Conv2d(input_nc, inner_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
-    downrelu = nn.LeakyReLU(0.2, True)
-    downnorm = norm_layer(inner_nc)
-    uprelu = nn.ReLU(True)
-    upnorm = norm_layer(outer_nc)
-    if outermost:
-      upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1)
-      model = [downconv] + [submodule] + [uprelu, upconv, nn.Tanh()]
-    elif innermost:
-      upconv = nn.ConvTranspose2d(inner_nc, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
-      model = [downrelu, downconv] + [uprelu, upconv, upnorm]
-    else:
-      upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1,
-                                  bias=use_bias)
-      model = [downrelu, downconv, downnorm] + [submodule] + [uprelu, upconv, upnorm]
-      if use_dropout:
-        model = model + [nn.Dropout(0.5)]
-    self.model = nn.Sequential(*model)
-
-  def forward(self, x):
-    if self.outermost:
-      return self.model(x)
-    return torch.cat([x, self.model(x)], 1)
-
-
-class UnetGenerator(nn.Module):
-
-  def __init__(self, input_nc, output_nc, num_downs, ngf=64, norm_layer=nn.BatchNorm2d,
-               use_dropout=False):
-    super().__init__()
-    block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=None, norm_layer=norm_layer,
-                                    innermost=True)
-    for _ in range(num_downs - 5):
-      block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, norm_layer=norm_layer,
-                                      use_dropout=use_dropout)
-    block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, norm_layer=norm_layer)
-    block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, norm_layer=norm_layer)
-    block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, norm_layer=norm_layer)
-    self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
-                                         outermost=True, norm_layer=norm_layer)
-
-  def forward(self, x):
-    return self.model(x)
-
-
-class TorchPixelDiscriminator(nn.Module):
-
-  def __init__(self, input_nc, ndf=64, norm_layer=nn.BatchNorm2d):
-    super().__init__()
-    use_bias = use_bias_for(norm_layer)
-    self.net = nn.Sequential(
-        nn.Conv2d(input_nc, ndf, kernel_size=1, stride=1, padding=0),
-        nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf, ndf * 2, kernel_size=1, stride=1, padding=0, bias=use_bias),
-        norm_layer(ndf * 2),
-        nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf * 2, 1, kernel_size=1, stride=1, padding=0, bias=use_bias))
-
-  def forward(self, x):
-    return self.net(x)
-
 
 # ------------------------------------------------------------ outputs match PyTorch
 

@@ -1,12 +1,10 @@
-"""PyTorch references shared by the interop tests: the official norms, PatchGAN and helpers.
+"""PyTorch helpers shared by the interop tests: random weights, outputs, comparisons.
 
-The networks copy the official ones (junyanz/pytorch-CycleGAN-and-pix2pix,
-models/networks.py) module for module, so their state-dict keys are the official ones and
-their outputs the official outputs. Importing this module skips the importing test module
-when PyTorch is not installed.
+The official networks themselves live in :mod:`tests.torch_nets` (a plain module, also
+used by ``benchmarks/torch_steps.py``); the norms and the PatchGAN are re-exported here
+for the tests that import them from this module. Importing this module skips the
+importing test module when PyTorch is not installed.
 """
-
-import functools
 
 import jax
 import numpy as np
@@ -16,48 +14,9 @@ from flax import nnx
 torch = pytest.importorskip('torch')
 nn = torch.nn
 
+from tests.torch_nets import NLayerDiscriminator, get_norm_layer, use_bias_for  # noqa: E402,F401
+
 TOL = 1e-4
-
-# ------------------------------------------------------------ the official networks
-
-
-def get_norm_layer(norm_type):
-  if norm_type == 'batch':
-    return functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True)
-  if norm_type == 'instance':
-    return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
-  return lambda x: nn.Identity()
-
-
-def use_bias_for(norm_layer):
-  if type(norm_layer) is functools.partial:
-    return norm_layer.func == nn.InstanceNorm2d
-  return norm_layer == nn.InstanceNorm2d
-
-
-class NLayerDiscriminator(nn.Module):
-
-  def __init__(self, input_nc, ndf=64, n_layers=3, norm_layer=nn.BatchNorm2d):
-    super().__init__()
-    use_bias = use_bias_for(norm_layer)
-    kw, padw = 4, 1
-    sequence = [nn.Conv2d(input_nc, ndf, kernel_size=kw, stride=2, padding=padw), nn.LeakyReLU(0.2, True)]
-    nf_mult = 1
-    for n in range(1, n_layers):
-      nf_mult_prev, nf_mult = nf_mult, min(2**n, 8)
-      sequence += [nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=2, padding=padw,
-                             bias=use_bias),
-                   norm_layer(ndf * nf_mult), nn.LeakyReLU(0.2, True)]
-    nf_mult_prev, nf_mult = nf_mult, min(2**n_layers, 8)
-    sequence += [nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=1, padding=padw,
-                           bias=use_bias),
-                 norm_layer(ndf * nf_mult), nn.LeakyReLU(0.2, True)]
-    sequence += [nn.Conv2d(ndf * nf_mult, 1, kernel_size=kw, stride=1, padding=padw)]
-    self.model = nn.Sequential(*sequence)
-
-  def forward(self, x):
-    return self.model(x)
-
 
 # ------------------------------------------------------------ helpers
 

@@ -20,6 +20,7 @@ from jaxgan import latent, visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, TrainConfig, field
 from jaxgan.losses import ADVERSARIAL_LOSSES, gradient_penalty
 from jaxgan.methods import runner
+from jaxgan.train import compiler
 from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, create_network
 
 _SQRT3 = math.sqrt(3.0)
@@ -209,12 +210,12 @@ def train(method: Method, eval_fn=None) -> TrainState:
     raise ValueError(f"--num_classes={method.parts.num_classes} but {config.dataset} has "
                      f"{batches.source.num_classes} classes")
   return runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
-                      sample_fn=jax.jit(method.sample), eval_fn=eval_fn)
+                      sample_fn=compiler.jit(method.sample), eval_fn=eval_fn)
 
 
 def _generate_grid(method: Method, state: TrainState, z: jax.Array) -> jax.Array:
   flat = z.reshape(-1, z.shape[-1])
-  images = jax.jit(method.sample)(state, flat)
+  images = compiler.jit(method.sample)(state, flat)
   return images.reshape(z.shape[:-1] + images.shape[1:])
 
 

@@ -37,6 +37,7 @@ from jaxgan.methods.adversarial import NOISE, AdversarialConfig, Method, Parts
 from jaxgan.methods.gan import Pylearn2SGD, pylearn2_sgd
 from jaxgan.models.conditional import (ConditionalDCGANDiscriminator, ConditionalDCGANGenerator,
                                        ConditionalMLPDiscriminator, ConditionalMLPGenerator)
+from jaxgan.train import compiler
 from jaxgan.train import optim
 from jaxgan.train.state import TrainState
 
@@ -131,7 +132,7 @@ def generate(method: Method) -> str:
   state = runner.restore(config, method.init_state)
   z = method.fixed_noise()
   y = jnp.full((z.shape[0],), config.gen_class)
-  images = jax.jit(method.sample)(state, z, y)
+  images = compiler.jit(method.sample)(state, z, y)
   path = os.path.join(os.path.abspath(config.workdir), "generated",
                       f"class{config.gen_class}_step{int(state.step):08d}.png")
   return adversarial.report(visualize.save_png(path, visualize.make_grid(jax.device_get(images))))
@@ -143,7 +144,7 @@ def agreement_evaluator(method: Method, classifier_params, *, per_class: int):
   key = jax.random.fold_in(jax.random.PRNGKey(method.config.seed), 0xC1A5)
   z = method.noise(key, per_class * k)
   y = jnp.repeat(jnp.arange(k), per_class)
-  sample = jax.jit(method.sample)
+  sample = compiler.jit(method.sample)
 
   def eval_fn(state):
     images = np.asarray(jax.device_get(sample(state, z, y)))

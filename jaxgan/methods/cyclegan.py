@@ -39,6 +39,7 @@ from jaxgan.losses import discriminator_loss, gan_loss, l1_loss
 from jaxgan.methods import runner
 from jaxgan.methods import translation as tr
 from jaxgan.metrics import cached_classifier, classify
+from jaxgan.train import compiler
 from jaxgan.train import image_pool
 from jaxgan.train.state import TrainState, abstract_network, create_network
 
@@ -189,12 +190,12 @@ class CycleGAN:
   @functools.cached_property
   def translate_batch(self):
     """Jitted ``(state, images [N, H, W, C], name) -> G(images)``; ``name`` is static."""
-    return jax.jit(self.translate, static_argnames="name")
+    return compiler.jit(self.translate, static_argnames="name")
 
   @functools.cached_property
   def translate_one(self):
     """Jitted ``(state, image [H, W, C], name) -> G(image)``; ``name`` is static."""
-    return jax.jit(lambda state, x, name: self.translate(state, x[None], name)[0], static_argnames="name")
+    return compiler.jit(lambda state, x, name: self.translate(state, x[None], name)[0], static_argnames="name")
 
 
 def build(config: Config) -> CycleGAN:

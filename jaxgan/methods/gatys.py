@@ -50,6 +50,7 @@ from jaxgan import visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, field
 from jaxgan.data import images as images_lib
 from jaxgan.methods import style_transfer as st
+from jaxgan.train import compiler
 
 INITS = {"noise": "white noise, uniform in [-1, 1] (the paper)", "content": "the content image"}
 OPTIMIZERS = {"lbfgs": "L-BFGS with a zoom line search (the paper)", "adam": "Adam"}
@@ -123,7 +124,7 @@ class Gatys:
 
   def optimize(self, x: jax.Array, vgg, targets: dict, *, num_steps: int, log_every: int = 0):
     """``(final x, seconds per step)`` after ``num_steps`` jitted steps from ``x``."""
-    step = jax.jit(self.step)  # no donation: L-BFGS's state holds some buffers twice
+    step = compiler.jit(self.step)  # no donation: L-BFGS's state holds some buffers twice
     opt_state = self.tx.init(x)
     seconds, t0 = 0.0, None
     for i in range(num_steps):
@@ -165,8 +166,8 @@ def run(config: Config) -> dict:
       raise ValueError(f"--{name} is {image.shape[0]}x{image.shape[1]} here: the layers need sides of "
                        f"at least {method.objective.min_side}")
   vgg = method.objective.network(method.objective.kept_params(vgg))
-  targets = jax.jit(method.targets)(vgg, jnp.asarray(content), jnp.asarray(style))
-  terms = jax.jit(lambda x, vgg, t: method.loss_fn(x, vgg, t)[1])
+  targets = compiler.jit(method.targets)(vgg, jnp.asarray(content), jnp.asarray(style))
+  terms = compiler.jit(lambda x, vgg, t: method.loss_fn(x, vgg, t)[1])
   x0 = initial_image(config, content)
   before = {k: float(v) for k, v in terms(x0, vgg, targets).items()}
   x, seconds = method.optimize(x0, vgg, targets, num_steps=config.num_steps, log_every=config.log_every)

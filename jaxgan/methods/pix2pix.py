@@ -31,6 +31,7 @@ from jaxgan.data.paired import paired_source, paired_transform
 from jaxgan.losses import discriminator_loss, gan_loss, gradient_penalty, l1_loss
 from jaxgan.methods import runner
 from jaxgan.methods import translation as tr
+from jaxgan.train import compiler
 from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
 
 
@@ -143,7 +144,7 @@ class Pix2Pix:
   @functools.cached_property
   def predict_one(self):
     """Jitted ``image [H, W, C] -> G(image)`` with the test-time settings (a batch of one)."""
-    return jax.jit(lambda state, a: self.predict(state, a[None])[0])
+    return compiler.jit(lambda state, a: self.predict(state, a[None])[0])
 
 
 def build(config: Config) -> Pix2Pix:

@@ -41,6 +41,7 @@ from jaxgan.losses import semi_supervised as ssl_losses
 from jaxgan.metrics import accuracy, clustering_accuracy
 from jaxgan.methods import runner
 from jaxgan.models.ssl_mlp import SSLMLPDiscriminator, SSLMLPGenerator
+from jaxgan.train import compiler
 from jaxgan.train import optim
 from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, create_network
 
@@ -243,7 +244,7 @@ def streams(config: Config, source) -> ZippedBatches:
 
 def evaluator(method: Method, images: np.ndarray, labels: np.ndarray, batch_size: int = 1000):
   """``eval_fn(state) -> {'test_accuracy', 'test_clustering_accuracy'}`` on the held-out split."""
-  predict = jax.jit(method.predict)
+  predict = compiler.jit(method.predict)
   k = method.config.num_classes
 
   def eval_fn(state):
@@ -261,7 +262,7 @@ def train(method: Method) -> TrainState:
   images, labels = runner.labelled_arrays(test_source, image_size=config.image_size, channels=config.channels)
   eval_fn = runner.once_per_step(evaluator(method, images, labels))
   state = runner.train(config, init_fn=method.init_state, train_step=method.train_step,
-                       batches=streams(config, train_source), sample_fn=jax.jit(method.sample), eval_fn=eval_fn)
+                       batches=streams(config, train_source), sample_fn=compiler.jit(method.sample), eval_fn=eval_fn)
   result = eval_fn(state)
   path = runner.write_json(config, "eval.json", {"step": int(state.step), "test_images": len(labels), **result})
   if jax.process_index() == 0:

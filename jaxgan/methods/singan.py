@@ -66,6 +66,7 @@ from jaxgan.losses.adversarial import GP_NORMS, gradient_penalty
 from jaxgan.methods import runner
 from jaxgan.models import singan as models
 from jaxgan.nn.imresize import imresize
+from jaxgan.train import compiler
 from jaxgan.train import sharding
 from jaxgan.train.checkpoint import Checkpointer, abstract_with_shardings
 from jaxgan.train.loop import LoopOptions, fit
@@ -241,8 +242,8 @@ class SinGAN:
     self.spec = spec
     self.tx_g = _adam(config, config.lr_g, config.g_steps)
     self.tx_d = _adam(config, config.lr_d, config.d_steps)
-    self.sample_jit = jax.jit(self.sample, static_argnums=(1, 3))
-    self.reconstruct_jit = jax.jit(self.reconstruct, static_argnums=1)
+    self.sample_jit = compiler.jit(self.sample, static_argnums=(1, 3))
+    self.reconstruct_jit = compiler.jit(self.reconstruct, static_argnums=1)
 
   # -- networks ------------------------------------------------------------------------------
   def widths(self, n: int) -> tuple[int, int]:

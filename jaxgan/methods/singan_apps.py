@@ -41,6 +41,7 @@ from jaxgan.data import images as images_lib
 from jaxgan.data.single_image import to_model_range
 from jaxgan.methods import singan
 from jaxgan.nn.imresize import imresize
+from jaxgan.train import compiler
 
 MASK_THRESHOLD = 128
 DILATION_RADIUS = {"editing": 20, "harmonization": 7}
@@ -155,7 +156,7 @@ def random_samples(config: singan.Config) -> list[str]:
   if (config.scale_h, config.scale_v) != (1.0, 1.0) and config.gen_start_scale:
     raise ValueError("--gen_start_scale needs --scale_h=1 --scale_v=1 (the reconstruction path has "
                      "the training image's size)")
-  run = jax.jit(lambda s, k: generate_from(method, s, 0, jnp.zeros((1, *shapes[0], 3)), k, shapes,
+  run = compiler.jit(lambda s, k: generate_from(method, s, 0, jnp.zeros((1, *shapes[0], 3)), k, shapes,
                                            fixed_below=config.gen_start_scale))
   folder = f"gen_start_scale={config.gen_start_scale}_scale_h={config.scale_h:g}_scale_v={config.scale_v:g}"
   paths = []
@@ -187,7 +188,7 @@ def sr(config: singan.Config) -> str:
                      "(see experiments/flags/singan_sr.flags)")
   method, state, reals = trained(config)
   key = jax.random.PRNGKey(config.seed)
-  out = jax.jit(lambda s, x, k: super_resolve(method, s, x, config.sr_factor, k))(
+  out = compiler.jit(lambda s, x, k: super_resolve(method, s, x, config.sr_factor, k))(
       state, jnp.asarray(reals[-1][None]), key)
   path = _save(_out_path(config, "sr", f"sr_factor={config.sr_factor:g}_seed={config.seed}.png"), out[0])
   print(f"jaxgan: x{config.sr_factor:g} super-resolution of {config.image} in {path}")
@@ -215,7 +216,7 @@ def _inject(config: singan.Config, mode: str, *, blend: bool) -> str:
     ref = quantize_to_palette(ref, real_n, config.quantize_colors, config.seed)
   start = injected_input(method, ref, n)
   key = jax.random.PRNGKey(config.seed)
-  out = np.asarray(jax.jit(lambda s, x, k: generate_from(method, s, n, x, k))(state, start, key)[0])
+  out = np.asarray(compiler.jit(lambda s, x, k: generate_from(method, s, n, x, k))(state, start, key)[0])
   name = os.path.splitext(os.path.basename(ref_path))[0]
   suffix = f"inject_scale={n}_seed={config.seed}"
   if blend:
@@ -275,7 +276,7 @@ def animation(config: singan.Config) -> str:
   if config.anim_start_scale > method.spec.num_scales - 1:
     raise ValueError(f"--anim_start_scale={config.anim_start_scale} must be <= {method.spec.num_scales - 1}")
   key = jax.random.PRNGKey(config.seed)
-  frames = np.asarray(jax.jit(lambda s, k: animation_frames(method, s, config, k))(state, key))
+  frames = np.asarray(compiler.jit(lambda s, k: animation_frames(method, s, config, k))(state, key))
   frames = images_lib.to_uint8(np.clip(frames, -1, 1))
   name = (f"start_scale={config.anim_start_scale}_alpha={config.anim_alpha:g}_beta={config.anim_beta:g}"
           f"_seed={config.seed}.{config.anim_format}")

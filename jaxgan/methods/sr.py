@@ -99,6 +99,7 @@ from jaxgan.metrics import image_quality
 from jaxgan.models.srresnet import SRGANDiscriminator, SRResNet
 from jaxgan.models.transformer_net import johnson_sr
 from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
+from jaxgan.train import compiler
 from jaxgan.train import optim
 from jaxgan.train.loop import fit
 from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
@@ -391,7 +392,7 @@ class SuperResolution:
   # -- inference -------------------------------------------------------------------------------
   @functools.cached_property
   def _upscale(self):
-    return jax.jit(lambda g, lr: self.generator.apply(g.params, g.stats, lr, train=False)[0])
+    return compiler.jit(lambda g, lr: self.generator.apply(g.params, g.stats, lr, train=False)[0])
 
   def super_resolve(self, state: TrainState, lr: np.ndarray) -> np.ndarray:
     """uint8 LR images ``[B, h, w, 3]`` (or one ``[h, w, 3]``) -> G's uint8 HR images.

@@ -107,6 +107,7 @@ from jaxgan.losses.perceptual import (
 from jaxgan.methods import runner
 from jaxgan.models import transformer_net
 from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
+from jaxgan.train import compiler
 from jaxgan.train.state import TrainState, abstract_network, create_network
 
 CONTENT_LAYERS = ("relu2_2",)
@@ -382,7 +383,7 @@ class StyleTransfer:
     if min(style.shape[:2]) < self.objective.min_side:
       raise ValueError(f"--style_image={self.config.style_image} is {style.shape[0]}x{style.shape[1]}: "
                        f"the layers need sides of at least {self.objective.min_side}")
-    grams = jax.jit(self.objective.style_grams)(self.loss_network, style)
+    grams = compiler.jit(self.objective.style_grams)(self.loss_network, style)
     return {"vgg": self.objective.kept_params(self.loss_network), "style_grams": grams}
 
   def init_state(self, key: jax.Array) -> TrainState:
@@ -423,12 +424,12 @@ class StyleTransfer:
   @functools.cached_property
   def stylize_one(self):
     """Jitted ``image [H, W, 3] -> G(image)`` (a batch of one)."""
-    return jax.jit(lambda state, x: self.stylize_batch(state, x[None])[0])
+    return compiler.jit(lambda state, x: self.stylize_batch(state, x[None])[0])
 
   @functools.cached_property
   def losses_one(self):
     """Jitted ``(state, image, content) -> {term: scalar}`` for one image and its content image."""
-    return jax.jit(lambda state, y, x: {k: v[0] for k, v in self.losses(state, y[None], x[None]).items()})
+    return compiler.jit(lambda state, y, x: {k: v[0] for k, v in self.losses(state, y[None], x[None]).items()})
 
   def stylize(self, state: TrainState, image: np.ndarray) -> np.ndarray:
     """Stylise one float image ``[H, W, 3]`` of any size >= 1; returns the same size."""

@@ -38,6 +38,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jaxgan.nn.conv import Conv
 from jaxgan.data import images as images_lib
 
 DEFAULT_FEATURES = (32, 64, 128)
@@ -69,7 +70,7 @@ class Classifier(nnx.Module):
     height, width, channels = self.image_shape
     widths = [channels, *features]
     self.convs = nnx.List([
-        nnx.Conv(a, b, (3, 3), strides=1 if i == 0 else 2, padding='SAME', rngs=rngs)
+        Conv(a, b, (3, 3), strides=1 if i == 0 else 2, padding='SAME', rngs=rngs)
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]))
     ])
     for _ in features[1:]:

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.nn import TORCH_BATCHNORM_EPSILON
+from jaxgan.nn import Conv, TORCH_BATCHNORM_EPSILON
 from jaxgan.nn import TORCH_BATCHNORM_MOMENTUM
 from jaxgan.nn import batchnorm_scale_init
 from jaxgan.nn import leaky_relu
@@ -72,7 +72,7 @@ def _conv_transpose(cin: int, cout: int, stride: int, padding: int, rngs: nnx.Rn
 
 
 def _conv(cin: int, cout: int, stride: int, padding: int, rngs: nnx.Rngs):
-  return nnx.Conv(
+  return Conv(
       cin,
       cout,
       (KERNEL_SIZE, KERNEL_SIZE),

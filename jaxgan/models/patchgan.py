@@ -28,7 +28,7 @@ import jax
 from flax import nnx
 
 from jaxgan.models.unet import conv4x4
-from jaxgan.nn import leaky_relu, normal_init
+from jaxgan.nn import Conv, leaky_relu, normal_init
 from jaxgan.nn.layers import check_nhwc
 from jaxgan.nn.norm import conv_bias, make_norm
 
@@ -106,7 +106,7 @@ class PixelDiscriminator(_ConvStack):
   """PixelGAN: 1x1 convolutions, one logit per pixel ``[B, H, W]``."""
 
   def __init__(self, *, in_channels: int = 6, ndf: int = 64, norm: str = 'batch', rngs: nnx.Rngs):
-    conv = functools.partial(nnx.Conv, kernel_size=(1, 1), kernel_init=normal_init(), rngs=rngs)
+    conv = functools.partial(Conv, kernel_size=(1, 1), kernel_init=normal_init(), rngs=rngs)
     self.in_channels = in_channels
     self.first = conv(in_channels, ndf, use_bias=True)
     self.hidden = conv(ndf, 2 * ndf, use_bias=conv_bias(norm))

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.nn import ConvTranspose, normal_init, torch_conv_padding
+from jaxgan.nn import Conv, ConvTranspose, normal_init, torch_conv_padding
 from jaxgan.nn.layers import check_multiple, check_nhwc
 from jaxgan.nn.norm import conv_bias, make_norm
 from jaxgan.nn.padding import check_padding, pad, reflect_pad
@@ -55,7 +55,7 @@ def resnet_stride() -> int:
 
 def _conv(cin: int, cout: int, kernel: int, *, use_bias: bool, rngs: nnx.Rngs, stride: int = 1,
           padding: int = 0) -> nnx.Conv:
-  return nnx.Conv(cin, cout, (kernel, kernel), strides=(stride, stride),
+  return Conv(cin, cout, (kernel, kernel), strides=(stride, stride),
                   padding=torch_conv_padding(padding), use_bias=use_bias, kernel_init=normal_init(),
                   rngs=rngs)
 

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.nn import leaky_relu, normal_init
+from jaxgan.nn import Conv, leaky_relu, normal_init
 from jaxgan.nn.layers import check_nhwc
 from jaxgan.nn.norm import BatchNorm
 
@@ -71,7 +71,7 @@ def _torch_bias_init(fan_in: int):
 
 
 def _conv(cin: int, cout: int, rngs: nnx.Rngs) -> nnx.Conv:
-  return nnx.Conv(cin, cout, (KERNEL, KERNEL), padding="VALID", kernel_init=normal_init(),
+  return Conv(cin, cout, (KERNEL, KERNEL), padding="VALID", kernel_init=normal_init(),
                   bias_init=_torch_bias_init(cin * KERNEL * KERNEL), rngs=rngs)
 
 

@@ -50,7 +50,7 @@ from collections.abc import Sequence
 import jax
 from flax import nnx
 
-from jaxgan.nn import leaky_relu, torch_conv_padding
+from jaxgan.nn import Conv, leaky_relu, torch_conv_padding
 from jaxgan.nn.norm import BatchNorm
 from jaxgan.nn.pixel_shuffle import PReLU, pixel_shuffle
 
@@ -72,7 +72,7 @@ TorchBatchNorm = functools.partial(BatchNorm, scale_init=nnx.initializers.ones)
 
 def _conv(cin: int, cout: int, kernel: int, *, rngs: nnx.Rngs, stride: int = 1) -> nnx.Conv:
   """``Conv2d(cin, cout, kernel, stride, padding=kernel // 2)`` with a bias."""
-  return nnx.Conv(cin, cout, (kernel, kernel), strides=(stride, stride),
+  return Conv(cin, cout, (kernel, kernel), strides=(stride, stride),
                   padding=torch_conv_padding(kernel // 2), rngs=rngs)
 
 

@@ -61,7 +61,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxgan.models.srresnet import TorchBatchNorm
-from jaxgan.nn import ConvTranspose
+from jaxgan.nn import Conv, ConvTranspose
 from jaxgan.nn.layers import check_multiple, check_nhwc
 from jaxgan.nn.norm import InstanceNorm
 from jaxgan.nn.padding import reflect_pad
@@ -95,7 +95,7 @@ class ConvLayer(nnx.Module):
 
   def __init__(self, cin: int, cout: int, kernel: int, *, stride: int = 1, rngs: nnx.Rngs):
     self.pad = kernel // 2
-    self.conv = nnx.Conv(cin, cout, (kernel, kernel), strides=(stride, stride), padding='VALID',
+    self.conv = Conv(cin, cout, (kernel, kernel), strides=(stride, stride), padding='VALID',
                          rngs=rngs)
 
   def __call__(self, x: jax.Array) -> jax.Array:

@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.nn import ConvTranspose, leaky_relu, normal_init, torch_conv_padding
+from jaxgan.nn import Conv, ConvTranspose, leaky_relu, normal_init, torch_conv_padding
 from jaxgan.nn.layers import check_multiple, check_nhwc
 from jaxgan.nn.norm import conv_bias, make_norm
 
@@ -66,7 +66,7 @@ def unet_stride(num_downs: int) -> int:
 
 def conv4x4(cin: int, cout: int, *, use_bias: bool, rngs: nnx.Rngs, stride: int = 2) -> nnx.Conv:
   """The 4x4 convolution of pix2pix / CycleGAN blocks (PyTorch padding 1, N(0, 0.02))."""
-  return nnx.Conv(cin, cout, (KERNEL_SIZE, KERNEL_SIZE), strides=(stride, stride),
+  return Conv(cin, cout, (KERNEL_SIZE, KERNEL_SIZE), strides=(stride, stride),
                   padding=torch_conv_padding(1), use_bias=use_bias, kernel_init=normal_init(),
                   rngs=rngs)
 

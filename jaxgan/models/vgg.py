@@ -36,6 +36,7 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 from flax import nnx
+from jaxgan.nn.conv import Conv
 
 # Number of convolutions in each of the 5 blocks.
 BLOCK_CONVS: dict[int, tuple[int, ...]] = {16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
@@ -104,7 +105,7 @@ class VGG(nnx.Module):
     for b, n in enumerate(BLOCK_CONVS[depth], 1):
       for c in range(1, n + 1):
         cout = BLOCK_WIDTHS[b - 1]
-        convs[f'block{b}_conv{c}'] = nnx.Conv(
+        convs[f'block{b}_conv{c}'] = Conv(
             cin, cout, (KERNEL_SIZE, KERNEL_SIZE), padding=((1, 1), (1, 1)), kernel_init=kernel_init,
             bias_init=nnx.initializers.zeros, dtype=dtype, rngs=rngs)
         cin = cout

@@ -1,5 +1,6 @@
 """Layers, initialisers and helpers shared by the jaxgan models."""
 
+from jaxgan.nn.conv import Conv, conv_general_dilated, space_to_depth_conv, strided_conv
 from jaxgan.nn.conv_transpose import ConvTranspose, conv_transpose
 from jaxgan.nn.init import (
     DCGAN_INIT_STDDEV,
@@ -26,11 +27,13 @@ __all__ = [
     'PADDINGS',
     'TORCH_BATCHNORM_EPSILON',
     'TORCH_BATCHNORM_MOMENTUM',
+    'Conv',
     'ConvTranspose',
     'Maxout',
     'PReLU',
     'WeightNormDense',
     'batchnorm_scale_init',
+    'conv_general_dilated',
     'conv_transpose',
     'count_params',
     'leaky_relu',
@@ -39,6 +42,8 @@ __all__ = [
     'pixel_shuffle',
     'pixel_unshuffle',
     'reflect_pad',
+    'space_to_depth_conv',
+    'strided_conv',
     'replicate_pad',
     'symmetric_uniform_init',
     'torch_conv_padding',

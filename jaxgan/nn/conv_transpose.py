@@ -14,10 +14,13 @@ weight ``W`` of shape ``(in, out, kh, kw)`` is ``W.transpose(2, 3, 0, 1)`` here.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxgan.nn.conv import strided_conv
 from jaxgan.nn.init import normal_init
 
 _DN = ("NHWC", "HWIO", "NHWC")
@@ -44,14 +47,49 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, *, stride: int, padding: int
   """PyTorch ``conv_transpose2d`` of NHWC ``x`` with a ``[kh, kw, in, out]`` kernel (no bias)."""
   if not 0 <= output_padding < stride:
     raise ValueError(f"output_padding={output_padding} must be in [0, stride={stride})")
-  b, h, w, _ = x.shape
-  kh, kw, _, cout = kernel.shape
+  _, h, w, _ = x.shape
+  kh, kw, _, _ = kernel.shape
   out_h = output_size(h, kernel=kh, stride=stride, padding=padding, output_padding=output_padding)
   out_w = output_size(w, kernel=kw, stride=stride, padding=padding, output_padding=output_padding)
   if out_h % stride or out_w % stride:  # phases of unequal length: use the dilated form
     pads = [(k - 1 - padding, k - 1 - padding + output_padding) for k in (kh, kw)]
     return jax.lax.conv_general_dilated(x, kernel[::-1, ::-1], (1, 1), pads, lhs_dilation=(stride, stride),
                                         dimension_numbers=_DN)
+  return _by_phases(x, kernel, stride, padding, output_padding)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _by_phases(x, kernel, stride, padding, output_padding):
+  return _phases_forward(x, kernel, stride, padding, output_padding)
+
+
+def _by_phases_fwd(x, kernel, stride, padding, output_padding):
+  return _phases_forward(x, kernel, stride, padding, output_padding), (x, kernel)
+
+
+def _by_phases_bwd(stride, padding, output_padding, residuals, g):
+  """The transposed convolution is the adjoint of the strided convolution ``conv(g, W^T)``: its
+  input gradient is that convolution (one strided conv, XLA's fast forward path) and its kernel
+  gradient is that convolution's kernel gradient with ``x`` as the cotangent (one kernel
+  gradient for all phases, through :func:`strided_conv`'s)."""
+  x, kernel = residuals
+  pads = ((padding, padding - output_padding),) * 2  # conv(g) then has exactly x's size
+  conv = lambda g, k: strided_conv(g, k, stride, pads)  # noqa: E731
+  swap = lambda k: jnp.swapaxes(k, 2, 3)  # noqa: E731  [kh, kw, in, out] <-> [kh, kw, out, in]
+  dx = conv(g, swap(kernel))
+  (dk,) = jax.vjp(lambda k: conv(g, k), swap(kernel))[1](x)
+  return dx, swap(dk)
+
+
+_by_phases.defvjp(_by_phases_fwd, _by_phases_bwd)
+
+
+def _phases_forward(x, kernel, stride, padding, output_padding):
+  """The output phases: stride-1 convolutions with static sub-kernels, interleaved."""
+  b, h, w, _ = x.shape
+  kh, kw, _, cout = kernel.shape
+  out_h = output_size(h, kernel=kh, stride=stride, padding=padding, output_padding=output_padding)
+  out_w = output_size(w, kernel=kw, stride=stride, padding=padding, output_padding=output_padding)
   rows = []
   for rh in range(stride):
     taps_h, pad_h, qh = _phase(h, out_h, rh, kernel=kh, stride=stride, padding=padding)
@@ -61,12 +99,14 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, *, stride: int, padding: int
       if not taps_h or not taps_w:
         cols.append(jnp.zeros((b, qh, qw, cout), x.dtype))
         continue
-      sub = kernel[jnp.asarray(taps_h)][:, jnp.asarray(taps_w)]
+      sub = kernel[taps_h[-1]::stride, taps_w[-1]::stride][::-1, ::-1]  # the taps, by static slices
       xp = jax.lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (*pad_h, 0), (*pad_w, 0), (0, 0, 0)))
       cols.append(jax.lax.conv_general_dilated(xp, sub, (1, 1), "VALID", dimension_numbers=_DN))
     rows.append(jnp.stack(cols, axis=3))  # [b, qh, qw, s(w phase), c]
   y = jnp.stack(rows, axis=2)  # [b, qh, s(h phase), qw, s(w phase), c]
   return y.reshape(b, out_h, out_w, cout)
+
+
 
 
 class ConvTranspose(nnx.Module):

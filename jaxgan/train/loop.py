@@ -12,6 +12,7 @@ import numpy as np
 import tqdm
 
 from jaxgan import visualize
+from jaxgan.train import compiler
 from jaxgan.train import sharding as sharding_lib
 from jaxgan.train.checkpoint import Checkpointer, abstract_with_shardings
 from jaxgan.train.state import TrainState
@@ -46,8 +47,8 @@ class LoopOptions:
 
 def compile_train_step(train_step: Callable, state_shardings: Any, batch_shardings: Any,
                        mesh: jax.sharding.Mesh) -> Callable:
-  """``jax.jit`` of a pure step with the state donated and pinned shardings."""
-  return jax.jit(train_step, donate_argnums=0,
+  """``jax.jit`` of a pure step with the state donated and pinned shardings (jaxgan's compile options)."""
+  return compiler.jit(train_step, platform=mesh.devices.flat[0].platform, donate_argnums=0,
                  in_shardings=(state_shardings, batch_shardings),
                  out_shardings=(state_shardings, sharding_lib.replicated(mesh)))
 
@@ -60,7 +61,7 @@ def init_or_restore(init_fn: Callable[[jax.Array], TrainState], key: jax.Array, 
   if checkpointer is not None and checkpointer.latest_step() is not None:
     state = checkpointer.restore(abstract_with_shardings(abstract, shardings))
   else:
-    state = jax.jit(init_fn, out_shardings=shardings)(key)
+    state = compiler.jit(init_fn, platform=mesh.devices.flat[0].platform, out_shardings=shardings)(key)
   return state, shardings
 
 

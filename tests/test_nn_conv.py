@@ -1,0 +1,142 @@
+"""jaxgan.nn.conv (strided convolutions with space-to-depth gradients) and jaxgan.train.compiler."""
+
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from jaxgan.nn import Conv, conv_general_dilated, space_to_depth_conv, strided_conv
+from jaxgan.nn.conv_transpose import conv_transpose
+from jaxgan.train import compiler
+
+DN = ("NHWC", "HWIO", "NHWC")
+CASES = [  # (height, width, kernel, stride, padding)
+    (8, 8, 4, 2, ((1, 1), (1, 1))),
+    (9, 7, 3, 2, ((1, 1), (1, 1))),
+    (10, 11, 4, 2, ((0, 0), (2, 1))),
+    (12, 13, 5, 3, ((2, 2), (2, 2))),
+    (6, 6, 1, 2, ((0, 0), (0, 0))),
+    (5, 9, 2, 2, ((0, 1), (1, 0))),
+]
+
+
+def _lax(x, k, stride, padding):
+  return jax.lax.conv_general_dilated(x, k, (stride, stride), padding, dimension_numbers=DN)
+
+
+def _arrays(h, w, kernel, seed=0, cin=3, cout=5):
+  rng = np.random.default_rng(seed)
+  x = jnp.asarray(rng.standard_normal((2, h, w, cin)), jnp.float32)
+  k = jnp.asarray(rng.standard_normal((kernel, kernel, cin, cout)), jnp.float32)
+  return x, k
+
+
+@pytest.mark.parametrize("h,w,kernel,stride,padding", CASES)
+def test_space_to_depth_is_the_strided_convolution(h, w, kernel, stride, padding):
+  x, k = _arrays(h, w, kernel)
+  np.testing.assert_allclose(space_to_depth_conv(x, k, stride, padding), _lax(x, k, stride, padding),
+                             rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("h,w,kernel,stride,padding", CASES)
+def test_strided_conv_value_and_both_gradients_equal_lax(h, w, kernel, stride, padding):
+  x, k = _arrays(h, w, kernel, seed=1)
+  y, vjp = jax.vjp(lambda x, k: strided_conv(x, k, stride, padding), x, k)
+  y_ref, vjp_ref = jax.vjp(lambda x, k: _lax(x, k, stride, padding), x, k)
+  g = jnp.asarray(np.random.default_rng(2).standard_normal(y.shape), jnp.float32)
+  np.testing.assert_array_equal(y, y_ref)  # the forward pass is XLA's own convolution
+  for got, want in zip(jax.jit(vjp)(g), vjp_ref(g)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_second_order_gradients_match():
+  """The gradient penalty differentiates through the input gradient: a custom_vjp must allow it."""
+  x, k = _arrays(8, 8, 4)
+  pads = ((1, 1), (1, 1))
+
+  def penalty(conv, k):
+    gx = jax.grad(lambda x: jnp.sum(jnp.tanh(conv(x, k, 2, pads))))(x)
+    return jnp.sum(gx ** 2)
+
+  np.testing.assert_allclose(jax.grad(lambda k: penalty(strided_conv, k))(k),
+                             jax.grad(lambda k: penalty(_lax, k))(k), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("padding", ["SAME", "VALID", ((1, 2), (0, 1))])
+def test_conv_general_dilated_takes_lax_arguments(padding):
+  x, k = _arrays(9, 10, 3)
+  dn = jax.lax.conv_dimension_numbers(x.shape, k.shape, DN)
+  for strides in [(2, 2), (1, 1), (1, 2)]:
+    np.testing.assert_allclose(conv_general_dilated(x, k, strides, padding, dimension_numbers=dn),
+                               jax.lax.conv_general_dilated(x, k, strides, padding, dimension_numbers=dn),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_conv_module_has_nnx_conv_parameters_and_outputs():
+  make = dict(in_features=3, out_features=4, kernel_size=(4, 4), strides=2, padding=((1, 1), (1, 1)))
+  ours, theirs = Conv(**make, rngs=nnx.Rngs(0)), nnx.Conv(**make, rngs=nnx.Rngs(0))
+  assert isinstance(ours, nnx.Conv)
+  same = jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), nnx.state(ours), nnx.state(theirs))
+  assert all(jax.tree.leaves(same))
+  x = jnp.asarray(np.random.default_rng(0).standard_normal((2, 8, 8, 3)), jnp.float32)
+  np.testing.assert_allclose(ours(x), theirs(x), rtol=1e-6, atol=1e-6)
+
+
+def test_conv_transpose_uses_no_gather():
+  """Sub-kernels are static slices: a gather (and its scatter in the gradient) costs a pass over the kernel."""
+  x, k = _arrays(4, 4, 4, cout=3)
+  hlo = jax.jit(jax.grad(lambda k: jnp.sum(conv_transpose(x, k, stride=2, padding=1)))).lower(k).as_text()
+  assert "gather" not in hlo and "scatter" not in hlo
+
+
+def test_compiler_options_on_cpu_and_the_opt_out(monkeypatch):
+  monkeypatch.delenv("JAXGAN_XLA_DEFAULTS", raising=False)
+  assert compiler.options("gpu") == {}
+  assert compiler.options("cpu") == compiler.CPU_OPTIONS  # this jax accepts them
+  x, k = _arrays(10, 10, 3, cin=8, cout=8)
+  text = compiler.jit(lambda x, k: _lax(x, k, 1, ((1, 1), (1, 1))), platform="cpu").lower(x, k).compile().as_text()
+  assert "ynn" not in text
+  monkeypatch.setenv("JAXGAN_XLA_DEFAULTS", "1")
+  assert compiler.options("cpu") == {}
+
+
+def test_unknown_options_fall_back_to_defaults(monkeypatch):
+  monkeypatch.setattr(compiler, "CPU_OPTIONS", {"xla_cpu_experimental_ynn_fusion_type": "NOT_A_TYPE"})
+  assert compiler.options("cpu") == {}
+  assert float(compiler.jit(lambda x: x * 2, platform="cpu")(1.5)) == 3.0
+
+
+def test_jit_nested_under_another_trace():
+  """A compiler.jit function called inside another jit (or grad/vmap) compiles with the outer one."""
+  inner = compiler.jit(lambda x: jnp.sin(x) * 2, platform="cpu")
+  outer = compiler.jit(lambda x: inner(x) + 1, platform="cpu")
+  np.testing.assert_allclose(outer(jnp.ones(3)), np.sin(1.0) * 2 + 1, rtol=1e-6)
+  np.testing.assert_allclose(jax.jit(jax.vmap(inner))(jnp.ones((2, 3))), np.sin(1.0) * 2, rtol=1e-6)
+  np.testing.assert_allclose(jax.grad(lambda x: inner(x).sum())(jnp.zeros(2)), [2.0, 2.0], rtol=1e-6)
+  assert inner.__name__ == "<lambda>" and "ynn" not in inner.lower(jnp.ones(3)).compile().as_text()
+
+
+@pytest.mark.parametrize("h,w,kernel,stride,padding,output_padding", [
+    (4, 5, 4, 2, 1, 0), (1, 1, 4, 1, 0, 0), (3, 3, 3, 2, 1, 1), (5, 4, 4, 2, 0, 0), (2, 3, 6, 3, 1, 2),
+    (3, 4, 3, 2, 0, 1)])
+def test_conv_transpose_gradients_equal_those_of_its_forward(h, w, kernel, stride, padding, output_padding):
+  """The custom backward (the adjoint strided convolution) equals autodiff of the phase forward pass
+  and of XLA's own transposed convolution."""
+  import jaxgan.nn.conv_transpose  # noqa: PLC0415
+  ct_module = sys.modules["jaxgan.nn.conv_transpose"]  # the module (the package exports the function)
+  x, k = _arrays(h, w, kernel, seed=3, cin=3, cout=4)
+  args = (stride, padding, output_padding)
+  y, vjp = jax.vjp(lambda x, k: conv_transpose(x, k, stride=stride, padding=padding,
+                                               output_padding=output_padding), x, k)
+  g = jnp.asarray(np.random.default_rng(4).standard_normal(y.shape), jnp.float32)
+  pads = [(kernel - 1 - padding, kernel - 1 - padding + output_padding)] * 2
+  dilated = lambda x, k: jax.lax.conv_general_dilated(  # noqa: E731
+      x, k[::-1, ::-1], (1, 1), pads, lhs_dilation=(stride, stride), dimension_numbers=DN)
+  for reference in (lambda x, k: ct_module._phases_forward(x, k, *args), dilated):  # pylint: disable=protected-access
+    y_ref, vjp_ref = jax.vjp(reference, x, k)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
+    for got, want in zip(jax.jit(vjp)(g), vjp_ref(g)):
+      np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
