@@ -23,29 +23,52 @@ def _bitwise_equal(a, b) -> bool:
   return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
-@pytest.mark.parametrize("name", sorted(BUILDERS))
-def test_step_is_d_phase_then_g_phase_with_each_net_untouched_by_the_other(name):
-  method = _method(name)
+@pytest.mark.parametrize("name,g_fakes", [("dcgan", "shared"), ("dcgan", "new"), ("gan", "new"), ("gan", "shared")])
+def test_step_is_d_phase_then_g_phase_with_each_net_untouched_by_the_other(name, g_fakes):
+  method = _method(name, g_fakes=g_fakes)
   state = method.init_state(jax.random.PRNGKey(0))
   batch = jax.tree.map(jnp.asarray, tiny.image_batch(method.config))
+  n = batch["image"].shape[0]
 
   @jax.jit
   def phases(state, batch):
     key = state.step_key()
     d1, _ = method.d_update(state.nets, batch["image"], jax.random.fold_in(key, 0))
-    g1, _ = method.g_update({"G": state.nets["G"], "D": d1}, batch["image"].shape[0], jax.random.fold_in(key, 1))
-    return d1, g1
+    if g_fakes == "new":
+      return d1, method.g_update({"G": state.nets["G"], "D": d1}, n, jax.random.fold_in(key, 1))[0]
+    # shared: G's loss on G(z) with the D phase's z, scored by the updated D, G run again here
+    z = method.noise(jax.random.split(jax.random.fold_in(key, 0), 3)[0], n)
+    k_d = jax.random.split(jax.random.fold_in(key, 1), 3)[2]
+    g = state.nets["G"]
+    grads, (stats, _) = jax.grad(method.g_loss, has_aux=True)(g.params, g.stats, d1, z, k_d)
+    return d1, method.generator.update(g, grads, stats)
 
   d1, g1 = phases(state, batch)
   new_state, metrics = jax.jit(method.train_step)(state, batch)
   # D after the step is exactly the D phase's result: the G update left D (params, BN stats, Adam) alone.
   assert _bitwise_equal(new_state.nets["D"], d1)
-  # G after the step is exactly the G phase applied to the original G: the D phase did not touch G.
-  assert _bitwise_equal(new_state.nets["G"], g1)
+  # G after the step is the G phase applied to the original G: the D phase did not touch G (shared:
+  # backpropagating through the kept fakes equals running G again on the same noise).
+  if g_fakes == "new":
+    assert _bitwise_equal(new_state.nets["G"], g1)
+  else:
+    chex.assert_trees_all_close(new_state.nets["G"], g1, rtol=1e-5, atol=1e-6)
   assert not _bitwise_equal(new_state.nets["G"].params, state.nets["G"].params)
   assert not _bitwise_equal(new_state.nets["D"].params, state.nets["D"].params)
   assert int(new_state.step) == 1
   assert set(metrics) >= {"d_loss", "g_loss", "d_real", "d_fake"}
+
+
+def test_dcgan_shares_the_fakes_by_default_and_the_choice_changes_g_only():
+  """The reference code's order (one G forward): the D update is the same either way, G's differs."""
+  shared, new = _method("dcgan"), _method("dcgan", g_fakes="new")
+  assert shared.config.g_fakes == "shared" and _method("gan").config.g_fakes == "new"
+  state = shared.init_state(jax.random.PRNGKey(1))
+  batch = jax.tree.map(jnp.asarray, tiny.image_batch(shared.config))
+  a, _ = jax.jit(shared.train_step)(state, batch)
+  b, _ = jax.jit(new.train_step)(state, batch)
+  assert _bitwise_equal(a.nets["D"], b.nets["D"])
+  assert not _bitwise_equal(a.nets["G"].params, b.nets["G"].params)
 
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))

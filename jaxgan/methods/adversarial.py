@@ -32,6 +32,14 @@ NOISE: dict[str, Callable[[jax.Array, tuple[int, ...]], jax.Array]] = {
 }
 
 
+G_FAKES = {
+    "new": "G's update draws new noise and runs G again (Goodfellow et al.'s Algorithm 1).",
+    "shared": "G's update backpropagates through the fakes of the (last) D update, re-scored by the "
+              "updated D: one G forward per step, as the DCGAN reference code (dcgan.torch, "
+              "pytorch/examples) does.",
+}
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AdversarialConfig(TrainConfig):
   """Fields of every unconditional GAN."""
@@ -44,6 +52,7 @@ class AdversarialConfig(TrainConfig):
   gp_weight: float = field(0.0, "Weight of the gradient penalty on D (WGAN-GP uses 10).", check=NON_NEGATIVE)
   d_steps: int = field(1, "Discriminator updates per generator update (k in Goodfellow's Algorithm 1).",
                        check=POSITIVE)
+  g_fakes: str = field("new", "Fakes of G's update.", choices=G_FAKES)
   num_samples: int = field(64, "Images in the sample grid.", check=POSITIVE)
   # Latent-space tools (--mode=interpolate / arithmetic), applied to the latest checkpoint.
   interpolation: str = field("slerp", "Interpolation of --mode=interpolate.",
@@ -135,21 +144,32 @@ class Method:
     return total, (d_stats, metrics)
 
   def g_loss(self, g_params, g_stats, d: ModelState, z, key, y=None):
-    loss = ADVERSARIAL_LOSSES[self.config.loss]
     fake, g_stats = self.generator.apply(g_params, g_stats, *((z,) if y is None else (z, y)), train=True)
-    fake_logits, _ = self.discriminate(d.params, d.stats, fake, key, y)  # D's statistics are not updated
-    total = loss.generator(fake_logits).mean()
-    return total, (g_stats, {"g_loss": total})
+    total, metrics = self.g_loss_of_fakes(fake, d, key, y)
+    return total, (g_stats, metrics)
 
-  def d_update(self, state_nets: dict[str, ModelState], real, key, y_real=None) -> tuple[ModelState, dict]:
+  def g_loss_of_fakes(self, fake, d: ModelState, key, y=None):
+    """G's loss as a function of its fakes; D's statistics are not updated."""
+    fake_logits, _ = self.discriminate(d.params, d.stats, fake, key, y)
+    total = ADVERSARIAL_LOSSES[self.config.loss].generator(fake_logits).mean()
+    return total, {"g_loss": total}
+
+  def d_update(self, state_nets: dict[str, ModelState], real, key, y_real=None, *, keep_fakes=False):
+    """One D update; with ``keep_fakes`` also ``(fakes, labels, G's vjp, G's new stats)``."""
     g, d = state_nets["G"], state_nets["D"]
     k_z, k_y, k_d = jax.random.split(key, 3)
     y_fake = self.sample_labels(k_y, real.shape[0])
-    fake, _ = self.generate(g, self.noise(k_z, real.shape[0]), y_fake)
+    z = self.noise(k_z, real.shape[0])
+    if keep_fakes:
+      fake, g_vjp, g_stats = jax.vjp(lambda p: self.generate(g.replace(params=p), z, y_fake), g.params,
+                                     has_aux=True)
+    else:
+      fake, _ = self.generate(g, z, y_fake)
     fake = jax.lax.stop_gradient(fake)
     grads, (stats, metrics) = jax.grad(self.d_loss, has_aux=True)(d.params, d.stats, real, fake, k_d,
                                                                   y_real, y_fake)
-    return self.discriminator.update(d, grads, stats), metrics
+    d = self.discriminator.update(d, grads, stats)
+    return (d, metrics, (fake, y_fake, g_vjp, g_stats)) if keep_fakes else (d, metrics)
 
   def g_update(self, state_nets: dict[str, ModelState], n: int, key) -> tuple[ModelState, dict]:
     g, d = state_nets["G"], state_nets["D"]
@@ -157,6 +177,14 @@ class Method:
     grads, (stats, metrics) = jax.grad(self.g_loss, has_aux=True)(
         g.params, g.stats, d, self.noise(k_z, n), k_d, self.sample_labels(k_y, n))
     return self.generator.update(g, grads, stats), metrics
+
+  def g_update_shared(self, state_nets: dict[str, ModelState], fakes, key) -> tuple[ModelState, dict]:
+    """G's update through the kept fakes of the last D update (``--g_fakes=shared``)."""
+    fake, y_fake, g_vjp, g_stats = fakes
+    _, _, k_d = jax.random.split(key, 3)
+    fake_grad, metrics = jax.grad(self.g_loss_of_fakes, has_aux=True)(fake, state_nets["D"], k_d, y_fake)
+    (grads,) = g_vjp(fake_grad)
+    return self.generator.update(state_nets["G"], grads, g_stats), metrics
 
   # -- the step --------------------------------------------------------------------------
   def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
@@ -170,10 +198,15 @@ class Method:
     key = state.step_key()
     nets = dict(state.nets)
     metrics = {}
+    shared = self.config.g_fakes == "shared"
     for i in range(k):
       y = None if labels is None else labels[:, i]
-      nets["D"], metrics = self.d_update(nets, real[:, i], jax.random.fold_in(key, i), y)
-    nets["G"], g_metrics = self.g_update(nets, n, jax.random.fold_in(key, k))
+      out = self.d_update(nets, real[:, i], jax.random.fold_in(key, i), y, keep_fakes=shared and i == k - 1)
+      nets["D"], metrics = out[:2]
+    if shared:
+      nets["G"], g_metrics = self.g_update_shared(nets, out[2], jax.random.fold_in(key, k))
+    else:
+      nets["G"], g_metrics = self.g_update(nets, n, jax.random.fold_in(key, k))
     return state.replace(step=state.step + 1, nets=nets), {**metrics, **g_metrics}
 
   def fixed_noise(self, n: int | None = None) -> jax.Array:

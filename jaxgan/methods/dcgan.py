@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from jaxgan.config import POSITIVE, PROBABILITY, field
-from jaxgan.methods.adversarial import AdversarialConfig, Method, Parts
+from jaxgan.methods.adversarial import G_FAKES, AdversarialConfig, Method, Parts
 from jaxgan.models.dcgan import DCGANDiscriminator, DCGANGenerator, num_upsamplings
 from jaxgan.train import optim
 
@@ -34,6 +34,8 @@ class Config(AdversarialConfig):
   learning_rate: float = field(2e-4, "Adam learning rate (G and D).", check=POSITIVE)
   beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
   beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
+  g_fakes: str = field("shared", "Fakes of G's update (the reference code: those D was just trained on).",
+                       choices=G_FAKES)
 
 
 def parts(config: Config) -> Parts:
