@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxgan.nn import Conv, conv_general_dilated, space_to_depth_conv, strided_conv
+from jaxgan.nn import Conv, conv_general_dilated, space_to_depth_conv, conv2d
 from jaxgan.nn.conv_transpose import conv_transpose
 from jaxgan.train import compiler
 
@@ -35,16 +35,16 @@ def _arrays(h, w, kernel, seed=0, cin=3, cout=5):
 
 
 @pytest.mark.parametrize("h,w,kernel,stride,padding", CASES)
-def test_space_to_depth_is_the_strided_convolution(h, w, kernel, stride, padding):
+def test_space_to_depth_is_the_conv2dolution(h, w, kernel, stride, padding):
   x, k = _arrays(h, w, kernel)
   np.testing.assert_allclose(space_to_depth_conv(x, k, stride, padding), _lax(x, k, stride, padding),
                              rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("h,w,kernel,stride,padding", CASES)
-def test_strided_conv_value_and_both_gradients_equal_lax(h, w, kernel, stride, padding):
+def test_conv2d_value_and_both_gradients_equal_lax(h, w, kernel, stride, padding):
   x, k = _arrays(h, w, kernel, seed=1)
-  y, vjp = jax.vjp(lambda x, k: strided_conv(x, k, stride, padding), x, k)
+  y, vjp = jax.vjp(lambda x, k: conv2d(x, k, stride, padding), x, k)
   y_ref, vjp_ref = jax.vjp(lambda x, k: _lax(x, k, stride, padding), x, k)
   g = jnp.asarray(np.random.default_rng(2).standard_normal(y.shape), jnp.float32)
   np.testing.assert_array_equal(y, y_ref)  # the forward pass is XLA's own convolution
@@ -61,7 +61,7 @@ def test_second_order_gradients_match():
     gx = jax.grad(lambda x: jnp.sum(jnp.tanh(conv(x, k, 2, pads))))(x)
     return jnp.sum(gx ** 2)
 
-  np.testing.assert_allclose(jax.grad(lambda k: penalty(strided_conv, k))(k),
+  np.testing.assert_allclose(jax.grad(lambda k: penalty(conv2d, k))(k),
                              jax.grad(lambda k: penalty(_lax, k))(k), rtol=1e-4, atol=1e-4)
 
 
@@ -140,3 +140,28 @@ def test_conv_transpose_gradients_equal_those_of_its_forward(h, w, kernel, strid
     np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
     for got, want in zip(jax.jit(vjp)(g), vjp_ref(g)):
       np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("stride,padding", [(1, ((1, 1), (1, 1))), (1, ((0, 0), (0, 0))), (1, ((1, 0), (0, 1))),
+                                            (2, ((1, 1), (1, 1)))])
+def test_gradient_penalty_through_conv2d_equals_lax(stride, padding):
+  """Second order through a stack of convolutions (a critic), the input gradient's norm: as lax."""
+  rng = np.random.default_rng(5)
+  x = jnp.asarray(rng.standard_normal((2, 11, 10, 3)), jnp.float32)
+  ks = [jnp.asarray(rng.standard_normal((3, 3, 3, 4)) * 0.3, jnp.float32),
+        jnp.asarray(rng.standard_normal((3, 3, 4, 2)) * 0.3, jnp.float32)]
+
+  def critic(conv, ks, x):
+    h = jax.nn.leaky_relu(conv(x, ks[0], stride, padding), 0.2)
+    return jnp.sum(conv(h, ks[1], 1, padding))
+
+  def penalty(conv, ks):
+    gx = jax.grad(lambda x: critic(conv, ks, x))(x)
+    return jnp.mean((jnp.sqrt(jnp.sum(gx ** 2, axis=(1, 2, 3))) - 1) ** 2)
+
+  got = jax.jit(jax.grad(lambda ks: penalty(conv2d, ks)))(ks)
+  want = jax.grad(lambda ks: penalty(_lax, ks))(ks)
+  for a, b in zip(got, want):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+  hlo = jax.jit(jax.grad(lambda ks: penalty(conv2d, ks))).lower(ks).compile().as_text()
+  assert "rhs_reversal" not in hlo  # XLA's slow reversed-window kernel gradient is gone

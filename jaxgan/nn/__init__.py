@@ -1,6 +1,6 @@
 """Layers, initialisers and helpers shared by the jaxgan models."""
 
-from jaxgan.nn.conv import Conv, conv_general_dilated, space_to_depth_conv, strided_conv
+from jaxgan.nn.conv import Conv, conv2d, conv_general_dilated, space_to_depth_conv
 from jaxgan.nn.conv_transpose import ConvTranspose, conv_transpose
 from jaxgan.nn.init import (
     DCGAN_INIT_STDDEV,
@@ -33,6 +33,7 @@ __all__ = [
     'PReLU',
     'WeightNormDense',
     'batchnorm_scale_init',
+    'conv2d',
     'conv_general_dilated',
     'conv_transpose',
     'count_params',
@@ -43,7 +44,6 @@ __all__ = [
     'pixel_unshuffle',
     'reflect_pad',
     'space_to_depth_conv',
-    'strided_conv',
     'replicate_pad',
     'symmetric_uniform_init',
     'torch_conv_padding',

@@ -1,4 +1,4 @@
-"""Strided convolutions whose backward pass takes XLA:CPU's fast paths.
+"""2-D convolutions whose backward passes take XLA:CPU's fast paths (:func:`conv2d`).
 
 A stride-``s`` convolution of ``x`` is the stride-1 convolution of its space-to-depth
 rearrangement (``s x s`` blocks of the padded input moved into channels) with the kernel
@@ -8,8 +8,11 @@ convolutions that run on Eigen, while the gradients XLA derives for the strided 
 lhs-dilated and a window-dilated convolution that run several times slower (measured per
 layer: benchmarks/README.md, "Strided convolutions"). So :func:`conv_general_dilated` computes
 the forward pass as one strided convolution (XLA's fastest form of it) and, on CPU only,
-the backward pass through the space-to-depth form; on GPU/TPU it is XLA's own convolution
-throughout. It has ``lax.conv_general_dilated``'s signature, so ``nnx.Conv`` takes it as its
+the backward pass through the space-to-depth form. A stride-1 convolution's input gradient is
+computed as a forward convolution by :func:`conv2d` itself, so that a second differentiation (the
+gradient penalties of SinGAN and WGAN-GP) meets these rules again instead of the reversed-window
+kernel gradient XLA would derive, which runs an order of magnitude slower on CPU. On GPU/TPU it
+is XLA's own convolution throughout. It has ``lax.conv_general_dilated``'s signature, so ``nnx.Conv`` takes it as its
 ``conv_general_dilated``: :func:`Conv` is that ``nnx.Conv``, with the same parameters.
 """
 
@@ -42,34 +45,68 @@ def space_to_depth_conv(x: jax.Array, kernel: jax.Array, stride: int,
   x = x.reshape(b, rows // s, cols // s, s * s * c)
   kernel = jnp.pad(kernel, ((0, th * s - kh), (0, tw * s - kw), (0, 0), (0, 0)))
   kernel = kernel.reshape(th, s, tw, s, -1, o).transpose(0, 2, 1, 3, 4, 5).reshape(th, tw, -1, o)
-  return jax.lax.conv_general_dilated(x, kernel, (1, 1), "VALID", dimension_numbers=_NHWC)
+  return conv2d(x, kernel, 1, ((0, 0), (0, 0)))
 
 
-def _strided(x, kernel, stride, padding):
+def _lax_conv(x, kernel, stride, padding):
   return jax.lax.conv_general_dilated(x, kernel, (stride, stride), padding, dimension_numbers=_NHWC)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def strided_conv(x: jax.Array, kernel: jax.Array, stride: int,
-                 padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
-  """NHWC/HWIO convolution with square ``stride`` and explicit ``padding``, fast gradients."""
-  return _strided(x, kernel, stride, padding)
+def conv2d(x: jax.Array, kernel: jax.Array, stride: int,
+           padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
+  """NHWC/HWIO convolution with square ``stride`` and explicit ``padding``, fast gradients on CPU."""
+  return _lax_conv(x, kernel, stride, padding)
 
 
-def _strided_fwd(x, kernel, stride, padding):
-  return _strided(x, kernel, stride, padding), (x, kernel)
+def _conv2d_fwd(x, kernel, stride, padding):
+  return _lax_conv(x, kernel, stride, padding), (x, kernel)
 
 
-def _strided_bwd(stride, padding, residuals, g):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _input_gradient(kernel, g, padding):
+  """The input gradient of a stride-1 convolution (``padding``) with cotangent ``g``, computed as a
+  forward convolution of ``g`` with the flipped kernel ("full" padding)."""
+  kh, kw = kernel.shape[:2]
+  (top, bottom), (left, right) = padding
+  flipped = jnp.swapaxes(kernel[::-1, ::-1], 2, 3)
+  return conv2d(g, flipped, 1, ((kh - 1 - top, kh - 1 - bottom), (kw - 1 - left, kw - 1 - right)))
+
+
+def _input_gradient_fwd(kernel, g, padding):
+  return _input_gradient(kernel, g, padding), (kernel, g)
+
+
+def _input_gradient_bwd(padding, residuals, c):
+  """By the adjoint identity <dx(k, g), c> = <conv(c, k), g>: the gradients are the forward
+  convolution of ``c`` (for ``g``) and that convolution's ordinary kernel gradient (for ``k``).
+  Differentiating the full-padded convolution directly gives XLA's reversed-window kernel
+  gradient instead, which has no fast path on CPU (the gradient penalties of SinGAN and WGAN-GP)."""
+  kernel, g = residuals
+  dg, vjp = jax.vjp(lambda k: conv2d(c, k, 1, padding), kernel)
+  return vjp(g)[0], dg
+
+
+_input_gradient.defvjp(_input_gradient_fwd, _input_gradient_bwd)
+
+
+def _conv2d_bwd(stride, padding, residuals, g):
   x, kernel = residuals
 
   def vjp_of(conv):
     return lambda x, kernel, g: jax.vjp(lambda x, k: conv(x, k, stride, padding), x, kernel)[1](g)
 
-  return jax.lax.platform_dependent(x, kernel, g, cpu=vjp_of(space_to_depth_conv), default=vjp_of(_strided))
+  if stride > 1:
+    return jax.lax.platform_dependent(x, kernel, g, cpu=vjp_of(space_to_depth_conv), default=vjp_of(_lax_conv))
+
+  def cpu(x, kernel, g):
+    (dk,) = jax.vjp(lambda k: _lax_conv(x, k, 1, padding), kernel)[1](g)
+    return _input_gradient(kernel, g, padding), dk
+
+  return jax.lax.platform_dependent(x, kernel, g, cpu=cpu, default=vjp_of(_lax_conv))
 
 
-strided_conv.defvjp(_strided_fwd, _strided_bwd)
+conv2d.defvjp(_conv2d_fwd, _conv2d_bwd)
 
 
 def _explicit(padding: Any, x_shape, k_shape, strides) -> tuple[tuple[int, int], ...] | None:
@@ -81,9 +118,9 @@ def _explicit(padding: Any, x_shape, k_shape, strides) -> tuple[tuple[int, int],
 def conv_general_dilated(lhs: jax.Array, rhs: jax.Array, window_strides: Sequence[int], padding: Any,
                          lhs_dilation=None, rhs_dilation=None, dimension_numbers=None,
                          feature_group_count: int = 1, precision=None, **kwargs) -> jax.Array:
-  """``lax.conv_general_dilated``; 2-D NHWC strided convolutions go through :func:`strided_conv`."""
+  """``lax.conv_general_dilated``; 2-D NHWC convolutions go through :func:`conv2d`."""
   nhwc = jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, _NHWC)
-  plain = (lhs.ndim == 4 and len(set(window_strides)) == 1 and window_strides[0] > 1
+  plain = (lhs.ndim == 4 and len(set(window_strides)) == 1
            and all(d in (None, 1) or tuple(d) == (1, 1) for d in (lhs_dilation, rhs_dilation))
            and feature_group_count == 1 and precision is None and not any(kwargs.values())
            and jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers) == nhwc)
@@ -91,7 +128,7 @@ def conv_general_dilated(lhs: jax.Array, rhs: jax.Array, window_strides: Sequenc
     return jax.lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
                                         dimension_numbers, feature_group_count, precision=precision, **kwargs)
   pads = _explicit(padding, lhs.shape, rhs.shape, tuple(window_strides))
-  return strided_conv(lhs, rhs, int(window_strides[0]), pads)
+  return conv2d(lhs, rhs, int(window_strides[0]), pads)
 
 
 def Conv(*args, **kwargs) -> nnx.Conv:  # noqa: N802 (a layer constructor)

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.nn.conv import strided_conv
+from jaxgan.nn.conv import conv2d
 from jaxgan.nn.init import normal_init
 
 _DN = ("NHWC", "HWIO", "NHWC")
@@ -71,10 +71,10 @@ def _by_phases_bwd(stride, padding, output_padding, residuals, g):
   """The transposed convolution is the adjoint of the strided convolution ``conv(g, W^T)``: its
   input gradient is that convolution (one strided conv, XLA's fast forward path) and its kernel
   gradient is that convolution's kernel gradient with ``x`` as the cotangent (one kernel
-  gradient for all phases, through :func:`strided_conv`'s)."""
+  gradient for all phases, through :func:`conv2d`'s)."""
   x, kernel = residuals
   pads = ((padding, padding - output_padding),) * 2  # conv(g) then has exactly x's size
-  conv = lambda g, k: strided_conv(g, k, stride, pads)  # noqa: E731
+  conv = lambda g, k: conv2d(g, k, stride, pads)  # noqa: E731
   swap = lambda k: jnp.swapaxes(k, 2, 3)  # noqa: E731  [kh, kw, in, out] <-> [kh, kw, out, in]
   dx = conv(g, swap(kernel))
   (dk,) = jax.vjp(lambda k: conv(g, k), swap(kernel))[1](x)
