@@ -16,8 +16,8 @@ included); ``info`` records the setting.
 
 Every default is jaxgan's own (the ``Config`` of ``jaxgan/methods/<method>.py``, checked by
 ``tests/test_torch_nets.py``); the override names are those Config fields (plus ``device``;
-``num_downs`` for pix2pix, ``n_blocks`` for CycleGAN and the network widths where a test needs
-small ones). Methods:
+``num_downs`` for pix2pix, ``n_blocks`` for CycleGAN, the network widths where a test needs
+small ones, and SinGAN's coarser scales: ``shapes``, ``widths``, ``noise_amps``). Methods:
 
 * ``pix2pix``: ``Pix2PixModel.optimize_parameters`` (junyanz/pytorch-CycleGAN-and-pix2pix):
   unet_256 G (batch norm, dropout 0.5), 70x70 PatchGAN D on ``cat(A, B)``, ``init_type
@@ -34,9 +34,20 @@ small ones). Methods:
   reconstruction MSE), Adam 5e-4 (0.5, 0.999) with the ``MultiStepLR`` schedulers. Default:
   the finest scale of the default pyramid of a 188x250 image (jaxgan's max_size 250; 128
   channels there); ``coarsest=True`` gives the coarsest scale's iteration (one-channel noise,
-  zero ``prev``). Above the coarsest scale the coarser scales' images (``draw_concat``) are
-  fixed tensors: the step times this scale's networks only. The generator steps are reordered
-  to run on current PyTorch (see ``_singan``).
+  zero ``prev``). ``shapes`` (the (H, W) of scales 0..n, the last this scale's), ``widths``
+  ((nfc, min_nfc) per scale; default this scale's for all) and ``noise_amps`` (per scale;
+  default 0.1 each, this scale's included) add the coarser scales as jaxgan's step runs them:
+  frozen generators (official init, eval mode: batch-norm running statistics, as jaxgan's
+  ``train=False``; ``requires_grad_(False)``) run by ``draw_concat`` 'rand' (fresh noise at every
+  coarser scale, one channel at scale 0) under ``torch.no_grad()`` in every critic step, and
+  'rec' (fixed ``z_opt`` at scale 0, zeros above) once at construction, as jaxgan stores
+  ``rec_prev`` in the scale's state (the official code also draws it once per scale). Between
+  scales the image is clipped to [-1, 1] and resized by ``F.interpolate(mode='bicubic')`` to
+  the next shape: cheaper than the official (and jaxgan's) MATLAB-bicubic ``imresize``,
+  which the official code runs in numpy on the CPU, so PyTorch is, if anything, favoured.
+  Without ``shapes`` the coarser scales' images are fixed tensors: the step times this
+  scale's networks only. The generator steps are reordered to run on current PyTorch (see
+  ``_singan``).
 * ``srresnet`` / ``srgan``: SRResNet x4 (16 blocks, 64 channels) with MSE, or SRGAN (+ its
   discriminator, a VGG16 relu4_3 content loss on features rescaled by 1/12.75 and 1e-3 times
   the adversarial loss), Adam 1e-4 (0.9, 0.999), HR crops 96x96 (LR 24x24), batch 16:
@@ -91,7 +102,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
               "learning_rate": 2e-4, "beta1": 0.5, "beta2": 0.999},
     "singan": {"height": 188, "width": 250, "nfc": 128, "min_nfc": 128, "coarsest": False,
                "lr_g": 5e-4, "lr_d": 5e-4, "beta1": 0.5, "beta2": 0.999, "lr_milestone": 1600, "lr_gamma": 0.1,
-               "d_steps": 3, "g_steps": 3, "gp_weight": 0.1, "alpha": 10.0, "noise_amp": 0.1},
+               "d_steps": 3, "g_steps": 3, "gp_weight": 0.1, "alpha": 10.0, "noise_amp": 0.1,
+               "shapes": None, "widths": None, "noise_amps": None},
     "srresnet": {"scale": 4, "crop_size": 96, "batch_size": 16, "channels": 64, "n_blocks": 16,
                  "prelu_per_channel": False, "learning_rate": 1e-4, "beta1": 0.9, "beta2": 0.999},
     "style": {"image_size": 256, "batch_size": 4, "channels": 32, "n_blocks": 5, "g_output": "tanh",
@@ -379,7 +391,12 @@ def _singan(c: dict, seed: int, device: torch.device):
   # The reconstruction noise z_opt is zero above the coarsest scale; at the coarsest scale the
   # official code redraws it every iteration (below).
   z_opt = pad(torch.zeros(1, 3, h, w, device=device))
-  if coarsest:  # Gs == []: prev and z_prev are zeros, noise_amp is 1
+  draw = None  # draw_concat 'rand' of the frozen coarser scales, when ``shapes`` is given
+  if c["shapes"] is not None:
+    draw, rec_prev, amp = _singan_coarser_scales(c, gen, device, pad)
+    # z_prev (jaxgan's rec_prev): fixed; prev: redrawn in every critic step (zeros at scale 0).
+    prev = z_prev = pad(rec_prev)
+  elif coarsest:  # Gs == []: prev and z_prev are zeros, noise_amp is 1
     prev = z_prev = pad(torch.zeros(1, 3, h, w, device=device))
     amp = 1.0
   else:
@@ -399,7 +416,7 @@ def _singan(c: dict, seed: int, device: torch.device):
     return pad(torch.randn(1, 1, h, w, device=device).expand(1, 3, h, w))
 
   def step():
-    nonlocal z_opt
+    nonlocal z_opt, prev
     if coarsest:
       z_opt = coarsest_noise()
       noise_ = coarsest_noise()
@@ -410,6 +427,8 @@ def _singan(c: dict, seed: int, device: torch.device):
       D.zero_grad()
       errD_real = -D(real).mean()
       errD_real.backward()
+      if draw is not None:
+        prev = pad(draw())
       noise = noise_ if coarsest else amp * noise_ + prev
       fake = G(noise.detach(), prev)
       errD_fake = D(fake.detach()).mean()
@@ -449,9 +468,67 @@ def _singan(c: dict, seed: int, device: torch.device):
     sched_G.step()
     sync()
 
-  info = {"G": "GeneratorConcatSkip2CleanAdd", "D": "WDiscriminator", "amp": amp,
-          "prev": "zeros (coarsest scale)" if coarsest else "fixed image (draw_concat replaced)"}
+  if draw is not None:
+    prev_info = (f"draw_concat 'rand' through {len(c['shapes']) - 1} frozen generator(s) in every critic "
+                 "step (F.interpolate bicubic between scales); 'rec' once at construction")
+  else:
+    prev_info = "zeros (coarsest scale)" if coarsest else "fixed image (draw_concat replaced)"
+  info = {"G": "GeneratorConcatSkip2CleanAdd", "D": "WDiscriminator", "amp": amp, "prev": prev_info}
   return step, {"G": G, "D": D}, info
+
+
+def _singan_coarser_scales(c: dict, gen: torch.Generator, device: torch.device, pad: nn.Module):
+  """The frozen coarser scales of ``c["shapes"]``: ``(draw, rec_prev, amp)``.
+
+  ``draw()`` is the official ``draw_concat(..., 'rand')`` (jaxgan's ``random_prev``): from zeros
+  at scale 0, at every coarser scale k ``G_k(pad(amp_k z_k + x), pad(x))`` with fresh noise
+  ``z_k`` (one channel expanded to RGB at k = 0), then upsampled to scale k + 1's shape; under
+  ``torch.no_grad()`` (jaxgan stops the gradient there). ``rec_prev`` is the 'rec' path (fixed
+  ``z_opt`` at scale 0, zeros above; jaxgan's ``reconstruction_prev``), computed here once, as
+  jaxgan computes it once per scale in ``init_state``. ``amp`` is this scale's noise amplitude.
+  """
+  shapes = [tuple(int(v) for v in s) for s in c["shapes"]]
+  n = len(shapes) - 1
+  widths = [tuple(wd) for wd in c["widths"]] if c["widths"] is not None else [(c["nfc"], c["min_nfc"])] * (n + 1)
+  amps = [float(a) for a in c["noise_amps"]] if c["noise_amps"] is not None else [0.1] * (n + 1)
+  if not (len(widths) == len(amps) == n + 1):
+    raise ValueError(f"singan: shapes, widths and noise_amps need one entry per scale ({n + 1}); got "
+                     f"{len(widths)} widths, {len(amps)} noise_amps")
+  if shapes[-1] != (c["height"], c["width"]) or widths[-1] != (c["nfc"], c["min_nfc"]):
+    raise ValueError(f"singan: the last of shapes / widths ({shapes[-1]}, {widths[-1]}) must be this scale's "
+                     f"(height, width) = {(c['height'], c['width'])} and (nfc, min_nfc) = "
+                     f"{(c['nfc'], c['min_nfc'])}")
+  if c["coarsest"] != (n == 0):
+    raise ValueError(f"singan: coarsest={c['coarsest']} but shapes has {n + 1} scale(s)")
+  frozen = []
+  for nfc, min_nfc in widths[:n]:
+    net = tn.GeneratorConcatSkip2CleanAdd(nfc=nfc, min_nfc=min_nfc)
+    net.apply(tn.singan_weights_init)
+    # The official finished scales are eval() (running statistics, as jaxgan's train=False) and
+    # frozen (reset_grads(G, False)).
+    frozen.append(net.to(device).eval().requires_grad_(False))
+
+  def upsample(x, shape):
+    # The official imresize (MATLAB bicubic in numpy, via uint8: clipped to [-1, 1]), jaxgan's
+    # jaxgan.nn.imresize + crop: here clip + one bicubic interpolate to the exact shape, which is
+    # cheaper (on the device, no CPU round trip), so PyTorch is, if anything, favoured.
+    return torch.nn.functional.interpolate(x.clamp(-1.0, 1.0), size=shape, mode="bicubic", align_corners=False)
+
+  def run(zs):
+    with torch.no_grad():
+      x = torch.zeros(1, 3, *shapes[0], device=device)  # the official in_s
+      for k, (net, z) in enumerate(zip(frozen, zs)):
+        x = upsample(net(pad(amps[k] * z + x), pad(x)), shapes[k + 1])
+      return x
+
+  def draw():  # the official draw_concat(..., 'rand')
+    zs = [torch.randn(1, 1 if k == 0 else 3, *shapes[k], device=device).expand(1, 3, *shapes[k])
+          for k in range(n)]
+    return run(zs)
+
+  z_opt = torch.randn(1, 1, *shapes[0], generator=gen).to(device).expand(1, 3, *shapes[0])
+  rec_prev = run([z_opt] + [torch.zeros(1, 3, *shapes[k], device=device) for k in range(1, n)])
+  return (draw if n > 0 else None), rec_prev, amps[n]  # at scale 0: zero prev, no draw
 
 
 # -- super-resolution --------------------------------------------------------------------------------

@@ -119,7 +119,9 @@ def _threaded(compiled, state, batch) -> JaxStep:
 
 
 def singan_steps(config: singan.Config, scales: list[int] | None, seed: int = 0):
-  """``(scale, (H, W), (nfc, min_nfc), JaxStep)`` per wanted scale, states chained as training does."""
+  """Per wanted scale a dict: ``scale``, ``shape`` (H, W), ``width`` (nfc, min_nfc), ``step`` (JaxStep),
+  and scales 0..n's ``shapes``, ``widths`` and ``noise_amps`` (for the PyTorch step's frozen coarser
+  generators); states chained as training does."""
   spec, reals = singan.load_reals(config)
   method = singan.SinGAN(config, spec)
   wanted = set(range(spec.num_scales)) if scales is None else {s % spec.num_scales for s in scales}
@@ -130,7 +132,10 @@ def singan_steps(config: singan.Config, scales: list[int] | None, seed: int = 0)
     if n in wanted:
       step = compiler.jit(method.make_train_step(n), donate_argnums=0)
       timed, batch = jax.tree_util.tree_map(jnp.copy, state), {"real": real}
-      yield n, tuple(spec.shapes[n]), method.widths(n), _threaded(step.lower(timed, batch).compile(), timed, batch)
+      yield {"scale": n, "shape": tuple(spec.shapes[n]), "width": method.widths(n),
+             "step": _threaded(step.lower(timed, batch).compile(), timed, batch),
+             "shapes": list(spec.shapes[:n + 1]), "widths": [method.widths(i) for i in range(n + 1)],
+             "noise_amps": [float(a) for a in jax.device_get(state.extra["amps"])]}
 
 
 # -- measuring ------------------------------------------------------------------------------
@@ -226,9 +231,12 @@ def run_method(name: str, args, peaks: dict) -> list[dict]:
     config = bench.apply_overrides(singan.Config(image=args.image), args.set)
     scales = None if args.scales == "all" else [int(s) for s in args.scales.split(",")]
     rows = []
-    for n, (h, w), (nfc, min_nfc), jstep in singan_steps(config, scales, args.seed):
+    for s in singan_steps(config, scales, args.seed):
+      n, (h, w), (nfc, min_nfc), jstep = s["scale"], s["shape"], s["width"], s["step"]
       tstep = torch_steps.make("singan", seed=args.seed, height=h, width=w, nfc=nfc, min_nfc=min_nfc,
-                               coarsest=n == 0, device="cpu" if jax.default_backend() == "cpu" else "cuda")
+                               coarsest=n == 0, shapes=tuple(tuple(v) for v in s["shapes"]),
+                               widths=tuple(tuple(v) for v in s["widths"]), noise_amps=tuple(s["noise_amps"]),
+                               device="cpu" if jax.default_backend() == "cpu" else "cuda")
       rows.append(compare(f"singan scale {n} ({h}x{w}, {nfc} ch)", jstep, tstep, steps=args.steps,
                           warmup=args.warmup, peaks=peaks, extra={"scale": n}))
     return rows

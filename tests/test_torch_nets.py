@@ -330,6 +330,50 @@ def test_step_runs_and_trains_every_network(name):
     assert changed >= len(after) / 2, f'{name}: {len(after) - changed} of {len(after)} parameters of {k} unchanged'
 
 
+SINGAN_PYRAMID = {'shapes': ((12, 16), (15, 20), (19, 25)), 'widths': ((8, 8),) * 3, 'height': 19, 'width': 25,
+                  'nfc': 8, 'min_nfc': 8}
+
+
+def _singan_step_trains_g(**overrides):
+  torch.set_num_threads(1)
+  result, nets = torch_steps.make_with_networks('singan', seed=1, device='cpu', **overrides)
+  before = [p.detach().clone() for p in nets['G'].parameters()]
+  assert result.step() is None
+  after = list(nets['G'].parameters())
+  assert all(torch.isfinite(p).all() for p in after)
+  assert sum(not torch.equal(a, b) for a, b in zip(before, after)) >= len(after) / 2
+  return result
+
+
+def test_singan_step_runs_the_frozen_coarser_generators(monkeypatch):
+  calls = []
+  forward = tn.GeneratorConcatSkip2CleanAdd.forward
+
+  def counting(self, x, y):
+    calls.append((self.training, torch.is_grad_enabled(), tuple(x.shape[2:])))
+    return forward(self, x, y)
+
+  monkeypatch.setattr(tn.GeneratorConcatSkip2CleanAdd, 'forward', counting)
+  result = _singan_step_trains_g(**SINGAN_PYRAMID, coarsest=False)
+  assert 'frozen generator' in result.info['prev'] and result.info['amp'] == 0.1
+  frozen = [c for c in calls if not c[0]]
+  # 'rec' once at construction, then 'rand' in each of the 3 critic steps: 2 coarser scales each.
+  assert len(frozen) == 2 * (1 + 3) and not any(c[1] for c in frozen)
+  assert {c[2] for c in frozen} == {(12 + 10, 16 + 10), (15 + 10, 20 + 10)}
+  assert sum(c[0] for c in calls) == 3 + 3  # this scale's G: 3 critic steps, 3 reconstructions
+
+
+def test_singan_step_with_one_scale_and_without_shapes():
+  _singan_step_trains_g(**{**SINGAN_PYRAMID, 'shapes': ((19, 25),), 'widths': ((8, 8),)}, coarsest=True,
+                        noise_amps=(1.0,))
+  result = _singan_step_trains_g(height=19, width=25, nfc=8, min_nfc=8, coarsest=False)
+  assert result.info['prev'] == 'fixed image (draw_concat replaced)' and result.info['shapes'] is None
+  with pytest.raises(ValueError, match='one entry per scale'):
+    torch_steps.make('singan', **SINGAN_PYRAMID, noise_amps=(0.1,), device='cpu')
+  with pytest.raises(ValueError, match='coarsest'):
+    torch_steps.make('singan', **SINGAN_PYRAMID, coarsest=True, device='cpu')
+
+
 def test_make_rejects_unknown_names():
   with pytest.raises(ValueError, match='unknown method'):
     torch_steps.make('wgan')
