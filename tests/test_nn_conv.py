@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxgan.nn import Conv, conv_general_dilated, space_to_depth_conv, conv2d
+from jaxgan.nn import Conv, conv2d, conv_general_dilated, space_to_depth_conv
+from jaxgan.nn.conv import LARGE_BATCH
 from jaxgan.nn.conv_transpose import conv_transpose
 from jaxgan.train import compiler
 
@@ -27,9 +28,9 @@ def _lax(x, k, stride, padding):
   return jax.lax.conv_general_dilated(x, k, (stride, stride), padding, dimension_numbers=DN)
 
 
-def _arrays(h, w, kernel, seed=0, cin=3, cout=5):
+def _arrays(h, w, kernel, seed=0, cin=3, cout=5, batch=2):
   rng = np.random.default_rng(seed)
-  x = jnp.asarray(rng.standard_normal((2, h, w, cin)), jnp.float32)
+  x = jnp.asarray(rng.standard_normal((batch, h, w, cin)), jnp.float32)
   k = jnp.asarray(rng.standard_normal((kernel, kernel, cin, cout)), jnp.float32)
   return x, k
 
@@ -41,9 +42,10 @@ def test_space_to_depth_is_the_conv2dolution(h, w, kernel, stride, padding):
                              rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("batch", [2, LARGE_BATCH])  # LARGE_BATCH: XLA's own kernel gradient
 @pytest.mark.parametrize("h,w,kernel,stride,padding", CASES)
-def test_conv2d_value_and_both_gradients_equal_lax(h, w, kernel, stride, padding):
-  x, k = _arrays(h, w, kernel, seed=1)
+def test_conv2d_value_and_both_gradients_equal_lax(h, w, kernel, stride, padding, batch):
+  x, k = _arrays(h, w, kernel, seed=1, batch=batch)
   y, vjp = jax.vjp(lambda x, k: conv2d(x, k, stride, padding), x, k)
   y_ref, vjp_ref = jax.vjp(lambda x, k: _lax(x, k, stride, padding), x, k)
   g = jnp.asarray(np.random.default_rng(2).standard_normal(y.shape), jnp.float32)

@@ -4,12 +4,14 @@ On CPU, XLA (jax 0.10) hands convolutions and dots to YNNPACK fusions by default
 development machine YNNPACK's convolutions ran several times slower than XLA's Eigen ones
 and its dots were no faster (benchmarks/README.md, "YNNPACK on XLA:CPU"). So every function
 jaxgan compiles for CPU clears the option's list
-(``xla_cpu_experimental_ynn_fusion_type``), per compilation: nothing global, nothing a user's
-own ``jax.jit`` sees. GPU/TPU compilations get no options.
+(``xla_cpu_experimental_ynn_fusion_type``) and turns on copy insertion's region analysis
+(``xla_cpu_copy_insertion_use_region_analysis``; without it XLA:CPU copies donated parameters
+and optimiser moments before updating them in place). Per compilation: nothing global, nothing a user's own ``jax.jit`` sees.
+GPU/TPU compilations get no options.
 
 ``JAXGAN_XLA_DEFAULTS=1`` in the environment keeps XLA's defaults (for comparisons, or a
-future XLA whose YNNPACK path is the faster one). An XLA that no longer knows the option
-compiles with its defaults.
+future XLA whose YNNPACK path is the faster one). An XLA that rejects these options compiles
+with its defaults.
 """
 
 from __future__ import annotations
@@ -20,11 +22,18 @@ from typing import Any, Callable
 
 import jax
 
-CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+CPU_OPTIONS = {
+    # YNNPACK's convolutions are slower than XLA's Eigen ones on CPU (see the module docstring).
+    "xla_cpu_experimental_ynn_fusion_type": "",
+    # Copy insertion that sees through control flow regions: without it XLA copies the donated
+    # parameters and Adam moments before updating them in place (102 state copies in the
+    # pix2pix step, none with it).
+    "xla_cpu_copy_insertion_use_region_analysis": True,
+}
 
 
 @functools.cache
-def _accepted(items: tuple[tuple[str, str], ...]) -> bool:
+def _accepted(items: tuple[tuple[str, Any], ...]) -> bool:
   """Whether this XLA:CPU compiles with the options (one tiny compilation, once)."""
   try:
     jax.jit(lambda x: x + 1, compiler_options=dict(items)).lower(0.0).compile()
@@ -33,7 +42,7 @@ def _accepted(items: tuple[tuple[str, str], ...]) -> bool:
   return True
 
 
-def options(platform: str | None = None) -> dict[str, str]:
+def options(platform: str | None = None) -> dict[str, Any]:
   """The compile options for ``platform`` (default: JAX's default backend)."""
   if os.environ.get("JAXGAN_XLA_DEFAULTS", "") not in ("", "0"):
     return {}
