@@ -38,6 +38,8 @@ from jaxgan.nn import leaky_relu
 from jaxgan.nn import normal_init
 from jaxgan.nn import torch_conv_padding
 from jaxgan.nn import ConvTranspose
+from jaxgan.nn.norm import KeepDtypeBatchNorm
+from jaxgan.nn.remat import remat_call
 
 KERNEL_SIZE = 4
 MIN_RESOLUTION = 16
@@ -57,7 +59,7 @@ def num_upsamplings(resolution: int) -> int:
 
 
 def _batch_norm(features: int, rngs: nnx.Rngs) -> nnx.BatchNorm:
-  return nnx.BatchNorm(
+  return KeepDtypeBatchNorm(
       features,
       momentum=TORCH_BATCHNORM_MOMENTUM,
       epsilon=TORCH_BATCHNORM_EPSILON,
@@ -94,9 +96,11 @@ class DCGANGenerator(nnx.Module):
       nz: int = 100,
       ngf: int = 64,
       out_channels: int = 3,
+      remat: bool = False,
       rngs: nnx.Rngs,
   ):
     n = num_upsamplings(resolution)
+    self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.nz = nz
     self.resolution = resolution
     # Channels at 4x4, 8x8, ... up to resolution/2: ngf*2^(n-1), ..., ngf.
@@ -114,9 +118,11 @@ class DCGANGenerator(nnx.Module):
     if z.ndim != 2 or z.shape[-1] != self.nz:
       raise ValueError(f'z must have shape [B, {self.nz}], got {z.shape}')
     h = z.reshape(z.shape[0], 1, 1, self.nz)
-    h = jax.nn.relu(self.project_bn(self.project(h), use_running_average=not train))
+    unit = functools.partial(remat_call, _conv_bn_act, enabled=self.remat, train=train,
+                             act=jax.nn.relu)
+    h = unit((self.project, self.project_bn), h)
     for up, bn in zip(self.ups, self.up_bns):
-      h = jax.nn.relu(bn(up(h), use_running_average=not train))
+      h = unit((up, bn), h)
     return jnp.tanh(self.to_image(h))
 
 
@@ -129,9 +135,11 @@ class DCGANDiscriminator(nnx.Module):
       resolution: int = 64,
       ndf: int = 64,
       in_channels: int = 3,
+      remat: bool = False,
       rngs: nnx.Rngs,
   ):
     n = num_upsamplings(resolution)
+    self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.resolution = resolution
     self.in_channels = in_channels
     widths = [in_channels] + [ndf * 2**i for i in range(n)]
@@ -146,13 +154,22 @@ class DCGANDiscriminator(nnx.Module):
     expected = (self.resolution, self.resolution, self.in_channels)
     if x.ndim != 4 or tuple(x.shape[1:]) != expected:
       raise ValueError(f'x must have shape [B, *{expected}], got {x.shape}')
-    h = leaky_relu(self.downs[0](x))
+    unit = functools.partial(remat_call, _conv_bn_act, enabled=self.remat, train=train,
+                             act=leaky_relu)
+    h = unit((self.downs[0], None), x)
     for down, bn in zip(self.downs[1:], self.down_bns):
-      h = leaky_relu(bn(down(h), use_running_average=not train))
+      h = unit((down, bn), h)
     return self.to_logit(h).reshape(x.shape[0])
 
 
 # Presets: model variants as partials (pass rngs=... and any overrides).
+def _conv_bn_act(layers, h, *, train, act):
+  """A DCGAN layer: (transposed) convolution, batch norm (if any), activation."""
+  conv, bn = layers
+  h = conv(h)
+  return act(h if bn is None else bn(h, use_running_average=not train))
+
+
 dcgan_generator_32 = functools.partial(DCGANGenerator, resolution=32)
 dcgan_generator_64 = functools.partial(DCGANGenerator, resolution=64)
 dcgan_generator_128 = functools.partial(DCGANGenerator, resolution=128)

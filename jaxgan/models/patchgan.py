@@ -31,6 +31,7 @@ from jaxgan.models.unet import conv4x4
 from jaxgan.nn import Conv, leaky_relu, normal_init
 from jaxgan.nn.layers import check_nhwc
 from jaxgan.nn.norm import conv_bias, make_norm
+from jaxgan.nn.remat import conv_norm_act, remat_call
 
 Layer = tuple[int, int, int]  # (kernel, stride, padding)
 
@@ -76,13 +77,14 @@ class PatchGANDiscriminator(_ConvStack):
   """Images ``[B, H, W, in_channels]`` -> patch logits ``[B, H', W']``."""
 
   def __init__(self, *, in_channels: int = 6, ndf: int = 64, n_layers: int = 3,
-               norm: str = 'batch', rngs: nnx.Rngs):
+               norm: str = 'batch', remat: bool = False, rngs: nnx.Rngs):
     if not isinstance(n_layers, int) or n_layers < 1:
       raise ValueError(f'n_layers must be an integer >= 1, got {n_layers!r}')
     bias = conv_bias(norm)
     widths = [ndf * min(2**n, 8) for n in range(n_layers + 1)]
     self.in_channels = in_channels
     self.n_layers = n_layers
+    self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.first = conv4x4(in_channels, ndf, use_bias=True, rngs=rngs)
     self.convs = nnx.List([
         conv4x4(widths[n - 1], widths[n], use_bias=bias, stride=2 if n < n_layers else 1, rngs=rngs)
@@ -96,18 +98,22 @@ class PatchGANDiscriminator(_ConvStack):
 
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
     self._check(x)
-    h = leaky_relu(self.first(x))
+    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train,
+                             act=leaky_relu)
+    h = unit((self.first, None), x)
     for conv, norm in zip(self.convs, self.norms):
-      h = leaky_relu(norm(conv(h), train=train))
+      h = unit((conv, norm), h)
     return self.to_logits(h)[..., 0]
 
 
 class PixelDiscriminator(_ConvStack):
   """PixelGAN: 1x1 convolutions, one logit per pixel ``[B, H, W]``."""
 
-  def __init__(self, *, in_channels: int = 6, ndf: int = 64, norm: str = 'batch', rngs: nnx.Rngs):
+  def __init__(self, *, in_channels: int = 6, ndf: int = 64, norm: str = 'batch',
+               remat: bool = False, rngs: nnx.Rngs):
     conv = functools.partial(Conv, kernel_size=(1, 1), kernel_init=normal_init(), rngs=rngs)
     self.in_channels = in_channels
+    self.remat = remat
     self.first = conv(in_channels, ndf, use_bias=True)
     self.hidden = conv(ndf, 2 * ndf, use_bias=conv_bias(norm))
     self.norm = make_norm(norm, 2 * ndf, rngs)
@@ -117,8 +123,9 @@ class PixelDiscriminator(_ConvStack):
 
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
     self._check(x)
-    h = leaky_relu(self.first(x))
-    h = leaky_relu(self.norm(self.hidden(h), train=train))
+    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train,
+                             act=leaky_relu)
+    h = unit((self.hidden, self.norm), unit((self.first, None), x))
     return self.to_logits(h)[..., 0]
 
 

@@ -42,6 +42,7 @@ from jaxgan.nn import Conv, ConvTranspose, normal_init, torch_conv_padding
 from jaxgan.nn.layers import check_multiple, check_nhwc
 from jaxgan.nn.norm import conv_bias, make_norm
 from jaxgan.nn.padding import check_padding, pad, reflect_pad
+from jaxgan.nn.remat import block_call, conv_norm_act, remat_call
 
 N_DOWNSAMPLING = 2
 OUTER_KERNEL = 7  # the first and last convolutions, each after a ReflectionPad(3)
@@ -77,7 +78,7 @@ class ResnetBlock(nnx.Module):
     self.conv2 = _conv(dim, dim, 3, use_bias=use_bias, rngs=rngs)
     self.norm2 = make_norm(norm, dim, rngs)
 
-  def __call__(self, x: jax.Array, *, train: bool, key: jax.Array | None = None) -> jax.Array:
+  def __call__(self, x: jax.Array, key: jax.Array | None = None, *, train: bool) -> jax.Array:
     h = jax.nn.relu(self.norm1(self.conv1(pad(x, 1, self.padding_type)), train=train))
     if self.use_dropout and key is not None:
       h = _dropout(h, key)
@@ -93,7 +94,7 @@ class ResnetGenerator(nnx.Module):
 
   def __init__(self, *, in_channels: int = 3, out_channels: int = 3, ngf: int = 64,
                norm: str = 'instance', use_dropout: bool = False, n_blocks: int = 9,
-               padding_type: str = 'reflect', rngs: nnx.Rngs):
+               padding_type: str = 'reflect', remat: bool = False, rngs: nnx.Rngs):
     if not isinstance(n_blocks, int) or n_blocks < 0:
       raise ValueError(f'n_blocks must be an integer >= 0, got {n_blocks!r}')
     bias = conv_bias(norm)
@@ -102,6 +103,7 @@ class ResnetGenerator(nnx.Module):
     self.n_blocks = n_blocks
     self.padding_type = padding_type
     self.use_dropout = use_dropout
+    self.remat = remat  # recompute each block in the backward pass (jaxgan.nn.remat)
     widths = [ngf * 2**i for i in range(N_DOWNSAMPLING + 1)]  # ngf, 2 ngf, 4 ngf
     self.first = _conv(in_channels, ngf, OUTER_KERNEL, use_bias=bias, rngs=rngs)
     self.first_norm = make_norm(norm, ngf, rngs)
@@ -139,19 +141,20 @@ class ResnetGenerator(nnx.Module):
   def __call__(self, x: jax.Array, *, train: bool, key: jax.Array | None = None) -> jax.Array:
     self._check(x)
     pad_outer = (OUTER_KERNEL - 1) // 2
-    h = jax.nn.relu(self.first_norm(self.first(reflect_pad(x, pad_outer)), train=train))
+    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train,
+                             act=jax.nn.relu)
+    h = unit((self.first, self.first_norm), reflect_pad(x, pad_outer))
     for conv, norm in zip(self.downs, self.down_norms):
-      h = jax.nn.relu(norm(conv(h), train=train))
+      h = unit((conv, norm), h)
     keys = (jax.random.split(key, self.n_blocks) if key is not None and self.use_dropout
             else [None] * self.n_blocks)
     for block, k in zip(self.blocks, keys):
-      h = block(h, train=train, key=k)
+      h = remat_call(block_call, block, h, k, enabled=self.remat, train=train)
     for conv, norm in zip(self.ups, self.up_norms):
-      h = jax.nn.relu(norm(conv(h), train=train))
+      h = unit((conv, norm), h)
     return jnp.tanh(self.last(reflect_pad(h, pad_outer)))
 
 
-# Presets of the official --netG choices (pass rngs=... and any overrides).
 resnet_9blocks = functools.partial(ResnetGenerator, n_blocks=9)
 resnet_6blocks = functools.partial(ResnetGenerator, n_blocks=6)
 GENERATORS = {'resnet_9blocks': resnet_9blocks, 'resnet_6blocks': resnet_6blocks}

@@ -34,6 +34,7 @@ from flax import nnx
 from jaxgan.nn import Conv, leaky_relu, normal_init
 from jaxgan.nn.layers import check_nhwc
 from jaxgan.nn.norm import BatchNorm
+from jaxgan.nn.remat import block_call, remat_call
 
 NUM_LAYER = 5
 KERNEL = 3
@@ -89,12 +90,14 @@ class ConvBlock(nnx.Module):
 class _Trunk(nnx.Module):
   """Head and body blocks shared by G and D."""
 
-  def __init__(self, channels: int, nfc: int, min_nfc: int, num_layer: int, rngs: nnx.Rngs):
+  def __init__(self, channels: int, nfc: int, min_nfc: int, num_layer: int, remat: bool,
+               rngs: nnx.Rngs):
     if num_layer < 2:
       raise ValueError(f"num_layer must be >= 2, got {num_layer}")
     widths = layer_widths(nfc, min_nfc, num_layer)
     self.channels = channels
     self.num_layer = num_layer
+    self.remat = remat  # recompute each block in the backward pass (jaxgan.nn.remat)
     self.blocks = nnx.List([ConvBlock(cin, cout, rngs=rngs)
                             for cin, cout in zip([channels] + widths[:-1], widths)])
     self.out_width = widths[-1]
@@ -112,7 +115,7 @@ class _Trunk(nnx.Module):
 
   def features(self, x: jax.Array, *, train: bool) -> jax.Array:
     for block in self.blocks:
-      x = block(x, train=train)
+      x = remat_call(block_call, block, x, enabled=self.remat, train=train)
     return x
 
 
@@ -120,8 +123,8 @@ class SinGANGenerator(_Trunk):
   """``G(z, prev) = tanh(convs(z)) + crop(prev)``; ``z`` and ``prev`` padded by :data:`PAD`."""
 
   def __init__(self, *, channels: int = 3, nfc: int = NFC, min_nfc: int = MIN_NFC,
-               num_layer: int = NUM_LAYER, rngs: nnx.Rngs):
-    super().__init__(channels, nfc, min_nfc, num_layer, rngs)
+               num_layer: int = NUM_LAYER, remat: bool = False, rngs: nnx.Rngs):
+    super().__init__(channels, nfc, min_nfc, num_layer, remat, rngs)
     self.tail = _conv(self.out_width, channels, rngs)
 
   def __call__(self, z: jax.Array, prev: jax.Array, *, train: bool) -> jax.Array:
@@ -137,8 +140,8 @@ class SinGANDiscriminator(_Trunk):
   """The official ``WDiscriminator``: images -> a map of critic values (``H-10 x W-10``)."""
 
   def __init__(self, *, channels: int = 3, nfc: int = NFC, min_nfc: int = MIN_NFC,
-               num_layer: int = NUM_LAYER, rngs: nnx.Rngs):
-    super().__init__(channels, nfc, min_nfc, num_layer, rngs)
+               num_layer: int = NUM_LAYER, remat: bool = False, rngs: nnx.Rngs):
+    super().__init__(channels, nfc, min_nfc, num_layer, remat, rngs)
     self.tail = _conv(self.out_width, 1, rngs)
 
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:

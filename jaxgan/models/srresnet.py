@@ -53,6 +53,7 @@ from flax import nnx
 from jaxgan.nn import Conv, leaky_relu, torch_conv_padding
 from jaxgan.nn.norm import BatchNorm
 from jaxgan.nn.pixel_shuffle import PReLU, pixel_shuffle
+from jaxgan.nn.remat import block_call, conv_norm_act, remat_call
 
 SRRESNET_CHANNELS = 64
 SRRESNET_BLOCKS = 16
@@ -123,8 +124,9 @@ class SRResNet(nnx.Module):
 
   def __init__(self, *, scale: int = 4, in_channels: int = 3, out_channels: int = 3,
                channels: int = SRRESNET_CHANNELS, n_blocks: int = SRRESNET_BLOCKS,
-               prelu_per_channel: bool = False, rngs: nnx.Rngs):
+               prelu_per_channel: bool = False, remat: bool = False, rngs: nnx.Rngs):
     self.scale = check_scale(scale)
+    self.remat = remat  # recompute each block in the backward pass (jaxgan.nn.remat)
     if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 0:
       raise ValueError(f'n_blocks must be an integer >= 0, got {n_blocks!r}')
     self.in_channels = in_channels
@@ -146,7 +148,7 @@ class SRResNet(nnx.Module):
     x0 = self.first_act(self.first(x))
     h = x0
     for block in self.blocks:
-      h = block(h, train=train)
+      h = remat_call(block_call, block, h, enabled=self.remat, train=train)
     h = x0 + self.trunk_bn(self.trunk_conv(h), train=train)
     for stage in self.upsample:
       h = stage(h)
@@ -175,8 +177,9 @@ class SRGANDiscriminator(nnx.Module):
   """
 
   def __init__(self, *, image_size: int | Sequence[int] = HR_CROP_SIZE, in_channels: int = 3,
-               channels: int = DISCRIMINATOR_CHANNELS, rngs: nnx.Rngs):
+               channels: int = DISCRIMINATOR_CHANNELS, remat: bool = False, rngs: nnx.Rngs):
     self.image_size = _image_hw(image_size)
+    self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.in_channels = in_channels
     widths = [channels * c // DISCRIMINATOR_CHANNELS for c, _ in DISCRIMINATOR_BLOCKS]
     self.first = _conv(in_channels, channels, 3, rngs=rngs)
@@ -194,9 +197,11 @@ class SRGANDiscriminator(nnx.Module):
       raise ValueError(f'this SRGAN discriminator was built for [B, {h_in}, {w_in}, '
                        f'{self.in_channels}] images (its dense layer depends on the size), '
                        f'got shape {x.shape}')
-    h = leaky_relu(self.first(x))
+    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train,
+                             act=leaky_relu)
+    h = unit((self.first, None), x)
     for conv, norm in zip(self.convs, self.norms):
-      h = leaky_relu(norm(conv(h), train=train))
+      h = unit((conv, norm), h)
     h = leaky_relu(self.dense(h.reshape(h.shape[0], -1)))
     return self.to_logit(h)[:, 0]
 

@@ -65,6 +65,7 @@ from jaxgan.nn import Conv, ConvTranspose
 from jaxgan.nn.layers import check_multiple, check_nhwc
 from jaxgan.nn.norm import InstanceNorm
 from jaxgan.nn.padding import reflect_pad
+from jaxgan.nn.remat import block_call, conv_norm_act, remat_call
 
 OUTER_KERNEL = 9
 NORMS: dict[str, Callable[..., nnx.Module]] = {
@@ -148,8 +149,10 @@ class TransformerNet(nnx.Module):
 
   def __init__(self, *, in_channels: int = 3, out_channels: int = 3, channels: int = 32,
                n_down: int = 2, n_blocks: int = 5, n_up: int = 2, norm: str = 'instance',
-               upsample: str = 'nearest', output: str = 'tanh', rngs: nnx.Rngs):
+               upsample: str = 'nearest', output: str = 'tanh', remat: bool = False,
+               rngs: nnx.Rngs):
     _count('channels', channels, 1)
+    self.remat = remat  # recompute each layer and block in the backward pass (jaxgan.nn.remat)
     self.n_down = _count('n_down', n_down)
     self.n_blocks = _count('n_blocks', n_blocks)
     self.n_up = _count('n_up', n_up)
@@ -203,13 +206,15 @@ class TransformerNet(nnx.Module):
 
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
     self._check(x)
-    h = jax.nn.relu(self.first_norm(self.first(x), train=train))
+    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train,
+                             act=jax.nn.relu)
+    h = unit((self.first, self.first_norm), x)
     for conv, norm in zip(self.downs, self.down_norms):
-      h = jax.nn.relu(norm(conv(h), train=train))
+      h = unit((conv, norm), h)
     for block in self.blocks:
-      h = block(h, train=train)
+      h = remat_call(block_call, block, h, enabled=self.remat, train=train)
     for up, norm in zip(self.ups, self.up_norms):
-      h = jax.nn.relu(norm(up(h), train=train))
+      h = unit((up, norm), h)
     return OUTPUTS[self.output](self.last(h))
 
 

@@ -27,6 +27,9 @@ except the outermost transposed convolution, which always has one. Kernels N(0, 
 batch-norm scale N(1, 0.02). Transposed convolutions are :class:`jaxgan.nn.ConvTranspose`
 (kernels stored in PyTorch's orientation).
 
+With ``remat=True`` each encoder and decoder block is recomputed in the backward pass
+(:func:`jaxgan.nn.remat.remat_call`): the same outputs and gradients, less memory.
+
 Call ``G(x, train=..., key=...)``: ``train`` selects batch statistics in batch norm (the
 official test script also runs in train mode unless ``--eval`` is given); dropout is on
 exactly when a ``key`` is given.
@@ -43,6 +46,7 @@ from flax import nnx
 from jaxgan.nn import Conv, ConvTranspose, leaky_relu, normal_init, torch_conv_padding
 from jaxgan.nn.layers import check_multiple, check_nhwc
 from jaxgan.nn.norm import conv_bias, make_norm
+from jaxgan.nn.remat import remat_call
 
 KERNEL_SIZE = 4
 DROPOUT_RATE = 0.5
@@ -83,7 +87,8 @@ class UNetGenerator(nnx.Module):
   """
 
   def __init__(self, *, in_channels: int = 3, out_channels: int = 3, num_downs: int = 8,
-               ngf: int = 64, norm: str = 'batch', use_dropout: bool = True, rngs: nnx.Rngs):
+               ngf: int = 64, norm: str = 'batch', use_dropout: bool = True, remat: bool = False,
+               rngs: nnx.Rngs):
     if not isinstance(num_downs, int) or num_downs < MIN_DOWNS:
       raise ValueError(f'num_downs must be an integer >= {MIN_DOWNS}, got {num_downs!r}')
     bias = conv_bias(norm)
@@ -91,6 +96,7 @@ class UNetGenerator(nnx.Module):
     self.num_downs = num_downs
     self.in_channels = in_channels
     self.use_dropout = use_dropout
+    self.remat = remat
     self.downs = nnx.List([conv4x4(in_channels if i == 0 else w[i - 1], w[i], use_bias=bias, rngs=rngs)
                            for i in range(num_downs)])
     # Encoder norms of blocks 1 .. num_downs - 2 (none on the outermost and innermost).
@@ -119,17 +125,32 @@ class UNetGenerator(nnx.Module):
     for i in range(1, n):
       h = leaky_relu(h)
       skips.append(h)  # block i's input, as the official in-place LeakyReLU leaves it
-      h = self.downs[i](h)
-      if i < n - 1:
-        h = self.down_norms[i - 1](h, train=train)
+      norm = self.down_norms[i - 1] if i < n - 1 else None
+      h = remat_call(_down, (self.downs[i], norm), h, enabled=self.remat, train=train)
     keys = jax.random.split(key, n) if key is not None else [None] * n
     for i in range(n - 1, 0, -1):
-      h = self.up_norms[i - 1](self.ups[i](jax.nn.relu(h)), train=train)
-      if self.use_dropout and i in dropout_blocks(n) and keys[i] is not None:
-        keep = jax.random.bernoulli(keys[i], 1.0 - DROPOUT_RATE, h.shape)
-        h = jnp.where(keep, h / (1.0 - DROPOUT_RATE), 0.0)
+      drop = self.use_dropout and i in dropout_blocks(n) and keys[i] is not None
+      h = remat_call(_up, (self.ups[i], self.up_norms[i - 1]), h, keys[i] if drop else None,
+                     enabled=self.remat, train=train)
       h = jnp.concatenate([skips[i - 1], h], axis=-1)
     return jnp.tanh(self.ups[0](jax.nn.relu(h)))
+
+
+def _down(layers, h, *, train):
+  """Encoder block: conv, then norm (none on the innermost block)."""
+  conv, norm = layers
+  h = conv(h)
+  return h if norm is None else norm(h, train=train)
+
+
+def _up(layers, h, key, *, train):
+  """Decoder block: ReLU, transposed conv, norm, dropout where ``key`` is given."""
+  conv, norm = layers
+  h = norm(conv(jax.nn.relu(h)), train=train)
+  if key is not None:
+    keep = jax.random.bernoulli(key, 1.0 - DROPOUT_RATE, h.shape)
+    h = jnp.where(keep, h / (1.0 - DROPOUT_RATE), 0.0)
+  return h
 
 
 # Presets of the official --netG choices (pass rngs=... and any overrides).

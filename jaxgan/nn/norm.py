@@ -34,9 +34,11 @@ INSTANCE_NORM_EPSILON = 1e-5
 
 def instance_norm(x: jax.Array, epsilon: float = INSTANCE_NORM_EPSILON) -> jax.Array:
   """Normalise each (image, channel) of NHWC ``x`` over its pixels (biased variance)."""
+  dtype = x.dtype
+  x = x.astype(jnp.promote_types(dtype, jnp.float32))  # statistics in float32 at least
   mean = jnp.mean(x, axis=(1, 2), keepdims=True)
   var = jnp.mean(jnp.square(x - mean), axis=(1, 2), keepdims=True)
-  return (x - mean) * jax.lax.rsqrt(var + epsilon)
+  return ((x - mean) * jax.lax.rsqrt(var + epsilon)).astype(dtype)
 
 
 class InstanceNorm(nnx.Module):
@@ -53,8 +55,16 @@ class InstanceNorm(nnx.Module):
     del train  # the same in training and at test time
     y = instance_norm(x, self.epsilon)
     if self.scale is not None:
-      y = y * self.scale[...] + self.bias[...]
+      y = (y * self.scale[...] + self.bias[...]).astype(x.dtype)
     return y
+
+
+class KeepDtypeBatchNorm(nnx.BatchNorm):
+  """``nnx.BatchNorm`` whose output has its input's dtype (statistics stay float32), so that
+  bfloat16 activations stay bfloat16 (``--precision``); the same parameters and statistics."""
+
+  def __call__(self, x: jax.Array, *args, **kwargs) -> jax.Array:
+    return super().__call__(x, *args, **kwargs).astype(x.dtype)
 
 
 class BatchNorm(nnx.Module):
@@ -64,7 +74,7 @@ class BatchNorm(nnx.Module):
   """
 
   def __init__(self, features: int, *, scale_init=None, rngs: nnx.Rngs):
-    self.norm = nnx.BatchNorm(features, momentum=TORCH_BATCHNORM_MOMENTUM,
+    self.norm = KeepDtypeBatchNorm(features, momentum=TORCH_BATCHNORM_MOMENTUM,
                               epsilon=TORCH_BATCHNORM_EPSILON,
                               scale_init=scale_init or batchnorm_scale_init(), rngs=rngs)
 
