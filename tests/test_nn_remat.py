@@ -1,8 +1,6 @@
 """Properties of jaxgan.nn.remat: checkpointed blocks give the plain blocks' values, gradients and
 updated statistics, and the compiled step holds less memory (XLA's own plan, not a timing)."""
 
-import functools
-
 import chex
 import jax
 import jax.numpy as jnp
@@ -10,9 +8,9 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxgan.models import dcgan, patchgan, resnet_generator, singan, srresnet, transformer_net, unet
 from jaxgan.nn.remat import checkpoint, remat_call
 from jaxgan.train.state import split_module
+from tests.small_models import MODELS
 
 
 def _chain(ws, x):
@@ -93,34 +91,6 @@ def test_remat_call_updates_statistics_and_passes_static_arguments():
   plain, remat = run(False), run(True)
   chex.assert_trees_all_close(plain, remat, rtol=1e-4, atol=1e-4)
   assert float(jnp.abs(remat[0][1]['bn']['mean'][...]).sum()) > 0  # statistics were updated
-
-
-# (model constructor, input shapes, call kwargs) of every model with a ``remat`` option.
-MODELS = {
-    'unet': (functools.partial(unet.UNetGenerator, num_downs=5, ngf=4), [(2, 32, 32, 3)],
-             {'train': True, 'key': jax.random.PRNGKey(5)}),
-    'resnet': (functools.partial(resnet_generator.ResnetGenerator, ngf=4, n_blocks=2, use_dropout=True),
-               [(2, 16, 16, 3)], {'train': True, 'key': jax.random.PRNGKey(5)}),
-    'patchgan': (functools.partial(patchgan.PatchGANDiscriminator, in_channels=3, ndf=4), [(2, 40, 40, 3)],
-                 {'train': True}),
-    'pixelgan': (functools.partial(patchgan.PixelDiscriminator, in_channels=3, ndf=4), [(2, 8, 8, 3)],
-                 {'train': True}),
-    'dcgan_g': (functools.partial(dcgan.DCGANGenerator, resolution=16, nz=8, ngf=4), [(2, 8)], {'train': True}),
-    'dcgan_d': (functools.partial(dcgan.DCGANDiscriminator, resolution=16, ndf=4), [(2, 16, 16, 3)],
-                {'train': True}),
-    'singan_g': (functools.partial(singan.SinGANGenerator, nfc=8, min_nfc=8), [(1, 20, 20, 3)] * 2,
-                 {'train': True}),
-    'singan_d': (functools.partial(singan.SinGANDiscriminator, nfc=8, min_nfc=8), [(1, 20, 20, 3)],
-                 {'train': True}),
-    'srresnet': (functools.partial(srresnet.SRResNet, scale=2, channels=8, n_blocks=2), [(2, 8, 8, 3)],
-                 {'train': True}),
-    'srgan_d': (functools.partial(srresnet.SRGANDiscriminator, image_size=16, channels=8), [(2, 16, 16, 3)],
-                {'train': True}),
-    'transformer': (functools.partial(transformer_net.TransformerNet, channels=4, n_blocks=2), [(2, 16, 16, 3)],
-                    {'train': True}),
-    'transformer_bn': (functools.partial(transformer_net.TransformerNet, channels=4, n_blocks=1, norm='batch',
-                                         upsample='transpose'), [(2, 16, 16, 3)], {'train': True}),
-}
 
 
 @pytest.mark.parametrize('name', sorted(MODELS))

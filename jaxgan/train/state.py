@@ -12,8 +12,11 @@ from typing import Any, Callable
 
 import flax
 import jax
+import jax.numpy as jnp
 import optax
 from flax import nnx
+
+from jaxgan.nn.precision import cast_floating
 
 
 class ModelState(flax.struct.PyTreeNode):
@@ -44,15 +47,24 @@ class Network:
   graphdef: Any
   tx: optax.GradientTransformation
   project: Callable[[Any], Any] | None = None  # e.g. a max-norm constraint applied after each update
+  compute_dtype: Any = None  # e.g. jnp.bfloat16 (jaxgan.nn.precision); None: float32 throughout
 
   def module(self, params, stats) -> nnx.Module:
     """A fresh module holding copies of the given arrays (use inside a traced function)."""
     return nnx.merge(self.graphdef, params, stats, copy=True)
 
   def apply(self, params, stats, *args, **kwargs):
-    """Run the module; returns ``(output, new_stats)``. Pure."""
+    """Run the module; returns ``(output, new_stats)``. Pure.
+
+    With a ``compute_dtype``, floating parameters and inputs are cast to it and floating outputs
+    back to float32 (statistics stay float32).
+    """
+    if self.compute_dtype is not None:
+      params, args, kwargs = cast_floating((params, args, kwargs), self.compute_dtype)
     model = self.module(params, stats)
     out = model(*args, **kwargs)
+    if self.compute_dtype is not None:
+      out = cast_floating(out, jnp.float32)
     return out, nnx.state(model, nnx.BatchStat)
 
   def update(self, ms: ModelState, grads, new_stats=None) -> ModelState:
@@ -84,7 +96,7 @@ def create_network(make_module: Callable[[nnx.Rngs], nnx.Module], tx: optax.Grad
 
 
 def abstract_network(make_module: Callable[[nnx.Rngs], nnx.Module], tx: optax.GradientTransformation,
-                     project: Callable[[Any], Any] | None = None) -> Network:
+                     project: Callable[[Any], Any] | None = None, *, compute_dtype: Any = None) -> Network:
   """The static Network of a module, found without allocating its parameters."""
   graphdef, _, _ = split_module(nnx.eval_shape(lambda: make_module(nnx.Rngs(params=0))))
-  return Network(graphdef, tx, project)
+  return Network(graphdef, tx, project, compute_dtype)
