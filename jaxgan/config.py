@@ -13,6 +13,8 @@ import json
 import os
 from typing import Any, Callable, Mapping
 
+from jaxgan.nn.precision import PRECISIONS, compute_dtype
+
 
 def field(default: Any, help: str, *, choices: Mapping[str, Any] | None = None,
           check: tuple[Callable[[Any], bool], str] | None = None, run_only: bool = False,
@@ -53,7 +55,23 @@ def validate(config) -> None:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TrainConfig:
+class ComputeConfig:
+  """How the networks compute: memory-for-time and precision options (every method has them)."""
+
+  remat: bool = field(False, "Recompute each network block's activations in the backward pass (gradient "
+                      "checkpointing): less memory for about one more forward pass; same results.",
+                      run_only=True)
+  precision: str = field("float32", "Compute dtype of the networks: float32, or bfloat16 (mixed precision: "
+                         "parameters, optimiser state, losses and checkpoints stay float32).",
+                         choices=PRECISIONS)
+
+  def compute_dtype(self) -> Any:
+    """The networks' compute dtype (None: float32 throughout)."""
+    return compute_dtype(self.precision)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainConfig(ComputeConfig):
   """Fields shared by every method: where, how long, how often, on what data."""
 
   workdir: str = field("", "Directory for checkpoints, TensorBoard events and samples "

@@ -146,3 +146,40 @@ def test_conv_paths_checks_and_times_every_path(monkeypatch, capsys):
   assert [r["layer"] for r in rows] == ["tiny", "tiny_s1"]
   assert all(set(r) >= {"xla", "eigen", "jaxgan"} and r["jaxgan"]["dw"] > 0 for r in rows)
   assert "| tiny |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("budget", [10_000, 123_456, 5_000_000])
+def test_memory_largest_crop_fits_and_the_next_size_does_not(budget):
+  import memory  # pylint: disable=import-outside-toplevel
+  calls = []
+
+  def measure(crop):  # a plan that is not exactly a line in pixels
+    calls.append(crop)
+    return 500 + 3 * crop * crop + 40 * crop
+
+  crop, seen = memory.largest_crop(measure, 16, budget, probes=(32, 64))
+  assert crop % 16 == 0 and measure(crop) <= budget < measure(crop + 16)
+  assert len(set(calls)) == len(calls) - 2  # each size measured once (plus the two checks above)
+  assert set(seen) >= {32, 64, crop, crop + 16}
+
+
+def test_memory_line_fit_and_budget_crop():
+  import memory  # pylint: disable=import-outside-toplevel
+  intercept, slope = memory.fit_line([(100, 1_000 + 2 * 100**2), (200, 1_000 + 2 * 200**2)])
+  assert abs(intercept - 1_000) < 1e-3 and abs(slope - 2) < 1e-9
+  crop = memory.crop_in_budget(intercept, slope, 1_000 + 2 * 300**2, 64)
+  assert crop == 256
+
+
+def test_memory_plans_less_with_remat_and_writes_a_table(tmp_path, capsys):
+  """The real plans at small crops: --remat lowers pix2pix's; the table and JSON come out."""
+  import memory  # pylint: disable=import-outside-toplevel
+  plain = memory.planned_bytes("pix2pix", 512, remat=False, precision="float32")
+  remat = memory.planned_bytes("pix2pix", 512, remat=True, precision="float32")
+  assert remat < plain
+  budget = (remat + 1) / 2**30  # a little more than the plan at 512
+  rows = memory.main(["--methods=pix2pix", f"--budget_gib={budget}", "--torch_sizes=256", "--no_torch",
+                      "--settings=remat", f"--json={tmp_path / 'm.json'}"])
+  assert [(r["setting"], r["largest_crop"]) for r in rows] == [("jaxgan remat", 512)]
+  assert "| pix2pix | jaxgan remat |" in capsys.readouterr().out
+  assert json.load(open(tmp_path / "m.json"))["budget_gib"] == budget

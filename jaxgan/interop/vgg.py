@@ -60,6 +60,7 @@ from jaxgan.interop.torch_checkpoint import (
     load_torch_state_dict,
 )
 from jaxgan.models.vgg import BLOCK_CONVS, CONV_NAMES, LAYER_NAMES, VGG, check_depth
+from jaxgan.nn.precision import cast_floating
 from jaxgan.train.state import split_module
 
 Params = dict[str, dict[str, jax.Array]]  # {'block1_conv1': {'kernel': HWIO, 'bias': [C]}, ...}
@@ -156,6 +157,8 @@ class LossNetwork(struct.PyTreeNode):
   params: Params
   depth: int = struct.field(pytree_node=False, default=16)
   convention: str = struct.field(pytree_node=False, default='keras')
+  compute_dtype: Any = struct.field(pytree_node=False, default=None)  # e.g. bfloat16 (jaxgan.nn.precision)
+  remat: bool = struct.field(pytree_node=False, default=False)  # recompute convolutions in the backward pass
 
   @classmethod
   def from_module(cls, net: VGG, convention: str) -> LossNetwork:
@@ -192,12 +195,16 @@ class LossNetwork(struct.PyTreeNode):
 
     ``images`` have values in ``value_range`` ([-1, 1] by default); the convention's
     preprocessing is applied here. Only layers up to the deepest requested one run. The
-    weights are constants to differentiation (``stop_gradient``); the images are not.
+    weights are constants to differentiation (``stop_gradient``); the images are not. With a
+    ``compute_dtype`` the network runs in it and the features come back as float32.
     """
     x = self.preprocess(images, value_range=value_range)
     frozen = jax.tree.map(jax.lax.stop_gradient, self.params)
+    if self.compute_dtype is not None:
+      x, frozen = cast_floating((x, frozen), self.compute_dtype)
     net = nnx.merge(nnx.graphdef(_abstract_vgg(self.depth)), {'convs': frozen}, copy=True)
-    return net(x, layers=layers)
+    feats = net(x, layers=layers, remat=self.remat)
+    return feats if self.compute_dtype is None else cast_floating(feats, jnp.float32)
 
   def with_convention(self, convention: str) -> LossNetwork:
     """The same network taking ``convention``'s inputs (first convolution refolded).

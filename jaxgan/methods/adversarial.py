@@ -90,11 +90,12 @@ class Method:
 
   @functools.cached_property
   def generator(self) -> Network:
-    return abstract_network(self.parts.make_generator, self.parts.g_tx)
+    return abstract_network(self.parts.make_generator, self.parts.g_tx, compute_dtype=self.config.compute_dtype())
 
   @functools.cached_property
   def discriminator(self) -> Network:
-    return abstract_network(self.parts.make_discriminator, self.parts.d_tx, self.parts.d_project)
+    return abstract_network(self.parts.make_discriminator, self.parts.d_tx, self.parts.d_project,
+                            compute_dtype=self.config.compute_dtype())
 
   # -- state -----------------------------------------------------------------------------
   def init_state(self, key: jax.Array) -> TrainState:

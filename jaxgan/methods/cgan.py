@@ -90,13 +90,16 @@ def parts(config: Config) -> Parts:
   if config.optimizer == "adam":
     tx = optim.adam(learning_rate=config.learning_rate, beta1=config.beta1, beta2=config.beta2)
   if config.architecture == "mlp":
-    make_g = lambda rngs: ConditionalMLPGenerator(nz=config.nz, num_classes=k, out_shape=shape, rngs=rngs)
-    make_d = lambda rngs: ConditionalMLPDiscriminator(in_shape=shape, num_classes=k, rngs=rngs)
+    make_g = lambda rngs: ConditionalMLPGenerator(nz=config.nz, num_classes=k, out_shape=shape, remat=config.remat,
+                                                  rngs=rngs)
+    make_d = lambda rngs: ConditionalMLPDiscriminator(in_shape=shape, num_classes=k, remat=config.remat, rngs=rngs)
     return Parts(make_g, make_d, tx, tx, d_needs_key=True, num_classes=k, d_project=project)
   make_g = lambda rngs: ConditionalDCGANGenerator(resolution=config.image_size, nz=config.nz, num_classes=k,
-                                                  ngf=config.ngf, out_channels=config.channels, rngs=rngs)
+                                                  ngf=config.ngf, out_channels=config.channels, remat=config.remat,
+                                                  rngs=rngs)
   make_d = lambda rngs: ConditionalDCGANDiscriminator(resolution=config.image_size, num_classes=k,
-                                                      ndf=config.ndf, in_channels=config.channels, rngs=rngs)
+                                                      ndf=config.ndf, in_channels=config.channels, remat=config.remat,
+                                                      rngs=rngs)
   return Parts(make_g, make_d, tx, tx, num_classes=k)
 
 

@@ -99,7 +99,8 @@ class CycleGAN:
 
   @functools.cached_property
   def networks(self):
-    return {name: abstract_network(make, self.tx) for name, make in self.makers.items()}
+    dtype = self.config.compute_dtype()
+    return {name: abstract_network(make, self.tx, compute_dtype=dtype) for name, make in self.makers.items()}
 
   def init_state(self, key: jax.Array) -> TrainState:
     keys = jax.random.split(key, len(self.makers) + 1)

@@ -42,9 +42,9 @@ def parts(config: Config) -> Parts:
   tx = optim.adam(learning_rate=config.learning_rate, beta1=config.beta1, beta2=config.beta2)
   return Parts(
       make_generator=lambda rngs: DCGANGenerator(resolution=config.image_size, nz=config.nz, ngf=config.ngf,
-                                                 out_channels=config.channels, rngs=rngs),
+                                                 out_channels=config.channels, remat=config.remat, rngs=rngs),
       make_discriminator=lambda rngs: DCGANDiscriminator(resolution=config.image_size, in_channels=config.channels,
-                                                         ndf=config.ndf, rngs=rngs),
+                                                         ndf=config.ndf, remat=config.remat, rngs=rngs),
       g_tx=tx, d_tx=tx)
 
 

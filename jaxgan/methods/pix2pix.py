@@ -72,11 +72,11 @@ class Pix2Pix:
 
   @functools.cached_property
   def generator(self):
-    return abstract_network(self.make_g, self.tx)
+    return abstract_network(self.make_g, self.tx, compute_dtype=self.config.compute_dtype())
 
   @functools.cached_property
   def discriminator(self):
-    return abstract_network(self.make_d, self.tx)
+    return abstract_network(self.make_d, self.tx, compute_dtype=self.config.compute_dtype())
 
   def init_state(self, key: jax.Array) -> TrainState:
     k_g, k_d, k_run = jax.random.split(key, 3)

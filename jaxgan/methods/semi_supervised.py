@@ -105,11 +105,11 @@ class Method:
   def _make_d(self, rngs):
     shape = (self.config.image_size, self.config.image_size, self.config.channels)
     return SSLMLPDiscriminator(in_shape=shape, num_outputs=self.num_outputs,
-                               input_noise_std=self.config.input_noise_std, rngs=rngs)
+                               input_noise_std=self.config.input_noise_std, remat=self.config.remat, rngs=rngs)
 
   def _make_g(self, rngs):
     shape = (self.config.image_size, self.config.image_size, self.config.channels)
-    return SSLMLPGenerator(nz=self.config.nz, out_shape=shape, rngs=rngs)
+    return SSLMLPGenerator(nz=self.config.nz, out_shape=shape, remat=self.config.remat, rngs=rngs)
 
   @functools.cached_property
   def tx(self) -> optax.GradientTransformation:
@@ -118,11 +118,11 @@ class Method:
 
   @functools.cached_property
   def generator(self) -> Network:
-    return abstract_network(self._make_g, self.tx)
+    return abstract_network(self._make_g, self.tx, compute_dtype=self.config.compute_dtype())
 
   @functools.cached_property
   def discriminator(self) -> Network:
-    return abstract_network(self._make_d, self.tx)
+    return abstract_network(self._make_d, self.tx, compute_dtype=self.config.compute_dtype())
 
   def init_state(self, key: jax.Array) -> TrainState:
     k_g, k_d, k_run = jax.random.split(key, 3)

@@ -250,18 +250,20 @@ class SinGAN:
     return models.channels_at_scale(n, nfc=self.config.nfc, min_nfc=self.config.min_nfc)
 
   def make_g(self, n: int):
-    return models.generator_at_scale(n, nfc=self.config.nfc, min_nfc=self.config.min_nfc)
+    return models.generator_at_scale(n, nfc=self.config.nfc, min_nfc=self.config.min_nfc,
+                                     remat=self.config.remat)
 
   def make_d(self, n: int):
-    return models.discriminator_at_scale(n, nfc=self.config.nfc, min_nfc=self.config.min_nfc)
+    return models.discriminator_at_scale(n, nfc=self.config.nfc, min_nfc=self.config.min_nfc,
+                                         remat=self.config.remat)
 
   @functools.cache
   def generator(self, n: int) -> Network:
-    return abstract_network(lambda rngs: self.make_g(n)(rngs=rngs), self.tx_g)
+    return abstract_network(lambda rngs: self.make_g(n)(rngs=rngs), self.tx_g, compute_dtype=self.config.compute_dtype())
 
   @functools.cache
   def discriminator(self, n: int) -> Network:
-    return abstract_network(lambda rngs: self.make_d(n)(rngs=rngs), self.tx_d)
+    return abstract_network(lambda rngs: self.make_d(n)(rngs=rngs), self.tx_d, compute_dtype=self.config.compute_dtype())
 
   def shape(self, n: int) -> tuple[int, int]:
     return self.spec.shapes[n]

@@ -111,11 +111,12 @@ JOHNSON_BLOCKS = 4  # Johnson et al.'s supplementary, SR networks
 
 def _srresnet(config: Config, rngs):
   return SRResNet(scale=config.scale, channels=config.channels, n_blocks=config.generator_blocks,
-                  prelu_per_channel=config.prelu_per_channel, rngs=rngs)
+                  prelu_per_channel=config.prelu_per_channel, remat=config.remat, rngs=rngs)
 
 
 def _johnson(config: Config, rngs):
-  return johnson_sr(config.scale, channels=config.channels, n_blocks=config.generator_blocks, rngs=rngs)
+  return johnson_sr(config.scale, channels=config.channels, n_blocks=config.generator_blocks,
+                    remat=config.remat, rngs=rngs)
 
 
 GENERATORS = {"srresnet": _srresnet, "johnson": _johnson}
@@ -266,7 +267,7 @@ class SuperResolution:
     self.tx = optim.adam(learning_rate=self.schedule, beta1=config.beta1, beta2=config.beta2)
     self.make_g = functools.partial(GENERATORS[config.generator], config)
     self.make_d = lambda rngs: SRGANDiscriminator(image_size=config.crop_size, channels=config.d_channels,
-                                                  rngs=rngs)
+                                                  remat=config.remat, rngs=rngs)
 
   @property
   def adversarial(self) -> bool:
@@ -274,11 +275,11 @@ class SuperResolution:
 
   @functools.cached_property
   def generator(self):
-    return abstract_network(self.make_g, self.tx)
+    return abstract_network(self.make_g, self.tx, compute_dtype=self.config.compute_dtype())
 
   @functools.cached_property
   def discriminator(self):
-    return abstract_network(self.make_d, self.tx)
+    return abstract_network(self.make_d, self.tx, compute_dtype=self.config.compute_dtype())
 
   # -- the frozen loss network -------------------------------------------------------------------
   @property
@@ -309,7 +310,8 @@ class SuperResolution:
     params = {n: vgg_params[n] if n in vgg_params else
               {k: jnp.zeros(shapes[f"{n}/{k}"], jnp.float32) for k in ("kernel", "bias")}
               for n in CONV_NAMES[VGG_DEPTH]}
-    net = vgg_lib.LossNetwork(params=params, depth=VGG_DEPTH, convention=self.loss_network.convention)
+    net = vgg_lib.LossNetwork(params=params, depth=VGG_DEPTH, convention=self.loss_network.convention,
+                              compute_dtype=self.config.compute_dtype(), remat=self.config.remat)
     layer = self.config.vgg_layer
     return net.features(images, (layer,))[layer] * self.config.vgg_rescale
 

@@ -80,6 +80,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -91,6 +92,7 @@ from jaxgan.config import (
   NON_NEGATIVE,
   POSITIVE,
   PROBABILITY,
+  ComputeConfig,
   TrainConfig,
   field,
   validate,
@@ -133,7 +135,7 @@ def _valid_layers(config) -> None:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class LossConfig:
+class LossConfig(ComputeConfig):
   """The perceptual objective shared by fast style transfer and Gatys et al.'s optimisation."""
 
   style_image: str = field("", "The style image (required): a file, or a name of the shipped style_images "
@@ -289,12 +291,14 @@ class Objective:
   scale: float
   depth: int = 16
   convention: str = "keras"
+  compute_dtype: Any = None  # the loss network's (--precision)
+  remat: bool = False  # recompute its convolutions in the backward pass (--remat)
 
   @classmethod
   def from_config(cls, config: LossConfig, convention: str) -> Objective:
     return cls(tuple(config.content_layers), tuple(config.style_layers), config.content_weight,
                config.style_weight, config.tv_weight, feature_scale(config, convention),
-               config.vgg_depth, convention)
+               config.vgg_depth, convention, config.compute_dtype(), config.remat)
 
   @property
   def layers(self) -> tuple[str, ...]:
@@ -311,7 +315,8 @@ class Objective:
   def network(self, kept: Mapping) -> vgg_lib.LossNetwork:
     empty = {"kernel": jnp.zeros((0,), jnp.float32), "bias": jnp.zeros((0,), jnp.float32)}
     params = {name: kept.get(name, empty) for name in CONV_NAMES[self.depth]}
-    return vgg_lib.LossNetwork(params=params, depth=self.depth, convention=self.convention)
+    return vgg_lib.LossNetwork(params=params, depth=self.depth, convention=self.convention,
+                               compute_dtype=self.compute_dtype, remat=self.remat)
 
   def features(self, vgg, images: jax.Array, layers: Sequence[str]) -> dict[str, jax.Array]:
     feats = vgg.features(images, tuple(layers))
@@ -348,7 +353,8 @@ class Objective:
 
 
 def make_generator(config: Config, rngs):
-  return transformer_net.style_transformer(norm=config.norm, output=config.g_output, rngs=rngs)
+  return transformer_net.style_transformer(norm=config.norm, output=config.g_output, remat=config.remat,
+                                           rngs=rngs)
 
 
 class StyleTransfer:
@@ -366,7 +372,7 @@ class StyleTransfer:
 
   @functools.cached_property
   def generator(self):
-    return abstract_network(self.make_g, self.tx)
+    return abstract_network(self.make_g, self.tx, compute_dtype=self.config.compute_dtype())
 
   @functools.cached_property
   def loss_network(self) -> vgg_lib.LossNetwork:

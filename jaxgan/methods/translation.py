@@ -111,11 +111,13 @@ class TranslationConfig(TrainConfig):
 
 def make_generator(config: TranslationConfig, rngs, *, in_channels: int, out_channels: int):
   return GENERATORS[config.netG](in_channels=in_channels, out_channels=out_channels, ngf=config.ngf,
-                                 norm=config.norm, use_dropout=config.dropout, rngs=rngs)
+                                 norm=config.norm, use_dropout=config.dropout, remat=config.remat,
+                                 rngs=rngs)
 
 
 def make_discriminator(config: TranslationConfig, rngs, *, in_channels: int):
-  kwargs = {"in_channels": in_channels, "ndf": config.ndf, "norm": config.norm, "rngs": rngs}
+  kwargs = {"in_channels": in_channels, "ndf": config.ndf, "norm": config.norm, "remat": config.remat,
+            "rngs": rngs}
   if config.netD == "n_layers":
     kwargs["n_layers"] = config.n_layers_D
   return patchgan.DISCRIMINATORS[config.netD](**kwargs)

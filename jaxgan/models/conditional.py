@@ -49,6 +49,7 @@ broadcast to K constant label maps)`` (in_channels + K input channels).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -62,6 +63,7 @@ from jaxgan.models.mlp import DISCRIMINATOR_IRANGE
 from jaxgan.models.mlp import GENERATOR_IRANGE
 from jaxgan.nn import Maxout
 from jaxgan.nn import symmetric_uniform_init
+from jaxgan.nn.remat import dropout_dense, remat_call
 
 
 def one_hot_labels(y: jax.Array, num_classes: int, batch_size: int | None = None) -> jax.Array:
@@ -106,8 +108,10 @@ class ConditionalMLPGenerator(nnx.Module):
       out_shape: Sequence[int] = (28, 28, 1),
       dropout: float = 0.0,
       irange: float = GENERATOR_IRANGE,
+      remat: bool = False,
       rngs: nnx.Rngs,
   ):
+    self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.nz = nz
     self.num_classes = num_classes
     self.out_shape = tuple(out_shape)
@@ -127,12 +131,13 @@ class ConditionalMLPGenerator(nnx.Module):
     """Images ``[B, *out_shape]``; ``key`` is needed only for ``train`` with dropout > 0."""
     if z.ndim != 2 or z.shape[-1] != self.nz:
       raise ValueError(f'z must have shape [B, {self.nz}], got {z.shape}')
-    y = one_hot_labels(y, self.num_classes, z.shape[0])
+    y = one_hot_labels(y, self.num_classes, z.shape[0]).astype(z.dtype)
     keys = _dropout_keys(key, 2, train=train, needed=self.dropouts[0].rate > 0,
                          who='ConditionalMLPGenerator')
     h = jnp.concatenate([jax.nn.relu(self.z_layer(z)), jax.nn.relu(self.y_layer(y))], -1)
-    h = jax.nn.relu(self.joint(self.dropouts[0](h, deterministic=not train, rngs=keys[0])))
-    x = jnp.tanh(self.output(self.dropouts[1](h, deterministic=not train, rngs=keys[1])))
+    unit = functools.partial(remat_call, dropout_dense, enabled=self.remat, train=train)
+    h = unit((self.dropouts[0], self.joint), h, keys[0], act=jax.nn.relu)
+    x = unit((self.dropouts[1], self.output), h, keys[1], act=jnp.tanh)
     return x.reshape(z.shape[0], *self.out_shape)
 
 
@@ -154,8 +159,10 @@ class ConditionalMLPDiscriminator(nnx.Module):
       label_dropout: float = 0.0,
       hidden_dropout: float = 0.5,
       irange: float = DISCRIMINATOR_IRANGE,
+      remat: bool = False,
       rngs: nnx.Rngs,
   ):
+    self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.in_shape = tuple(in_shape)
     self.num_classes = num_classes
     init = symmetric_uniform_init(irange)
@@ -175,17 +182,15 @@ class ConditionalMLPDiscriminator(nnx.Module):
     """Returns logits ``[B]``. ``key`` drives dropout and is required when training."""
     if tuple(x.shape[1:]) != self.in_shape:
       raise ValueError(f'x must have shape [B, *{self.in_shape}], got {x.shape}')
-    y = one_hot_labels(y, self.num_classes, x.shape[0])
+    y = one_hot_labels(y, self.num_classes, x.shape[0]).astype(x.dtype)
     keys = _dropout_keys(key, len(self.dropouts), train=train, needed=True,
                          who='ConditionalMLPDiscriminator')
-    drop = [
-        lambda h, d=d, k=k: d(h, deterministic=not train, rngs=k)
-        for d, k in zip(self.dropouts, keys)
-    ]
-    hx = self.x_layer(drop[0](x.reshape(x.shape[0], -1)))
-    hy = self.y_layer(drop[1](y))
-    h = self.joint(drop[2](jnp.concatenate([hx, hy], axis=-1)))
-    return self.output(drop[3](h))[:, 0]
+    unit = functools.partial(remat_call, dropout_dense, enabled=self.remat, train=train)
+    d = self.dropouts
+    hx = unit((d[0], self.x_layer), x.reshape(x.shape[0], -1), keys[0])
+    hy = unit((d[1], self.y_layer), y, keys[1])
+    h = unit((d[2], self.joint), jnp.concatenate([hx, hy], axis=-1), keys[2])
+    return unit((d[3], self.output), h, keys[3])[:, 0]
 
 
 class ConditionalDCGANGenerator(nnx.Module):
@@ -203,6 +208,7 @@ class ConditionalDCGANGenerator(nnx.Module):
       num_classes: int = 10,
       ngf: int = 64,
       out_channels: int = 3,
+      remat: bool = False,
       rngs: nnx.Rngs,
   ):
     self.nz = nz
@@ -210,7 +216,7 @@ class ConditionalDCGANGenerator(nnx.Module):
     self.resolution = resolution
     self.net = DCGANGenerator(
         resolution=resolution, nz=nz + num_classes, ngf=ngf, out_channels=out_channels,
-        rngs=rngs,
+        remat=remat, rngs=rngs,
     )
 
   def __call__(self, z: jax.Array, y: jax.Array, *, train: bool) -> jax.Array:
@@ -234,13 +240,14 @@ class ConditionalDCGANDiscriminator(nnx.Module):
       num_classes: int = 10,
       ndf: int = 64,
       in_channels: int = 3,
+      remat: bool = False,
       rngs: nnx.Rngs,
   ):
     self.num_classes = num_classes
     self.resolution = resolution
     self.in_channels = in_channels
     self.net = DCGANDiscriminator(
-        resolution=resolution, ndf=ndf, in_channels=in_channels + num_classes, rngs=rngs
+        resolution=resolution, ndf=ndf, in_channels=in_channels + num_classes, remat=remat, rngs=rngs
     )
 
   def __call__(self, x: jax.Array, y: jax.Array, *, train: bool) -> jax.Array:

@@ -29,6 +29,7 @@ from flax import nnx
 
 from jaxgan.nn import Maxout
 from jaxgan.nn import symmetric_uniform_init
+from jaxgan.nn.remat import conv_norm_act, dropout_dense, remat_call
 
 GENERATOR_IRANGE = 0.05
 DISCRIMINATOR_IRANGE = 0.005
@@ -44,8 +45,10 @@ class MLPGenerator(nnx.Module):
       hidden: Sequence[int] = (1200, 1200),
       out_shape: Sequence[int] = (28, 28, 1),
       irange: float = GENERATOR_IRANGE,
+      remat: bool = False,
       rngs: nnx.Rngs,
   ):
+    self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.nz = nz
     self.out_shape = tuple(out_shape)
     init = symmetric_uniform_init(irange)
@@ -63,7 +66,7 @@ class MLPGenerator(nnx.Module):
       raise ValueError(f'z must have shape [B, {self.nz}], got {z.shape}')
     h = z
     for layer in self.hidden:
-      h = jax.nn.relu(layer(h))
+      h = remat_call(conv_norm_act, (layer, None), h, enabled=self.remat, train=True, act=jax.nn.relu)
     x = jnp.tanh(self.output(h))
     return x.reshape(z.shape[0], *self.out_shape)
 
@@ -81,8 +84,10 @@ class MLPDiscriminator(nnx.Module):
       input_dropout: float = 0.2,
       hidden_dropout: float = 0.5,
       irange: float = DISCRIMINATOR_IRANGE,
+      remat: bool = False,
       rngs: nnx.Rngs,
   ):
+    self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.in_shape = tuple(in_shape)
     init = symmetric_uniform_init(irange)
     sizes = [math.prod(self.in_shape)] + [units] * num_hidden
@@ -110,5 +115,5 @@ class MLPDiscriminator(nnx.Module):
     h = x.reshape(x.shape[0], -1)
     layers = [*self.hidden, self.output]
     for dropout, layer, k in zip(self.dropouts, layers, keys):
-      h = layer(dropout(h, deterministic=not train, rngs=k))
+      h = remat_call(dropout_dense, (dropout, layer), h, k, enabled=self.remat, train=train)
     return h[:, 0]

@@ -56,6 +56,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxgan.nn.norm import KeepDtypeBatchNorm
+from jaxgan.nn.remat import remat_call
 from jaxgan.nn.weight_norm import WeightNormDense
 
 DISCRIMINATOR_DIRECTION_STDDEV = 0.1
@@ -90,10 +92,12 @@ class SSLMLPDiscriminator(nnx.Module):
       input_noise_std: float = 0.3,
       hidden_noise_std: float | Sequence[float] = 0.5,
       direction_stddev: float = DISCRIMINATOR_DIRECTION_STDDEV,
+      remat: bool = False,
       rngs: nnx.Rngs,
   ):
     if not hidden:
       raise ValueError('SSLMLPDiscriminator needs at least one hidden layer')
+    self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.in_shape = tuple(in_shape)
     self.num_outputs = num_outputs
     # One noise std before every dense layer: the input's, then each hidden output's.
@@ -127,17 +131,28 @@ class SSLMLPDiscriminator(nnx.Module):
         else [None] * len(self.noise_stds)
     )
 
-    def noise(h, std, k):
-      if k is None or std == 0:
-        return h
-      return h + std * jax.random.normal(k, h.shape, h.dtype)
-
     h = x.reshape(x.shape[0], -1)
     for layer, std, k in zip(self.hidden, self.noise_stds[:-1], keys[:-1]):
-      h = jax.nn.relu(layer(noise(h, std, k)))
+      h = remat_call(_noisy_dense_relu, layer, h, k, enabled=self.remat, std=std)
     features = h
-    logits = self.output(noise(h, self.noise_stds[-1], keys[-1]))
+    logits = self.output(_noise(h, self.noise_stds[-1], keys[-1]))
     return (logits, features) if return_features else logits
+
+
+def _noise(h: jax.Array, std: float, key: jax.Array | None) -> jax.Array:
+  if key is None or std == 0:
+    return h
+  # Drawn in float32 whatever h's dtype: the same noise under --precision=bfloat16.
+  return h + (std * jax.random.normal(key, h.shape)).astype(h.dtype)
+
+
+def _noisy_dense_relu(layer, h, key, *, std):
+  return jax.nn.relu(layer(_noise(h, std, key)))
+
+
+def _dense_bn_softplus(layers, h, *, train):
+  layer, bn = layers
+  return jax.nn.softplus(bn(layer(h), use_running_average=not train))
 
 
 class SSLMLPGenerator(nnx.Module):
@@ -149,8 +164,10 @@ class SSLMLPGenerator(nnx.Module):
       nz: int = 100,
       hidden: Sequence[int] = (500, 500),
       out_shape: Sequence[int] = (28, 28, 1),
+      remat: bool = False,
       rngs: nnx.Rngs,
   ):
+    self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.nz = nz
     self.out_shape = tuple(out_shape)
     init = jax.nn.initializers.glorot_uniform()
@@ -160,7 +177,7 @@ class SSLMLPGenerator(nnx.Module):
         for a, b in zip(sizes[:-1], sizes[1:])
     ])
     self.bns = nnx.List([
-        nnx.BatchNorm(
+        KeepDtypeBatchNorm(
             b,
             use_scale=False,
             momentum=GENERATOR_BATCHNORM_MOMENTUM,
@@ -182,6 +199,6 @@ class SSLMLPGenerator(nnx.Module):
       raise ValueError(f'z must have shape [B, {self.nz}], got {z.shape}')
     h = z
     for layer, bn in zip(self.hidden, self.bns):
-      h = jax.nn.softplus(bn(layer(h), use_running_average=not train))
+      h = remat_call(_dense_bn_softplus, (layer, bn), h, enabled=self.remat, train=train)
     x = jnp.tanh(self.output(h))
     return x.reshape(z.shape[0], *self.out_shape)

@@ -120,32 +120,35 @@ class UNetGenerator(nnx.Module):
   def __call__(self, x: jax.Array, *, train: bool, key: jax.Array | None = None) -> jax.Array:
     self._check(x)
     n = self.num_downs
-    h = self.downs[0](x)
-    skips = []
-    for i in range(1, n):
-      h = leaky_relu(h)
-      skips.append(h)  # block i's input, as the official in-place LeakyReLU leaves it
-      norm = self.down_norms[i - 1] if i < n - 1 else None
-      h = remat_call(_down, (self.downs[i], norm), h, enabled=self.remat, train=train)
+    unit = functools.partial(remat_call, enabled=self.remat, train=train)
+    # Encoder: skips[i] is block i+1's input, LeakyReLU(encoder output i), as the official
+    # in-place LeakyReLU leaves it; each unit maps one skip to the next (a checkpointed unit
+    # keeps only its input, and the skips are kept for the decoder anyway).
+    skips = [unit(_down, (self.downs[0], None), x, act=leaky_relu)]
+    for i in range(1, n - 1):
+      skips.append(unit(_down, (self.downs[i], self.down_norms[i - 1]), skips[-1], act=leaky_relu))
+    h = unit(_down, (self.downs[n - 1], None), skips[-1], act=lambda h: h)  # the innermost block
     keys = jax.random.split(key, n) if key is not None else [None] * n
     for i in range(n - 1, 0, -1):
       drop = self.use_dropout and i in dropout_blocks(n) and keys[i] is not None
-      h = remat_call(_up, (self.ups[i], self.up_norms[i - 1]), h, keys[i] if drop else None,
-                     enabled=self.remat, train=train)
-      h = jnp.concatenate([skips[i - 1], h], axis=-1)
-    return jnp.tanh(self.ups[0](jax.nn.relu(h)))
+      skip = skips[i] if i < n - 1 else None  # the innermost decoder block has no skip input
+      h = unit(_up, (self.ups[i], self.up_norms[i - 1]), skip, h, keys[i] if drop else None)
+    return jnp.tanh(self.ups[0](jax.nn.relu(jnp.concatenate([skips[0], h], axis=-1))))
 
 
-def _down(layers, h, *, train):
-  """Encoder block: conv, then norm (none on the innermost block)."""
+def _down(layers, h, *, train, act):
+  """Encoder block: conv, norm (none on the outermost and innermost blocks), ``act``."""
   conv, norm = layers
   h = conv(h)
-  return h if norm is None else norm(h, train=train)
+  return act(h if norm is None else norm(h, train=train))
 
 
-def _up(layers, h, key, *, train):
-  """Decoder block: ReLU, transposed conv, norm, dropout where ``key`` is given."""
+def _up(layers, skip, h, key, *, train):
+  """Decoder block: concatenation with the skip (if any), ReLU, transposed conv, norm, dropout
+  where ``key`` is given."""
   conv, norm = layers
+  if skip is not None:
+    h = jnp.concatenate([skip, h], axis=-1)
   h = norm(conv(jax.nn.relu(h)), train=train)
   if key is not None:
     keep = jax.random.bernoulli(key, 1.0 - DROPOUT_RATE, h.shape)

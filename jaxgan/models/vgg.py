@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 from jaxgan.nn.conv import Conv
+from jaxgan.nn.remat import conv_norm_act, remat_call
 
 # Number of convolutions in each of the 5 blocks.
 BLOCK_CONVS: dict[int, tuple[int, ...]] = {16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
@@ -115,7 +116,9 @@ class VGG(nnx.Module):
   def layer_names(self) -> tuple[str, ...]:
     return LAYER_NAMES[self.depth]
 
-  def __call__(self, x: jax.Array, *, layers: Sequence[str] | str | None = None) -> dict[str, jax.Array]:
+  def __call__(self, x: jax.Array, *, layers: Sequence[str] | str | None = None,
+               remat: bool = False) -> dict[str, jax.Array]:
+    """``remat``: recompute each convolution in the backward pass (:mod:`jaxgan.nn.remat`)."""
     names = self.layer_names if layers is None else check_layers(layers, self.depth)
     if x.ndim != 4 or x.shape[-1] != self.in_channels:
       raise ValueError(f'x must have shape [B, H, W, {self.in_channels}], got {x.shape}')
@@ -132,7 +135,8 @@ class VGG(nnx.Module):
                            f'{POOL ** (b - 1)}')
         h = max_pool(h)
       for c in range(1, n + 1):
-        h = jax.nn.relu(self.convs[f'block{b}_conv{c}'](h))
+        h = remat_call(conv_norm_act, (self.convs[f'block{b}_conv{c}'], None), h, enabled=remat,
+                       train=False, act=jax.nn.relu)
         name = f'relu{b}_{c}'
         if name in wanted:
           out[name] = h

@@ -85,10 +85,18 @@ def remat_call(fn: Callable[..., Any], modules: Any, *args: Any, enabled: bool =
 
 
 def conv_norm_act(layers, h: jax.Array, *, train: bool, act: Callable[[jax.Array], jax.Array]):
-  """``act(norm(conv(h)))`` for ``layers = (conv, norm)``; ``norm`` may be None."""
+  """``act(norm(conv(h)))`` for ``layers = (conv, norm)`` (a convolution or a dense layer, then a
+  ``norm(h, train=...)`` layer or None)."""
   conv, norm = layers
   h = conv(h)
   return act(h if norm is None else norm(h, train=train))
+
+
+def dropout_dense(layers, h: jax.Array, key: jax.Array | None, *, train: bool,
+                  act: Callable[[jax.Array], jax.Array] = lambda h: h) -> jax.Array:
+  """``act(dense(dropout(h)))`` for ``layers = (dropout, dense)`` (``nnx.Dropout``, off without a key)."""
+  dropout, dense = layers
+  return act(dense(dropout(h, deterministic=not train or key is None, rngs=key)))
 
 
 def block_call(block, h: jax.Array, *args: Any, train: bool) -> jax.Array:
