@@ -42,6 +42,9 @@ LAYERS = {
     "resnet_down": (1, 256, 64, 128, 3, 2, 1),
     "resnet_block": (1, 66, 256, 256, 3, 1, 0),  # one of the 18 block convolutions
     "resnet_out": (1, 262, 64, 3, 7, 1, 0),
+    "patch_logit": (1, 31, 512, 1, 4, 1, 1),    # 70x70 PatchGAN, the logits
+    "singan_head": (1, 196, 3, 128, 3, 1, 0),   # SinGAN finest scale (balloons, square here): G's head
+    "singan_tail": (1, 188, 128, 3, 3, 1, 0),   # ... and G's tail
     "dcgan_d2": (128, 32, 64, 128, 4, 2, 1),    # DCGAN 64x64 discriminator
     "dcgan_d3": (128, 16, 128, 256, 4, 2, 1),
 }

@@ -162,7 +162,26 @@ def test_gradient_penalty_through_conv2d_equals_lax(stride, padding):
 
   got = jax.jit(jax.grad(lambda ks: penalty(conv2d, ks)))(ks)
   want = jax.grad(lambda ks: penalty(_lax, ks))(ks)
-  for a, b in zip(got, want):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+  for a, b in zip(got, want):  # float32 rounding relative to the largest entry (~1e3 here)
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * float(np.abs(b).max()))
   hlo = jax.jit(jax.grad(lambda ks: penalty(conv2d, ks))).lower(ks).compile().as_text()
   assert "rhs_reversal" not in hlo  # XLA's slow reversed-window kernel gradient is gone
+
+
+@pytest.mark.parametrize("kernel,cout,padding", [(7, 3, ((0, 0), (0, 0))), (4, 1, ((1, 1), (1, 1))),
+                                                 (3, 3, ((2, 0), (1, 1))), (3, 4, ((0, 0), (0, 0)))])
+def test_few_output_channels_use_one_matrix_product_and_equal_lax(kernel, cout, padding):
+  """cout <= SMALL_COUT: a dot and shifted slices on CPU; values and both gradients as XLA's conv."""
+  from jaxgan.nn.conv import SMALL_COUT  # pylint: disable=import-outside-toplevel
+  assert cout <= SMALL_COUT
+  rng = np.random.default_rng(7)
+  x = jnp.asarray(rng.standard_normal((2, 13, 11, 5)), jnp.float32)
+  k = jnp.asarray(rng.standard_normal((kernel, kernel, 5, cout)) * 0.3, jnp.float32)
+  g = jnp.asarray(rng.standard_normal(_lax(x, k, 1, padding).shape), jnp.float32)
+  got = jax.jit(lambda x, k: jax.vjp(lambda x, k: conv2d(x, k, 1, padding), x, k))(x, k)
+  want = jax.vjp(lambda x, k: _lax(x, k, 1, padding), x, k)
+  np.testing.assert_allclose(got[0], want[0], rtol=1e-4, atol=1e-5)
+  for a, b in zip(got[1](g), want[1](g)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+  hlo = jax.jit(lambda x, k: conv2d(x, k, 1, padding)).lower(x, k).compile().as_text()
+  assert " convolution(" not in hlo and " dot(" in hlo.replace("dot_general(", "dot(")

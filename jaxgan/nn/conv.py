@@ -30,6 +30,12 @@ _NHWC = ("NHWC", "HWIO", "NHWC")
 # one: its operand transposes then cost less than the space-to-depth rearrangement (measured:
 # benchmarks/conv_paths.py, dcgan_d2 at batch 128: 72 vs 100 ms; unet_d2 at batch 1: 25 vs 7 ms).
 LARGE_BATCH = 32
+# A stride-1 convolution with at most this many output channels is computed as one matrix product
+# and a sum of shifted slices on CPU (:func:`shifted_gemm_conv`): Eigen's convolution with 1-3
+# output channels runs far below its speed elsewhere (measured: benchmarks/conv_paths.py,
+# resnet_out, singan_tail, patch_logit). Through the adjoint identity this also covers the input
+# gradient of a convolution with few input channels (resnet_c7, singan_head).
+SMALL_COUT = 4
 
 
 def space_to_depth_conv(x: jax.Array, kernel: jax.Array, stride: int,
@@ -56,10 +62,78 @@ def _lax_conv(x, kernel, stride, padding):
   return jax.lax.conv_general_dilated(x, kernel, (stride, stride), padding, dimension_numbers=_NHWC)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
 def conv2d(x: jax.Array, kernel: jax.Array, stride: int,
            padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
   """NHWC/HWIO convolution with square ``stride`` and explicit ``padding``, fast gradients on CPU."""
+  kh, kw, _, cout = kernel.shape
+  if stride == 1 and cout <= SMALL_COUT and kh * kw > 1:
+    return jax.lax.platform_dependent(x, kernel, cpu=lambda x, k: _few_outputs_conv(x, k, padding),
+                                      default=lambda x, k: _conv2d(x, k, 1, padding))
+  return _conv2d(x, kernel, stride, padding)
+
+
+def _pad(x: jax.Array, padding) -> jax.Array:
+  (top, bottom), (left, right) = padding
+  return jax.lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (top, bottom, 0), (left, right, 0), (0, 0, 0)))
+
+
+def shifted_gemm_conv(x: jax.Array, kernel: jax.Array,
+                      padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
+  """A stride-1 convolution as one matrix product to ``kh kw cout`` channels (a tap's
+  contribution each) followed by the sum of the taps' shifted slices: fast where ``cout`` is
+  small, where Eigen's convolution is slow."""
+  x = _pad(x, padding)
+  b, h, w, cin = x.shape
+  kh, kw, _, cout = kernel.shape
+  out_h, out_w = h - kh + 1, w - kw + 1
+  taps = kernel.transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
+  z = jnp.dot(x.reshape(b * h * w, cin), taps).reshape(b, h, w, kh, kw, cout)
+  out = None
+  for i in range(kh):
+    for j in range(kw):
+      tap = z[:, i:i + out_h, j:j + out_w, i, j, :]
+      out = tap if out is None else out + tap
+  return out
+
+
+def shifted_gemm_kernel_gradient(x: jax.Array, g: jax.Array, kernel_shape,
+                                 padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
+  """The kernel gradient of :func:`shifted_gemm_conv`: the output gradient placed at every tap's
+  offset (``kh kw cout`` channels), then one matrix product with the padded input."""
+  x = _pad(x, padding)
+  b, h, w, cin = x.shape
+  kh, kw, _, cout = kernel_shape
+  out_h, out_w = g.shape[1:3]
+  placed = [jax.lax.pad(g, jnp.zeros((), g.dtype), ((0, 0, 0), (i, h - out_h - i, 0), (j, w - out_w - j, 0),
+                                                    (0, 0, 0)))
+            for i in range(kh) for j in range(kw)]
+  dz = jnp.stack(placed, axis=3).reshape(b * h * w, kh * kw * cout)
+  dtaps = jax.lax.dot_general(x.reshape(b * h * w, cin), dz, (((0,), (0,)), ((), ())))  # [cin, kh kw cout]
+  return dtaps.reshape(cin, kh, kw, cout).transpose(1, 2, 0, 3)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _few_outputs_conv(x, kernel, padding):
+  return shifted_gemm_conv(x, kernel, padding)
+
+
+def _few_outputs_conv_fwd(x, kernel, padding):
+  return shifted_gemm_conv(x, kernel, padding), (x, kernel)
+
+
+def _few_outputs_conv_bwd(padding, residuals, g):
+  """Input gradient: the forward convolution of ``g`` (many output channels: Eigen's fast case);
+  kernel gradient: :func:`shifted_gemm_kernel_gradient`. Both differentiable again."""
+  x, kernel = residuals
+  return _input_gradient(kernel, g, padding), shifted_gemm_kernel_gradient(x, g, kernel.shape, padding)
+
+
+_few_outputs_conv.defvjp(_few_outputs_conv_fwd, _few_outputs_conv_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv2d(x: jax.Array, kernel: jax.Array, stride: int,
+            padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
   return _lax_conv(x, kernel, stride, padding)
 
 
@@ -116,7 +190,7 @@ def _conv2d_bwd(stride, padding, residuals, g):
   return jax.lax.platform_dependent(x, kernel, g, cpu=cpu, default=vjp_of(_lax_conv))
 
 
-conv2d.defvjp(_conv2d_fwd, _conv2d_bwd)
+_conv2d.defvjp(_conv2d_fwd, _conv2d_bwd)
 
 
 def _explicit(padding: Any, x_shape, k_shape, strides) -> tuple[tuple[int, int], ...] | None:
