@@ -45,6 +45,7 @@ LAYERS = {
     "patch_logit": (1, 31, 512, 1, 4, 1, 1),    # 70x70 PatchGAN, the logits
     "singan_head": (1, 196, 3, 128, 3, 1, 0),   # SinGAN finest scale (balloons, square here): G's head
     "singan_tail": (1, 188, 128, 3, 3, 1, 0),   # ... and G's tail
+    "sr_out": (16, 96, 64, 3, 9, 1, 4),         # SRResNet x4: the last 9x9 convolution (96x96 HR, batch 16)
     "dcgan_d2": (128, 32, 64, 128, 4, 2, 1),    # DCGAN 64x64 discriminator
     "dcgan_d3": (128, 16, 128, 256, 4, 2, 1),
 }
