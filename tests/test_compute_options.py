@@ -42,7 +42,7 @@ def _trained(name, remat=False, precision="float32"):
   return _train(name, remat=remat, precision=precision)
 
 
-def _train(name, steps=2, **options):
+def _train(name, steps=1, **options):
   make_config, build, make_batch = METHODS[name]
   method = build(make_config(**options))
   mesh = sharding.make_mesh()
@@ -59,8 +59,8 @@ def _train(name, steps=2, **options):
 def test_remat_trains_the_same(name):
   plain, m_plain = _trained(name)
   remat, m_remat = _trained(name, remat=True)
-  # The second step's losses are computed from the first step's update: they agree closely. Adam
-  # moves a parameter whose gradient is rounding noise by about +-lr either way, hence atol.
+  # Losses and the updated state agree closely. Adam moves a parameter whose gradient is rounding
+  # noise by about +-lr either way, hence atol.
   chex.assert_trees_all_close(m_plain, m_remat, rtol=1e-3, atol=1e-5)
   chex.assert_trees_all_close(plain.nets, remat.nets, rtol=1e-3, atol=1e-3)
 
