@@ -6,10 +6,11 @@ optimisation barrier, which XLA:CPU removes before common-subexpression eliminat
 recomputation is then merged back into the forward pass and nothing is saved (measured: the
 same temporary memory with and without it, on a chain of convolutions and on CycleGAN's
 ResNet blocks). :func:`checkpoint` therefore ties the recomputation to the block's output
-cotangent by data (the saved input plus zero times one element of the cotangent), which no
-compiler pass can hoist or merge, and adds the barrier as well for the compilers that honour
-it. The values are those of the unchekpointed block (``x + 0 * c`` is ``x`` for finite ``c``);
-the cost is one more forward pass of the block.
+cotangent by data (the saved input plus zero times one element of the cotangent), which XLA
+does not fold away (``0 * c`` is not 0 for an infinite ``c``), and adds the barrier as well for
+the compilers that honour it. The values are those of the uncheckpointed block (``x + 0 * c`` is
+``x`` for finite ``c``; a non-finite cotangent makes the block's gradients NaN, where they were
+already meaningless); the cost is one more forward pass of the block.
 
 :func:`remat_call` is the Flax NNX form used by the models: ``remat_call(fn, modules, *args)``
 runs ``fn(modules, *args)`` checkpointed when ``enabled`` (batch-norm statistics and other
