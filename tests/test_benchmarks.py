@@ -183,3 +183,11 @@ def test_memory_plans_less_with_remat_and_writes_a_table(tmp_path, capsys):
   assert [(r["setting"], r["largest_crop"]) for r in rows] == [("jaxgan remat", 512)]
   assert "| pix2pix | jaxgan remat |" in capsys.readouterr().out
   assert json.load(open(tmp_path / "m.json"))["budget_gib"] == budget
+
+
+def test_norm_reductions_flat_equals_axes(capsys):
+  import norm_reductions  # pylint: disable=import-outside-toplevel
+  rows = norm_reductions.main(["--shapes=2x5x4x3", "--repeats=1"])
+  assert [r["norm"] for r in rows] == ["batch", "instance"]
+  assert all(r["max_abs_diff"] < 1e-5 and r["flat_bwd_ms"] > 0 for r in rows)
+  assert "| instance | 2x5x4x3 |" in capsys.readouterr().out
