@@ -52,8 +52,7 @@ def space_to_depth_conv(x: jax.Array, kernel: jax.Array, stride: int,
   out_w = (w + left + right - kw) // s + 1
   th, tw = -(-kh // s), -(-kw // s)  # taps per axis of the stride-1 kernel
   rows, cols = s * (out_h - 1 + th), s * (out_w - 1 + tw)  # padded input the blocks cover
-  x = jax.lax.pad(x, jnp.zeros((), x.dtype),
-                  ((0, 0, 0), (top, rows - h - top, 0), (left, cols - w - left, 0), (0, 0, 0)))
+  x = _pad(x, ((top, rows - h - top), (left, cols - w - left)))
   x = x.reshape(b, rows // s, s, cols // s, s, c).transpose(0, 1, 3, 2, 4, 5)
   x = x.reshape(b, rows // s, cols // s, s * s * c)
   kernel = jnp.pad(kernel, ((0, th * s - kh), (0, tw * s - kw), (0, 0), (0, 0)))
