@@ -9,7 +9,7 @@ import pytest
 from flax import nnx
 
 from jaxgan.nn import Conv, conv2d, conv_general_dilated, space_to_depth_conv
-from jaxgan.nn.conv import LARGE_BATCH
+from jaxgan.nn.conv import LARGE_BATCH, materialized
 from jaxgan.nn.conv_transpose import conv_transpose
 from jaxgan.train import compiler
 
@@ -185,3 +185,24 @@ def test_few_output_channels_use_one_matrix_product_and_equal_lax(kernel, cout, 
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
   hlo = jax.jit(lambda x, k: conv2d(x, k, 1, padding)).lower(x, k).compile().as_text()
   assert " convolution(" not in hlo and " dot(" in hlo.replace("dot_general(", "dot(")
+
+
+@pytest.mark.parametrize("first", [1.5, np.nan])
+def test_materialized_is_the_identity_with_its_gradient(first):
+  x = jnp.arange(24.0).reshape(2, 3, 4).at[0, 0, 0].set(first)
+  y, vjp = jax.vjp(jax.jit(materialized), x)
+  np.testing.assert_array_equal(y, x)
+  g = jnp.linspace(-1.0, 1.0, 24).reshape(2, 3, 4)
+  np.testing.assert_array_equal(vjp(g)[0], g)
+  np.testing.assert_array_equal(jax.vmap(materialized)(x), x)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_kernel_gradient_operands_are_materialised_on_cpu(stride):
+  """The producer of a kernel gradient's operands is computed once (a conditional is never fused
+  into), not again inside the operand transposes."""
+  x = jnp.ones((2, 8, 8, 8))
+  k = jnp.ones((3, 3, 8, 8))
+  step = jax.jit(jax.grad(lambda k, x: jnp.sum(jnp.tanh(conv2d(jnp.exp(x), k, stride, ((1, 1), (1, 1))))**2)))
+  hlo = step.lower(k, x).compile().as_text()
+  assert " conditional(" in hlo

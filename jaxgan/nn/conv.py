@@ -74,6 +74,21 @@ def conv2d(x: jax.Array, kernel: jax.Array, stride: int,
   return _conv2d(x, kernel, stride, padding)
 
 
+def materialized(x: jax.Array) -> jax.Array:
+  """``x``, computed into a buffer of its own before any consumer reads it (XLA:CPU).
+
+  XLA duplicates cheap elementwise producers (normalisation, activation, their backward formulas)
+  into each consumer. Where the consumer is the operand transpose of a kernel-gradient
+  convolution, the producer is then recomputed in transposed (strided) order, several times slower
+  than computing it once and transposing the result (DCGAN's generator at batch 128: 114 ms for
+  one such fusion against 18 ms for the plain transpose; see benchmarks/README.md, "Operand
+  transposes"). A conditional is never fused into, so its output is materialised; both branches
+  return ``x`` (the predicate is false only for a NaN first element, and the result is the same).
+  Only for CPU branches: a conditional costs a host synchronisation on GPU."""
+  first = x.reshape(-1)[0]
+  return jax.lax.cond(first == first, lambda t: t, lambda t: t * 1, x)
+
+
 def _pad(x: jax.Array, padding) -> jax.Array:
   (top, bottom), (left, right) = padding
   return jax.lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (top, bottom, 0), (left, right, 0), (0, 0, 0)))
@@ -134,6 +149,7 @@ def _few_outputs_conv_bwd(padding, residuals, g):
   if kh * kw <= FEW_TAPS:
     dk = shifted_gemm_kernel_gradient(x, g, kernel.shape, padding)
   else:
+    x, g = materialized(x), materialized(g)
     (dk,) = jax.vjp(lambda k: _lax_conv(x, k, 1, padding), kernel)[1](g)
   return _input_gradient(kernel, g, padding), dk
 
@@ -186,6 +202,7 @@ def _conv2d_bwd(stride, padding, residuals, g):
 
   if stride > 1:
     def cpu_strided(x, kernel, g):
+      x, g = materialized(x), materialized(g)
       dx, dk = vjp_of(space_to_depth_conv)(x, kernel, g)
       if x.shape[0] >= LARGE_BATCH:  # XLA's own kernel gradient is the faster one there
         (dk,) = jax.vjp(lambda k: _lax_conv(x, k, stride, padding), kernel)[1](g)
@@ -194,6 +211,7 @@ def _conv2d_bwd(stride, padding, residuals, g):
     return jax.lax.platform_dependent(x, kernel, g, cpu=cpu_strided, default=vjp_of(_lax_conv))
 
   def cpu(x, kernel, g):
+    x, g = materialized(x), materialized(g)
     (dk,) = jax.vjp(lambda k: _lax_conv(x, k, 1, padding), kernel)[1](g)
     return _input_gradient(kernel, g, padding), dk
 
