@@ -88,6 +88,15 @@ class TrainConfig(ComputeConfig):
   sample_every: int = field(500, "Write a sample grid every N steps (and at the end).", check=NON_NEGATIVE, run_only=True)
   eval_every: int = field(0, "Run the evaluation hook every N steps (0: never).", check=NON_NEGATIVE, run_only=True)
   num_devices: int = field(0, "Devices of the mesh (0: all visible).", check=NON_NEGATIVE, run_only=True)
+  on_nonfinite: str = field("stop", "What a NaN/inf in the training metrics or state does: 'stop' (one line "
+                            "naming the step and the metric; the last finite checkpoint is kept) or "
+                            "'skip_step' (that step's update is dropped, counted in train/skipped_steps).",
+                            choices={"stop": "stop training", "skip_step": "drop the update"}, run_only=True)
+  restore_step: int = field(0, "Resume from this checkpoint step instead of the newest readable one (later "
+                            "checkpoints are moved aside, not deleted); 0: the newest.",
+                            check=NON_NEGATIVE, run_only=True)
+  allow_partial: bool = field(False, "Let the non-training modes use a checkpoint of an unfinished run "
+                              "(step < --num_steps).", run_only=True)
 
   def __post_init__(self):
     validate(self)
