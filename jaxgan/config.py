@@ -114,25 +114,38 @@ def to_dict(config) -> dict[str, Any]:
   return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
 
 
-def write_or_check(config, path: str | os.PathLike) -> None:
-  """Record the config in ``path``; if one is there, refuse to continue under a different one.
+def check_recorded(config, path: str | os.PathLike) -> None:
+  """Refuse (ValueError naming the fields) if ``path`` records a run with other settings.
 
-  Protects a workdir's checkpoints from being resumed by a run with other hyperparameters.
+  Protects a workdir's checkpoints from being resumed by a run with other hyperparameters;
+  ``run_only`` fields may differ.
   """
   path = os.fspath(path)
-  current = json.loads(json.dumps(to_dict(config)))
-  if os.path.exists(path):
-    with open(path) as f:
-      previous = json.load(f)
-    run_only = {f.name for f in dataclasses.fields(config) if f.metadata.get("run_only")}
-    diff = {k: (previous.get(k), current.get(k)) for k in set(previous) | set(current)
-            if k not in run_only and previous.get(k) != current.get(k)}
-    if diff:
-      details = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in sorted(diff.items()))
-      raise ValueError(f"{path} records a run with other settings ({details}); "
-                       "use a new --workdir or the same settings")
+  if not os.path.exists(path):
     return
+  current = json.loads(json.dumps(to_dict(config)))
+  with open(path) as f:
+    previous = json.load(f)
+  run_only = {f.name for f in dataclasses.fields(config) if f.metadata.get("run_only")}
+  diff = {k: (previous.get(k), current.get(k)) for k in set(previous) | set(current)
+          if k not in run_only and previous.get(k) != current.get(k)}
+  if diff:
+    details = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in sorted(diff.items()))
+    raise ValueError(f"{path} records a run with other settings ({details}); "
+                     "use a new --workdir or the same settings")
+
+
+def record(config, path: str | os.PathLike) -> None:
+  """Write the config to ``path`` atomically (after :func:`check_recorded`)."""
+  path = os.fspath(path)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   with open(path + ".tmp", "w") as f:
-    json.dump(current, f, indent=2, sort_keys=True)
+    json.dump(json.loads(json.dumps(to_dict(config))), f, indent=2, sort_keys=True)
   os.replace(path + ".tmp", path)
+
+
+def write_or_check(config, path: str | os.PathLike) -> None:
+  """:func:`check_recorded`, then :func:`record` if ``path`` does not exist yet."""
+  check_recorded(config, path)
+  if not os.path.exists(os.fspath(path)):
+    record(config, path)

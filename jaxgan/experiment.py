@@ -6,12 +6,14 @@ unknown flag or a bad value stops with a message naming it before anything is co
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from types import ModuleType
 
 from absl import app, flags, logging
 
+from jaxgan import errors
 from jaxgan import flags as flags_lib
 
 _COMMON = {
@@ -25,8 +27,33 @@ def define_common_flags(flag_values: flags.FlagValues) -> None:
   flags.DEFINE_string("coordinator_address", "", _COMMON["coordinator_address"][1], flag_values=flag_values)
   flags.DEFINE_integer("num_processes", 0, _COMMON["num_processes"][1], flag_values=flag_values)
   flags.DEFINE_integer("process_id", -1, _COMMON["process_id"][1], flag_values=flag_values)
+  flags.DEFINE_bool("verbose", False, "Show the full traceback of an error (also: JAXGAN_DEBUG=1).",
+                    flag_values=flag_values)
   flags.DEFINE_bool("distributed_auto", False, "Call jax.distributed.initialize() with cluster "
                     "auto-detection (TPU pods, SLURM, MPI).", flag_values=flag_values)
+
+
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def reported_exit(e: BaseException) -> tuple[int | None, str]:
+  """The exit code and one-line message for an exception a user can act on; (None, "") for
+  anything else (a bug: its traceback is shown)."""
+  if isinstance(e, errors.Preempted):
+    return e.exit_code, str(e)
+  hint = " (--verbose or JAXGAN_DEBUG=1 for the traceback)"
+  if isinstance(e, errors.UserError):
+    return e.exit_code, f"error: {e}{hint}"
+  if isinstance(e, OSError) and e.errno in _DISK_ERRNOS:
+    where = f" writing {e.filename}" if e.filename else ""
+    return errors.EXIT_DISK, f"error: {os.strerror(e.errno).lower()}{where}; free space or use another --workdir{hint}"
+  if isinstance(e, (ValueError, OSError)):  # bad data, paths or settings: say which, briefly
+    return errors.EXIT_BAD_INPUT, f"error: {e}{hint}"
+  if isinstance(e, ModuleNotFoundError) and e.name:
+    package = e.name.split(".")[0]
+    return errors.EXIT_MISSING_DEPENDENCY, (f"error: this needs the optional package '{package}', which is "
+                                            f"not installed (pip install {package}){hint}")
+  return None, ""
 
 
 def main(method: ModuleType, modes: dict, argv: list[str] | None = None) -> None:
@@ -59,10 +86,12 @@ def main(method: ModuleType, modes: dict, argv: list[str] | None = None) -> None
         raise app.UsageError(str(e)) from None
     try:
       modes[flag_values.mode](config)
-    except (ValueError, OSError) as e:  # bad data, paths or settings: say which, briefly
-      if os.environ.get("JAXGAN_DEBUG"):
+    except Exception as e:  # pylint: disable=broad-except  (reported_exit re-raises what it does not know)
+      code, message = reported_exit(e)
+      debug = flag_values.verbose or os.environ.get("JAXGAN_DEBUG")
+      if code is None or (debug and not isinstance(e, errors.Preempted)):
         raise
-      print(f"jaxgan: error: {e}\n(set JAXGAN_DEBUG=1 for the traceback)", file=sys.stderr)
-      sys.exit(2)
+      print(f"jaxgan: {message}", file=sys.stderr, flush=True)
+      sys.exit(code)
 
   app.run(run, argv=argv or sys.argv)

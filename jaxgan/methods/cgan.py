@@ -75,6 +75,9 @@ class Config(AdversarialConfig, Pylearn2SGD):
 
   def __post_init__(self):
     super().__post_init__()
+    if self.gp_weight:
+      raise ValueError(f"gp_weight={self.gp_weight} is not supported by the conditional GAN (the real and "
+                       "the fake image it would interpolate carry different labels); use --gp_weight=0")
     if self.mismatch_weight and self.loss not in MISMATCH_LOSSES:
       raise ValueError(f"mismatch_weight={self.mismatch_weight} needs --loss in {MISMATCH_LOSSES} "
                        f"(a cross-entropy D); got loss={self.loss!r}")

@@ -27,10 +27,11 @@ def mesh_for(config: TrainConfig) -> jax.sharding.Mesh:
   return sharding.make_mesh(config.num_devices or None)
 
 
-def loop_options(config: TrainConfig) -> LoopOptions:
+def loop_options(config: TrainConfig, *, progress: bool = True, restore_step: bool = True) -> LoopOptions:
   return LoopOptions(num_steps=config.num_steps, checkpoint_every=config.checkpoint_every,
                      keep_checkpoints=config.keep_checkpoints, log_every=config.log_every,
-                     sample_every=config.sample_every, eval_every=config.eval_every)
+                     sample_every=config.sample_every, eval_every=config.eval_every, progress=progress,
+                     on_nonfinite=config.on_nonfinite, restore_step=config.restore_step if restore_step else 0)
 
 
 def built_by_process0_first(make: Callable):
@@ -97,13 +98,22 @@ def write_json(config: TrainConfig, name: str, values: dict) -> str:
 
 
 def prepare_workdir(config: TrainConfig) -> str:
-  """Create the workdir and record (or check) the config there; returns its absolute path."""
+  """Create the workdir and check the config against the one recorded there (ValueError naming
+  the differing fields); returns its absolute path. :func:`record_config` writes it, once the
+  checkpoint has restored."""
   workdir = os.path.abspath(config.workdir)
   if jax.process_index() == 0:
     os.makedirs(workdir, exist_ok=True)
-    config_lib.write_or_check(config, os.path.join(workdir, "config.json"))
+    config_lib.check_recorded(config, os.path.join(workdir, "config.json"))
   distributed.barrier("workdir-ready")
   return workdir
+
+
+def record_config(config: TrainConfig) -> None:
+  """Write ``<workdir>/config.json`` (process 0): only after the run's state has restored (or been
+  created), so that a failed resume leaves the recorded settings as they were."""
+  if jax.process_index() == 0:
+    config_lib.record(config, os.path.join(os.path.abspath(config.workdir), "config.json"))
 
 
 def train(config: TrainConfig, *, init_fn: Callable, train_step: Callable, batches, sample_fn=None,
@@ -113,7 +123,7 @@ def train(config: TrainConfig, *, init_fn: Callable, train_step: Callable, batch
     print(f"jaxgan: workdir {workdir}", flush=True)
   state = fit(workdir=workdir, init_fn=init_fn, train_step=train_step, batches=batches,
               options=loop_options(config), key=run_key(config), sample_fn=sample_fn,
-              eval_fn=eval_fn, mesh=mesh_for(config))
+              eval_fn=eval_fn, mesh=mesh_for(config), on_restored=lambda _: record_config(config))
   if jax.process_index() == 0:
     print(f"jaxgan: done at step {int(state.step)}; checkpoints, samples and TensorBoard events "
           f"in {workdir}", flush=True)

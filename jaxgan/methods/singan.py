@@ -69,7 +69,7 @@ from jaxgan.nn.imresize import imresize
 from jaxgan.train import compiler
 from jaxgan.train import sharding
 from jaxgan.train.checkpoint import Checkpointer, abstract_with_shardings
-from jaxgan.train.loop import LoopOptions, fit
+from jaxgan.train.loop import fit
 from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, create_network
 
 IMAGE_SEARCH = ("singan_images",)  # --image=balloons
@@ -461,12 +461,6 @@ def load_reals(config: Config) -> tuple[single_image_lib.PyramidSpec, list[np.nd
   return spec, single_image_lib.build_pyramid(single_image_lib.to_model_range(image), spec)
 
 
-def _options(config: Config, *, progress: bool = True) -> LoopOptions:
-  return LoopOptions(num_steps=config.num_steps, checkpoint_every=config.checkpoint_every,
-                     keep_checkpoints=config.keep_checkpoints, log_every=config.log_every,
-                     sample_every=config.sample_every, eval_every=config.eval_every, progress=progress)
-
-
 def _scale_key(config: Config, n: int) -> jax.Array:
   return jax.random.fold_in(runner.run_key(config), n)
 
@@ -506,8 +500,10 @@ def train_scales(config: Config, *, allow_training: bool = True, progress: bool 
     started = time.perf_counter()
     done_before = _finished_step(directory) == config.num_steps
     state = fit(workdir=directory, init_fn=init_fn, train_step=method.make_train_step(n),
-                batches=_SameImage(reals[n]), options=_options(config, progress=progress),
-                key=_scale_key(config, n), sample_fn=sample_fn, eval_fn=eval_fn, mesh=mesh)
+                batches=_SameImage(reals[n]),
+                options=runner.loop_options(config, progress=progress, restore_step=False),
+                key=_scale_key(config, n), sample_fn=sample_fn, eval_fn=eval_fn, mesh=mesh,
+                on_restored=lambda _: runner.record_config(config))
     if not done_before or n not in per_scale:
       entry = per_scale.get(n, {"seconds": 0.0})
       if not done_before:

@@ -563,7 +563,8 @@ def train(method: SuperResolution) -> TrainState:
   state = fit(workdir=workdir, options=runner.loop_options(config), key=runner.run_key(config),
               mesh=runner.mesh_for(config), deadline=deadline, init_fn=method.init_state,
               train_step=method.train_step, batches=batches,
-              sample_fn=sample_fn if len(sample_hr) else None, eval_fn=eval_fn)
+              sample_fn=sample_fn if len(sample_hr) else None, eval_fn=eval_fn,
+              on_restored=lambda _: runner.record_config(config))
   minutes = (time.monotonic() - started) / 60
   if jax.process_index() == 0:
     print(f"jaxgan: stopped at step {int(state.step)} after {minutes:.1f} min; checkpoints, samples and "

@@ -281,6 +281,7 @@ def import_torch(config: TranslationConfig, init_fn, networks: dict, paths: dict
     ckpt.save(0, state.replace(nets=nets))
   finally:
     ckpt.close()
+  runner.record_config(config)
   print(f"jaxgan: imported {', '.join(f'{n} from {p}' for n, p in paths.items())} as step 0 of {directory}",
         flush=True)
   return directory
