@@ -256,3 +256,10 @@ def test_errors_are_one_line_with_their_exit_code(tmp_path):
   assert "Traceback" not in r.stderr
   r = subprocess.run(command + ["--verbose"], env=env, capture_output=True, text=True, timeout=240)
   assert "Traceback" in r.stderr
+
+
+def test_cgan_rejects_a_gradient_penalty_before_anything_is_written(tmp_path):
+  from jaxgan.methods import cgan
+  with pytest.raises(ValueError, match="gp_weight=10.0 is not supported by the conditional GAN"):
+    cgan.Config(workdir=str(tmp_path / "w"), gp_weight=10.0)
+  assert not (tmp_path / "w").exists()
