@@ -125,6 +125,53 @@ def test_an_interrupted_build_is_not_read_back(tmp_path, monkeypatch):
   assert len(train) + len(test) == 1797
 
 
+def test_a_killed_build_s_leftovers_are_removed_before_rebuilding(tmp_path, capsys):
+  # tfds builds <name>/<version> in a sibling incomplete.XXXXXX_<version> and renames it
+  # when done; a killed build (kill -9) leaves that directory behind for good.
+  dataset_dir = pathlib.Path(builders.digits_builder(tmp_path).data_dir).parent
+  leftovers = [dataset_dir / 'incomplete.abc', dataset_dir / 'incomplete.41ZE6P_1.0.0']
+  for leftover in leftovers:
+    (leftover / 'nested').mkdir(parents=True)
+    (leftover / 'jaxgan_digits-train.array_record-00000-of-00001').write_bytes(b'partial')
+  untouched = {dataset_dir / 'notes' / 'keep.txt': 'a folder of mine',
+               dataset_dir / 'incomplete.txt': 'a file, not a build',
+               tmp_path / 'incomplete.xyz' / 'keep.txt': 'not in the dataset folder'}
+  for path, text in untouched.items():
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+  train = data.labelled_source('digits', split='train', data_dir=tmp_path)
+  test = data.labelled_source('digits', split='test', data_dir=tmp_path)
+  assert not any(leftover.exists() for leftover in leftovers)
+  assert {path: path.read_text() for path in untouched} == untouched
+  assert sorted(p.name for p in dataset_dir.iterdir()) == ['1.0.0', 'incomplete.txt', 'notes']
+  lines = [line for line in capsys.readouterr().out.splitlines() if 'unfinished' in line]
+  assert len(lines) == 1 and lines[0].startswith('jaxgan: removed 2 unfinished build(s)')
+  assert all(str(leftover) in lines[0] for leftover in leftovers)
+  pixels, labels = builders.digits_arrays()
+  assert sorted(_multiset(train) + _multiset(test)) == sorted(
+      zip((p.tobytes() for p in pixels), labels.tolist()))
+
+  # A prepared dataset is not rebuilt, so nothing next to it is touched.
+  (dataset_dir / 'incomplete.late').mkdir()
+  assert len(data.labelled_source('digits', split='train', data_dir=tmp_path)) == len(train)
+  assert (dataset_dir / 'incomplete.late').is_dir()
+  assert 'unfinished' not in capsys.readouterr().out
+
+
+def test_leftovers_of_another_folder_config_are_not_removed(tmp_path):
+  root = tmp_path / 'pets'
+  _make_folder(root, np.random.default_rng(0))
+  dd = tmp_path / 'dd'
+  config_dir = pathlib.Path(builders.folder_builder(root, dd).data_dir).parent
+  other_config = config_dir.parent / 'other_folder_0123abcd' / 'incomplete.abc'
+  for leftover in (config_dir / 'incomplete.abc', other_config):
+    leftover.mkdir(parents=True)
+  source = data.labelled_source(f'folder:{root}', split='train', data_dir=dd)
+  assert len(source) == 4
+  assert not (config_dir / 'incomplete.abc').exists() and other_config.is_dir()
+
+
 def test_missing_split(tmp_path):
   with pytest.raises(ValueError, match="'validation'"):
     data.labelled_source('digits', split='validation', data_dir=tmp_path)

@@ -90,6 +90,127 @@ def test_build_pyramid_resizes_with_matlab_bicubic():
                              atol=1e-5)
 
 
+def edge_image(h, w, value=1.0):
+  """Black/white edges (a half plane, a square, a one-pixel line): bicubic overshoots at each."""
+  image = np.full((h, w, 3), -value, np.float32)
+  image[:, w // 2:] = value
+  image[h // 4:h // 2, w // 8:w // 3] = value
+  image[3 * h // 4, :w // 2] = value
+  return image
+
+
+def official_imresize(x, scale=None, size=None):
+  """The official ``imresize``'s range handling: input clamped (``torch2uint8``'s ``denorm``),
+  output clamped (``np2torch``'s ``norm``); the uint8 quantisation is not done (documented)."""
+  return np.clip(matlab_resize.imresize(np.clip(x, -1, 1), scale, size=size), -1, 1)
+
+
+def _overshoot(x):
+  return float(np.abs(np.asarray(x)).max()) - 1
+
+
+def test_pyramid_is_clamped_like_the_official_one_on_an_edge_image():
+  image = edge_image(80, 96)
+  spec = si.pyramid_spec(80, 96, max_size=64, min_size=24)
+  assert spec.scale1 < 1 and spec.num_scales >= 3
+  reals = si.build_pyramid(image, spec)
+  # The official adjust_scales2image + creat_reals_pyramid: every imresize clamps.
+  top = official_imresize(image, spec.scale1)
+  for i, real in enumerate(reals):
+    expected = official_imresize(top, spec.scale_factor**(spec.stop_scale - i))
+    assert -1 <= real.min() and real.max() <= 1
+    np.testing.assert_allclose(real, expected, atol=1e-5)
+  # The unclamped resizes overshoot on this image: without the clamp the checks above fail.
+  unclamped = imresize(imresize(image, spec.scale1), spec.scale_factor)
+  assert _overshoot(imresize(image, spec.scale1)) > 0.05 and _overshoot(unclamped) > 0.05
+  # imresize itself is unchanged for its other users: not clamped.
+  np.testing.assert_allclose(imresize(image, spec.scale1), matlab_resize.imresize(image, spec.scale1),
+                             atol=1e-5)
+
+
+class _EdgeNet:
+  """A stand-in generator whose output is a saturated edge image (``|x| <= 1.3``, as G's
+  ``tanh + prev`` can exceed 1); the finest one returns its input, the upsampled image."""
+
+  def __init__(self, finest=False):
+    self.finest = finest
+
+  def __call__(self, z, prev):
+    if self.finest:
+      return prev + 0 * z
+    return jnp.asarray(edge_image(*prev.shape[1:3], value=1.3)[None]) + 0 * z
+
+
+def _edge_method(monkeypatch):
+  spec = si.pyramid_spec(40, 48, max_size=48, min_size=24)
+  method = singan.SinGAN(singan.Config(image="x.png", max_size=48, min_size=24), spec)
+  nets = [_EdgeNet() for _ in range(spec.num_scales - 1)] + [_EdgeNet(finest=True)]
+  monkeypatch.setattr(method, "frozen_nets", lambda extra: nets[:-1])
+  monkeypatch.setattr(method, "scale_nets", lambda state, n: nets[:n + 1])
+  return method, spec
+
+
+def official_upsample(x, spec, n):
+  """The official draw_concat / SinGAN_generate step to scale n: imresize by 1/scale_factor, crop."""
+  h, w = spec.shapes[n]
+  return official_imresize(x, 1 / spec.scale_factor)[:h, :w]
+
+
+def test_between_scale_upsampling_is_clamped_in_training_sampling_and_applications(monkeypatch):
+  method, spec = _edge_method(monkeypatch)
+  top = spec.num_scales - 1
+  expected = official_upsample(edge_image(*spec.shapes[top - 1], value=1.3), spec, top)
+  unclamped = imresize(np.clip(edge_image(*spec.shapes[top - 1]), -1, 1), 1 / spec.scale_factor)
+  assert _overshoot(unclamped) > 0.05  # without the clamp the checks below fail
+  key = jax.random.PRNGKey(0)
+  state = type("State", (), {"extra": {"z_opt": jnp.zeros((1, *spec.shapes[0], 3))}})()
+  config = method.config.replace(anim_frames=2, anim_start_scale=0)
+  upsampled = {
+      "upsample": singan.upsample(jnp.asarray(edge_image(*spec.shapes[top - 1], 1.3)[None]),
+                                  method.up_factor, spec.shapes[top])[0],
+      "training random_prev": method.random_prev({}, top, key)[0],
+      "training reconstruction_prev": method.reconstruction_prev(state.extra, top)[0],
+      "sample": method.sample(state, top, key, 2)[1],
+      "random_samples": apps.generate_from(method, state, 0, jnp.zeros((1, *spec.shapes[0], 3)), key)[0],
+      "animation": apps.animation_frames(method, state, config, key)[1],
+  }
+  for where, image in upsampled.items():
+    image = np.asarray(image)
+    assert -1 <= image.min() and image.max() <= 1, where
+    np.testing.assert_allclose(image, expected, atol=1e-5, err_msg=where)
+  # Every scale's input on the way up, not only the last.
+  for n in range(1, top + 1):
+    np.testing.assert_allclose(
+        method.random_prev({}, n, key)[0],
+        official_upsample(edge_image(*spec.shapes[n - 1], value=1.3), spec, n), atol=1e-5)
+
+
+def test_injected_inputs_and_super_resolution_are_clamped(monkeypatch, tmp_path):
+  method, spec = _edge_method(monkeypatch)
+  top = spec.num_scales - 1
+  ref = edge_image(*spec.shapes[top])
+  for n in range(1, top + 1):  # the official editing / harmonization / paint2image in_s
+    down = official_imresize(ref, spec.scale_factor**(top - n + 1))[:spec.shapes[n - 1][0],
+                                                                    :spec.shapes[n - 1][1]]
+    injected = np.asarray(apps.injected_input(method, ref, n)[0])
+    assert -1 <= injected.min() and injected.max() <= 1
+    np.testing.assert_allclose(injected, official_upsample(down, spec, n), atol=1e-5)
+  # A reference image of another size: the official imresize_to_shape, clamped.
+  Image.fromarray(((edge_image(50, 70) + 1) * 127.5).astype(np.uint8)).save(tmp_path / "ref.png")
+  loaded = apps.load_ref(str(tmp_path / "ref.png"), (40, 48))
+  assert _overshoot(imresize(edge_image(50, 70), output_shape=(40, 48))) > 0.05
+  np.testing.assert_allclose(loaded, official_imresize(edge_image(50, 70), size=(40, 48)), atol=1e-5)
+  # SR: k rounds of (imresize by sr_factor^(1/k), finest G); here G returns its input.
+  out = np.asarray(apps.super_resolve(method, None, jnp.asarray(ref[None]), 2.0, jax.random.PRNGKey(0))[0])
+  _, k = singan.sr_step(2.0)
+  expected = ref
+  for _ in range(k):
+    expected = official_imresize(expected, 2.0**(1 / k))
+  expected = expected[:80, :96]
+  assert out.shape == expected.shape and -1 <= out.min() and out.max() <= 1
+  np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
 def test_imresize_is_traceable_and_linear():
   x = jnp.asarray(np.random.default_rng(1).normal(size=(1, 9, 7, 3)), jnp.float32)
   y = jax.jit(lambda a: imresize(a, 1 / 0.75))(x)

@@ -10,7 +10,9 @@ Builders over user paths get a config whose name holds a fingerprint of the
 resolved path, the files' names, sizes and mtimes and the build options
 (:mod:`jaxgan.data.fingerprint`), so each folder state is cached on its own and a
 changed folder is rebuilt. tfds writes into an ``incomplete.*`` directory and
-renames it when done, so an interrupted build is never read back.
+renames it when done, so an interrupted build is never read back; the
+``incomplete.*`` directories that a killed build leaves are removed before the
+dataset is built again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import shutil
 from collections.abc import Iterator
 
 import numpy as np
@@ -257,9 +260,37 @@ class JaxganImageFolder(tfds.core.GeneratorBasedBuilder):
 # ------------------------------------------------------------------ building
 
 
+def remove_incomplete_builds(builder: tfds.core.DatasetBuilder) -> list[str]:
+  """Removes the ``incomplete.*`` directories of ``builder``'s dataset; returns their paths.
+
+  tfds builds ``<name>/[<config>/]<version>`` in a sibling ``incomplete.XXXXXX_<version>``
+  and removes it itself on an exception, but a killed build (``kill -9``, OOM) leaves it
+  behind for good. Only directories named ``incomplete.*`` next to this dataset's version
+  directory (``<name>/[<config>/]``) are removed: other datasets, other configs and files
+  are left alone.
+  """
+  parent = pathlib.Path(builder.data_dir).parent
+  if not parent.is_dir():
+    return []
+  removed = sorted(os.fspath(p) for p in parent.glob('incomplete.*')
+                   if p.is_dir() and not p.is_symlink())
+  for path in removed:
+    shutil.rmtree(path)
+  if removed:
+    print(f'jaxgan: removed {len(removed)} unfinished build(s) of {builder.name} '
+          f'left by a killed run: {", ".join(removed)}', flush=True)
+  return removed
+
+
 def prepared(builder: tfds.core.DatasetBuilder) -> tfds.core.DatasetBuilder:
-  """Builds ``builder``'s dataset unless its data dir already holds it."""
+  """Builds ``builder``'s dataset unless its data dir already holds it.
+
+  Leftovers of a killed build are removed first. Several processes of one run build once,
+  on process 0 (:func:`jaxgan.methods.runner.built_by_process0_first`): the others find
+  the dataset prepared and touch nothing.
+  """
   if not builder.is_prepared():
+    remove_incomplete_builds(builder)
     builder.download_and_prepare()
   return builder
 

@@ -14,7 +14,8 @@ The official pyramid rule (:func:`pyramid_spec`), with ``max_size`` 250, ``min_s
     factor     = (min_size / min(H1, W1)) ** (1 / stop_scale)   # refitted per image
     scale i (0 = coarsest) = imresize(image1, factor ** (stop_scale - i))
 
-``imresize`` is MATLAB's (:mod:`jaxgan.nn.imresize`), sides ``ceil(scale * side)``. The
+``imresize`` is MATLAB's (:mod:`jaxgan.nn.imresize`), sides ``ceil(scale * side)``, clamped
+to [-1, 1] as the official one is (:func:`imresize_clamped`). The
 super-resolution variant (:func:`sr_pyramid_spec`, the official ``adjust_scales2image_SR``)
 uses ``min_size`` 18, the factor ``(1/2)^(1/3)`` and truncating ``int`` instead of ``ceil``; it
 also measures ``scale2stop`` from the width alone (the official code takes
@@ -119,14 +120,30 @@ def to_model_range(image: np.ndarray) -> np.ndarray:
   return image.astype(np.float32) / 127.5 - 1.0
 
 
+def imresize_clamped(images, scale: float | None = None, *,
+                     output_shape: tuple[int, int] | None = None):
+  """SinGAN's ``imresize``: MATLAB bicubic (numpy or JAX), clamped to [-1, 1].
+
+  The cubic kernel overshoots at sharp edges (a black/white edge reaches about -1.1 and 1.2);
+  the official ``imresize`` / ``imresize_to_shape`` end in ``np2torch``, whose ``norm`` clamps
+  every resized image: pyramid levels, between-scale upsampling, the applications' inputs.
+  :func:`jaxgan.nn.imresize.imresize` itself stays unclamped for its other users.
+  """
+  return imresize(images, scale, output_shape=output_shape).clip(-1.0, 1.0)
+
+
 def build_pyramid(image: np.ndarray, spec: PyramidSpec) -> list[np.ndarray]:
-  """float32 ``[h, w, c]`` images of every scale, coarsest first (``image`` in [-1, 1])."""
+  """float32 ``[h, w, c]`` images of every scale, coarsest first (``image`` in [-1, 1]).
+
+  Every resize is clamped to [-1, 1] (:func:`imresize_clamped`), the first one included, as
+  the official ``adjust_scales2image`` and ``creat_reals_pyramid``.
+  """
   if image.ndim != 3 or image.shape[:2] != spec.in_shape:
     raise ValueError(f"image of shape {image.shape} does not match the spec's {spec.in_shape}")
-  top = imresize(image, spec.scale1)
+  top = imresize_clamped(image, spec.scale1)
   reals = []
   for i in range(spec.num_scales):
-    reals.append(imresize(top, spec.scale_factor**(spec.stop_scale - i)))
+    reals.append(imresize_clamped(top, spec.scale_factor**(spec.stop_scale - i)))
     if reals[-1].shape[:2] != spec.shapes[i]:  # pragma: no cover - both use output_side
       raise AssertionError(f"scale {i}: {reals[-1].shape} != {spec.shapes[i]}")
   return reals

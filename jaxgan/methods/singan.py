@@ -32,8 +32,10 @@ Faithfulness notes (each documented where it lives):
   (``benchmarks/singan_gp_norm.py``; figures in the README), hence the default.
 * ``z*`` is drawn once. The official code redraws it every iteration at the coarsest scale
   and keeps the last one, which the paper's fixed ``z*`` does not describe.
-* The official ``imresize`` round-trips through uint8 (clipping to [-1, 1] and quantising);
-  here images passed between scales are clipped to [-1, 1], not quantised.
+* The official ``imresize`` round-trips through uint8 (clipping its input to [-1, 1] and
+  quantising) and clamps its output to [-1, 1]; here every resize of SinGAN (pyramid, images
+  passed between scales, the applications' inputs) clips its input and clamps its output
+  (:func:`jaxgan.data.single_image.imresize_clamped`), without quantising.
 * Finished scales run with batch-norm running statistics (the official ``eval()``); the
   scale being trained uses batch statistics, and its running statistics follow every
   generator forward pass in train mode (3 in the critic steps, 3 reconstructions).
@@ -65,7 +67,6 @@ from jaxgan.data import single_image as single_image_lib
 from jaxgan.losses.adversarial import GP_NORMS, gradient_penalty
 from jaxgan.methods import runner
 from jaxgan.models import singan as models
-from jaxgan.nn.imresize import imresize
 from jaxgan.train import compiler
 from jaxgan.train import sharding
 from jaxgan.train.checkpoint import Checkpointer, abstract_with_shardings
@@ -208,8 +209,9 @@ def fit_to(x: jax.Array, shape: tuple[int, int]) -> jax.Array:
 
 
 def upsample(x: jax.Array, factor: float, shape: tuple[int, int]) -> jax.Array:
-  """The next scale's input: ``clip(x)`` resized by ``factor`` (MATLAB bicubic), fitted to ``shape``."""
-  return fit_to(imresize(jnp.clip(x, -1.0, 1.0), factor), shape)
+  """The next scale's input: ``clip(x)`` resized by ``factor`` (MATLAB bicubic), clamped to
+  [-1, 1] (the official ``imresize``: cubic overshoot is cut), fitted to ``shape``."""
+  return fit_to(single_image_lib.imresize_clamped(jnp.clip(x, -1.0, 1.0), factor), shape)
 
 
 def noise(key: jax.Array, shape: tuple[int, int], *, coarsest: bool, batch: int = 1) -> jax.Array:

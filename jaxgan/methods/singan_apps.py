@@ -38,7 +38,7 @@ from PIL import Image
 
 from jaxgan import download, visualize
 from jaxgan.data import images as images_lib
-from jaxgan.data.single_image import to_model_range
+from jaxgan.data.single_image import imresize_clamped, to_model_range
 from jaxgan.methods import singan
 from jaxgan.nn.imresize import imresize
 from jaxgan.train import compiler
@@ -77,12 +77,12 @@ def input_flag(value: str, flag: str) -> str:
 
 
 def load_ref(path: str, shape: tuple[int, int]) -> np.ndarray:
-  """A reference image in [-1, 1], resized (MATLAB bicubic) to ``shape`` if its size differs."""
+  """A reference image in [-1, 1], resized (MATLAB bicubic, clamped) to ``shape`` if its size differs."""
   if not path:
     raise ValueError("--ref_image is required for this mode")
   ref = to_model_range(images_lib.load_image(path, channels=3))
   if ref.shape[:2] != tuple(shape):
-    ref = imresize(ref, output_shape=shape)
+    ref = imresize_clamped(ref, output_shape=shape)
   return ref
 
 
@@ -115,7 +115,11 @@ def check_inject_scale(method: singan.SinGAN, n: int) -> int:
 
 
 def injected_input(method: singan.SinGAN, ref: np.ndarray, n: int) -> jax.Array:
-  """``ref`` (at the finest size) at scale n's size through scale n - 1 (the official in_s)."""
+  """``ref`` (at the finest size) at scale n's size through scale n - 1 (the official in_s).
+
+  Both resizes end in [-1, 1] as the official ones: ``down`` through :func:`singan.upsample`'s
+  input clip, the upsampled image through its clamp.
+  """
   spec = method.spec
   down = imresize(ref, spec.scale_factor**(spec.stop_scale - n + 1))
   down = down[:spec.shapes[n - 1][0], :spec.shapes[n - 1][1]]
@@ -170,13 +174,13 @@ def random_samples(config: singan.Config) -> list[str]:
 
 def super_resolve(method: singan.SinGAN, state, image: jax.Array, sr_factor: float, key: jax.Array
                   ) -> jax.Array:
-  """The official SR: ``k`` rounds of (bicubic x sr_factor^(1/k), finest G with its noise)."""
+  """The official SR: ``k`` rounds of (bicubic x sr_factor^(1/k), clamped; finest G with its noise)."""
   _, iterations = singan.sr_step(sr_factor)
   step = sr_factor**(1 / iterations)
   finest = method.scale_nets(state, method.spec.num_scales - 1)[-1]
   x = image
   for k in jax.random.split(key, iterations):
-    x = imresize(jnp.clip(x, -1, 1), step)
+    x = imresize_clamped(jnp.clip(x, -1, 1), step)
     x = finest(singan.noise(k, x.shape[1:3], coarsest=False), x)
   h, w = image.shape[1:3]
   return x[:, :int(sr_factor * h), :int(sr_factor * w)]

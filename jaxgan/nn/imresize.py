@@ -6,7 +6,9 @@ axis is a ``[out, in]`` matrix built in numpy from static sizes, so an image res
 ``W_h @ x @ W_w^T`` per channel. That runs inside ``jax.jit`` and is exactly differentiable;
 the two products commute, so the axis order does not matter (up to rounding). For uint8
 images and the SR data pipeline use :func:`jaxgan.data.matlab_resize.imresize`. Unlike
-SinGAN's official ``imresize``, which converts to uint8 between calls, nothing is quantised.
+SinGAN's official ``imresize``, which converts to uint8 between calls, nothing is quantised,
+and nothing is clamped (SinGAN clamps at its call sites:
+:func:`jaxgan.data.single_image.imresize_clamped`).
 """
 
 from __future__ import annotations
