@@ -41,7 +41,7 @@ def reported_exit(e: BaseException) -> tuple[int | None, str]:
   anything else (a bug: its traceback is shown)."""
   if isinstance(e, errors.Preempted):
     return e.exit_code, str(e)
-  hint = " (--verbose or JAXGAN_DEBUG=1 for the traceback)"
+  hint = "\n(--verbose or JAXGAN_DEBUG=1 shows the traceback)"
   if isinstance(e, errors.UserError):
     return e.exit_code, f"error: {e}{hint}"
   if isinstance(e, OSError) and e.errno in _DISK_ERRNOS:
