@@ -69,7 +69,7 @@ def load_workdir(path: str) -> tuple[sr.SuperResolution, object]:
     raise FileNotFoundError(f"{path}: no config.json (not a jaxgan SR workdir)")
   config = sr.config_from_json(recorded).replace(workdir=os.path.abspath(path))
   method = sr.build(config)
-  return method, method.restore()
+  return method, method.restore(require_finished=False)  # any step: each row gives its step
 
 
 def evaluate_all(workdirs: list[str], folders: dict[str, str], *, scale: int, limit: int = 0) -> list[dict]:

@@ -7,7 +7,7 @@
       --ref_image=starry_night_naive --mask=starry_night_naive_mask --inject_scale=6
   python experiments/singan.py --flagfile=experiments/flags/singan_sr.flags --image=LR.png --workdir=/tmp/sr --mode=sr
   (modes: train, random_samples, sr, paint2image, editing, harmonization, animation; the
-  applications train first when the workdir has no finished model)
+  applications need a finished --mode=train of the workdir, or --allow_partial)
 """
 
 from jaxgan import experiment

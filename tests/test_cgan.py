@@ -16,6 +16,8 @@ from jaxgan.methods import cgan
 from tests import tiny
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The script imports jaxgan from this tree (not from wherever the package is installed).
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)}
 
 
 def _config(**kw):
@@ -73,12 +75,23 @@ def test_generate_mode_writes_a_grid_of_the_requested_class(tmp_path):
             "--classifier_steps=5", "--classifier_features=4,4,4", "--eval_samples_per_class=2", "--eval_every=2"]
   script = os.path.join(ROOT, "experiments", "cgan.py")
   r = subprocess.run([sys.executable, script, *common, "--num_steps=2", "--sample_every=2"],
-                     capture_output=True, text=True, timeout=600, cwd=ROOT)
+                     capture_output=True, text=True, timeout=600, cwd=ROOT, env=ENV)
   assert r.returncode == 0, r.stderr[-3000:]
   r = subprocess.run([sys.executable, script, *common, "--mode=generate", "--class=7"],
-                     capture_output=True, text=True, timeout=600, cwd=ROOT)
+                     capture_output=True, text=True, timeout=600, cwd=ROOT, env=ENV)
   assert r.returncode == 0, r.stderr[-3000:]
   assert (tmp_path / "generated" / "class7_step00000002.png").exists()
+  # A run of 6 steps stopped at its step-2 checkpoint: "train first", or step 2 with --allow_partial.
+  partial = tiny.unfinished_copy(tmp_path, tmp_path.parent / f"{tmp_path.name}_partial", num_steps=6)
+  config = cgan.Config(workdir=partial, dataset="digits", architecture="dcgan", image_size=16, ngf=8, ndf=8, nz=8,
+                       batch_size=16, optimizer="adam", learning_rate=2e-4, num_samples=20, gen_class=7)
+  before = tiny.tree_state(partial)
+  with pytest.raises(FileNotFoundError, match=f"^train first: python experiments/cgan.py --mode=train --workdir="
+                     f"{partial} .*is at step 2 of 6; --allow_partial uses it as it is"):
+    cgan.generate(cgan.build(config))
+  assert tiny.tree_state(partial) == before
+  path = cgan.generate(cgan.build(config.replace(allow_partial=True)))
+  assert path == os.path.join(partial, "generated", "class7_step00000002.png")
   result = json.loads((tmp_path / "eval.json").read_text())
   assert 0 <= result["class_agreement"] <= 1 and 0 <= result["classifier_test_accuracy"] <= 1
   per_class = [result[f"class_agreement_class{c}"] for c in range(10)]
@@ -95,7 +108,7 @@ def test_generate_mode_writes_a_grid_of_the_requested_class(tmp_path):
 def test_num_classes_must_match_the_dataset(tmp_path):
   r = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "cgan.py"), f"--workdir={tmp_path}",
                       "--dataset=digits", "--num_classes=4", "--num_steps=1"],
-                     capture_output=True, text=True, timeout=600, cwd=ROOT)
+                     capture_output=True, text=True, timeout=600, cwd=ROOT, env=ENV)
   assert r.returncode == 2 and "--num_classes=4 but digits has 10 classes" in r.stderr
 
 

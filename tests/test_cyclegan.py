@@ -3,6 +3,7 @@
 import functools
 import json
 import os
+import re
 
 import jax
 import jax.numpy as jnp
@@ -13,6 +14,7 @@ from flax import nnx
 
 from jaxgan.methods import cyclegan
 from jaxgan.train import image_pool
+from tests.tiny import tree_state, unfinished_copy
 
 TINY = dict(ngf=2, ndf=2, input_nc=1, output_nc=1, load_size=36, crop_size=32, flip=False, num_samples=1,
             log_every=1, sample_every=0, checkpoint_every=0, classifier_steps=0)
@@ -164,6 +166,19 @@ def test_test_mode_and_official_checkpoints_round_trip(tmp_path):
   assert len(names) == 12  # 2 A images x (real_A, fake_B, rec_A) + 2 B images x (real_B, fake_A, rec_B)
   assert all(f"images/{n}" in html for n in names)
   paths = {n: str(tmp_path / f"latest_net_{n}.pth") for n in ("G_A", "G_B", "D_A", "D_B")}
+  # A run of 4 steps stopped at its step-1 checkpoint: test and export_torch say "train first" and
+  # change nothing; --allow_partial uses step 1.
+  partial = unfinished_copy(tmp_path / "a" / "work", tmp_path / "p" / "work", num_steps=4)
+  unfinished = source.replace(workdir=partial, torch_G_A=paths["G_A"])
+  before = tree_state(partial)
+  for mode in ("test", "export_torch"):
+    with pytest.raises(FileNotFoundError, match="^" + re.escape(
+        f"train first: python experiments/cyclegan.py --mode=train --workdir={partial} ") + ".*" + re.escape(
+        f" ({partial} is at step 1 of 4; --allow_partial uses it as it is)") + "$"):
+      cyclegan.MODES[mode](cyclegan.build(unfinished))
+  assert tree_state(partial) == before and not os.path.exists(paths["G_A"])
+  assert cyclegan.export_torch(cyclegan.build(unfinished.replace(allow_partial=True))) == [paths["G_A"]]
+  os.remove(paths["G_A"])
   cyclegan.export_torch(cyclegan.build(source.replace(**{f"torch_{n}": p for n, p in paths.items()})))
   target = _config(tmp_path / "b", **common, seed=5, torch_G_A=paths["G_A"], torch_D_B=paths["D_B"])
   cyclegan.import_torch(cyclegan.build(target))
@@ -174,3 +189,13 @@ def test_test_mode_and_official_checkpoints_round_trip(tmp_path):
   _close(imported.nets["G_B"].params, fresh.nets["G_B"].params, rtol=0, atol=0)  # not imported: fresh
   with pytest.raises(ValueError, match="needs --torch_G_A"):
     cyclegan.import_torch(cyclegan.build(_config(tmp_path / "c", **common)))
+
+
+@pytest.mark.parametrize("mode", ["test", "export_torch"])
+def test_tool_modes_on_an_untrained_workdir_say_train_first(tmp_path, mode):
+  config = _config(tmp_path, torch_G_A=str(tmp_path / "g.pth"), allow_partial=True)
+  with pytest.raises(FileNotFoundError, match="^" + re.escape(
+      f"train first: python experiments/cyclegan.py --mode=train --workdir={tmp_path / 'work'} ") + ".*" + re.escape(
+      f" (no checkpoint in {tmp_path / 'work'})") + "$"):
+    cyclegan.MODES[mode](cyclegan.build(config))
+  assert os.listdir(tmp_path) == []  # no workdir, no tfds build, no export

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from jaxgan.methods import pix2pix, translation
+from tests.tiny import tree_state, unfinished_copy
 
 TINY = dict(netG="unet_128", ngf=2, ndf=2, load_size=136, crop_size=128, num_samples=2, num_test=2,
             log_every=1, sample_every=0, checkpoint_every=0, eval_every=0)
@@ -139,6 +140,32 @@ def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys):
   with pytest.raises(ValueError, match=re.escape("grey.png is 50x70, not a multiple of 128")):
     pix2pix.test(pix2pix.build(config.replace(test_input=str(inputs), size_policy="error")))
 
+  # A run of 5 steps stopped at its step-3 checkpoint: --mode=test and export_torch say how to
+  # finish it and change nothing; --allow_partial uses step 3.
+  partial = unfinished_copy(tmp_path / "a" / "work", tmp_path / "p" / "work", num_steps=5)
+  config = _config(tmp_path / "p", **common, torch_G=str(tmp_path / "g.pth"), data_dir=str(tmp_path / "a" / "tfds"))
+  before = tree_state(partial)
+  for mode in ("test", "export_torch"):
+    with pytest.raises(FileNotFoundError, match="^" + re.escape(
+        f"train first: python experiments/pix2pix.py --mode=train --workdir={partial} ") + ".*" + re.escape(
+        f" ({partial} is at step 3 of 5; --allow_partial uses it as it is)") + "$"):
+      pix2pix.MODES[mode](pix2pix.build(config))
+  assert tree_state(partial) == before and not (tmp_path / "g.pth").exists()
+  page = pix2pix.test(pix2pix.build(config.replace(allow_partial=True)))
+  assert page.startswith(os.path.join(partial, "test_step3"))
+  assert f"jaxgan: --allow_partial: using step 3 of 5 (the run in {partial} is not finished)" in (
+      capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("mode", ["test", "export_torch"])
+def test_tool_modes_on_an_untrained_workdir_say_train_first(tmp_path, mode):
+  config = _config(tmp_path, torch_G=str(tmp_path / "g.pth"), allow_partial=True)
+  with pytest.raises(FileNotFoundError, match="^" + re.escape(
+      f"train first: python experiments/pix2pix.py --mode=train --workdir={tmp_path / 'work'} ") + ".*" + re.escape(
+      f" (no checkpoint in {tmp_path / 'work'})") + "$"):
+    pix2pix.MODES[mode](pix2pix.build(config))
+  assert sorted(os.listdir(tmp_path)) == []  # no workdir, no tfds build, no export
+
 
 @pytest.mark.parametrize("policy", ["pad", "crop", "resize"])
 @pytest.mark.parametrize("shape", [(50, 70, 3), (128, 256, 1), (300, 129, 3)])
@@ -184,6 +211,8 @@ def test_official_checkpoints_import_and_export_through_the_modes(tmp_path):
 
   target = _config(tmp_path / "b", **common, torch_G=g_pth, torch_D=d_pth, seed=7)
   pix2pix.import_torch(pix2pix.build(target))
+  # Step 0 of a 1-step run, recorded as finished: the modes that need a trained model take it.
+  assert json.load(open(tmp_path / "b" / "work" / "finished.json"))["step"] == 0
   imported = pix2pix.runner.restore(target, pix2pix.build(target).init_state)
   assert int(imported.step) == 0
   for name in ("G", "D"):

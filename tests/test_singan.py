@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
+import subprocess
+import sys
 
 import chex
 import jax
@@ -23,6 +26,9 @@ from jaxgan.models import singan as models
 from jaxgan.nn import count_params
 from jaxgan.nn.imresize import imresize
 from tests.real_data import real_data
+from tests.tiny import tree_state
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # ------------------------------------------------------------------ pyramid
@@ -312,6 +318,14 @@ def _arrays(state):
   return jax.tree.map(np.asarray, state)
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  """The tiny config of a pyramid trained to the end (3 scales, 2 iterations each)."""
+  config = tiny_config(tmp_path_factory.mktemp("singan"))
+  singan.train_scales(config, progress=False)
+  return config
+
+
 def test_config_rejects_bad_values():
   with pytest.raises(ValueError, match="--image"):
     singan.Config(dataset="digits")
@@ -337,7 +351,7 @@ def test_single_image_source_drops_alpha_and_names_missing_files(tmp_path):
     si.single_image_source(tmp_path / "nope.png", tmp_path / "tfds")
 
 
-def test_train_resume_mid_pyramid_is_bit_identical(tmp_path):
+def test_train_resume_mid_pyramid_is_bit_identical_and_restores_only_when_finished(tmp_path, capsys):
   config = tiny_config(tmp_path)
   method, full, _ = singan.train_scales(config, progress=False)
   assert method.spec.num_scales == 3
@@ -346,16 +360,69 @@ def test_train_resume_mid_pyramid_is_bit_identical(tmp_path):
   workdir = config.workdir
   shutil.rmtree(os.path.join(singan.scale_dir(workdir, 1), "checkpoints", "2"))
   shutil.rmtree(singan.scale_dir(workdir, 2))
+  partial = shutil.copytree(workdir, tmp_path / "partial")  # for the next test
   _, resumed, _ = singan.train_scales(config, progress=False)
   chex.assert_trees_all_equal(_arrays(resumed), expected)
   # Restoring only (no training) gives the same state.
-  _, restored, _ = singan.train_scales(config, allow_training=False, progress=False)
+  _, restored, _ = singan.restore_scales(config)
   chex.assert_trees_all_equal(_arrays(restored), expected)
 
+  # The interrupted pyramid: 3 of 6 iterations (scale 0: 2, scale 1: 1, scale 2: none).
+  config = config.replace(workdir=str(partial))
+  before = tree_state(partial)
+  message = (f"train first: python experiments/singan.py --mode=train --workdir={partial} ")
+  where = f"({partial} is at step 3 of 6 (scale 1 of 0..2 at 1; outputs at scale 1's size); --allow_partial"
+  for tool in (singan.restore_scales, apps.random_samples):
+    with pytest.raises(FileNotFoundError) as e:
+      tool(config)
+    assert str(e.value).startswith(message) and where in str(e.value)
+  assert tree_state(partial) == before
+  # --allow_partial: the pyramid as far as it is trained, its last scale at its last iteration.
+  config = config.replace(allow_partial=True)
+  method, state, reals = singan.restore_scales(config)
+  assert method.spec.num_scales == 2 and len(reals) == 2 and int(state.step) == 1
+  assert method.spec.shapes == method.config.pyramid_for(30, 36).shapes[:2]
+  (path,) = apps.random_samples(config)
+  h, w = method.spec.shapes[1]
+  assert Image.open(path).size == (w, h)
+  assert "jaxgan: --allow_partial: using step 3 of 6 (scale 1 of 0..2 at 1; outputs at scale 1's size)" in (
+      capsys.readouterr().out)
 
-def test_noise_amplitudes_reconstruction_and_warm_start(tmp_path):
-  config = tiny_config(tmp_path)
-  method, state, reals = singan.train_scales(config, progress=False)
+
+@pytest.mark.parametrize("mode", sorted(apps.MODES))
+def test_applications_on_an_untrained_workdir_say_train_first_and_write_nothing(tmp_path, mode):
+  config = tiny_config(tmp_path, data_dir="", ref_image=_image(str(tmp_path / "ref.png")),
+                       mask=_image(str(tmp_path / "mask.png")), allow_partial=True)
+  if mode == "sr":
+    config = config.replace(pyramid="sr", min_size=12)
+  workdir = tmp_path / "wd"
+  for exists in (False, True):
+    if exists:
+      workdir.mkdir()
+    with pytest.raises(FileNotFoundError, match="^" + re.escape(
+        f"train first: python experiments/singan.py --mode=train --workdir={workdir} ") + ".*" + re.escape(
+        f" (no checkpoint in {workdir})") + "$"):
+      apps.MODES[mode](config)
+    assert os.listdir(workdir) == [] if exists else not workdir.exists()  # no config.json, no tfds build
+
+
+def test_script_application_on_a_mistyped_workdir_says_train_first(tmp_path):
+  image = _image(str(tmp_path / "img.png"))
+  workdir = tmp_path / "mistyped"
+  script = os.path.join(ROOT, "experiments", "singan.py")
+  env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)}
+  r = subprocess.run([sys.executable, script, f"--image={image}", f"--workdir={workdir}", "--mode=random_samples",
+                      "--gen_start_scale=2"], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+  assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+  assert r.stderr.splitlines()[0].startswith(f"jaxgan: error: train first: python {script} --image={image} "
+                                            f"--workdir={workdir} --gen_start_scale=2 --mode=train "
+                                            f"(no checkpoint in {workdir})")
+  assert not workdir.exists()
+
+
+def test_noise_amplitudes_reconstruction_and_warm_start(trained):
+  config = trained
+  method, state, reals = singan.restore_scales(config)
   extra = state.extra
   top = method.spec.num_scales - 1
   assert float(extra["amps"][0]) == 1.0
@@ -382,9 +449,9 @@ def _scale_state(config, method, reals, n):
   for k in range(n + 1):
     init_fn = lambda key, k=k, previous=previous: method.init_state(
         key, n=k, real=jnp.asarray(reals[k][None]), previous=previous)
-    previous = singan._restore_finished(config, init_fn, singan._scale_key(config, k),
-                                        jax.sharding.Mesh(jax.devices()[:1], ("data",)),
-                                        singan.scale_dir(os.path.abspath(config.workdir), k), k)
+    previous = singan._restore_scale(init_fn, singan._scale_key(config, k),
+                                     jax.sharding.Mesh(jax.devices()[:1], ("data",)),
+                                     singan.scale_dir(os.path.abspath(config.workdir), k), config.num_steps)
   return previous
 
 
@@ -405,8 +472,8 @@ def test_official_and_recomputed_adversarial_gradients_agree_for_one_g_step(tmp_
 # ------------------------------------------------------------------ applications
 
 
-def test_arbitrary_size_samples_and_start_scale(tmp_path):
-  config = tiny_config(tmp_path, scale_h=1.5, scale_v=0.75)
+def test_arbitrary_size_samples_and_start_scale(trained):
+  config = trained.replace(scale_h=1.5, scale_v=0.75)
   paths = apps.random_samples(config)
   assert Image.open(paths[0]).size == (round(36 * 1.5), round(30 * 0.75))
   assert "scale_h=1.5_scale_v=0.75" in paths[0] and "seed=0" in paths[0]
@@ -436,8 +503,8 @@ def test_real_harmonization_mask_loads(tmp_path):
   assert mask.shape == (60, 80) and 0 < mask.mean() < 0.5
 
 
-def test_injection_editing_sr_and_animation_write_files(tmp_path):
-  config = tiny_config(tmp_path)
+def test_injection_editing_sr_and_animation_write_files(trained, tmp_path):
+  config = trained
   mask = np.zeros((30, 36), np.uint8)
   mask[8:20, 10:25] = 255
   Image.fromarray(mask).save(tmp_path / "mask.png")
@@ -455,9 +522,8 @@ def test_injection_editing_sr_and_animation_write_files(tmp_path):
     apps.sr(config)
 
 
-def test_super_resolution_has_the_requested_size(tmp_path):
-  config = tiny_config(tmp_path)
-  method, state, reals = singan.train_scales(config, progress=False)
+def test_super_resolution_has_the_requested_size(trained):
+  method, state, reals = singan.restore_scales(trained)
   x = jnp.asarray(reals[-1][None])
   out = apps.super_resolve(method, state, x, 2.0, jax.random.PRNGKey(0))
   assert out.shape == (1, 60, 72, 3)

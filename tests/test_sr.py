@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from jaxgan import flags as flags_lib
 from jaxgan.methods import sr
 from jaxgan.train.checkpoint import Checkpointer
 from tests.real_data import real_data
+from tests.tiny import tree_state, unfinished_copy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
@@ -229,6 +231,63 @@ def test_test_mode_writes_sr_bicubic_and_metrics(trained, capsys):
   assert Image.open(os.path.join(out, "images", "bird_sr.png")).size == (288, 288)
   assert Image.open(os.path.join(out, "images", "bird_lr.png")).size == (72, 72)
   assert "bicubic" in capsys.readouterr().out
+
+
+def _test_folder(tmp_path):
+  """One small HR image to super-resolve."""
+  folder = tmp_path / "hr"
+  folder.mkdir()
+  Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 40, 3), dtype=np.uint8)).save(folder / "x.png")
+  return str(folder)
+
+
+def test_test_mode_needs_a_finished_run_or_allow_partial(trained, tmp_path, capsys):
+  config, _ = trained
+  config = config.replace(test_input=_test_folder(tmp_path))
+  empty = config.replace(workdir=str(tmp_path / "none"), allow_partial=True)
+  with pytest.raises(FileNotFoundError, match="^" + re.escape(
+      f"train first: python experiments/sr.py --mode=train --workdir={empty.workdir} ") + ".*" + re.escape(
+      f" (no checkpoint in {empty.workdir})") + "$"):
+    sr.test(sr.build(empty))
+  assert not os.path.exists(empty.workdir)
+  # A run of 5 steps stopped at its step-2 checkpoint.
+  partial = config.replace(workdir=unfinished_copy(config.workdir, tmp_path / "partial", num_steps=5))
+  before = tree_state(partial.workdir)
+  with pytest.raises(FileNotFoundError, match=re.escape(f"({partial.workdir} is at step 2 of 5; --allow_partial")):
+    sr.test(sr.build(partial))
+  assert tree_state(partial.workdir) == before
+  page = sr.test(sr.build(partial.replace(allow_partial=True)))
+  assert page.startswith(os.path.join(partial.workdir, "test_step2"))
+  assert "jaxgan: --allow_partial: using step 2 of 5" in capsys.readouterr().out
+
+
+class _TickingClock:
+  """``time`` of the loop and of sr.train: every reading is one second after the previous one."""
+
+  def __init__(self):
+    self.now = 0.0
+
+  def monotonic(self):
+    self.now += 1.0
+    return self.now
+
+  perf_counter = monotonic
+
+
+def test_a_run_ended_by_its_time_budget_is_finished(hr_folder, tmp_path, capsys, monkeypatch):
+  from jaxgan.train import loop
+  clock = _TickingClock()
+  monkeypatch.setattr(loop, "time", clock)
+  monkeypatch.setattr(sr, "time", clock)
+  config = _config(dataset=hr_folder, data_dir=str(tmp_path / "tfds"), workdir=str(tmp_path / "w"), num_steps=50,
+                   time_budget_minutes=0.25, test_input=_test_folder(tmp_path))
+  step = int(sr.train(sr.build(config)).step)
+  monkeypatch.undo()
+  assert 0 < step < 50 and _checkpoint_steps(tmp_path / "w" / "checkpoints") == [step]
+  assert _json(tmp_path / "w" / "finished.json") == {"step": step, "reason": "--time_budget_minutes=0.25"}
+  page = sr.test(sr.build(config))
+  assert page.startswith(str(tmp_path / "w" / f"test_step{step}"))
+  assert "--allow_partial" not in capsys.readouterr().out
 
 
 def test_benchmark_scores_bicubic_and_a_trained_workdir(trained, tmp_path, capsys):

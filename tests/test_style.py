@@ -3,6 +3,7 @@ stylising any size, errors, and tiny end-to-end runs (a random VGG16 written to 
 
 import json
 import os
+import re
 
 import chex
 import jax
@@ -16,6 +17,7 @@ from jaxgan.interop import vgg as vgg_lib
 from jaxgan.methods import gatys
 from jaxgan.methods import style_transfer as st
 from jaxgan.models.vgg import VGG
+from tests.tiny import tree_state, unfinished_copy
 
 
 def _photo(h, w, seed):
@@ -158,6 +160,22 @@ def test_train_two_steps_then_stylize_an_odd_size_with_a_losses_json(files, tmp_
   with pytest.raises(ValueError, match="exist.*--overwrite"):
     st.MODES["stylize"](st.build(config))
   st.MODES["stylize"](st.build(config.replace(overwrite=True)))
+
+  # No checkpoint, or a run of 5 steps stopped at step 2: "train first", nothing written.
+  empty = config.replace(workdir=str(tmp_path / "none"), allow_partial=True)
+  with pytest.raises(FileNotFoundError, match="^" + re.escape(
+      f"train first: python experiments/style_transfer.py --mode=train --workdir={tmp_path / 'none'} ") + ".*" +
+      re.escape(f" (no checkpoint in {tmp_path / 'none'})") + "$"):
+    st.MODES["stylize"](st.build(empty))
+  assert not (tmp_path / "none").exists()
+  partial = unfinished_copy(tmp_path / "work", tmp_path / "partial", num_steps=5)
+  unfinished = config.replace(workdir=partial, output=str(tmp_path / "out.png"))
+  before = tree_state(partial)
+  with pytest.raises(FileNotFoundError, match=re.escape(f"({partial} is at step 2 of 5; --allow_partial")):
+    st.MODES["stylize"](st.build(unfinished))
+  assert tree_state(partial) == before and not (tmp_path / "out.png").exists()
+  path = st.MODES["stylize"](st.build(unfinished.replace(allow_partial=True)))
+  assert path == str(tmp_path / "out.json") and (tmp_path / "out.png").exists()
 
 
 @pytest.mark.parametrize("optimizer, init", [("lbfgs", "noise"), ("adam", "content")])

@@ -1,6 +1,10 @@
-"""Tiny configurations and data shared by the training tests (fast on 2 CPU cores)."""
+"""Tiny configurations, data and workdir helpers shared by the training tests (fast on 2 CPU cores)."""
 
 from __future__ import annotations
+
+import json
+import os
+import shutil
 
 import numpy as np
 
@@ -44,3 +48,28 @@ class ListSource:
 
   def __getitem__(self, i):
     return {"image": self.images[i], "label": int(self.labels[i])}
+
+
+def tree_state(path) -> dict[str, tuple[int, int]] | None:
+  """Every file and folder under ``path`` with its size and mtime; None when ``path`` does not exist."""
+  if not os.path.exists(path):
+    return None
+  state = {}
+  for root, dirs, files in os.walk(path):
+    for name in dirs + files:
+      full = os.path.join(root, name)
+      info = os.stat(full)
+      state[os.path.relpath(full, path)] = (info.st_size, info.st_mtime_ns)
+  return state
+
+
+def unfinished_copy(workdir, dest, num_steps: int) -> str:
+  """A copy of a trained workdir whose ``config.json`` records a longer run: what a run of
+  ``num_steps`` stopped at the copied workdir's last checkpoint leaves."""
+  shutil.copytree(workdir, dest)
+  path = os.path.join(dest, "config.json")
+  with open(path) as f:
+    recorded = json.load(f)
+  with open(path, "w") as f:
+    json.dump({**recorded, "num_steps": num_steps}, f)
+  return str(dest)

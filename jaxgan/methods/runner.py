@@ -1,9 +1,13 @@
-"""Glue shared by every method's ``train`` mode: data, workdir, loop, restore."""
+"""Glue shared by every method's modes: data, workdir, loop; restore for the non-training modes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
+import shlex
+import sys
 from typing import Callable
 
 import jax
@@ -130,16 +134,119 @@ def train(config: TrainConfig, *, init_fn: Callable, train_step: Callable, batch
   return state
 
 
-def restore(config: TrainConfig, init_fn: Callable) -> TrainState:
-  """The latest checkpoint of ``config.workdir``; FileNotFoundError naming the folder if none."""
-  directory = os.path.join(os.path.abspath(config.workdir), "checkpoints")
+# -- what the non-training modes restore -----------------------------------------------------------
+
+FINISHED = "finished.json"  # a run that ended on purpose before --num_steps: {"step": N, "reason": ...}
+_NOT_FOR_TRAINING = re.compile(r"^--?(no)?(mode|allow_partial|restore_step)(=|$)")
+_SCRIPTS = {"semi_supervised": "sgan"}  # Config modules whose experiment script has another name
+
+
+def latest_step(directory: str) -> int | None:
+  """The newest checkpoint step in ``directory`` (None: none); creates nothing."""
   if not os.path.isdir(directory):
-    raise FileNotFoundError(f"no checkpoint in {directory}: train first (--mode=train)")
+    return None
   ckpt = Checkpointer(directory)
   try:
-    if ckpt.latest_step() is None:
-      raise FileNotFoundError(f"no checkpoint in {directory}: train first (--mode=train)")
+    return ckpt.latest_step()
+  finally:
+    ckpt.close()
+
+
+def _read_json(path: str) -> dict:
+  try:
+    with open(path) as f:
+      value = json.load(f)
+  except (OSError, ValueError):
+    return {}
+  return value if isinstance(value, dict) else {}
+
+
+def run_length(config: TrainConfig, latest: int | None = None) -> int:
+  """The step at which the run of ``config.workdir`` is finished.
+
+  The ``num_steps`` of its ``config.json`` (what training was started with; pix2pix and
+  CycleGAN record their epochs as steps there), else ``--num_steps``; or ``latest`` when
+  :data:`FINISHED` records that the run ended there on purpose (a time budget, an import).
+  """
+  workdir = os.path.abspath(config.workdir)
+  recorded = _read_json(os.path.join(workdir, "config.json")).get("num_steps")
+  total = recorded if isinstance(recorded, int) and not isinstance(recorded, bool) else config.num_steps
+  if latest is not None and latest < total and _read_json(os.path.join(workdir, FINISHED)).get("step") == latest:
+    return latest
+  return total
+
+
+def mark_finished(config: TrainConfig, step: int, reason: str) -> None:
+  """Record that the checkpoint of ``step`` is a finished model although ``step < num_steps``."""
+  write_json(config, FINISHED, {"step": step, "reason": reason})
+
+
+def train_command(config: TrainConfig) -> str:
+  """The command that trains ``config.workdir``: this process's own command line with
+  ``--mode=train`` (last: it wins over a flagfile's) when it runs the method's experiment
+  script, else one built from ``config`` (its values that are not the defaults)."""
+  module = type(config).__module__.rsplit(".", 1)[-1]
+  script = f"{_SCRIPTS.get(module, module)}.py"
+  if sys.argv and os.path.basename(sys.argv[0]) == script:
+    args, value_next = [], False
+    for arg in sys.argv[1:]:
+      if value_next:  # the value of "--mode X" or "--restore_step N"
+        value_next = False
+        continue
+      match = _NOT_FOR_TRAINING.match(arg)
+      if match is None:
+        args.append(arg)
+      else:
+        value_next = not match.group(3) and match.group(2) != "allow_partial"
+    return shlex.join(["python", sys.argv[0], *args, "--mode=train"])
+  args = [f"--workdir={config.workdir}"]
+  for f in dataclasses.fields(config):
+    value = getattr(config, f.name)
+    if f.name in ("workdir", "allow_partial", "restore_step") or value == f.default:
+      continue
+    name = f.metadata.get("flag") or f.name
+    if isinstance(value, bool):
+      args.append(f"--{name}" if value else f"--no{name}")
+    else:
+      args.append(f"--{name}={','.join(map(str, value)) if isinstance(value, tuple) else value}")
+  return shlex.join(["python", f"experiments/{script}", "--mode=train", *args])
+
+
+def require_trained(config: TrainConfig, step: int | None, total: int, *, detail: str = "",
+                    quiet: bool = False) -> None:
+  """Stop with ``train first: <command>`` unless the run of ``config.workdir`` is finished
+  (``step >= total``) or ``--allow_partial`` takes it at ``step``; then say so (unless ``quiet``).
+
+  The one check of every mode that uses a trained model; ``step`` None: no checkpoint.
+  """
+  workdir = os.path.abspath(config.workdir)
+  if step is None:
+    raise FileNotFoundError(f"train first: {train_command(config)} (no checkpoint in {workdir})")
+  if step >= total:
+    return
+  where = f"step {step} of {total}{detail}"
+  if not config.allow_partial:
+    raise FileNotFoundError(f"train first: {train_command(config)} ({workdir} is at {where}; "
+                            "--allow_partial uses it as it is)")
+  if not quiet and jax.process_index() == 0:
+    print(f"jaxgan: --allow_partial: using {where} (the run in {workdir} is not finished)", flush=True)
+
+
+def restore(config: TrainConfig, init_fn: Callable, *, require_finished: bool = True) -> TrainState:
+  """The latest checkpoint of ``config.workdir``, which must end its run (see :func:`require_trained`)
+  unless not ``require_finished``; FileNotFoundError without a checkpoint. Creates nothing."""
+  directory = os.path.join(os.path.abspath(config.workdir), "checkpoints")
+  latest = latest_step(directory)
+  total = run_length(config, latest)
+  if require_finished:
+    require_trained(config, latest, total, quiet=True)
+  elif latest is None:
+    raise FileNotFoundError(f"no checkpoint in {directory}")
+  ckpt = Checkpointer(directory)
+  try:
     state, _ = init_or_restore(init_fn, run_key(config), mesh_for(config), ckpt)
   finally:
     ckpt.close()
+  if require_finished:  # the step restored (an older one if the latest was unreadable)
+    require_trained(config, int(jax.device_get(state.step)), total)
   return state

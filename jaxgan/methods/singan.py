@@ -63,6 +63,7 @@ import optax
 
 from jaxgan import download, visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
+from jaxgan.data import images as images_lib
 from jaxgan.data import single_image as single_image_lib
 from jaxgan.losses.adversarial import GP_NORMS, gradient_penalty
 from jaxgan.methods import runner
@@ -467,12 +468,10 @@ def _scale_key(config: Config, n: int) -> jax.Array:
   return jax.random.fold_in(runner.run_key(config), n)
 
 
-def train_scales(config: Config, *, allow_training: bool = True, progress: bool = True
-                 ) -> tuple[SinGAN, TrainState, list[np.ndarray]]:
-  """Train (or resume, or just restore) every scale; returns the finest scale's state.
+def train_scales(config: Config, *, progress: bool = True) -> tuple[SinGAN, TrainState, list[np.ndarray]]:
+  """Train (or resume) every scale; returns the finest scale's state.
 
-  Scales whose last checkpoint is at ``num_steps`` are restored, not retrained. With
-  ``allow_training=False`` a missing or unfinished scale raises FileNotFoundError.
+  Scales whose last checkpoint is at ``num_steps`` are restored, not retrained.
   """
   image_path = check_image(config)
   workdir = runner.prepare_workdir(config)
@@ -493,9 +492,6 @@ def train_scales(config: Config, *, allow_training: bool = True, progress: bool 
     previous = state
     init_fn = functools.partial(method.init_state, n=n, real=real, previous=previous)
     directory = scale_dir(workdir, n)
-    if not allow_training:
-      state = _restore_finished(config, init_fn, _scale_key(config, n), mesh, directory, n)
-      continue
     eval_fn = runner.once_per_step(lambda s, n=n, real=real: {
         "rec_rmse": float(jnp.sqrt(jnp.mean(jnp.square(method.reconstruct_jit(s, n) - real))))})
     sample_fn = lambda s, n=n: method.sample_jit(s, n, jax.random.PRNGKey(config.seed), 4)
@@ -527,15 +523,52 @@ def _finished_step(directory: str) -> int | None:
   return max(steps) if steps else None
 
 
-def _restore_finished(config: Config, init_fn, key, mesh, directory: str, n: int) -> TrainState:
-  if _finished_step(directory) != config.num_steps:
-    raise FileNotFoundError(f"scale {n} is not trained to {config.num_steps} iterations in "
-                            f"{directory}: run --mode=train with this --workdir first")
+def restore_scales(config: Config) -> tuple[SinGAN, TrainState, list[np.ndarray]]:
+  """The trained pyramid of ``--workdir`` for the applications; trains and writes nothing.
+
+  Every scale must have reached its ``num_steps`` (:func:`runner.require_trained`: "train
+  first" otherwise). With ``--allow_partial`` an unfinished pyramid is used as far as it is
+  trained: the scales that have a checkpoint, the last one at its latest iteration; the
+  pyramid then ends at that scale (outputs at its size). Returns ``(method, state, reals)``.
+  """
+  image_path = check_image(config)
+  # The pyramid from the image file itself: nothing (no tfds build) is written before the check.
+  spec = config.pyramid_for(*images_lib.load_image(image_path, channels=3).shape[:2])
+  workdir = os.path.abspath(config.workdir)
+  per_scale = runner.run_length(config)
+  steps = []
+  for n in range(spec.num_scales):
+    step = runner.latest_step(os.path.join(scale_dir(workdir, n), "checkpoints"))
+    if step is None:
+      break
+    steps.append(step)
+  top = len(steps) - 1
+  done = sum(min(step, per_scale) for step in steps) if steps else None
+  detail = ""
+  if steps:  # step N of M counts the iterations of all scales
+    detail = f" (scale {top} of 0..{spec.stop_scale} at {steps[-1]}"
+    detail += f"; outputs at scale {top}'s size)" if top < spec.stop_scale else ")"
+  runner.require_trained(config, done, per_scale * spec.num_scales, detail=detail)
+  _, reals = load_reals(config)
+  if top < spec.stop_scale:
+    spec = dataclasses.replace(spec, stop_scale=top, shapes=spec.shapes[:top + 1])
+    reals = reals[:top + 1]
+  method = SinGAN(config, spec)
+  mesh = sharding.make_mesh(1)
+  state = None
+  for n, step in enumerate(steps):
+    init_fn = functools.partial(method.init_state, n=n, real=jnp.asarray(reals[n][None]), previous=state)
+    state = _restore_scale(init_fn, _scale_key(config, n), mesh, scale_dir(workdir, n), step)
+  return method, state, reals
+
+
+def _restore_scale(init_fn, key, mesh, directory: str, step: int) -> TrainState:
+  """Scale ``directory``'s checkpoint of ``step`` into the state ``init_fn(key)`` has."""
   abstract = jax.eval_shape(init_fn, key)
   shardings = sharding.state_shardings(abstract, mesh)
   ckpt = Checkpointer(os.path.join(directory, "checkpoints"))
   try:
-    return ckpt.restore(abstract_with_shardings(abstract, shardings), step=config.num_steps)
+    return ckpt.restore(abstract_with_shardings(abstract, shardings), step=step)
   finally:
     ckpt.close()
 

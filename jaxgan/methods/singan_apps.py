@@ -1,7 +1,9 @@
 """SinGAN's applications (the paper's section 4 and the official scripts), on a trained pyramid.
 
-Every mode loads the finished pyramid of ``--workdir`` (training it first if the workdir has
-none) and writes files under ``<workdir>/<mode>/`` whose names carry the scale and the seed:
+Every mode loads the finished pyramid of ``--workdir`` (train it first with ``--mode=train``:
+a workdir without one stops with "train first: <command>"; ``--allow_partial`` uses the scales
+trained so far) and writes files under ``<workdir>/<mode>/`` whose names carry the scale and the
+seed:
 
 * ``random_samples``: images from noise at every scale, or from ``--gen_start_scale`` n (the
   scales below n follow the reconstruction path, so the sample keeps the image's coarse
@@ -54,8 +56,8 @@ INPUT_SEARCH = ("singan_editing", "singan_harmonization", "singan_paint", "singa
 
 
 def trained(config: singan.Config):
-  """``(method, finest state, reals)`` of ``--workdir``; trains the missing scales first."""
-  return singan.train_scales(config)
+  """``(method, finest state, reals)`` of ``--workdir``'s trained pyramid; never trains."""
+  return singan.restore_scales(config)
 
 
 def _out_path(config: singan.Config, mode: str, name: str) -> str:

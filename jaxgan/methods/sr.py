@@ -332,9 +332,11 @@ class SuperResolution:
     """A fresh state (reads ``--vgg_weights`` for a VGG loss)."""
     return self._init(key, self._vgg_params())
 
-  def restore(self) -> TrainState:
-    """The latest checkpoint of ``--workdir`` (the VGG weights come from it, not from the file)."""
-    return runner.restore(self.config, lambda key: self._init(key, self._vgg_params(placeholder=True)))
+  def restore(self, *, require_finished: bool = True) -> TrainState:
+    """The latest checkpoint of ``--workdir`` (the VGG weights come from it, not from the file);
+    of a finished run (or ``--allow_partial``) unless not ``require_finished``."""
+    return runner.restore(self.config, lambda key: self._init(key, self._vgg_params(placeholder=True)),
+                          require_finished=require_finished)
 
   # -- losses ----------------------------------------------------------------------------------
   def content_loss(self, sr: jax.Array, hr: jax.Array, vgg_params: dict) -> tuple[jax.Array, dict]:
@@ -508,7 +510,7 @@ def load_generator(config: Config) -> ModelState:
             for name in GENERATOR_FIELDS if getattr(source, name) != getattr(config, name)]
   if differ:
     raise ValueError(f"--init_from={config.init_from} holds another generator ({'; '.join(differ)})")
-  g = SuperResolution(source).restore().nets["G"]
+  g = SuperResolution(source).restore(require_finished=False).nets["G"]  # any step: a starting point
   return ModelState(params=g.params, stats=g.stats, opt_state=None)
 
 
@@ -566,6 +568,8 @@ def train(method: SuperResolution) -> TrainState:
               sample_fn=sample_fn if len(sample_hr) else None, eval_fn=eval_fn,
               on_restored=lambda _: runner.record_config(config))
   minutes = (time.monotonic() - started) / 60
+  if deadline is not None and 0 < int(state.step) < config.num_steps:  # the budget ended the run: finished
+    runner.mark_finished(config, int(state.step), f"--time_budget_minutes={config.time_budget_minutes:g}")
   if jax.process_index() == 0:
     print(f"jaxgan: stopped at step {int(state.step)} after {minutes:.1f} min; checkpoints, samples and "
           f"TensorBoard events in {workdir}", flush=True)

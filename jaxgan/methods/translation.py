@@ -260,8 +260,8 @@ def import_torch(config: TranslationConfig, init_fn, networks: dict, paths: dict
   """Official state_dicts ``{net name: .pth path}`` -> the step-0 checkpoint of a new workdir.
 
   Networks without a path keep their fresh initialisation. ``--mode=test`` then translates
-  with the official weights, ``--mode=train`` fine-tunes them. A workdir that already holds
-  checkpoints is refused (nothing is overwritten).
+  with the official weights (step 0 is recorded as finished), ``--mode=train`` fine-tunes
+  them. A workdir that already holds checkpoints is refused (nothing is overwritten).
   """
   # A file, or the name of an official pretrained generator (pix2pix_facades_label2photo,
   # cyclegan_horse2zebra_model, ...: python -m jaxgan.download --list).
@@ -282,6 +282,8 @@ def import_torch(config: TranslationConfig, init_fn, networks: dict, paths: dict
   finally:
     ckpt.close()
   runner.record_config(config)
+  # The imported networks are a finished model: --mode=test and export_torch take step 0 as it is.
+  runner.mark_finished(config, 0, "imported: " + ", ".join(f"{n} from {p}" for n, p in paths.items()))
   print(f"jaxgan: imported {', '.join(f'{n} from {p}' for n, p in paths.items())} as step 0 of {directory}",
         flush=True)
   return directory
