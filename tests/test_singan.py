@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from jaxgan.models import singan as models
 from jaxgan.nn import count_params
 from jaxgan.nn.imresize import imresize
 from tests.real_data import real_data
-from tests.tiny import tree_state
+from tests.tiny import train_first, tree_state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -399,9 +398,9 @@ def test_applications_on_an_untrained_workdir_say_train_first_and_write_nothing(
   for exists in (False, True):
     if exists:
       workdir.mkdir()
-    with pytest.raises(FileNotFoundError, match="^" + re.escape(
-        f"train first: python experiments/singan.py --mode=train --workdir={workdir} ") + ".*" + re.escape(
-        f" (no checkpoint in {workdir})") + "$"):
+    with pytest.raises(FileNotFoundError,
+        match=train_first("singan", workdir,
+                          f"no checkpoint in {workdir}")):
       apps.MODES[mode](config)
     assert os.listdir(workdir) == [] if exists else not workdir.exists()  # no config.json, no tfds build
 

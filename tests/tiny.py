@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -73,3 +74,9 @@ def unfinished_copy(workdir, dest, num_steps: int) -> str:
   with open(path, "w") as f:
     json.dump({**recorded, "num_steps": num_steps}, f)
   return str(dest)
+
+
+def train_first(script: str, workdir, reason: str) -> str:
+  """The regex of the "train first" error of a tool mode of ``experiments/<script>.py`` on ``workdir``."""
+  return ("^" + re.escape(f"train first: python experiments/{script}.py --mode=train --workdir={workdir} ") + ".*"
+          + re.escape(f" ({reason})") + "$")
