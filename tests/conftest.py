@@ -9,8 +9,17 @@ Set here (test infrastructure), never in library code:
 import os
 import tempfile
 
+import pytest
+
 _CACHE = os.path.join(tempfile.gettempdir(), "jaxgan-test-xla-cache")
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _CACHE)
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.3")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+
+
+@pytest.fixture
+def fit_spy(monkeypatch):
+  """A :class:`tests.tiny.FitSpy` on every ``fit`` the test runs."""
+  from tests.tiny import FitSpy  # pylint: disable=import-outside-toplevel -- after the settings above
+  return FitSpy(monkeypatch)

@@ -131,11 +131,15 @@ def test_one_adam_over_two_networks_equals_one_adam_each():
   _close(joint, apart, rtol=1e-6, atol=0)
 
 
-def test_resume_with_a_partly_filled_pool_is_bit_identical(tmp_path):
+def test_resume_with_a_partly_filled_pool_is_bit_identical(tmp_path, fit_spy):
   common = dict(pool_size=5, num_steps=3, n_epochs=1, n_epochs_decay=1)
   straight = cyclegan.train(cyclegan.build(_config(tmp_path / "a", **common)))
-  cyclegan.train(cyclegan.build(_config(tmp_path / "b", **{**common, "num_steps": 2})))
-  resumed = cyclegan.train(cyclegan.build(_config(tmp_path / "b", **common)))
+  cyclegan.train(cyclegan.build(_config(tmp_path / "b", **{**common, "num_steps": 1})))
+  fit_spy.clear()
+  # Restores step 1 (one image in each pool), runs 2 and 3, sampling and saving after each step
+  # without recompiling.
+  resumed = cyclegan.train(cyclegan.build(_config(tmp_path / "b", **common, sample_every=1, checkpoint_every=1)))
+  assert fit_spy.summary() == [(1, 2)]
   assert int(straight.extra["fake_A"].count) == 3 < 5  # partly filled
   _close(jax.device_get(resumed.nets), jax.device_get(straight.nets), rtol=0, atol=0)
   _close(jax.device_get(resumed.extra), jax.device_get(straight.extra), rtol=0, atol=0)

@@ -5,6 +5,7 @@ import os
 
 import jax
 import numpy as np
+import optax
 import pytest
 
 from jaxgan import config as config_lib
@@ -15,21 +16,25 @@ from jaxgan.train.loop import LoopOptions, fit
 from tests import tiny
 
 
-def _fit(workdir, num_steps, method):
+def _fit(workdir, num_steps, method, **options):
   loader = BatchLoader(tiny.ListSource(n=24, size=16), global_batch_size=8, seed=3,
                        transform=labelled_transform(image_size=16, channels=1))
+  options = {"checkpoint_every": 2, "keep_checkpoints": 2, "log_every": 1, "sample_every": 3, **options}
   return fit(workdir=workdir, init_fn=method.init_state, train_step=method.train_step, batches=loader,
-             options=LoopOptions(num_steps=num_steps, checkpoint_every=2, keep_checkpoints=2, log_every=1,
-                                 sample_every=3, progress=False),
-             key=jax.random.PRNGKey(7), sample_fn=method.sample)
+             options=LoopOptions(num_steps=num_steps, progress=False, **options),
+             key=jax.random.PRNGKey(7), sample_fn=method.sample,
+             eval_fn=lambda state: {"g_norm": float(optax.tree.norm(state.nets["G"].params))})
 
 
-def test_resumed_run_is_bit_identical_to_uninterrupted_run(tmp_path):
+def test_resumed_run_is_bit_identical_to_uninterrupted_run(tmp_path, fit_spy):
   method = dcgan.build(tiny.dcgan_config())
   straight = _fit(tmp_path / "straight", 5, method)
-  _fit(tmp_path / "resumed", 3, method)  # stops at 3: checkpoints 2 and 3
+  _fit(tmp_path / "resumed", 3, method)  # stops at 3 (not a checkpoint of the straight run)
   assert Checkpointer(tmp_path / "resumed" / "checkpoints").all_steps() == [2, 3]
-  resumed = _fit(tmp_path / "resumed", 5, method)  # restores 3, runs 4 and 5 (epoch 2 data)
+  # Restores 3, runs 4 and 5 (epoch 2 data), evaluating, sampling and saving after each step
+  # without recompiling its step.
+  resumed = _fit(tmp_path / "resumed", 5, method, sample_every=1, eval_every=1)
+  assert fit_spy.summary() == [(0, 5), (0, 3), (3, 2)]
   assert int(resumed.step) == int(straight.step) == 5
   for a, b in zip(jax.tree.leaves(jax.device_get(straight)), jax.tree.leaves(jax.device_get(resumed))):
     np.testing.assert_array_equal(a, b)

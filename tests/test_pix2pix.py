@@ -95,16 +95,21 @@ def _params(state):
   return jax.device_get(state.nets)
 
 
-def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys):
+def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy):
   data = tmp_path / "facades"
   _write_ab_folder(data, {"train": ["t0", "t1", "t2"], "test": ["x0", "x1"]})
   common = dict(dataset=f"paired:{data}", direction="BtoA", batch_size=1, num_steps=3, n_epochs=1,
                 n_epochs_decay=1)
   straight = pix2pix.train(pix2pix.build(_config(tmp_path / "a", **common)))
   assert int(straight.step) == 3
-  # Interrupted after 2 steps, then resumed: the same parameters as the uninterrupted run.
-  pix2pix.train(pix2pix.build(_config(tmp_path / "b", **{**common, "num_steps": 2})))
-  resumed = pix2pix.train(pix2pix.build(_config(tmp_path / "b", **common)))
+  # Interrupted after 1 step, then resumed with samples, evaluations and checkpoints after every
+  # step: restored step 1, ran 2 and 3 without recompiling, the same parameters as the
+  # uninterrupted run.
+  pix2pix.train(pix2pix.build(_config(tmp_path / "b", **{**common, "num_steps": 1})))
+  fit_spy.clear()
+  resumed = pix2pix.train(pix2pix.build(_config(tmp_path / "b", **common, sample_every=1, eval_every=1,
+                                                checkpoint_every=1)))
+  assert fit_spy.summary() == [(1, 2)]
   _leaves_close(_params(resumed), _params(straight), rtol=0, atol=0)
   assert os.path.exists(tmp_path / "a" / "work" / "eval.json")
 

@@ -350,7 +350,7 @@ def test_single_image_source_drops_alpha_and_names_missing_files(tmp_path):
     si.single_image_source(tmp_path / "nope.png", tmp_path / "tfds")
 
 
-def test_train_resume_mid_pyramid_is_bit_identical_and_restores_only_when_finished(tmp_path, capsys):
+def test_train_resume_mid_pyramid_is_bit_identical_and_restores_only_when_finished(tmp_path, capsys, fit_spy):
   config = tiny_config(tmp_path)
   method, full, _ = singan.train_scales(config, progress=False)
   assert method.spec.num_scales == 3
@@ -360,7 +360,10 @@ def test_train_resume_mid_pyramid_is_bit_identical_and_restores_only_when_finish
   shutil.rmtree(os.path.join(singan.scale_dir(workdir, 1), "checkpoints", "2"))
   shutil.rmtree(singan.scale_dir(workdir, 2))
   partial = shutil.copytree(workdir, tmp_path / "partial")  # for the next test
+  fit_spy.clear()
   _, resumed, _ = singan.train_scales(config, progress=False)
+  # Scale 0 restored finished, scale 1 restored at iteration 1 and ran 1, scale 2 ran from scratch.
+  assert fit_spy.summary() == [(2, 0), (1, 1), (0, 2)]
   chex.assert_trees_all_equal(_arrays(resumed), expected)
   # Restoring only (no training) gives the same state.
   _, restored, _ = singan.restore_scales(config)

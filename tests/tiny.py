@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shutil
 
+import jax
 import numpy as np
 
 from jaxgan.methods import dcgan, gan
@@ -80,3 +82,51 @@ def train_first(script: str, workdir, reason: str) -> str:
   """The regex of the "train first" error of a tool mode of ``experiments/<script>.py`` on ``workdir``."""
   return ("^" + re.escape(f"train first: python experiments/{script}.py --mode=train --workdir={workdir} ") + ".*"
           + re.escape(f" ({reason})") + "$")
+
+
+class FitSpy:
+  """What every ``fit`` of a test did, recorded in :attr:`runs` as ``{"start", "steps", "traces",
+  "cache"}``: the step its state started from (restored or fresh), the train steps it ran, and how
+  often its train step was traced and compiled (1 each: never recompiled, e.g. after an evaluation,
+  a sample grid or a checkpoint). Installed with ``monkeypatch`` on ``jaxgan.train.loop``."""
+
+  def __init__(self, monkeypatch):
+    from jaxgan.train import loop  # pylint: disable=import-outside-toplevel
+    self.runs: list[dict] = []
+    self._jitted: list = []
+    real_init, real_compile = loop.init_or_restore, loop.compile_train_step
+
+    def init_or_restore(*args, **kwargs):
+      state, shardings = real_init(*args, **kwargs)
+      self.runs.append({"start": int(jax.device_get(state.step)), "steps": 0, "traces": 0})
+      return state, shardings
+
+    def compile_train_step(train_step, *args, **kwargs):
+      run = self.runs[-1]
+
+      @functools.wraps(train_step)
+      def traced(state, batch):
+        run["traces"] += 1
+        return train_step(state, batch)
+
+      jitted = real_compile(traced, *args, **kwargs)
+      self._jitted.append((run, jitted))
+
+      def counted(state, batch):
+        run["steps"] += 1
+        return jitted(state, batch)
+
+      return counted
+
+    monkeypatch.setattr(loop, "init_or_restore", init_or_restore)
+    monkeypatch.setattr(loop, "compile_train_step", compile_train_step)
+
+  def summary(self) -> list[tuple[int, int]]:
+    """``(start step, steps run)`` of every ``fit`` so far; checks that none recompiled its step."""
+    for run, jitted in self._jitted:
+      assert run["traces"] == 1 and jitted._cache_size() == 1, (run, jitted._cache_size())  # pylint: disable=protected-access
+    return [(run["start"], run["steps"]) for run in self.runs]
+
+  def clear(self) -> None:
+    self.runs.clear()
+    self._jitted.clear()
