@@ -510,7 +510,7 @@ def _singan_coarser_scales(c: dict, gen: torch.Generator, device: torch.device, 
 
   def upsample(x, shape):
     # The official imresize (MATLAB bicubic in numpy, via uint8: clipped to [-1, 1]), jaxgan's
-    # jaxgan.nn.imresize + crop: here clip + one bicubic interpolate to the exact shape, which is
+    # jaxgan.imresize.imresize + crop: here clip + one bicubic interpolate to the exact shape, which is
     # cheaper (on the device, no CPU round trip), so PyTorch is, if anything, favoured.
     return torch.nn.functional.interpolate(x.clamp(-1.0, 1.0), size=shape, mode="bicubic", align_corners=False)
 

@@ -1,4 +1,4 @@
-"""SR data: MATLAB's bicubic imresize (jaxgan.data.matlab_resize) and HR crops (jaxgan.data.hr_crops)."""
+"""SR data: MATLAB's bicubic imresize (jaxgan.imresize) and HR crops (jaxgan.data.hr_crops)."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from PIL import Image
 
 from jaxgan import data
 from jaxgan.data import hr_crops, images
-from jaxgan.data import matlab_resize as mr
+from jaxgan import imresize as mr
 from tests.real_data import real_data
 
 # ------------------------------------------------------------------ imresize
@@ -37,7 +37,7 @@ def test_constant_images_stay_constant(factor):
     out = mr.bicubic_downscale(image, factor)
     assert out.shape == (8, 5, 3) and out.dtype == dtype
     np.testing.assert_allclose(out, value, rtol=1e-12)
-  np.testing.assert_allclose(mr.imresize(np.full((7, 9), 0.25), 2.5), 0.25, rtol=1e-12)
+  np.testing.assert_allclose(mr.matlab_imresize(np.full((7, 9), 0.25), 2.5), 0.25, rtol=1e-12)
 
 
 @pytest.mark.parametrize('factor', [2, 3, 4])
@@ -75,27 +75,27 @@ def test_interior_matches_pillow_bicubic(factor):
 def test_upscaling_and_identity():
   rng = np.random.default_rng(0)
   image = rng.uniform(0, 255, (10, 12)).astype(np.float32)
-  np.testing.assert_allclose(mr.imresize(image, 1.0), image, rtol=1e-12)
-  up = mr.imresize(image, 4)
+  np.testing.assert_allclose(mr.matlab_imresize(image, 1.0), image, rtol=1e-12)
+  up = mr.matlab_imresize(image, 4)
   assert up.shape == (40, 48)
   np.testing.assert_allclose(up[8:-8, 8:-8], _pil(image, (40, 48))[8:-8, 8:-8], atol=1e-3)
-  assert mr.imresize(np.zeros((10, 7), np.uint8), 1 / 3).shape == (4, 3)  # ceil(10 / 3), ceil(7 / 3)
-  assert mr.imresize(np.zeros((9, 6, 2)), size=(4, 5)).shape == (4, 5, 2)
+  assert mr.matlab_imresize(np.zeros((10, 7), np.uint8), 1 / 3).shape == (4, 3)  # ceil(10 / 3), ceil(7 / 3)
+  assert mr.matlab_imresize(np.zeros((9, 6, 2)), size=(4, 5)).shape == (4, 5, 2)
 
 
 def test_imresize_errors_name_the_values():
   with pytest.raises(ValueError, match='exactly one of scale and size'):
-    mr.imresize(np.zeros((4, 4)))
+    mr.matlab_imresize(np.zeros((4, 4)))
   with pytest.raises(ValueError, match='scale must be positive, got -2'):
-    mr.imresize(np.zeros((4, 4)), -2)
+    mr.matlab_imresize(np.zeros((4, 4)), -2)
   with pytest.raises(ValueError, match='int64'):
-    mr.imresize(np.zeros((4, 4), np.int64), 0.5)
+    mr.matlab_imresize(np.zeros((4, 4), np.int64), 0.5)
   with pytest.raises(ValueError, match=r'\(4,\)'):
-    mr.imresize(np.zeros(4), 0.5)
+    mr.matlab_imresize(np.zeros(4), 0.5)
   with pytest.raises(ValueError, match='10x12 is not a multiple of the downscaling factor 4'):
     mr.bicubic_downscale(np.zeros((10, 12)), 4)
   with pytest.raises(ValueError, match="boundary.*'wrap'"):
-    mr.imresize(np.zeros((4, 4)), 0.5, boundary='wrap')
+    mr.matlab_imresize(np.zeros((4, 4)), 0.5, boundary='wrap')
 
 
 # ------------------------------------------------------------------ HR crops

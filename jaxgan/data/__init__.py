@@ -20,7 +20,6 @@ from jaxgan.data.images import (
 )
 from jaxgan.data.jitter import PREPROCESS, PREPROCESS_MODES
 from jaxgan.data.loader import BatchLoader, labelled_transform
-from jaxgan.data.matlab_resize import bicubic_downscale, imresize
 from jaxgan.data.paired import (
     PAIRED_SPEC_FORMS,
     PairedSource,
@@ -69,10 +68,8 @@ __all__ = [
     'UnpairedBatches',
     'all_labels',
     'balanced_labeled_indices',
-    'bicubic_downscale',
     'convert_channels',
     'hr_source',
-    'imresize',
     'labelled_source',
     'labelled_transform',
     'load_image',

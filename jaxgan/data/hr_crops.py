@@ -18,7 +18,7 @@ Whether a folder trains or evaluates is the transform's choice:
   ``scale`` (:func:`modcrop`, the SR benchmarks' ``modcrop``), and its LR;
   :func:`sr_eval_batches` yields them one image at a time.
 
-The LR image is MATLAB's bicubic ``imresize(hr, 1 / scale)`` (:mod:`jaxgan.data.matlab_resize`:
+The LR image is MATLAB's bicubic ``imresize(hr, 1 / scale)`` (:func:`jaxgan.imresize.matlab_imresize`:
 Keys' cubic, a = -0.5, antialiased), the degradation the SR literature trains and
 evaluates with. By default it is made from the uint8 HR image and rounded to uint8,
 as the benchmark LR files are (``quantize=False`` keeps it unrounded, clipped to
@@ -41,7 +41,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxgan.data import builders, fingerprint, matlab_resize
+from jaxgan import imresize as resize_lib
+from jaxgan.data import builders, fingerprint
 from jaxgan.data import images as images_lib
 from jaxgan.data.record_source import RecordSource, decode_name
 
@@ -184,9 +185,9 @@ def lr_hr_pair(hr: np.ndarray, scale: int, *, quantize: bool = True) -> Example:
   if hr.dtype != np.uint8 or hr.ndim != 3:
     raise ValueError(f'expected a uint8 HxWxC HR image, got {hr.dtype} {hr.shape}')
   if quantize:
-    lr = matlab_resize.bicubic_downscale(hr, scale).astype(np.float32) / np.float32(255.0)
+    lr = resize_lib.bicubic_downscale(hr, scale).astype(np.float32) / np.float32(255.0)
   else:
-    lr = np.clip(matlab_resize.bicubic_downscale(hr.astype(np.float64) / 255.0, scale), 0.0, 1.0)
+    lr = np.clip(resize_lib.bicubic_downscale(hr.astype(np.float64) / 255.0, scale), 0.0, 1.0)
   return {'lr': np.asarray(lr, np.float32), 'hr': images_lib.to_float(hr)}
 
 

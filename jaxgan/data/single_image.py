@@ -14,7 +14,7 @@ The official pyramid rule (:func:`pyramid_spec`), with ``max_size`` 250, ``min_s
     factor     = (min_size / min(H1, W1)) ** (1 / stop_scale)   # refitted per image
     scale i (0 = coarsest) = imresize(image1, factor ** (stop_scale - i))
 
-``imresize`` is MATLAB's (:mod:`jaxgan.nn.imresize`), sides ``ceil(scale * side)``, clamped
+``imresize`` is MATLAB's (:func:`jaxgan.imresize.imresize`), sides ``ceil(scale * side)``, clamped
 to [-1, 1] as the official one is (:func:`imresize_clamped`). The
 super-resolution variant (:func:`sr_pyramid_spec`, the official ``adjust_scales2image_SR``)
 uses ``min_size`` 18, the factor ``(1/2)^(1/3)`` and truncating ``int`` instead of ``ceil``; it
@@ -34,7 +34,7 @@ import tensorflow_datasets as tfds
 
 from jaxgan.data import builders, fingerprint
 from jaxgan.data import images as images_lib
-from jaxgan.nn.imresize import imresize, output_side
+from jaxgan.imresize import imresize, output_side
 
 MAX_SIZE = 250
 MIN_SIZE = 25
@@ -127,7 +127,7 @@ def imresize_clamped(images, scale: float | None = None, *,
   The cubic kernel overshoots at sharp edges (a black/white edge reaches about -1.1 and 1.2);
   the official ``imresize`` / ``imresize_to_shape`` end in ``np2torch``, whose ``norm`` clamps
   every resized image: pyramid levels, between-scale upsampling, the applications' inputs.
-  :func:`jaxgan.nn.imresize.imresize` itself stays unclamped for its other users.
+  :func:`jaxgan.imresize.imresize` itself stays unclamped for its other users.
   """
   return imresize(images, scale, output_shape=output_shape).clip(-1.0, 1.0)
 

@@ -42,7 +42,7 @@ from jaxgan import download, visualize
 from jaxgan.data import images as images_lib
 from jaxgan.data.single_image import imresize_clamped, to_model_range
 from jaxgan.methods import singan
-from jaxgan.nn.imresize import imresize
+from jaxgan.imresize import imresize
 from jaxgan.train import compiler
 
 MASK_THRESHOLD = 128

@@ -83,7 +83,7 @@ import optax
 from jaxgan import download
 from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
 from jaxgan.data import images as images_lib
-from jaxgan.data import matlab_resize
+from jaxgan import imresize as resize_lib
 from jaxgan.data.hr_crops import hr_source, modcrop, scan_hr_folder, sr_crop_transform
 from jaxgan.interop import vgg as vgg_lib
 from jaxgan.losses import (
@@ -443,13 +443,13 @@ def eval_pair(image: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
   """``(HR, LR)`` uint8: the image ``modcrop``-ped to a multiple of ``scale`` and its MATLAB
   bicubic downscaling, rounded to uint8 (as the benchmark LR files)."""
   hr = modcrop(np.asarray(image, np.uint8), scale)
-  return hr, matlab_resize.bicubic_downscale(hr, scale)
+  return hr, resize_lib.bicubic_downscale(hr, scale)
 
 
 def bicubic_upscale(lr: np.ndarray, scale: int) -> np.ndarray:
   """MATLAB's bicubic ``imresize(lr, scale)`` of a uint8 image, rounded to uint8: the baseline."""
   h, w = np.shape(lr)[:2]
-  return matlab_resize.imresize(np.asarray(lr, np.uint8), size=(h * scale, w * scale))
+  return resize_lib.matlab_imresize(np.asarray(lr, np.uint8), size=(h * scale, w * scale))
 
 
 def luma(images) -> jax.Array:
@@ -526,7 +526,7 @@ def _sample_crops(config: Config, images: list[tuple[str, np.ndarray]]) -> tuple
       top, left = (h - size) // 2, (w - size) // 2
       hrs.append(image[top:top + size, left:left + size])
   hr = np.stack(hrs) if hrs else np.zeros((0, size, size, 3), np.uint8)
-  return hr, np.stack([matlab_resize.bicubic_downscale(x, config.scale) for x in hr]) if hrs else hr
+  return hr, np.stack([resize_lib.bicubic_downscale(x, config.scale) for x in hr]) if hrs else hr
 
 
 def train(method: SuperResolution) -> TrainState:

@@ -1,4 +1,4 @@
-"""MATLAB's bicubic ``imresize`` in numpy: how the super-resolution literature makes LR images.
+"""MATLAB's bicubic ``imresize``: exact in numpy (how the SR literature makes LR images), and traceable in JAX.
 
 SR papers (SRCNN, VDSR, SRResNet/SRGAN, EDSR ...) and their benchmark LR files make
 low-resolution images with MATLAB's ``imresize(hr, 1/s, 'bicubic')``, whose defaults
@@ -26,10 +26,24 @@ the end (the Python ports do the same; MATLAB's own uint8 path may round between
 passes, at most one grey level apart). Pillow's ``BICUBIC`` uses the same kernel and
 antialiasing, but renormalises the weights at the borders instead of mirroring and
 works in fixed point, so it agrees with this in the interior up to rounding only.
+
+Two entry points, one kernel (:func:`resize_matrix`):
+
+* :func:`matlab_imresize` (numpy, float64 passes, uint8 rounded once): the SR data pipeline,
+  benchmark LR images and the bicubic baseline;
+* :func:`imresize` (float32, numpy or JAX arrays ``[..., H, W, C]``, traceable and exactly
+  differentiable): one ``[out, in]`` matrix per axis, an image resize is ``W_h @ x @ W_w^T`` per
+  channel, inside ``jax.jit``; the two products commute, so the axis order does not matter (up to
+  rounding). Unlike SinGAN's official ``imresize``, which converts to uint8 between calls, nothing
+  is quantised, and nothing is clamped (SinGAN clamps at its call sites:
+  :func:`jaxgan.data.single_image.imresize_clamped`).
+
+This module imports nothing from jaxgan: ``jaxgan.nn`` and ``jaxgan.data`` both use it.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -93,7 +107,7 @@ def output_size(size: Sequence[int], scale: float) -> tuple[int, int]:
   return tuple(max(1, math.ceil(round(scale * s, 9))) for s in size)
 
 
-def imresize(image: np.ndarray, scale: float | None = None, *,
+def matlab_imresize(image: np.ndarray, scale: float | None = None, *,
              size: Sequence[int] | None = None, antialiasing: bool = True,
              boundary: str = 'symmetric') -> np.ndarray:
   """MATLAB's ``imresize(image, scale, 'bicubic')`` or ``imresize(image, [h w], 'bicubic')``.
@@ -138,11 +152,80 @@ def imresize(image: np.ndarray, scale: float | None = None, *,
 
 
 def bicubic_downscale(image: np.ndarray, factor: int, **kwargs) -> np.ndarray:
-  """``imresize(image, 1 / factor)`` for an image whose sides are multiples of ``factor``."""
+  """``matlab_imresize(image, 1 / factor)`` for an image whose sides are multiples of ``factor``."""
   if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
     raise ValueError(f'factor must be a positive integer, got {factor!r}')
   h, w = np.shape(image)[:2]
   if h % factor or w % factor:
     raise ValueError(f'image size {h}x{w} is not a multiple of the downscaling factor {factor}; '
                      'crop it first (see jaxgan.data.hr_crops.modcrop)')
-  return imresize(image, size=(h // factor, w // factor), **kwargs)
+  return matlab_imresize(image, size=(h // factor, w // factor), **kwargs)
+
+
+# -- float32, numpy or JAX (traceable) ------------------------------------------------------------
+
+
+def output_side(side: int, scale: float) -> int:
+  """MATLAB's output side for a scale factor: ``ceil(scale * side)``."""
+  return output_size((side, side), scale)[0]
+
+
+def _check_side(name: str, value) -> int:
+  if not isinstance(value, (int, np.integer)) or value < 1:
+    raise ValueError(f"{name} must be a positive integer, got {value!r}")
+  return int(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _float32_matrix(in_side: int, out_side: int, scale: float, antialias: bool) -> np.ndarray:
+  matrix = resize_matrix(in_side, out_side, scale, antialiasing=antialias)
+  matrix = matrix.astype(np.float32)
+  matrix.setflags(write=False)
+  return matrix
+
+
+def axis_matrix(in_side: int, out_side: int | None = None, *, scale: float | None = None,
+                  antialias: bool = True) -> np.ndarray:
+  """The ``[out_side, in_side]`` float32 matrix that resizes one axis.
+
+  Give ``scale`` (then ``out_side`` defaults to ``ceil(scale * in_side)``), or ``out_side``
+  alone (then ``scale = out_side / in_side``, MATLAB's rule for an output size).
+  """
+  in_side = _check_side("in_side", in_side)
+  if scale is None:
+    if out_side is None:
+      raise ValueError("give scale or out_side")
+    out_side = _check_side("out_side", out_side)
+    scale = out_side / in_side
+  else:
+    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+      raise ValueError(f"scale must be a positive number, got {scale!r}")
+    out_side = output_side(in_side, scale) if out_side is None else _check_side("out_side", out_side)
+  return _float32_matrix(in_side, out_side, float(scale), bool(antialias))
+
+
+def imresize(images, scale: float | tuple[float, float] | None = None, *,
+             output_shape: tuple[int, int] | None = None, antialias: bool = True):
+  """Resize ``[..., H, W, C]`` images (numpy or JAX arrays) like MATLAB's ``imresize``.
+
+  ``scale`` (one factor, or ``(scale_h, scale_w)``) gives sides ``ceil(scale * side)``;
+  ``output_shape=(h, w)`` gives those sides with the scale ``h / H``, ``w / W``; given both,
+  the weights use ``scale`` and the sides ``output_shape`` (SinGAN's imresize_to_shape).
+  Float32 in, float32 out; values are not clipped.
+  """
+  if images.ndim < 3:
+    raise ValueError(f"images must have shape [..., H, W, C], got {images.shape}")
+  h, w = images.shape[-3], images.shape[-2]
+  if scale is None and output_shape is None:
+    raise ValueError("give scale or output_shape")
+  scales = (None, None) if scale is None else (
+      tuple(scale) if isinstance(scale, (tuple, list)) else (scale, scale))
+  sides = (None, None) if output_shape is None else tuple(output_shape)
+  mh = axis_matrix(h, sides[0], scale=scales[0], antialias=antialias)
+  mw = axis_matrix(w, sides[1], scale=scales[1], antialias=antialias)
+  if isinstance(images, np.ndarray):
+    xp = np
+  else:
+    import jax.numpy as xp  # pylint: disable=import-outside-toplevel
+  out = xp.einsum("oh,...hwc->...owc", mh, images.astype(np.float32))
+  return xp.einsum("pw,...owc->...opc", mw, out)
