@@ -87,7 +87,7 @@ def test_sr_names_resolve_to_the_registry_paths(mirror):
       "bsd68", flag="--dataset", kind="dir")
   assert sr.folder_flag(config.eval_dir, "--eval_dir") == str(download.resolve("set5"))
   # vgg16 (torchvision) is not there: its alternative vgg16_keras, at the mirror's path, is.
-  assert sr.resolved_vgg_weights(config) == str(mirror / "vgg16" / "vgg16_conv_keras_imagenet.npz")
+  assert sr.vgg_weights(config) == str(mirror / "vgg16" / "vgg16_conv_keras_imagenet.npz")
   assert sr.folder_flag("", "--eval_dir") == ""
 
 
@@ -96,11 +96,11 @@ def test_sr_paths_stay_as_they_are(tmp_path, monkeypatch, no_data):
   folder.mkdir()
   weights.write_bytes(b"")
   assert sr.folder_flag(str(folder), "--dataset") == str(folder)
-  assert sr.resolved_vgg_weights(sr.Config(loss="vgg", vgg_weights=str(weights))) == str(weights)
+  assert sr.vgg_weights(sr.Config(loss="vgg", vgg_weights=str(weights))) == str(weights)
   with pytest.raises(vgg_lib.VGGWeightsNotFoundError, match="--vgg_weights=.*nope.npz: no such file"):
-    sr.resolved_vgg_weights(sr.Config(loss="vgg", vgg_weights=str(tmp_path / "nope.npz")))
+    sr.vgg_weights(sr.Config(loss="vgg", vgg_weights=str(tmp_path / "nope.npz")))
   monkeypatch.setenv("JAXGAN_VGG16", str(weights))  # empty --vgg_weights: $JAXGAN_VGG16 as before
-  assert sr.resolved_vgg_weights(sr.Config(loss="vgg")) == str(weights)
+  assert sr.vgg_weights(sr.Config(loss="vgg")) == str(weights)
 
 
 @pytest.mark.parametrize("kw, name", [
@@ -134,7 +134,7 @@ def test_style_names_resolve(mirror, tmp_path):
       "style_images", "candy.jpg")
   assert st.image_flag("rain-princess", flag="style_image", what="", search=st.STYLE_SEARCH) == _shipped(
       "style_images", "rain-princess.jpg")
-  assert st.resolve_vgg_path(config) == str(mirror / "vgg16" / "vgg16_conv_keras_imagenet.npz")
+  assert st.vgg_weights(config) == str(mirror / "vgg16" / "vgg16_conv_keras_imagenet.npz")
   plan, _ = st._stylize_plan(config.replace(input="amber"))  # pylint: disable=protected-access
   assert plan == [(_shipped("style_content", "amber.jpg"), str(tmp_path / "w" / "stylized" / "amber.png"))]
   plan, _ = st._stylize_plan(config.replace(input="bsd68"))  # pylint: disable=protected-access

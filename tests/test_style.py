@@ -125,7 +125,7 @@ def test_missing_inputs_are_named(files, tmp_path):
   env = dict(os.environ)
   os.environ.pop("JAXGAN_VGG16", None)
   try:
-    with pytest.raises(vgg_lib.VGGWeightsNotFoundError, match="--vgg_weights is required"):
+    with pytest.raises(vgg_lib.VGGWeightsNotFoundError, match="the perceptual loss needs ImageNet VGG16 weights: pass --vgg_weights"):
       st.build(_config(files, tmp_path, vgg_weights="")).targets  # noqa: B018
   finally:
     os.environ.clear()

@@ -52,6 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx, struct
 
+from jaxgan import download
 from jaxgan.interop.torch_checkpoint import (
     KeyMap,
     StateDictMismatchError,
@@ -287,6 +288,31 @@ def default_vgg_path(depth: int = 16) -> str | None:
 def default_vgg16_path() -> str | None:
   """``$JAXGAN_VGG16``, or ``None`` when it is unset or empty."""
   return default_vgg_path(16)
+
+
+def weights_flag(value: str, depth: int = 16, *, needed_by: str) -> str:
+  """The VGG``depth`` weights file of ``--vgg_weights=value`` (a path or a registered name such as
+  ``vgg16``), or of ``$JAXGAN_VGG16/19`` when ``value`` is empty.
+
+  A registered name not downloaded raises :class:`jaxgan.download.NotAvailableError` (with the
+  download command); no value, or a missing file, :class:`VGGWeightsNotFoundError` naming the flag
+  and saying that ``needed_by`` (e.g. ``--loss=vgg``) needs the weights.
+  """
+  hint = weights_hint(depth)
+  if value:
+    try:
+      return download.resolve_flag(value, flag='--vgg_weights', kind='file')
+    except download.NotAvailableError:
+      raise
+    except FileNotFoundError as e:
+      raise VGGWeightsNotFoundError(f'{e}. {hint}') from None
+  path = default_vgg_path(depth)
+  if not path:
+    raise VGGWeightsNotFoundError(f'{needed_by} needs ImageNet VGG{depth} weights: pass --vgg_weights=PATH or '
+                                  f'set ${PATH_ENV[depth]}. {hint}')
+  if not os.path.isfile(path):
+    raise VGGWeightsNotFoundError(f'--vgg_weights={path}: no such file. {hint}')
+  return path
 
 
 # ---------------------------------------------------------------------- checked weights

@@ -214,19 +214,9 @@ def config_from_json(path: str) -> Config:
   return Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in names})
 
 
-def resolved_vgg_weights(config: Config) -> str:
-  """``--vgg_weights`` (a file or a name: ``vgg16``) or ``$JAXGAN_VGG16``; a FileNotFoundError
-  saying how to give one."""
-  if config.vgg_weights:
-    return st.vgg_weights_path(config.vgg_weights, VGG_DEPTH)
-  path = vgg_lib.default_vgg16_path()
-  if not path:
-    raise vgg_lib.VGGWeightsNotFoundError(
-        f"--loss={config.loss} needs ImageNet VGG16 weights: pass --vgg_weights=PATH or set "
-        f"${vgg_lib.PATH_ENV[VGG_DEPTH]}. {vgg_lib.weights_hint(VGG_DEPTH)}")
-  if not os.path.isfile(path):
-    raise vgg_lib.VGGWeightsNotFoundError(f"--vgg_weights={path}: no such file. {vgg_lib.weights_hint(VGG_DEPTH)}")
-  return path
+def vgg_weights(config: Config) -> str:
+  """The file of ``--vgg_weights`` (or ``$JAXGAN_VGG16``): :func:`jaxgan.interop.vgg.weights_flag`."""
+  return vgg_lib.weights_flag(config.vgg_weights, VGG_DEPTH, needed_by=f"--loss={config.loss}")
 
 
 def folder_flag(value: str, flag: str) -> str:
@@ -245,7 +235,7 @@ def check_train_flags(config: Config) -> None:
                      "name (e.g. --dataset=bsd68)")
   folder_flag(config.dataset, "--dataset")
   if config.uses_vgg:
-    resolved_vgg_weights(config)
+    vgg_weights(config)
   folder_flag(config.eval_dir, "--eval_dir")
 
 
@@ -290,7 +280,7 @@ class SuperResolution:
   @functools.cached_property
   def loss_network(self) -> vgg_lib.LossNetwork:
     """The VGG16 of ``--vgg_weights`` (read once, when a VGG loss first needs it)."""
-    return vgg_lib.load_vgg(resolved_vgg_weights(self.config), depth=VGG_DEPTH)
+    return vgg_lib.load_vgg(vgg_weights(self.config), depth=VGG_DEPTH)
 
   def _vgg_params(self, *, placeholder: bool = False) -> dict:
     """``extra['vgg']``: the convolutions the content layer needs (zeros of their shapes when

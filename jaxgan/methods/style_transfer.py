@@ -196,38 +196,13 @@ STYLE_SEARCH = ("style_images",)  # --style_image=candy
 CONTENT_SEARCH = ("style_content",)  # --content_image=amber, --input=amber
 
 
-def vgg_weights_path(value: str, depth: int) -> str:
-  """The file of ``--vgg_weights=value``: a path or a registered name (``vgg16``).
-
-  A name not downloaded raises :class:`jaxgan.download.NotAvailableError` (the download
-  command); any other missing file VGGWeightsNotFoundError naming the flag.
-  """
-  try:
-    return download.resolve_flag(value, flag="--vgg_weights", kind="file")
-  except download.NotAvailableError:
-    raise
-  except FileNotFoundError as e:
-    raise vgg_lib.VGGWeightsNotFoundError(f"{e}. {vgg_lib.weights_hint(depth)}") from None
-
-
-def resolve_vgg_path(config: LossConfig) -> str:
-  """``--vgg_weights`` (a file or a name) or ``$JAXGAN_VGG16/19``; VGGWeightsNotFoundError naming
-  the flag if neither."""
-  if config.vgg_weights:
-    return vgg_weights_path(config.vgg_weights, config.vgg_depth)
-  path = vgg_lib.default_vgg_path(config.vgg_depth)
-  env = vgg_lib.PATH_ENV[config.vgg_depth]
-  if not path:
-    raise vgg_lib.VGGWeightsNotFoundError(
-        f"--vgg_weights is required (or set ${env}). {vgg_lib.weights_hint(config.vgg_depth)}")
-  if not os.path.isfile(path):
-    raise vgg_lib.VGGWeightsNotFoundError(
-        f"--vgg_weights={path}: no such file. {vgg_lib.weights_hint(config.vgg_depth)}")
-  return path
+def vgg_weights(config: LossConfig) -> str:
+  """The file of ``--vgg_weights`` (or ``$JAXGAN_VGG16/19``): :func:`jaxgan.interop.vgg.weights_flag`."""
+  return vgg_lib.weights_flag(config.vgg_weights, config.vgg_depth, needed_by="the perceptual loss")
 
 
 def load_loss_network(config: LossConfig) -> vgg_lib.LossNetwork:
-  return vgg_lib.load_vgg(resolve_vgg_path(config), depth=config.vgg_depth)
+  return vgg_lib.load_vgg(vgg_weights(config), depth=config.vgg_depth)
 
 
 def image_flag(value: str, *, flag: str, what: str, search: Sequence[str] = ()) -> str:
@@ -506,7 +481,7 @@ def check_loss_flags(config: LossConfig) -> None:
   flag), before anything is written or compiled."""
   image_flag(config.style_image, flag="style_image", what="the painting whose style is transferred",
              search=STYLE_SEARCH)
-  resolve_vgg_path(config)
+  vgg_weights(config)
 
 
 def check_train_flags(config: Config) -> None:
