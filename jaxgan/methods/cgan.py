@@ -30,11 +30,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgan import visualize
-from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, field
+from jaxgan.config import NON_NEGATIVE, POSITIVE, field
 from jaxgan.methods import adversarial, runner
 from jaxgan.metrics import accuracy, cached_classifier, classify, per_class_accuracy
 from jaxgan.methods.adversarial import NOISE, AdversarialConfig, Method, Parts
-from jaxgan.methods.gan import Pylearn2SGD, pylearn2_sgd
 from jaxgan.models.conditional import (ConditionalDCGANDiscriminator, ConditionalDCGANGenerator,
                                        ConditionalMLPDiscriminator, ConditionalMLPGenerator)
 from jaxgan.train import compiler
@@ -43,10 +42,12 @@ from jaxgan.train.state import TrainState
 
 MISMATCH_LOSSES = ("minimax", "non_saturating")
 ARCHITECTURES = {"mlp": "the paper's MLP/maxout networks", "dcgan": "DCGAN with label maps"}
+# --optimizer: the paper's SGD (decayed rate, ramped momentum) or Adam; D keeps its max-norm projection.
+OPTIMIZERS = {"sgd": optim.pylearn2_sgd, "adam": optim.adam}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(AdversarialConfig, Pylearn2SGD):
+class Config(AdversarialConfig, optim.Pylearn2SGD, optim.adam_fields(learning_rate=None)):
   architecture: str = field("mlp", "Networks.", choices=ARCHITECTURES)
   num_classes: int = field(10, "Classes of the dataset (checked against it).", check=POSITIVE)
   batch_size: int = field(100, "Global batch size.", check=POSITIVE)
@@ -56,11 +57,9 @@ class Config(AdversarialConfig, Pylearn2SGD):
   ngf: int = field(64, "DCGAN generator width.", check=POSITIVE)
   ndf: int = field(64, "DCGAN discriminator width.", check=POSITIVE)
   optimizer: str = field("sgd", "Optimiser of G and D: the paper's SGD or Adam (--learning_rate, --beta1/2).",
-                         choices=optim.OPTIMIZERS)
+                         choices=OPTIMIZERS)
   lr_decay_factor: float = field(1.00004, "SGD: learning rate divided by this every step.",
                                  check=(lambda v: v >= 1, "must be >= 1"))
-  beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
-  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
   # The judge does not change what is trained: a finished run may be judged again with another.
   classifier_steps: int = field(1500, "Training steps of the judging classifier.", check=POSITIVE, run_only=True)
   classifier_features: tuple[int, ...] = field((16, 32, 64), "Conv widths of the judging classifier.",
@@ -89,9 +88,7 @@ class Config(AdversarialConfig, Pylearn2SGD):
 
 def parts(config: Config) -> Parts:
   k, shape = config.num_classes, (config.image_size, config.image_size, config.channels)
-  tx, project = pylearn2_sgd(config)
-  if config.optimizer == "adam":
-    tx = optim.adam(learning_rate=config.learning_rate, beta1=config.beta1, beta2=config.beta2)
+  tx, project = OPTIMIZERS[config.optimizer](config), optim.max_norm_projection(config)
   if config.architecture == "mlp":
     make_g = lambda rngs: ConditionalMLPGenerator(nz=config.nz, num_classes=k, out_shape=shape, remat=config.remat,
                                                   rngs=rngs)

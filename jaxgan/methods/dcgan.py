@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from jaxgan.config import POSITIVE, PROBABILITY, field
+from jaxgan.config import POSITIVE, field
 from jaxgan.methods.adversarial import G_FAKES, AdversarialConfig, Method, Parts
 from jaxgan.models.dcgan import DCGANDiscriminator, DCGANGenerator, num_upsamplings
 from jaxgan.train import optim
@@ -25,21 +25,19 @@ def _power_of_two(v: int) -> bool:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(AdversarialConfig):
+class Config(AdversarialConfig,
+             optim.adam_fields(learning_rate=2e-4, learning_rate_help="Adam learning rate (G and D).")):
   image_size: int = field(64, "Side of the square images: a power of two >= 16.",
                           check=(_power_of_two, "must be a power of two >= 16"))
   channels: int = field(3, "Image channels (1 or 3).", check=(lambda c: c in (1, 3), "must be 1 or 3"))
   ngf: int = field(64, "Generator width (channels of its last hidden layer).", check=POSITIVE)
   ndf: int = field(64, "Discriminator width (channels of its first layer).", check=POSITIVE)
-  learning_rate: float = field(2e-4, "Adam learning rate (G and D).", check=POSITIVE)
-  beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
-  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
   g_fakes: str = field("shared", "Fakes of G's update (the reference code: those D was just trained on).",
                        choices=G_FAKES)
 
 
 def parts(config: Config) -> Parts:
-  tx = optim.adam(learning_rate=config.learning_rate, beta1=config.beta1, beta2=config.beta2)
+  tx = optim.adam(config)
   return Parts(
       make_generator=lambda rngs: DCGANGenerator(resolution=config.image_size, nz=config.nz, ngf=config.ngf,
                                                  out_channels=config.channels, remat=config.remat, rngs=rngs),

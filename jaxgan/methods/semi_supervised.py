@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
+from jaxgan.config import NON_NEGATIVE, POSITIVE, TrainConfig, field
 from jaxgan.data import BatchLoader, labelled_transform, semi_supervised_sources
 from jaxgan.data.streams import ZippedBatches
 from jaxgan.losses import entropy as entropy_losses
@@ -55,7 +55,8 @@ NOISE = {
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(TrainConfig):
+class Config(TrainConfig,
+             optim.adam_fields(learning_rate=3e-3, learning_rate_help="Adam learning rate (G and D).")):
   objective: str = field("sgan", "What D learns.", choices=OBJECTIVES)
   head: str = field("implicit", "SGAN classifier head: implicit (K logits, fake logit 0) or explicit "
                     "(K+1 softmax).", choices=ssl_losses.HEADS)
@@ -79,9 +80,6 @@ class Config(TrainConfig):
                                check=NON_NEGATIVE)
   catgan_marginal_weight: float = field(1.0, "Weight of the marginal-entropy terms (CatGAN).",
                                         check=NON_NEGATIVE)
-  learning_rate: float = field(3e-3, "Adam learning rate (G and D).", check=POSITIVE)
-  beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
-  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
   num_steps: int = field(6000, "Total training steps.", check=NON_NEGATIVE, run_only=True)
   eval_every: int = field(1000, "Test-set evaluation every N steps.", check=NON_NEGATIVE, run_only=True)
   num_samples: int = field(100, "Images in the sample grid.", check=POSITIVE)
@@ -113,8 +111,7 @@ class Method:
 
   @functools.cached_property
   def tx(self) -> optax.GradientTransformation:
-    c = self.config
-    return optim.adam(learning_rate=c.learning_rate, beta1=c.beta1, beta2=c.beta2)
+    return optim.adam(self.config)
 
   @functools.cached_property
   def generator(self) -> Network:

@@ -69,6 +69,7 @@ from jaxgan.losses.adversarial import GP_NORMS, gradient_penalty
 from jaxgan.methods import runner
 from jaxgan.models import singan as models
 from jaxgan.train import compiler
+from jaxgan.train import optim
 from jaxgan.train import sharding
 from jaxgan.train.checkpoint import Checkpointer, abstract_with_shardings
 from jaxgan.train.loop import fit
@@ -84,7 +85,7 @@ SR_BASE_STEP = 2**(1 / 3)  # the official SR upscaling step before refitting to 
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(TrainConfig):
+class Config(TrainConfig, optim.adam_fields(learning_rate=None)):
   image: str = field("", "The training image (PNG/JPEG; alpha is dropped, grey replicated): a file, or a "
                      "name of SinGAN's shipped images (balloons, birds, ...).")
   dataset: str = field("", "Not used by SinGAN: give the image with --image.")
@@ -112,8 +113,6 @@ class Config(TrainConfig):
   min_nfc: int = field(models.MIN_NFC, "Minimum channels of the body layers.", check=POSITIVE)
   lr_g: float = field(5e-4, "Generator learning rate.", check=POSITIVE)
   lr_d: float = field(5e-4, "Critic learning rate.", check=POSITIVE)
-  beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
-  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
   lr_milestone: int = field(1600, "Iteration at which the learning rates are multiplied by lr_gamma.",
                             check=NON_NEGATIVE)
   lr_gamma: float = field(0.1, "Learning-rate factor at lr_milestone.", check=POSITIVE)

@@ -30,7 +30,6 @@ therefore give the same blend.
 
 from __future__ import annotations
 
-import math
 import os
 
 import jax

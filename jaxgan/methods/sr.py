@@ -81,7 +81,7 @@ import numpy as np
 import optax
 
 from jaxgan import download
-from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
+from jaxgan.config import NON_NEGATIVE, POSITIVE, TrainConfig, field
 from jaxgan.data import images as images_lib
 from jaxgan import imresize as resize_lib
 from jaxgan.data.hr_crops import hr_source, modcrop, scan_hr_folder, sr_crop_transform
@@ -93,7 +93,6 @@ from jaxgan.losses import (
     non_saturating_generator_loss,
 )
 from jaxgan.methods import runner
-from jaxgan.methods import style_transfer as st
 from jaxgan.methods import translation as tr
 from jaxgan.metrics import image_quality
 from jaxgan.models.srresnet import SRGANDiscriminator, SRResNet
@@ -135,7 +134,8 @@ GENERATOR_FIELDS = ("generator", "scale", "channels", "generator_blocks", "prelu
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(TrainConfig):
+class Config(TrainConfig, optim.adam_fields(learning_rate=1e-4, beta1=0.9, learning_rate_help=(
+    "Adam learning rate of G (and D) (paper: 1e-4; beta1 0.9)."))):
   dataset: str = field("", "Folder of HR training images or a registered name such as bsd68 (required "
                        "for --mode=train; random --crop_size crops, LR by MATLAB bicubic downscaling).")
   generator: str = field("srresnet", "srresnet (Ledig et al.) or johnson (Johnson et al.'s "
@@ -155,9 +155,6 @@ class Config(TrainConfig):
                           "running statistics (use with --init_from; the papers train in batch mode).")
   d_channels: int = field(64, "Width of the SRGAN discriminator's first layer (paper: 64).", check=POSITIVE)
   batch_size: int = field(16, "Global batch size (paper: 16).", check=POSITIVE)
-  learning_rate: float = field(1e-4, "Adam learning rate of G (and D) (paper: 1e-4).", check=POSITIVE)
-  beta1: float = field(0.9, "Adam beta1 (paper: 0.9).", check=PROBABILITY)
-  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
   lr_decay_steps: int = field(0, "Multiply the learning rate by 0.1 after this many steps (0: never; "
                               "SRGAN: 100000).", check=NON_NEGATIVE)
   num_steps: int = field(1_000_000, "Total training steps (SRResNet: 10^6 updates).", check=NON_NEGATIVE,
@@ -254,7 +251,7 @@ class SuperResolution:
     self.initial_generator = initial_generator
     self.schedule = (optax.piecewise_constant_schedule(config.learning_rate, {config.lr_decay_steps: 0.1})
                      if config.lr_decay_steps else optax.constant_schedule(config.learning_rate))
-    self.tx = optim.adam(learning_rate=self.schedule, beta1=config.beta1, beta2=config.beta2)
+    self.tx = optim.adam(config, self.schedule)
     self.make_g = functools.partial(GENERATORS[config.generator], config)
     self.make_d = lambda rngs: SRGANDiscriminator(image_size=config.crop_size, channels=config.d_channels,
                                                   remat=config.remat, rngs=rngs)

@@ -85,13 +85,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from jaxgan import download, visualize
 from jaxgan.config import (
   NON_NEGATIVE,
   POSITIVE,
-  PROBABILITY,
   ComputeConfig,
   TrainConfig,
   field,
@@ -110,6 +108,7 @@ from jaxgan.methods import runner
 from jaxgan.models import transformer_net
 from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
 from jaxgan.train import compiler
+from jaxgan.train import optim
 from jaxgan.train.state import TrainState, abstract_network, create_network
 
 CONTENT_LAYERS = ("relu2_2",)
@@ -160,7 +159,7 @@ class LossConfig(ComputeConfig):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(TrainConfig, LossConfig):
+class Config(TrainConfig, LossConfig, optim.adam_fields(learning_rate=1e-3, beta1=0.9)):
   dataset: str = field("", "Not used: give the content photos with --content_dir.")
   content_dir: str = field("", "Folder of content photos to train on (required; its top-level images), or "
                            "a registered name such as bsd68.")
@@ -170,9 +169,6 @@ class Config(TrainConfig, LossConfig):
   batch_size: int = field(4, "Global batch size.", check=POSITIVE)
   num_steps: int = field(40_000, "Training steps (the paper: 40,000 of batch 4).", check=NON_NEGATIVE,
                          run_only=True)
-  learning_rate: float = field(1e-3, "Adam learning rate.", check=POSITIVE)
-  beta1: float = field(0.9, "Adam beta1.", check=PROBABILITY)
-  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
   norm: str = field("instance", "Normalisation of G: instance (example) or batch (paper).", choices=G_NORMS)
   g_output: str = field("tanh", "Last activation of G: tanh (paper) or none (example).", choices=OUTPUTS)
   num_samples: int = field(4, "Content images in the sample grid (rows: content | stylised).",
@@ -342,7 +338,7 @@ class StyleTransfer:
 
   def __init__(self, config: Config):
     self.config = config
-    self.tx = optax.adam(config.learning_rate, b1=config.beta1, b2=config.beta2)
+    self.tx = optim.adam(config)
     self.make_g = functools.partial(make_generator, config)
 
   @functools.cached_property

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgan import download, visualize
-from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, TrainConfig, field
+from jaxgan.config import NON_NEGATIVE, POSITIVE, TrainConfig, field
 from jaxgan.data import images as images_lib
 from jaxgan.data.paired import DIRECTIONS, PREPROCESS
 from jaxgan.interop import load_pix2pix, save_torch_state_dict, to_torch_state_dict
@@ -49,7 +49,8 @@ def generator_stride(net_g: str) -> int:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TranslationConfig(TrainConfig):
+class TranslationConfig(TrainConfig, optim.adam_fields(learning_rate=2e-4,
+                                                           learning_rate_help="Initial Adam learning rate.")):
   """The official options shared by pix2pix and CycleGAN (each sets its own defaults)."""
 
   direction: str = field("AtoB", "Translate A to B or B to A.", choices=DIRECTIONS)
@@ -64,9 +65,6 @@ class TranslationConfig(TrainConfig):
   norm: str = field("batch", "Normalisation of G and D.", choices=NORMS)
   dropout: bool = field(True, "Dropout 0.5 in the generator (official --no_dropout turns it off).")
   gan_mode: str = field("vanilla", "GAN loss.", choices=GAN_MODES)
-  learning_rate: float = field(2e-4, "Initial Adam learning rate.", check=POSITIVE)
-  beta1: float = field(0.5, "Adam beta1.", check=PROBABILITY)
-  beta2: float = field(0.999, "Adam beta2.", check=PROBABILITY)
   batch_size: int = field(1, "Global batch size.", check=POSITIVE)
   n_epochs: int = field(100, "Epochs at the initial learning rate.", check=NON_NEGATIVE)
   n_epochs_decay: int = field(100, "Epochs of linear decay to zero.", check=NON_NEGATIVE)
@@ -127,7 +125,7 @@ def adam_with_schedule(config: TranslationConfig, steps_per_epoch: int):
   """``(tx, schedule)``: Adam with the official ``linear`` learning-rate policy by epoch."""
   schedule = optim.linear_decay_after(config.learning_rate, steps_per_epoch=steps_per_epoch,
                                       n_epochs=config.n_epochs, n_epochs_decay=config.n_epochs_decay)
-  return optim.adam(learning_rate=schedule, beta1=config.beta1, beta2=config.beta2), schedule
+  return optim.adam(config, schedule), schedule
 
 
 def resolved_num_steps(config: TranslationConfig, steps_per_epoch: int) -> TranslationConfig:

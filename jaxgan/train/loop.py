@@ -277,6 +277,7 @@ def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState
     outputs = _Outputs(workdir, options, writer, guard, bar, sample_fn, eval_fn)
     batch_iter = batches.iterate(start)
     step = saved = start
+    skipped = 0.0
     every = 1 if jax.process_count() == 1 else max(options.log_every, 1)
     timer = _Deadline(deadline, every)
     with signals.active():
@@ -293,7 +294,7 @@ def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState
           t0 = time.perf_counter()
         state, metrics = step_fn(state, batch)
         if "skipped_steps" in metrics:  # a running total (on the device: no synchronisation)
-          skipped = metrics["skipped_steps"] + (skipped if step > start else 0.0)
+          skipped = metrics["skipped_steps"] + skipped
           metrics = {**metrics, "skipped_steps": skipped}
         step += 1
         bar.update(1)

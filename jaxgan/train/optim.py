@@ -1,16 +1,62 @@
-"""Optimisers named in configs: one explicit dict, schedules built from config fields."""
+"""Optimisers of the methods, their config fields (declared once here) and their schedules."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
 import optax
 
+from jaxgan.config import NON_NEGATIVE, POSITIVE, PROBABILITY, field
 
-def adam(*, learning_rate, beta1: float, beta2: float) -> optax.GradientTransformation:
-  return optax.adam(learning_rate, b1=beta1, b2=beta2)
+
+def adam_fields(*, learning_rate: float | None, beta1: float = 0.5, beta2: float = 0.999,
+                learning_rate_help: str = "Adam learning rate.") -> type:
+  """A config mixin with Adam's fields at a method's defaults: ``learning_rate`` (unless None: a
+  config whose learning rate is another optimiser's), ``beta1``, ``beta2``."""
+  fields = [] if learning_rate is None else [
+      ("learning_rate", float, field(learning_rate, learning_rate_help, check=POSITIVE))]
+  fields += [("beta1", float, field(beta1, "Adam beta1.", check=PROBABILITY)),
+             ("beta2", float, field(beta2, "Adam beta2.", check=PROBABILITY))]
+  return dataclasses.make_dataclass("AdamFields", fields, frozen=True, kw_only=True)
+
+
+def adam(config, learning_rate=None) -> optax.GradientTransformation:
+  """Adam with a config's ``beta1``/``beta2`` at ``learning_rate`` (a number or a schedule;
+  default the config's ``learning_rate``)."""
+  return optax.adam(config.learning_rate if learning_rate is None else learning_rate,
+                    b1=config.beta1, b2=config.beta2)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Pylearn2SGD:
+  """Config fields of the SGD of the pylearn2-era papers (GAN, cGAN): decayed rate, ramped
+  momentum, max-norm D."""
+
+  learning_rate: float = field(0.1, "Initial SGD learning rate.", check=POSITIVE)
+  lr_decay_factor: float = field(1.000004, "Learning rate divided by this every step.",
+                                 check=(lambda v: v >= 1, "must be >= 1"))
+  min_learning_rate: float = field(1e-6, "Floor of the decayed learning rate.", check=POSITIVE)
+  momentum: float = field(0.5, "Initial momentum.", check=PROBABILITY)
+  final_momentum: float = field(0.7, "Momentum reached after --momentum_steps.", check=PROBABILITY)
+  momentum_steps: int = field(150_000, "Steps of the linear momentum ramp.", check=POSITIVE)
+  d_max_col_norm: float = field(1.9365, "Max norm of each D unit's weights after every update (pylearn2's "
+                                "max_col_norm; 0: off).", check=NON_NEGATIVE)
+
+
+def pylearn2_sgd(config: Pylearn2SGD) -> optax.GradientTransformation:
+  """SGD with the decayed rate and ramped momentum of a config with the :class:`Pylearn2SGD` fields."""
+  return sgd_momentum(
+      learning_rate=exponential_decay(config.learning_rate, decay_factor=config.lr_decay_factor,
+                                      min_value=config.min_learning_rate),
+      momentum=linear_ramp(config.momentum, config.final_momentum, config.momentum_steps))
+
+
+def max_norm_projection(config: Pylearn2SGD):
+  """D's projection after every update (:func:`max_column_norm`), or None when ``d_max_col_norm`` is 0."""
+  return functools.partial(max_column_norm, max_norm=config.d_max_col_norm) if config.d_max_col_norm else None
 
 
 def sgd_momentum(*, learning_rate, momentum) -> optax.GradientTransformation:
@@ -46,12 +92,6 @@ def linear_decay_after(init_value: float, *, steps_per_epoch: int, n_epochs: int
     return init_value * jnp.maximum(factor, 0.0)
 
   return schedule
-
-
-OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
-    "adam": adam,
-    "sgd": sgd_momentum,
-}
 
 
 def max_column_norm(params, max_norm: float):
