@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -15,14 +16,17 @@ import numpy as np
 import pytest
 from flax import nnx
 from PIL import Image
+from scipy import ndimage
 
+from jaxgan.data import images as images_lib
 from jaxgan.data import single_image as si
+from jaxgan.imresize import imresize, matlab_imresize, resize_matrix
 from jaxgan.losses.adversarial import gradient_penalty
 from jaxgan.methods import singan
 from jaxgan.methods import singan_apps as apps
 from jaxgan.models import singan as models
 from jaxgan.nn import count_params
-from jaxgan.imresize import imresize, matlab_imresize, resize_matrix
+from jaxgan.train import compiler
 from tests.real_data import real_data
 from tests.tiny import train_first, tree_state
 
@@ -504,30 +508,19 @@ def test_real_harmonization_mask_loads(tmp_path):
   assert mask.shape == (60, 80) and 0 < mask.mean() < 0.5
 
 
-def test_injection_editing_sr_and_animation_write_files(trained, tmp_path):
-  config = trained
-  mask = np.zeros((30, 36), np.uint8)
-  mask[8:20, 10:25] = 255
-  Image.fromarray(mask).save(tmp_path / "mask.png")
-  config = config.replace(ref_image=config.image, mask=str(tmp_path / "mask.png"), inject_scale=1,
-                          anim_frames=3, anim_start_scale=0)
-  for mode in ("harmonization", "editing", "paint2image"):
-    path = apps.MODES[mode](config)
-    assert Image.open(path).size == (36, 30) and "inject_scale=1_seed=0" in path
+def test_injection_sr_and_animation_write_files(trained, tmp_path):
+  config = trained.replace(ref_image=trained.image, inject_scale=1, anim_frames=3, anim_start_scale=0)
+  path = apps.paint2image(config)  # harmonization and editing: test_harmonization_and_editing_...
+  assert Image.open(path).size == (36, 30) and "inject_scale=1_seed=0" in path
   assert Image.open(apps.paint2image(config.replace(quantize=True, quantize_colors=3))).size == (36, 30)
   gif = apps.animation(config)
   assert Image.open(gif).size == (36, 30) and "start_scale=0" in gif
+  # 3 frames at 10 fps; Pillow writes equal consecutive frames (this walk's, in uint8) as one, durations summed.
+  assert sum(_gif_durations_ms(gif)) == 3 * 100
   with pytest.raises(ValueError, match="inject_scale"):
-    apps.harmonization(config.replace(inject_scale=5))
+    apps.paint2image(config.replace(inject_scale=5))
   with pytest.raises(ValueError, match="pyramid=sr"):
     apps.sr(config)
-
-
-def test_super_resolution_has_the_requested_size(trained):
-  method, state, reals = singan.restore_scales(trained)
-  x = jnp.asarray(reals[-1][None])
-  out = apps.super_resolve(method, state, x, 2.0, jax.random.PRNGKey(0))
-  assert out.shape == (1, 60, 72, 3)
 
 
 @pytest.mark.parametrize("fmt", ["gif", "mp4"])
@@ -544,3 +537,219 @@ def test_write_video_keeps_every_frame(tmp_path, fmt):
     assert Image.open(path).n_frames == 4
   with pytest.raises(ValueError, match="avi"):
     apps.write_video(str(tmp_path / "walk.avi"), frames, fps=5)
+
+
+# ------------------------------------------------------------------ applications, on pixels
+
+
+@pytest.fixture(scope="module")
+def restored(trained):
+  """``(method, state, reals)`` of the trained pyramid, restored once for the checks below."""
+  return singan.restore_scales(trained)
+
+
+def _pixels(path):
+  return np.asarray(Image.open(path).convert("RGB"))
+
+
+def _gif_durations_ms(path):
+  gif = Image.open(path)
+  durations = []
+  for i in range(gif.n_frames):
+    gif.seek(i)
+    durations.append(gif.info["duration"])
+  return durations
+
+
+def _as_png(array) -> np.ndarray:
+  """What an application writes for a float image: clipped to [-1, 1], rounded to uint8."""
+  return images_lib.to_uint8(np.clip(np.asarray(array), -1, 1))
+
+
+def _with_extra(state, **changes):
+  return state.replace(extra={**state.extra, **changes})
+
+
+def _poisoned_below(state, n):
+  """``state`` with NaN in all that the scales below n use: their generators, amplitudes, z*."""
+  nan = lambda tree: jax.tree.map(lambda a: jnp.full_like(a, jnp.nan), tree)
+  extra = state.extra
+  frozen = [nan(f) if k < n else f for k, f in enumerate(extra["frozen"])]
+  return _with_extra(state, frozen=frozen, amps=extra["amps"].at[:n].set(jnp.nan),
+                     z_opt=nan(extra["z_opt"]), rec_prev=nan(extra["rec_prev"]))
+
+
+def _finest_noise_off(state):
+  """``state`` whose finest scale has noise amplitude 0: its output no longer depends on its noise."""
+  return _with_extra(state, amps=state.extra["amps"].at[-1].set(0.0))
+
+
+def _reconstruction(method, state):
+  return np.asarray(method.reconstruct_jit(state, method.spec.num_scales - 1)[0])
+
+
+@pytest.mark.parametrize("radius", [7, 20])
+def test_blend_mask_is_the_mask_dilated_by_a_disk_and_blurred_by_a_truncated_gaussian(radius):
+  mask = np.zeros((100, 110), bool)
+  mask[50, 55] = True
+  blend = apps.blend_mask(mask, radius=radius)
+  yy, xx = np.mgrid[:100, :110]
+  disk = (yy - 50) ** 2 + (xx - 55) ** 2 <= radius**2
+  reach = ndimage.maximum_filter(disk, size=2 * 20 + 1)  # sigma 5, truncated at 4 sigma
+  assert blend.shape == (100, 110, 1) and blend[50, 55, 0] == 1 and blend.max() == 1
+  # The weight is exactly 0 (the image kept as it is) beyond the Gaussian's reach of the disk.
+  np.testing.assert_array_equal(blend[..., 0] > 0, reach)
+
+
+def test_empty_masks_are_refused_before_anything_is_generated(restored, trained, tmp_path, monkeypatch):
+  with pytest.raises(ValueError, match="the mask is empty"):
+    apps.blend_mask(np.zeros((30, 36), bool), radius=7)
+  Image.fromarray(np.full((30, 36), 100, np.uint8)).save(tmp_path / "dark.png")  # < 128: not in the mask
+  config = trained.replace(ref_image=trained.image, mask=str(tmp_path / "dark.png"), inject_scale=1)
+  monkeypatch.setattr(apps, "trained", lambda config: restored)
+  monkeypatch.setattr(apps, "generate_from", lambda *args: pytest.fail("generated with an empty mask"))
+  before = tree_state(trained.workdir)
+  for mode in ("harmonization", "editing"):
+    with pytest.raises(ValueError, match="the mask is empty"):
+      apps.MODES[mode](config)
+  assert tree_state(trained.workdir) == before
+
+
+def test_harmonization_and_editing_blend_the_output_into_the_image_by_the_dilated_mask(trained, tmp_path):
+  image = _pixels(trained.image)
+  mask = np.zeros(image.shape[:2], np.uint8)
+  mask[0, 0] = 255  # harmonization's blend (disk of 7, Gaussian reach 20) ends at row / column 27
+  Image.fromarray(mask).save(tmp_path / "mask.png")
+  Image.fromarray(255 - image).save(tmp_path / "ref.png")
+  config = trained.replace(ref_image=str(tmp_path / "ref.png"), mask=str(tmp_path / "mask.png"), inject_scale=1)
+  weights = {r: apps.blend_mask(mask > 0, radius=r) for r in (7, 20)}
+  for mode, radius, other in (("harmonization", 7, 20), ("editing", 20, 7)):
+    path = apps.MODES[mode](config)
+    assert path.endswith("ref_inject_scale=1_seed=0.png")
+    out, raw = _pixels(path), _pixels(path.replace(".png", "_raw.png"))
+    blend = lambda w: (1 - w) * image + w * raw  # the official (1 - mask) * real + mask * out
+    np.testing.assert_allclose(out, blend(weights[radius]), atol=1, err_msg=mode)  # raw is rounded
+    assert np.abs(out - blend(weights[other])).max() > 20, mode  # the other mode's radius does not fit
+    w = weights[radius][..., 0]
+    np.testing.assert_array_equal(out[w == 1], raw[w == 1])
+    assert np.abs(out[w > 0.5].astype(int) - image[w > 0.5]).mean() > 50, mode  # the inverted painting
+    keep = w == 0  # the image's pixels, exactly (editing's blend is 0 only at its farthest pixels here)
+    assert keep.sum() > (200 if mode == "harmonization" else 0)
+    np.testing.assert_array_equal(out[keep], image[keep])
+
+
+def test_injection_runs_the_resized_reference_from_inject_scale_only(restored, trained, tmp_path, monkeypatch):
+  method, state, reals = restored
+  n = 2
+  Image.fromarray(255 - _pixels(trained.image)).save(tmp_path / "ref.png")
+  start = apps.injected_input(method, apps.load_ref(str(tmp_path / "ref.png"), (30, 36)), n)
+  run = compiler.jit(lambda s, x, k: apps.generate_from(method, s, n, x, k))
+  key = jax.random.PRNGKey(trained.seed)
+  out = np.asarray(run(state, start, key))
+  assert np.isfinite(out).all()
+  # The scales below n have no influence: NaN in their generators, amplitudes and z* change nothing.
+  np.testing.assert_array_equal(run(_poisoned_below(state, n), start, key), out)
+  # The noise of the scales from n on is drawn from the key; the output follows the reference.
+  np.testing.assert_array_equal(run(state, start, key), out)
+  assert not np.array_equal(run(state, start, jax.random.PRNGKey(1)), out)
+  assert np.abs(run(state, apps.injected_input(method, reals[-1], n), key) - out).mean() > 0.3
+  # The mode computes just that (here with the coarser scales poisoned): its file, pixel for pixel.
+  monkeypatch.setattr(apps, "trained", lambda config: (method, _poisoned_below(state, n), reals))
+  path = apps.paint2image(trained.replace(ref_image=str(tmp_path / "ref.png"), inject_scale=n))
+  np.testing.assert_array_equal(_pixels(path), _as_png(out[0]))
+
+
+def test_paint2image_quantizes_the_painting_to_a_palette_of_the_injection_scale(restored, trained, tmp_path,
+                                                                                monkeypatch):
+  method, _, reals = restored
+  n, colors = 1, 3
+  Image.fromarray(_pixels(trained.image)[:, ::-1]).save(tmp_path / "painting.png")
+  injected = []
+  monkeypatch.setattr(apps, "trained", lambda config: restored)
+  monkeypatch.setattr(apps, "injected_input", lambda method, ref, n: injected.append(ref) or jnp.zeros(1))
+  monkeypatch.setattr(apps, "generate_from", lambda method, state, n, start, key: jnp.zeros((1, 30, 36, 3)))
+  apps.paint2image(trained.replace(ref_image=str(tmp_path / "painting.png"), inject_scale=n, quantize=True,
+                                   quantize_colors=colors))
+  (quantized,) = injected
+  palette = np.unique(quantized.reshape(-1, 3), axis=0)
+  assert len(palette) == colors
+  # Each pixel of the painting takes the nearest palette colour ...
+  painting = apps.load_ref(str(tmp_path / "painting.png"), (30, 36)).reshape(-1, 3)
+  nearest = lambda x: ((x[:, None] - palette[None]) ** 2).sum(-1).argmin(1)
+  np.testing.assert_array_equal(quantized.reshape(-1, 3), palette[nearest(painting)])
+  # ... and the palette is k-means' of the image at scale n: each colour the mean of its pixels nearest to it.
+  real = reals[n].reshape(-1, 3)
+  means = np.stack([real[nearest(real) == i].mean(0) for i in range(colors)])
+  np.testing.assert_allclose(means, palette, atol=1e-2)
+
+
+def test_random_samples_follow_the_reconstruction_below_gen_start_scale(restored):
+  method, state, _ = restored
+  top = method.spec.num_scales - 1
+  start = jnp.zeros((1, *method.spec.shapes[0], 3))
+  run = compiler.jit(lambda s, k: apps.generate_from(method, s, 0, start, k, fixed_below=top))
+  quiet = _finest_noise_off(state)
+  for seed in (0, 1):  # the finest scale's noise off: what is left is the reconstruction path
+    np.testing.assert_allclose(run(quiet, jax.random.PRNGKey(seed))[0], _reconstruction(method, quiet), atol=1e-6)
+  assert not np.array_equal(run(state, jax.random.PRNGKey(0)), run(state, jax.random.PRNGKey(1)))
+
+
+def _walker(method, config):
+  """The frames of ``config``'s walk from a state (key 0), one compilation for every state."""
+  walk = compiler.jit(lambda s, k: apps.animation_frames(method, s, config, k))
+  return lambda state: np.asarray(walk(state, jax.random.PRNGKey(0)))
+
+
+def test_animation_is_a_slow_walk_that_starts_at_the_reconstruction(restored, trained):
+  method, state, _ = restored
+  top = method.spec.num_scales - 1
+  frames = _walker(method, trained.replace(anim_frames=6, anim_start_scale=0))(state)
+  assert frames.shape == (6, 30, 36, 3)
+  samples = np.asarray(method.sample_jit(state, top, jax.random.PRNGKey(1), 2))
+  steps = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))
+  assert 0 < steps.min() and steps.max() < np.abs(samples[0] - samples[1]).mean() / 3
+  rec = _reconstruction(method, state)
+  assert np.abs(frames[0] - rec).mean() < np.abs(samples - rec).mean() / 3
+  # From anim_start_scale = top only the finest scale walks: with its noise off, every frame is
+  # the reconstruction (the scales below keep z*); with it on, the frames move.
+  walk = _walker(method, trained.replace(anim_frames=3, anim_start_scale=top))
+  quiet = _finest_noise_off(state)
+  frames = walk(quiet)
+  np.testing.assert_allclose(frames, np.broadcast_to(_reconstruction(method, quiet), frames.shape), atol=1e-6)
+  frames = walk(state)
+  assert not np.array_equal(frames[0], frames[1])
+
+
+def test_animation_noise_is_the_official_random_walk_with_momentum(monkeypatch):
+  """One scale whose generator returns its noise: the frames are the walk ``z_t`` itself."""
+  spec = si.pyramid_spec(40, 48, max_size=48, min_size=24)
+  spec = dataclasses.replace(spec, stop_scale=0, shapes=spec.shapes[-1:])
+  method = singan.SinGAN(singan.Config(image="x.png"), spec)
+  monkeypatch.setattr(method, "scale_nets", lambda state, n: [lambda z, prev: z + 0 * prev])
+  z_star = singan.noise(jax.random.PRNGKey(5), spec.shapes[0], coarsest=True)
+  state = type("State", (), {"extra": {"z_opt": z_star}})()
+  a, b = 0.1, 0.9
+  config = method.config.replace(anim_frames=10, anim_start_scale=0, anim_alpha=a, anim_beta=b)
+  z = np.asarray(apps.animation_frames(method, state, config, jax.random.PRNGKey(0)))
+  z_star = np.asarray(z_star[0])
+  assert z.shape == (10, 40, 48, 3)
+  np.testing.assert_array_equal(z[..., 1:], np.broadcast_to(z[..., :1], z[..., 1:].shape))  # coarsest: grey
+  # z_t = a z* + (1 - a)(z_{t-1} + b (z_{t-1} - z_{t-2}) + (1 - b) n_t): the n_t are white N(0, 1).
+  n = ((z[2:] - a * z_star) / (1 - a) - z[1:-1] - b * (z[1:-1] - z[:-2])) / (1 - b)
+  n = n[..., 0]
+  assert abs(n.mean()) < 0.05 and n.std() == pytest.approx(1, abs=0.05)
+  assert abs(np.corrcoef(n[:-1].ravel(), n[1:].ravel())[0, 1]) < 0.05
+  # It starts from z_{-1} = 0.95 z* + 0.05 n, z_{-2} = z*: the first frame is close to z*.
+  first = z[0] - (a + (1 - a) * (0.95 - 0.05 * b)) * z_star
+  assert first.std() == pytest.approx((1 - a) * math.hypot(0.05 * (1 + b), 1 - b), rel=0.05)
+
+
+def test_super_resolution_has_the_requested_size_and_draws_its_noise(restored):
+  method, state, reals = restored
+  x = jnp.asarray(reals[-1][None])
+  sr = compiler.jit(lambda s, k: [apps.super_resolve(method, s, x, f, k) for f in (1.5, 2.0)])
+  x15, x2 = sr(state, jax.random.PRNGKey(0))
+  # int(factor * side), the official crop: the two rounds of x1.22 (ceil) give 46 x 56 for x1.5.
+  assert x15.shape == (1, 45, 54, 3) and x2.shape == (1, 60, 72, 3)
+  np.testing.assert_array_equal(sr(state, jax.random.PRNGKey(0))[1], x2)
+  assert not np.array_equal(sr(state, jax.random.PRNGKey(1))[1], x2)

@@ -219,13 +219,14 @@ def _inject(config: singan.Config, mode: str, *, blend: bool) -> str:
   if mode == "paint2image" and config.quantize:
     real_n = reals[n]
     ref = quantize_to_palette(ref, real_n, config.quantize_colors, config.seed)
+  if blend:  # an empty mask is refused before the generation
+    mask = blend_mask(load_mask(mask_path, real.shape[:2]), radius=DILATION_RADIUS[mode])
   start = injected_input(method, ref, n)
   key = jax.random.PRNGKey(config.seed)
   out = np.asarray(compiler.jit(lambda s, x, k: generate_from(method, s, n, x, k))(state, start, key)[0])
   name = os.path.splitext(os.path.basename(ref_path))[0]
   suffix = f"inject_scale={n}_seed={config.seed}"
   if blend:
-    mask = blend_mask(load_mask(mask_path, real.shape[:2]), radius=DILATION_RADIUS[mode])
     _save(_out_path(config, mode, f"{name}_{suffix}_raw.png"), out)
     out = (1 - mask) * real + mask * out
   path = _save(_out_path(config, mode, f"{name}_{suffix}.png"), out)
