@@ -99,10 +99,12 @@ def load_mask(path: str, shape: tuple[int, int]) -> np.ndarray:
 
 def blend_mask(mask: np.ndarray, *, radius: int, sigma: float = MASK_BLUR_SIGMA) -> np.ndarray:
   """The official ``dilate_mask``: dilate by a disk, Gaussian blur, rescale to [0, 1]: ``[h, w, 1]``."""
+  from scipy import ndimage  # pylint: disable=import-outside-toplevel
   from skimage import filters, morphology  # pylint: disable=import-outside-toplevel
   if not mask.any():
     raise ValueError("the mask is empty: no pixel has a first channel >= 128")
-  dilated = morphology.binary_dilation(mask, morphology.disk(radius))
+  # skimage's binary_dilation is deprecated (removed in 0.28); with a symmetric disk scipy's is the same.
+  dilated = ndimage.binary_dilation(mask, structure=morphology.disk(radius).astype(bool))
   soft = filters.gaussian(dilated.astype(np.float64), sigma=sigma)
   soft = (soft - soft.min()) / max(soft.max() - soft.min(), 1e-12)
   return soft.astype(np.float32)[..., None]
