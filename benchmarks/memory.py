@@ -76,7 +76,8 @@ def planned_bytes(name: str, crop: int, *, remat: bool, precision: str) -> int:
   local = jax.eval_shape(lambda: setup.batch(method.config, 0))
   step = compile_train_step(method.train_step, sharding.state_shardings(abstract, mesh),
                             sharding.batch_shardings(local, mesh), mesh)
-  memory = bench.compiled_memory(step.lower(abstract, local).compile())
+  consts = jax.eval_shape(lambda: method.consts)
+  memory = bench.compiled_memory(step.lower(abstract, local, consts).compile())
   return memory["argument_size_in_bytes"] + memory["temp_size_in_bytes"]
 
 

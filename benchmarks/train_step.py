@@ -216,11 +216,12 @@ def bench_preset(name: str, *, steps: int, warmup: int, peak_flops: float, seed:
   state, state_shardings = init_or_restore(method.init_state, jax.random.PRNGKey(seed), mesh)
   local_batch = preset.make_batch(config, seed)
   batch = sharding.global_batch(local_batch, mesh)
+  consts = sharding.replicate(method.consts, mesh)
   step_fn = compile_train_step(method.train_step, state_shardings,
                                sharding.batch_shardings(local_batch, mesh), mesh)
 
   t0 = time.perf_counter()
-  lowered = step_fn.lower(state, batch)
+  lowered = step_fn.lower(state, batch, consts)
   t1 = time.perf_counter()
   compiled = lowered.compile()
   t2 = time.perf_counter()
@@ -230,11 +231,11 @@ def bench_preset(name: str, *, steps: int, warmup: int, peak_flops: float, seed:
 
   # The state is donated: always thread it through.
   for _ in range(warmup):
-    state, metrics = compiled(state, batch)
+    state, metrics = compiled(state, batch, consts)
   jax.block_until_ready((state, metrics) if warmup else state)
   t_start = time.perf_counter()
   for _ in range(steps):
-    state, metrics = compiled(state, batch)
+    state, metrics = compiled(state, batch, consts)
   jax.block_until_ready((state, metrics))
   elapsed = time.perf_counter() - t_start
   finite = all(bool(np.isfinite(v)) for v in jax.device_get(metrics).values())

@@ -103,16 +103,18 @@ def jax_step(method, batch: dict, *, seed: int = 0) -> JaxStep:
   """``fit``'s compiled step over all devices, with the state threaded through calls."""
   mesh = sharding.make_mesh()
   state, shardings = init_or_restore(method.init_state, jax.random.PRNGKey(seed), mesh)
+  batch, consts = sharding.global_batch(batch, mesh), sharding.replicate(method.consts, mesh)
   compiled = compile_train_step(method.train_step, shardings, sharding.batch_shardings(batch, mesh),
-                                mesh).lower(state, sharding.global_batch(batch, mesh)).compile()
-  return _threaded(compiled, state, sharding.global_batch(batch, mesh))
+                                mesh).lower(state, batch, consts).compile()
+  return _threaded(compiled, state, batch, consts)
 
 
-def _threaded(compiled, state, batch) -> JaxStep:
+def _threaded(compiled, state, batch, *consts) -> JaxStep:
+  """``compiled(state, batch, *consts)`` with the (donated) state threaded through calls."""
   box = [state]
 
   def step():
-    box[0], metrics = compiled(box[0], batch)
+    box[0], metrics = compiled(box[0], batch, *consts)
     jax.block_until_ready((box[0], metrics))
 
   return JaxStep(step, bench.cost_flops(compiled.cost_analysis()), bench.compiled_memory(compiled))

@@ -95,6 +95,9 @@ class TrainConfig(ComputeConfig):
   restore_step: int = field(0, "Resume from this checkpoint step instead of the newest readable one (later "
                             "checkpoints are moved aside, not deleted); 0: the newest.",
                             check=NON_NEGATIVE, run_only=True)
+  time_budget_minutes: float = field(0.0, "Stop training after this many minutes of wall time "
+                                     "(checkpointing the last step; the run then counts as finished), or at "
+                                     "--num_steps; 0: no limit.", check=NON_NEGATIVE, run_only=True)
   allow_partial: bool = field(False, "Let the non-training modes use a checkpoint of an unfinished run "
                               "(step < --num_steps).", run_only=True)
 

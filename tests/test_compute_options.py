@@ -51,7 +51,7 @@ def _train(name, steps=1, **options):
   step = compile_train_step(method.train_step, shardings, sharding.batch_shardings(local, mesh), mesh)
   batch = sharding.global_batch(local, mesh)
   for _ in range(steps):
-    state, metrics = step(state, batch)
+    state, metrics = step(state, batch, sharding.replicate(method.consts, mesh))
   return jax.device_get(state), jax.device_get(metrics)
 
 

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from jaxgan import errors, experiment
-from jaxgan.methods import runner
 from jaxgan.train.checkpoint import ASIDE, Checkpointer
 from jaxgan.train.loop import LoopOptions, fit
 from jaxgan.train.state import TrainState
@@ -41,7 +40,8 @@ def _init(key, width=3):
   return TrainState(step=jnp.zeros((), jnp.int32), rng=key, nets={"w": jnp.ones((width,))}, extra={})
 
 
-def _step(state, batch):
+def _step(state, batch, consts=None):
+  del consts
   w = state.nets["w"] * 0.9 + 0.01 * batch["x"].mean()
   return state.replace(step=state.step + 1, nets={"w": w}), {"loss": jnp.sum(w ** 2)}
 
@@ -118,8 +118,8 @@ def test_skip_step_counts_the_skipped_steps_in_the_metrics():
   from jaxgan.train.loop import skipping_nonfinite
   step = jax.jit(skipping_nonfinite(_step))
   state = _init(jax.random.PRNGKey(0))
-  _, good = step(state, {"x": np.ones((2,), np.float32)})
-  after, bad = step(state, {"x": np.full((2,), np.inf, np.float32)})
+  _, good = step(state, {"x": np.ones((2,), np.float32)}, None)
+  after, bad = step(state, {"x": np.full((2,), np.inf, np.float32)}, None)
   assert float(good["skipped_steps"]) == 0 and float(bad["skipped_steps"]) == 1
   np.testing.assert_array_equal(after.nets["w"], state.nets["w"])
   assert int(after.step) == 1
@@ -263,3 +263,26 @@ def test_cgan_rejects_a_gradient_penalty_before_anything_is_written(tmp_path):
   with pytest.raises(ValueError, match="gp_weight=10.0 is not supported by the conditional GAN"):
     cgan.Config(workdir=str(tmp_path / "w"), gp_weight=10.0)
   assert not (tmp_path / "w").exists()
+
+
+def test_a_checkpoint_that_still_holds_the_former_constants_restores_without_them(tmp_path, capfd):
+  """SR and style-transfer checkpoints written before their frozen VGG (and Grams) became ``fit``'s
+  consts restore into today's state: those arrays are read and dropped, everything else is kept."""
+  trained = _run(tmp_path, 2)
+  old = trained.replace(extra={"vgg": {"block1_conv1": {"kernel": jnp.ones((3, 3, 3, 4))}},
+                               "style_grams": {"relu1_2": jnp.ones((1, 4, 4))}})
+  ckpt = Checkpointer(tmp_path / "old")
+  ckpt.save(2, old)
+  ckpt.wait()
+  restored, step = ckpt.restore_newest(jax.eval_shape(_init, jax.random.PRNGKey(0)))
+  ckpt.close()
+  assert step == 2 and restored.extra == {}
+  _assert_same(restored, trained)
+  assert "holds constants that later checkpoints leave out (vgg, style_grams): read, not used" in capfd.readouterr().err
+  # Any other leaf the state no longer has is still a run with other settings.
+  other = Checkpointer(tmp_path / "other")
+  other.save(1, trained.replace(extra={"pool": jnp.zeros((2,))}))
+  other.wait()
+  with pytest.raises(errors.CheckpointError, match=r"extra.pool: present in the checkpoint, absent now"):
+    other.restore_newest(jax.eval_shape(_init, jax.random.PRNGKey(0)))
+  other.close()

@@ -83,3 +83,4 @@ def test_resume_between_checkpoints_restores_and_is_bit_identical(shared, tmp_pa
   resumed = train(tmp_path / "resumed", TOTAL, **FREQUENT)
   assert fit_spy.summary() == [(STOP, TOTAL - STOP)]
   chex.assert_trees_all_equal(jax.device_get(resumed), jax.device_get(straight))
+  assert resumed.extra.keys().isdisjoint({"vgg", "style_grams"})  # constants are never checkpointed

@@ -114,7 +114,7 @@ def test_mse_step_trains_g_alone():
   config = _config()
   method = sr.build(config)
   state = method.init_state(jax.random.PRNGKey(0))
-  assert set(state.nets) == {"G"} and state.extra == {}
+  assert set(state.nets) == {"G"} and state.extra == {} and method.consts is None
   new, metrics = jax.jit(method.train_step)(jax.tree.map(jnp.copy, state), _batch(config))
   assert set(metrics) == {"g_loss", "mse", "learning_rate"} and int(new.step) == 1
   _assert_trees(new.nets["G"].params, state.nets["G"].params, equal=False)
@@ -160,14 +160,16 @@ def test_srgan_step_updates_d_on_the_detached_sr_then_g_against_the_new_d():
   # as those of convolution biases under batch norm, would decide their signs).
   method.tx = optax.sgd(0.1)
   state = method.init_state(jax.random.PRNGKey(0))
-  assert set(state.nets) == {"G", "D"} and set(state.extra["vgg"]) == {"block1_conv1", "block1_conv2"}
+  # The frozen VGG is a constant of the step, not part of the (checkpointed) state.
+  assert set(state.nets) == {"G", "D"} and state.extra == {}
+  assert set(method.consts["vgg"]) == {"block1_conv1", "block1_conv2"}
   batch = _batch(config)
   lr, hr = batch["lr"], batch["hr"]
-  new, metrics = jax.jit(method.train_step)(state, batch)
+  new, metrics = jax.jit(method.train_step)(state, batch, method.consts)
   assert set(metrics) >= {"d_loss", "d_real", "d_fake", "g_adversarial", "content", "mse", "g_loss"}
   np.testing.assert_allclose(metrics["g_loss"], metrics["content"] + 1e-3 * metrics["g_adversarial"], rtol=1e-5)
 
-  def replay(state):
+  def replay(state, vgg):
     """D on G's detached output; then G's full gradient through itself and the updated D."""
     g = state.nets["G"]
     fake, g_stats = method.generator.apply(g.params, g.stats, lr, train=True)
@@ -175,13 +177,13 @@ def test_srgan_step_updates_d_on_the_detached_sr_then_g_against_the_new_d():
 
     def g_objective(params):
       out, _ = method.generator.apply(params, g.stats, lr, train=True)
-      loss, (d_stats, _) = method.g_loss(out, hr, after_d.nets["D"], state.extra["vgg"])
+      loss, (d_stats, _) = method.g_loss(out, hr, after_d.nets["D"], vgg)
       return loss, d_stats
 
     grads, d_stats = jax.grad(g_objective, has_aux=True)(g.params)
     return method.generator.update(g, grads, g_stats), after_d.nets["D"].replace(stats=d_stats), after_d
 
-  g_ref, d_ref, after_d = jax.jit(replay)(state)
+  g_ref, d_ref, after_d = jax.jit(replay)(state, method.consts["vgg"])
   for x, y in zip(jax.tree.leaves((new.nets["G"], new.nets["D"])), jax.tree.leaves((g_ref, d_ref)), strict=True):
     np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-4, atol=1e-6)
   # Gradient isolation: the D update leaves G bit-identical (and changes D).
@@ -192,7 +194,7 @@ def test_srgan_step_updates_d_on_the_detached_sr_then_g_against_the_new_d():
 def test_perceptual_loss_is_zero_for_identical_images_and_scales_with_the_rescale_squared():
   config = _config(loss="vgg", content_layer="relu2_2", vgg_rescale=1.0, vgg_weights=_vgg())
   method = sr.build(config)
-  vgg = method.init_state(jax.random.PRNGKey(0)).extra["vgg"]
+  vgg = method.consts["vgg"]
   assert set(vgg) == {"block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2"}
   hr = _batch(config)["hr"]
   loss = jax.jit(lambda a, b, v: method.content_loss(a, b, v)[0])

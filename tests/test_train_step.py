@@ -138,7 +138,7 @@ def test_compiled_step_is_not_recompiled_and_donates_state():
   step = compile_train_step(method.train_step, state_sh, sharding.batch_shardings(local, mesh), mesh)
   for i in range(4):
     old = state
-    state, metrics = step(state, sharding.global_batch(tiny.image_batch(method.config, seed=i), mesh))
+    state, metrics = step(state, sharding.global_batch(tiny.image_batch(method.config, seed=i), mesh), None)
   assert step._cache_size() == 1
   assert all(x.is_deleted() for x in jax.tree.leaves(old.nets))  # donated
   assert int(state.step) == 4

@@ -105,16 +105,16 @@ class FitSpy:
       run = self.runs[-1]
 
       @functools.wraps(train_step)
-      def traced(state, batch):
+      def traced(*args):
         run["traces"] += 1
-        return train_step(state, batch)
+        return train_step(*args)
 
       jitted = real_compile(traced, *args, **kwargs)
       self._jitted.append((run, jitted))
 
-      def counted(state, batch):
+      def counted(*args):
         run["steps"] += 1
-        return jitted(state, batch)
+        return jitted(*args)
 
       return counted
 

@@ -84,6 +84,8 @@ class Method:
   (z, y) with y drawn uniformly over the classes, D gets (x, y) with the real images' own
   labels and the fakes' sampled ones.
   """
+  consts = None  # what the step reads but never trains (fit's consts): none here
+
 
   config: AdversarialConfig
   parts: Parts
@@ -188,8 +190,9 @@ class Method:
     return self.generator.update(state_nets["G"], grads, g_stats), metrics
 
   # -- the step --------------------------------------------------------------------------
-  def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array], consts=None) -> tuple[TrainState, dict]:
     """k D updates (each on its own real minibatch and noise), then one G update. Pure."""
+    del consts  # this method has none
     k = self.config.d_steps
     images = batch["image"]
     n = images.shape[0] // k

@@ -84,6 +84,8 @@ class Config(tr.TranslationConfig):
 
 class CycleGAN:
   """The static half of CycleGAN: four networks, their optimisers, the losses and the step."""
+  consts = None  # what the step reads but never trains (fit's consts): none here
+
 
   def __init__(self, config: Config, steps_per_epoch: int = 1):
     self.config = config
@@ -155,8 +157,9 @@ class CycleGAN:
     return loss, stats
 
   # -- the step -------------------------------------------------------------------------------------
-  def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array], consts=None) -> tuple[TrainState, dict]:
     """G_A and G_B against the current Ds, then D_A and D_B on pooled fakes. Pure."""
+    del consts  # this method has none
     real_a, real_b = batch["A/image"], batch["B/image"]
     k_g, k_pool_a, k_pool_b = jax.random.split(state.step_key(), 3)
     nets = dict(state.nets)

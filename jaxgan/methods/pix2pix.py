@@ -62,6 +62,8 @@ class Pix2Pix:
 
   ``steps_per_epoch`` sets the learning-rate schedule (epochs are the official unit).
   """
+  consts = None  # what the step reads but never trains (fit's consts): none here
+
 
   def __init__(self, config: Config, steps_per_epoch: int = 1):
     self.config = config
@@ -113,8 +115,9 @@ class Pix2Pix:
     return gan + self.config.lambda_L1 * l1, (d_stats, {"g_gan": gan, "g_l1": l1})
 
   # -- the step ------------------------------------------------------------------------------
-  def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array], consts=None) -> tuple[TrainState, dict]:
     """D update on the detached translation, then G update against the new D. Pure."""
+    del consts  # this method has none
     a, b = batch["a"], batch["b"]
     k_dropout, k_gp = jax.random.split(state.step_key())
     g, d = state.nets["G"], state.nets["D"]

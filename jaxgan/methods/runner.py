@@ -8,6 +8,7 @@ import os
 import re
 import shlex
 import sys
+import time
 from typing import Callable
 
 import jax
@@ -121,16 +122,29 @@ def record_config(config: TrainConfig) -> None:
 
 
 def train(config: TrainConfig, *, init_fn: Callable, train_step: Callable, batches, sample_fn=None,
-          eval_fn=None) -> TrainState:
+          eval_fn=None, consts=None, started: float | None = None) -> TrainState:
+  """``fit`` into ``config.workdir``: the config checked against the recorded one, then recorded
+  once the state has restored; ``consts`` passed to every step (see :func:`jaxgan.train.loop.fit`).
+
+  ``--time_budget_minutes`` counts from ``started`` (a ``time.monotonic()``; default: now). A run
+  the budget stops before ``--num_steps`` is a prefix of the unlimited one (same steps, same
+  data) and counts as finished (:func:`mark_finished`).
+  """
+  started = time.monotonic() if started is None else started
   workdir = prepare_workdir(config)
   if jax.process_index() == 0:
     print(f"jaxgan: workdir {workdir}", flush=True)
+  deadline = started + 60 * config.time_budget_minutes if config.time_budget_minutes else None
   state = fit(workdir=workdir, init_fn=init_fn, train_step=train_step, batches=batches,
               options=loop_options(config), key=run_key(config), sample_fn=sample_fn,
-              eval_fn=eval_fn, mesh=mesh_for(config), on_restored=lambda _: record_config(config))
+              eval_fn=eval_fn, mesh=mesh_for(config), deadline=deadline, consts=consts,
+              on_restored=lambda _: record_config(config))
+  step = int(state.step)
+  if deadline is not None and 0 < step < config.num_steps:
+    mark_finished(config, step, f"--time_budget_minutes={config.time_budget_minutes:g}")
   if jax.process_index() == 0:
-    print(f"jaxgan: done at step {int(state.step)}; checkpoints, samples and TensorBoard events "
-          f"in {workdir}", flush=True)
+    print(f"jaxgan: stopped at step {step} after {(time.monotonic() - started) / 60:.1f} min; checkpoints, "
+          f"samples and TensorBoard events in {workdir}", flush=True)
   return state
 
 

@@ -94,6 +94,7 @@ class Config(TrainConfig,
 @dataclasses.dataclass(frozen=True)
 class Method:
   config: Config
+  consts = None  # what the step reads but never trains (fit's consts): none here
 
   @property
   def num_outputs(self) -> int:
@@ -188,8 +189,9 @@ class Method:
     return self.config.head if self.config.objective == "sgan" else "implicit"
 
   # -- the step ------------------------------------------------------------------------------
-  def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array], consts=None) -> tuple[TrainState, dict]:
     """One D update on (labelled, unlabelled, generated) batches, then one G update. Pure."""
+    del consts  # this method has none
     key = state.step_key()
     k_zd, k_d, k_zg, k_g = jax.random.split(key, 4)
     nets = dict(state.nets)

@@ -238,6 +238,8 @@ class ScaleNet:
 
 class SinGAN:
   """The static half of SinGAN for one image's pyramid: networks, optimisers, steps."""
+  consts = None  # what the step reads but never trains (fit's consts): none here
+
 
   def __init__(self, config: Config, spec: single_image_lib.PyramidSpec):
     self.config = config
@@ -358,7 +360,8 @@ class SinGAN:
     config = self.config
     gen, disc = self.generator(n), self.discriminator(n)
 
-    def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
+    def train_step(state: TrainState, batch: dict, consts=None) -> tuple[TrainState, dict]:
+      del consts  # SinGAN has none
       real = batch["real"]
       extra = state.extra
       keys = jax.random.split(state.step_key(), 2 * config.d_steps + 1)

@@ -62,9 +62,9 @@ Set5 x4 it scores 28.42 dB / 0.8102 here (the literature's 28.42 / 0.8104; with 
 as the Python ports such as BasicSR compute it, 28.43 / 0.8113).
 
 The state holds ``nets = {'G'}`` (``mse``, ``vgg``) or ``{'G', 'D'}`` (``srgan``); with a VGG
-loss, ``extra['vgg']`` holds the frozen VGG16 convolutions up to the content layer, so that the
-weights are an argument of the compiled step rather than constants baked into it (they are
-checkpointed with the state; a resumed run uses that copy).
+loss, the frozen VGG16 convolutions up to the content layer are the step's ``consts``
+(:attr:`SuperResolution.consts`): an argument of the compiled step rather than constants baked
+into it, read from ``--vgg_weights`` by every training run and never checkpointed.
 """
 
 from __future__ import annotations
@@ -100,7 +100,6 @@ from jaxgan.models.transformer_net import johnson_sr
 from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
 from jaxgan.train import compiler
 from jaxgan.train import optim
-from jaxgan.train.loop import fit
 from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
 
 VGG_DEPTH = 16
@@ -169,9 +168,6 @@ class Config(TrainConfig, optim.adam_fields(learning_rate=1e-4, beta1=0.9, learn
                                     check=NON_NEGATIVE)
   init_from: str = field("", "Start G from the latest checkpoint of this workdir (SRGAN: an "
                          "MSE-trained SRResNet); used when --workdir has no checkpoint yet.")
-  time_budget_minutes: float = field(0.0, "Stop training after this many minutes of wall time "
-                                     "(checkpointing the last step), or at --num_steps; 0: no limit.",
-                                     check=NON_NEGATIVE, run_only=True)
   # Evaluation, samples and --mode=test.
   eval_dir: str = field("", "Folder of HR images (or a registered name, e.g. set5) scored (PSNR/SSIM on "
                         "Y) every --eval_every steps and at the end, and by --mode=test.", run_only=True)
@@ -279,16 +275,13 @@ class SuperResolution:
     """The VGG16 of ``--vgg_weights`` (read once, when a VGG loss first needs it)."""
     return vgg_lib.load_vgg(vgg_weights(self.config), depth=VGG_DEPTH)
 
-  def _vgg_params(self, *, placeholder: bool = False) -> dict:
-    """``extra['vgg']``: the convolutions the content layer needs (zeros of their shapes when
-    ``placeholder``, to restore a checkpoint without reading the weights file)."""
+  @functools.cached_property
+  def consts(self) -> dict | None:
+    """What the step reads but never trains (``fit``'s ``consts``, never checkpointed): for a VGG
+    loss ``{'vgg': the convolutions the content layer needs}``; else None."""
     if not self.config.uses_vgg:
-      return {}
-    if placeholder:
-      shapes = vgg_lib.expected_shapes(VGG_DEPTH)
-      return {n: {k: jnp.zeros(shapes[f"{n}/{k}"], jnp.float32) for k in ("kernel", "bias")}
-              for n in self.vgg_convs}
-    return {n: self.loss_network.params[n] for n in self.vgg_convs}
+      return None
+    return {"vgg": {n: self.loss_network.params[n] for n in self.vgg_convs}}
 
   def _features(self, vgg_params: dict, images: jax.Array) -> jax.Array:
     """Content-layer features of [-1, 1] images, times ``vgg_rescale``. The deeper convolutions
@@ -303,7 +296,7 @@ class SuperResolution:
     return net.features(images, (layer,))[layer] * self.config.vgg_rescale
 
   # -- state -----------------------------------------------------------------------------------
-  def _init(self, key: jax.Array, vgg_params: dict) -> TrainState:
+  def init_state(self, key: jax.Array) -> TrainState:
     k_g, k_d, k_run = jax.random.split(key, 3)
     _, g = create_network(self.make_g, self.tx, k_g)
     if self.initial_generator is not None:
@@ -312,18 +305,12 @@ class SuperResolution:
     nets = {"G": g}
     if self.adversarial:
       nets["D"] = create_network(self.make_d, self.tx, k_d)[1]
-    extra = {"vgg": vgg_params} if vgg_params else {}
-    return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets=nets, extra=extra)
-
-  def init_state(self, key: jax.Array) -> TrainState:
-    """A fresh state (reads ``--vgg_weights`` for a VGG loss)."""
-    return self._init(key, self._vgg_params())
+    return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets=nets)
 
   def restore(self, *, require_finished: bool = True) -> TrainState:
-    """The latest checkpoint of ``--workdir`` (the VGG weights come from it, not from the file);
-    of a finished run (or ``--allow_partial``) unless not ``require_finished``."""
-    return runner.restore(self.config, lambda key: self._init(key, self._vgg_params(placeholder=True)),
-                          require_finished=require_finished)
+    """The latest checkpoint of ``--workdir``, of a finished run (or ``--allow_partial``) unless
+    not ``require_finished``."""
+    return runner.restore(self.config, self.init_state, require_finished=require_finished)
 
   # -- losses ----------------------------------------------------------------------------------
   def content_loss(self, sr: jax.Array, hr: jax.Array, vgg_params: dict) -> tuple[jax.Array, dict]:
@@ -360,11 +347,12 @@ class SuperResolution:
                                                                     jax.lax.stop_gradient(fake))
     return state.replace(nets={**state.nets, "D": self.discriminator.update(d, grads, d_stats)}), metrics
 
-  def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
-    """SRGAN: D on the detached ``G(lr)``, then G against the new D; otherwise G alone. Pure."""
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array], consts=None) -> tuple[TrainState, dict]:
+    """SRGAN: D on the detached ``G(lr)``, then G against the new D; otherwise G alone. Pure.
+    ``consts``: :attr:`consts`."""
     lr, hr = batch["lr"], batch["hr"]
     g = state.nets["G"]
-    vgg_params = state.extra.get("vgg", {})
+    vgg_params = consts["vgg"] if self.config.uses_vgg else {}
     forward = lambda params: self.generator.apply(params, g.stats, lr, train=not self.config.freeze_bn)
     sr, pullback, g_stats = jax.vjp(forward, g.params, has_aux=True)
     metrics = {}
@@ -523,7 +511,8 @@ def train(method: SuperResolution) -> TrainState:
   check_train_flags(config)
   if config.uses_vgg:
     method.loss_network  # noqa: B018 - read and check the weights before anything else
-  if config.init_from and not _has_checkpoint(config.workdir):
+  checkpoints = os.path.join(os.path.abspath(config.workdir), "checkpoints")
+  if config.init_from and runner.latest_step(checkpoints) is None:
     method = SuperResolution(config, initial_generator=load_generator(config))
   data_dir = config.resolved_data_dir()
   dataset = folder_flag(config.dataset, "--dataset")
@@ -543,23 +532,9 @@ def train(method: SuperResolution) -> TrainState:
     return images_lib.to_float(np.stack([bic, sr, sample_hr], axis=1))
 
   score = runner.once_per_step(lambda s: method.evaluate(s, eval_images))
-  eval_fn = score if eval_images else None
-  workdir = runner.prepare_workdir(config)
-  if jax.process_index() == 0:
-    print(f"jaxgan: workdir {workdir}", flush=True)
-  deadline = started + 60 * config.time_budget_minutes if config.time_budget_minutes else None
-  # A budgeted run is a prefix of the unlimited one (same steps, same data).
-  state = fit(workdir=workdir, options=runner.loop_options(config), key=runner.run_key(config),
-              mesh=runner.mesh_for(config), deadline=deadline, init_fn=method.init_state,
-              train_step=method.train_step, batches=batches,
-              sample_fn=sample_fn if len(sample_hr) else None, eval_fn=eval_fn,
-              on_restored=lambda _: runner.record_config(config))
-  minutes = (time.monotonic() - started) / 60
-  if deadline is not None and 0 < int(state.step) < config.num_steps:  # the budget ended the run: finished
-    runner.mark_finished(config, int(state.step), f"--time_budget_minutes={config.time_budget_minutes:g}")
-  if jax.process_index() == 0:
-    print(f"jaxgan: stopped at step {int(state.step)} after {minutes:.1f} min; checkpoints, samples and "
-          f"TensorBoard events in {workdir}", flush=True)
+  state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
+                       sample_fn=sample_fn if len(sample_hr) else None, eval_fn=score if eval_images else None,
+                       consts=method.consts, started=started)
   if eval_images:
     result = {"step": int(state.step), "scale": config.scale, "eval_dir": config.eval_dir, **score(state)}
     path = runner.write_json(config, "eval.json", result)
@@ -567,11 +542,6 @@ def train(method: SuperResolution) -> TrainState:
       print(f"jaxgan: {config.eval_dir} x{config.scale}: PSNR {result['psnr']:.2f} dB, SSIM "
             f"{result['ssim']:.4f} (Y, {result['num_images']} images) -> {path}", flush=True)
   return state
-
-
-def _has_checkpoint(workdir: str) -> bool:
-  directory = os.path.join(os.path.abspath(workdir), "checkpoints")
-  return os.path.isdir(directory) and any(name.isdigit() for name in os.listdir(directory))
 
 
 # -- --mode=test ---------------------------------------------------------------------------------

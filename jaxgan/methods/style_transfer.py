@@ -12,9 +12,9 @@ relu2_2, style layers relu1_2, relu2_2, relu3_3, relu4_3, content weight 1e5, st
 weight 1e10, no total-variation term, Adam lr 1e-3 (betas 0.9, 0.999), batch 4, 256x256
 crops of the content images resized so that their shorter side is 256, the style image at
 its own size. The paper trains 40,000 iterations of batch 4 (about two epochs of COCO);
-so does the default ``num_steps``. The style Gram matrices are computed once, when the
-state is created, and live in ``TrainState.extra`` with the loss network's weights, so
-that the jitted step takes them as arguments (never as baked-in constants).
+so does the default ``num_steps``. The style Gram matrices are computed once and, with the
+loss network's weights, are the step's ``consts`` (:attr:`StyleTransfer.consts`): arguments of
+the jitted step (never baked-in constants), never checkpointed.
 
 **The losses and the weights 1e5 / 1e10.** The example feeds VGG images in 0..255 after
 ``normalize_batch`` (divide by 255, subtract the ImageNet mean, divide by the std): the
@@ -331,9 +331,8 @@ def make_generator(config: Config, rngs):
 class StyleTransfer:
   """The static half of fast style transfer: G's definition, Adam, the objective.
 
-  The loss network and the style image are read once, when first needed
-  (:meth:`init_state`); the state then carries the convolutions the losses use and the
-  style Grams (``extra['vgg']``, ``extra['style_grams']``).
+  The loss network and the style image are read once, when first needed (:attr:`consts`: the
+  convolutions the losses use and the style Grams, the step's constants).
   """
 
   def __init__(self, config: Config):
@@ -354,8 +353,9 @@ class StyleTransfer:
     return Objective.from_config(self.config, self.loss_network.convention)
 
   @functools.cached_property
-  def targets(self) -> dict:
-    """``{'vgg': kept convolutions, 'style_grams': {layer: [1, C, C]}}``, computed once."""
+  def consts(self) -> dict:
+    """``{'vgg': kept convolutions, 'style_grams': {layer: [1, C, C]}}``, computed once: what the
+    step reads but never trains (``fit``'s ``consts``)."""
     style = jnp.asarray(load_style_image(self.config))
     if min(style.shape[:2]) < self.objective.min_side:
       raise ValueError(f"--style_image={self.config.style_image} is {style.shape[0]}x{style.shape[1]}: "
@@ -366,25 +366,25 @@ class StyleTransfer:
   def init_state(self, key: jax.Array) -> TrainState:
     k_g, k_run = jax.random.split(key)
     _, g = create_network(self.make_g, self.tx, k_g)
-    return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets={"G": g}, extra=dict(self.targets))
+    return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets={"G": g})
 
   # -- the step ------------------------------------------------------------------------------
-  def losses(self, state: TrainState, images: jax.Array, contents: jax.Array) -> dict[str, jax.Array]:
-    """Weighted terms per example of ``images`` against ``contents`` and the state's style."""
-    vgg = self.objective.network(state.extra["vgg"])
+  def losses(self, consts: dict, images: jax.Array, contents: jax.Array) -> dict[str, jax.Array]:
+    """Weighted terms per example of ``images`` against ``contents`` and the style (``consts``)."""
+    vgg = self.objective.network(consts["vgg"])
     targets = self.objective.content_targets(vgg, contents)
-    return self.objective(vgg, images, targets, state.extra["style_grams"])
+    return self.objective(vgg, images, targets, consts["style_grams"])
 
-  def train_step(self, state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict]:
-    """One Adam step of G on the batch mean of the weighted objective. Pure."""
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array], consts: dict) -> tuple[TrainState, dict]:
+    """One Adam step of G on the batch mean of the weighted objective. Pure. ``consts``: :attr:`consts`."""
     x = batch["image"]
     g = state.nets["G"]
-    vgg = self.objective.network(state.extra["vgg"])
+    vgg = self.objective.network(consts["vgg"])
     content_targets = self.objective.content_targets(vgg, x)
 
     def loss_fn(params):
       y, stats = self.generator.apply(params, g.stats, x, train=True)
-      terms = self.objective(vgg, y, content_targets, state.extra["style_grams"])
+      terms = self.objective(vgg, y, content_targets, consts["style_grams"])
       means = {name: value.mean() for name, value in terms.items()}
       return means["total"], (stats, means)
 
@@ -405,8 +405,8 @@ class StyleTransfer:
 
   @functools.cached_property
   def losses_one(self):
-    """Jitted ``(state, image, content) -> {term: scalar}`` for one image and its content image."""
-    return compiler.jit(lambda state, y, x: {k: v[0] for k, v in self.losses(state, y[None], x[None]).items()})
+    """Jitted ``(consts, image, content) -> {term: scalar}`` for one image and its content image."""
+    return compiler.jit(lambda consts, y, x: {k: v[0] for k, v in self.losses(consts, y[None], x[None]).items()})
 
   def stylize(self, state: TrainState, image: np.ndarray) -> np.ndarray:
     """Stylise one float image ``[H, W, 3]`` of any size >= 1; returns the same size."""
@@ -498,7 +498,7 @@ def train(method: StyleTransfer) -> TrainState:
   config = method.config
   check_train_flags(config)
   source = content_source(config)
-  method.targets  # noqa: B018 -- read the style image and the VGG weights before anything compiles
+  method.consts  # noqa: B018 -- read the style image and the VGG weights before anything compiles
   batches = runner.loader(config, source, global_batch_size=config.batch_size,
                           transform=content_transform(image_size=config.image_size, crop=config.crop))
   centre = content_transform(image_size=config.image_size, crop="center")
@@ -508,7 +508,7 @@ def train(method: StyleTransfer) -> TrainState:
     return np.stack([[x, np.asarray(method.stylize_one(state, jnp.asarray(x)))] for x in shown])
 
   state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
-                       sample_fn=sample_fn)
+                       sample_fn=sample_fn, consts=method.consts)
   return state
 
 
@@ -567,8 +567,8 @@ def stylize(method: StyleTransfer) -> str:
     record = {"input": os.path.abspath(src), "output": dst, "size": list(x.shape[:2])}
     if min(x.shape[:2]) >= method.objective.min_side:
       xj = jnp.asarray(x)
-      record["before"] = _floats(method.losses_one(state, xj, xj))
-      record["after"] = _floats(method.losses_one(state, jnp.asarray(y), xj))
+      record["before"] = _floats(method.losses_one(method.consts, xj, xj))
+      record["after"] = _floats(method.losses_one(method.consts, jnp.asarray(y), xj))
     else:
       record["note"] = f"smaller than {method.objective.min_side} px: no VGG losses"
     records.append(record)

@@ -16,6 +16,11 @@ from jaxgan.errors import CheckpointError
 ASIDE = "checkpoints_aside"  # beside the checkpoints folder: steps moved out of a run's way, never deleted
 
 
+# What jaxgan's own checkpoints held in ``TrainState.extra`` before constants became ``fit``'s
+# ``consts`` (2026-12-01): the frozen VGG of SR and style transfer, and style transfer's Gram
+# matrices. A checkpoint written then restores: these are read and dropped.
+FORMER_CONSTANTS = ("vgg", "style_grams")
+
 class Checkpointer:
   """Periodic, atomic saves keeping the last ``keep``; restore into an abstract sharded state.
 
@@ -50,6 +55,18 @@ class Checkpointer:
     if step is None:
       raise FileNotFoundError(f"no checkpoint in {self.directory}")
     return self._manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+
+  def with_former_constants(self, abstract_state: Any, step: int) -> Any | None:
+    """``abstract_state`` whose ``extra`` also holds the :data:`FORMER_CONSTANTS` that checkpoint
+    ``step`` has and the state no longer does (restored, then dropped); None if it has none."""
+    extra = self._manager.item_metadata(step).tree.get("extra")
+    if not isinstance(extra, dict) or not isinstance(getattr(abstract_state, "extra", None), dict):
+      return None
+    former = {k: extra[k] for k in FORMER_CONSTANTS if k in extra and k not in abstract_state.extra}
+    if not former:
+      return None
+    as_abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(tuple(m.shape), m.dtype), former)
+    return abstract_state.replace(extra={**abstract_state.extra, **as_abstract})
 
   def shape_differences(self, abstract_state: Any, step: int) -> list[str]:
     """Arrays whose shape or dtype in checkpoint ``step`` differs from ``abstract_state`` ("name:
@@ -102,8 +119,10 @@ class Checkpointer:
               file=sys.stderr, flush=True)
       steps = [step]
     for candidate in steps:
+      target = abstract_state
       try:
-        diffs = self.shape_differences(abstract_state, candidate)
+        target = self.with_former_constants(abstract_state, candidate) or abstract_state
+        diffs = self.shape_differences(target, candidate)
       except Exception:  # pylint: disable=broad-except  (unreadable metadata: the restore decides)
         diffs = []
       if diffs:
@@ -113,7 +132,13 @@ class Checkpointer:
             "run's settings")
       try:
         with _quiet_unraisable():
-          return self.restore(abstract_state, candidate), candidate
+          state = self.restore(target, candidate)
+        if target is not abstract_state:
+          print(f"jaxgan: checkpoint {candidate} in {self.directory} holds constants that later checkpoints leave "
+                f"out ({', '.join(k for k in FORMER_CONSTANTS if k in state.extra)}): read, not used",
+                file=sys.stderr, flush=True)
+          state = state.replace(extra={k: v for k, v in state.extra.items() if k in abstract_state.extra})
+        return state, candidate
       except Exception as e:  # pylint: disable=broad-except  (orbax raises many kinds for a damaged file)
         reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
         moved = self.set_aside(candidate, "unreadable")

@@ -57,10 +57,12 @@ class LoopOptions:
 
 def compile_train_step(train_step: Callable, state_shardings: Any, batch_shardings: Any,
                        mesh: jax.sharding.Mesh) -> Callable:
-  """``jax.jit`` of a pure step with the state donated and pinned shardings (jaxgan's compile options)."""
+  """``jax.jit`` of a pure ``train_step(state, batch, consts)`` with the state donated and pinned
+  shardings (the constants replicated; jaxgan's compile options)."""
+  replicated = sharding_lib.replicated(mesh)
   return compiler.jit(train_step, platform=mesh.devices.flat[0].platform, donate_argnums=0,
-                 in_shardings=(state_shardings, batch_shardings),
-                 out_shardings=(state_shardings, sharding_lib.replicated(mesh)))
+                      in_shardings=(state_shardings, batch_shardings, replicated),
+                      out_shardings=(state_shardings, replicated))
 
 
 def init_or_restore(init_fn: Callable[[jax.Array], TrainState], key: jax.Array, mesh: jax.sharding.Mesh,
@@ -88,8 +90,8 @@ def skipping_nonfinite(train_step: Callable) -> Callable:
   state are not all finite; the metric ``skipped_steps`` is 1 for such a step, else 0 (``fit``
   reports the total since it started)."""
 
-  def step(state: TrainState, batch):
-    new, metrics = train_step(state, batch)
+  def step(state: TrainState, batch, consts):
+    new, metrics = train_step(state, batch, consts)
     ok = jnp.all(_finite_leaves((new, metrics)))
     kept = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, state).replace(step=new.step)
     return kept, {**metrics, "skipped_steps": 1.0 - ok.astype(jnp.float32)}
@@ -234,11 +236,14 @@ def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState
         sample_fn: Callable[[TrainState], np.ndarray] | None = None,
         eval_fn: Callable[[TrainState], Mapping[str, float]] | None = None,
         mesh: jax.sharding.Mesh | None = None, state_rule=None,
-        deadline: float | None = None, on_restored: Callable[[TrainState], None] | None = None) -> TrainState:
+        deadline: float | None = None, on_restored: Callable[[TrainState], None] | None = None,
+        consts: Any = None) -> TrainState:
   """Train ``options.num_steps`` steps in total, resuming from ``<workdir>/checkpoints``.
 
-  ``init_fn(key) -> TrainState`` and ``train_step(state, batch) -> (state, metrics)`` are pure;
-  the data order is a function of the step, so a resumed run equals an uninterrupted one.
+  ``init_fn(key) -> TrainState`` and ``train_step(state, batch, consts) -> (state, metrics)`` are
+  pure; the data order is a function of the step, so a resumed run equals an uninterrupted one.
+  ``consts`` (a pytree of arrays the step reads but never updates: a frozen VGG, style Grams; or
+  None) are replicated over the mesh and passed to every step, never checkpointed.
   Writes TensorBoard events to ``<workdir>/tensorboard`` and sample grids to
   ``<workdir>/samples``; nothing outside ``workdir``. ``on_restored(state)`` runs once the state
   is restored (or created), before the first step.
@@ -269,6 +274,7 @@ def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState
     state, state_shardings = init_or_restore(init_fn, key, mesh, ckpt, state_rule, options.restore_step)
     if on_restored is not None:
       on_restored(state)
+    consts = sharding_lib.replicate(consts, mesh)
     start = int(jax.device_get(state.step))
     last = options.num_steps
     step_fn = None
@@ -292,7 +298,7 @@ def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState
           step_fn = compile_train_step(train_step, state_shardings,
                                        sharding_lib.batch_shardings(local_batch, mesh), mesh)
           t0 = time.perf_counter()
-        state, metrics = step_fn(state, batch)
+        state, metrics = step_fn(state, batch, consts)
         if "skipped_steps" in metrics:  # a running total (on the device: no synchronisation)
           skipped = metrics["skipped_steps"] + skipped
           metrics = {**metrics, "skipped_steps": skipped}

@@ -52,6 +52,16 @@ def batch_shardings(local_batch: Any, mesh: jax.sharding.Mesh) -> Any:
   return jax.tree.map(lambda x: batch_sharding(mesh, 0, np.ndim(x)), local_batch)
 
 
+def replicate(tree: Any, mesh: jax.sharding.Mesh) -> Any:
+  """Every leaf of ``tree`` (the same host values on every process) as a global array replicated
+  over ``mesh``: how constants (a frozen VGG, style Grams) reach the compiled step."""
+  sharding = replicated(mesh)
+  def put(x):
+    x = np.asarray(x)
+    return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+  return jax.tree.map(put, tree)
+
+
 def global_batch(local_batch: Any, mesh: jax.sharding.Mesh) -> Any:
   """Turn this process's slice of the batch into global jax.Arrays sharded over ``data``.
 
