@@ -335,6 +335,8 @@ def test_config_rejects_bad_values():
     singan.Config(batch_size=4)
   with pytest.raises(ValueError, match="gp_norm"):
     singan.Config(gp_norm="batch")
+  with pytest.raises(ValueError, match="--time_budget_minutes=5: not supported by SinGAN"):
+    singan.Config(image="x.png", time_budget_minutes=5)
 
 
 def test_missing_image_is_reported_before_the_workdir_is_touched(tmp_path):

@@ -156,6 +156,9 @@ class Config(TrainConfig, optim.adam_fields(learning_rate=None)):
     super().__post_init__()
     if self.dataset:
       raise ValueError(f"--dataset={self.dataset!r}: SinGAN learns from one image, give it with --image")
+    if self.time_budget_minutes:
+      raise ValueError(f"--time_budget_minutes={self.time_budget_minutes:g}: not supported by SinGAN (a pyramid "
+                       "stopped part-way is not a model); use --num_steps or fewer scales (--min_size/--max_size)")
     if self.min_nfc > self.nfc:
       raise ValueError(f"min_nfc={self.min_nfc} must be <= nfc={self.nfc}")
 
