@@ -35,13 +35,13 @@ from jaxgan.losses.semi_supervised import unsupervised_fake_loss
 from jaxgan.losses.semi_supervised import unsupervised_real_loss
 from jaxgan.losses.translation import GAN_MODES
 from jaxgan.losses.translation import discriminator_loss
-from jaxgan.losses.translation import gan_loss
+from jaxgan.losses.translation import generator_loss
 from jaxgan.losses.translation import l1_loss
 
 __all__ = [
     'GAN_MODES',
     'discriminator_loss',
-    'gan_loss',
+    'generator_loss',
     'l1_loss',
     'feature_reconstruction_loss',
     'gram_matrix',

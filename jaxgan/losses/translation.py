@@ -1,41 +1,47 @@
 """Losses of the image-to-image translation methods (pix2pix, CycleGAN), per example.
 
-``gan_loss`` is the official ``GANLoss(gan_mode)`` of pytorch-CycleGAN-and-pix2pix,
-written as a function of patch logits ``[B, ...]`` and the target (real or fake):
+The official ``GANLoss(gan_mode)`` of pytorch-CycleGAN-and-pix2pix is an entry of the one
+registry, :data:`jaxgan.losses.adversarial.ADVERSARIAL_LOSSES`, at the scale that gives the
+official numbers (patch logits ``[B, ...]``, averaged over the patches of an example, so the
+batch mean is the official mean over every element):
 
-* ``vanilla``: binary cross-entropy with logits against 1 / 0 (pix2pix's default);
-* ``lsgan``: squared error against 1 / 0 (CycleGAN's default), no 0.5 factor;
-* ``wgangp``: ``-mean(D)`` for real targets, ``mean(D)`` for fake ones (the penalty is
+* ``vanilla``: binary cross-entropy with logits (pix2pix's default): ``non_saturating``;
+* ``lsgan``: squared error against 1 / 0 without Mao et al.'s 0.5 (CycleGAN's default):
+  ``lsgan`` x 2;
+* ``wgangp``: ``-mean(D)`` for real targets, ``mean(D)`` for fake ones: ``wgan`` (the penalty is
   added separately, :func:`jaxgan.losses.gradient_penalty`).
 
-Each is averaged over the patches of an example, so the mean over the batch equals the
-official loss (a mean over every element) when all examples have the same patch count.
+D's loss is the official ``0.5 * (GAN(D(real), real) + GAN(D(fake), fake))``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import jax
 import jax.numpy as jnp
 
-from jaxgan.losses.adversarial import per_example_mean
+from jaxgan.losses.adversarial import ADVERSARIAL_LOSSES, per_example_mean
 
-GAN_MODES: dict[str, Callable[[jax.Array, bool], jax.Array]] = {
-    'vanilla': lambda x, real: jax.nn.softplus(-x) if real else jax.nn.softplus(x),
-    'lsgan': lambda x, real: jnp.square(x - 1.0) if real else jnp.square(x),
-    'wgangp': lambda x, real: -x if real else x,
+# --gan_mode: (entry of ADVERSARIAL_LOSSES, scale of the official sum of D's two terms, scale of G's).
+GAN_MODES: dict[str, tuple[str, float, float]] = {
+    'vanilla': ('non_saturating', 1.0, 1.0),
+    'lsgan': ('lsgan', 2.0, 2.0),
+    'wgangp': ('wgan', 1.0, 1.0),
 }
 
 
-def gan_loss(logits: jax.Array, *, target_is_real: bool, mode: str) -> jax.Array:
-  """The official ``GANLoss(mode)(logits, target_is_real)`` per example ``[B]``."""
+def _mode(mode: str) -> tuple[str, float, float]:
   if mode not in GAN_MODES:
     raise ValueError(f'gan mode must be one of {sorted(GAN_MODES)}, got {mode!r}')
-  logits = jnp.asarray(logits)
-  if logits.ndim < 1:
-    raise ValueError(f'logits must have a batch axis [B, ...], got shape {logits.shape}')
-  return per_example_mean(GAN_MODES[mode](logits, target_is_real))
+  return GAN_MODES[mode]
+
+
+def generator_loss(fake_logits: jax.Array, *, mode: str) -> jax.Array:
+  """The official ``GANLoss(mode)(D(G(x)), True)`` per example ``[B]``."""
+  name, _, g_scale = _mode(mode)
+  fake_logits = jnp.asarray(fake_logits)
+  if fake_logits.ndim < 1:
+    raise ValueError(f'logits must have a batch axis [B, ...], got shape {fake_logits.shape}')
+  return g_scale * ADVERSARIAL_LOSSES[name].generator(fake_logits)
 
 
 def l1_loss(x: jax.Array, y: jax.Array) -> jax.Array:
@@ -47,6 +53,6 @@ def l1_loss(x: jax.Array, y: jax.Array) -> jax.Array:
 
 def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array, *, mode: str) -> jax.Array:
   """``0.5 * (GAN(D(real), real) + GAN(D(fake), fake))``: the halved D loss of pix2pix/CycleGAN."""
-  return 0.5 * (gan_loss(real_logits, target_is_real=True, mode=mode)
-                + gan_loss(fake_logits, target_is_real=False, mode=mode))
+  name, d_scale, _ = _mode(mode)
+  return 0.5 * d_scale * ADVERSARIAL_LOSSES[name].discriminator(real_logits, fake_logits)
 

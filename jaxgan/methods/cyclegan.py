@@ -35,7 +35,7 @@ from jaxgan.data.unpaired import (
   unpaired_sources,
   unpaired_transform,
 )
-from jaxgan.losses import discriminator_loss, gan_loss, l1_loss
+from jaxgan.losses import discriminator_loss, generator_loss, l1_loss
 from jaxgan.methods import runner
 from jaxgan.methods import translation as tr
 from jaxgan.metrics import cached_classifier, classify
@@ -142,8 +142,8 @@ class CycleGAN:
     d_a, d_b = nets["D_A"], nets["D_B"]
     logits_b, _ = self.apply("D_A", d_a.params, d_a.stats, fake_b)
     logits_a, _ = self.apply("D_B", d_b.params, d_b.stats, fake_a)
-    metrics["G_A"] = gan_loss(logits_b, target_is_real=True, mode=c.gan_mode).mean()
-    metrics["G_B"] = gan_loss(logits_a, target_is_real=True, mode=c.gan_mode).mean()
+    metrics["G_A"] = generator_loss(logits_b, mode=c.gan_mode).mean()
+    metrics["G_B"] = generator_loss(logits_a, mode=c.gan_mode).mean()
     metrics["cycle_A"] = l1_loss(rec_a, real_a).mean() * c.lambda_A
     metrics["cycle_B"] = l1_loss(rec_b, real_b).mean() * c.lambda_B
     total = total + metrics["G_A"] + metrics["G_B"] + metrics["cycle_A"] + metrics["cycle_B"]

@@ -28,7 +28,7 @@ import numpy as np
 
 from jaxgan.config import NON_NEGATIVE, field
 from jaxgan.data.paired import paired_source, paired_transform
-from jaxgan.losses import discriminator_loss, gan_loss, gradient_penalty, l1_loss
+from jaxgan.losses import discriminator_loss, generator_loss, gradient_penalty, l1_loss
 from jaxgan.methods import runner
 from jaxgan.methods import translation as tr
 from jaxgan.train import compiler
@@ -110,7 +110,7 @@ class Pix2Pix:
 
   def g_loss(self, fake, d: ModelState, a, b):
     logits, d_stats = self.discriminate(d.params, d.stats, a, fake)
-    gan = gan_loss(logits, target_is_real=True, mode=self.config.gan_mode).mean()
+    gan = generator_loss(logits, mode=self.config.gan_mode).mean()
     l1 = l1_loss(fake, b).mean()
     return gan + self.config.lambda_L1 * l1, (d_stats, {"g_gan": gan, "g_l1": l1})
 
