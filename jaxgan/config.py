@@ -13,6 +13,7 @@ import json
 import os
 from typing import Any, Callable, Mapping
 
+from jaxgan import atomic
 from jaxgan.nn.precision import PRECISIONS, compute_dtype
 
 
@@ -140,11 +141,7 @@ def check_recorded(config, path: str | os.PathLike) -> None:
 
 def record(config, path: str | os.PathLike) -> None:
   """Write the config to ``path`` atomically (after :func:`check_recorded`)."""
-  path = os.fspath(path)
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  with open(path + ".tmp", "w") as f:
-    json.dump(json.loads(json.dumps(to_dict(config))), f, indent=2, sort_keys=True)
-  os.replace(path + ".tmp", path)
+  atomic.write_json(path, json.loads(json.dumps(to_dict(config))))
 
 
 def write_or_check(config, path: str | os.PathLike) -> None:

@@ -9,6 +9,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from jaxgan import atomic
 from jaxgan.data.images import to_uint8
 
 
@@ -40,13 +41,10 @@ def make_grid(images, *, ncol: int | None = None, pad: int = 2, pad_value: int =
 
 def save_png(path: str | os.PathLike, image: np.ndarray) -> str:
   """Write a uint8 HxWxC (C in 1, 3) image as PNG, atomically (temp file + rename)."""
-  path = os.fspath(path)
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   img = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
-  tmp = path + ".tmp"
-  Image.fromarray(img).save(tmp, format="PNG")
-  os.replace(tmp, path)
-  return path
+  with atomic.replacing(path) as tmp:
+    Image.fromarray(img).save(tmp, format="PNG")
+  return os.fspath(path)
 
 
 def save_html_table(path: str | os.PathLike, *, title: str, columns: list[str],
@@ -56,8 +54,6 @@ def save_html_table(path: str | os.PathLike, *, title: str, columns: list[str],
   Each row shows its name, then one image per column (e.g. input | output | target);
   written atomically. Names and paths are HTML-escaped.
   """
-  path = os.fspath(path)
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   head = "".join(f"<th>{html.escape(c)}</th>" for c in ["name", *columns])
   body = []
   for name, images in rows:
@@ -69,8 +65,4 @@ def save_html_table(path: str | os.PathLike, *, title: str, columns: list[str],
   page = (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>"
           f"<body><h1>{html.escape(title)}</h1>\n<table border=\"1\">\n<tr>{head}</tr>\n"
           + "\n".join(body) + "\n</table></body></html>\n")
-  tmp = path + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.write(page)
-  os.replace(tmp, path)
-  return path
+  return atomic.write_text(path, page)

@@ -23,6 +23,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from jaxgan import atomic
 from jaxgan.download import fetch
 from jaxgan.download.registry import REGISTRY, Entry, Remote
 
@@ -111,9 +112,7 @@ def record(remote: Remote, sha256: str) -> None:
   if records.get(remote.url) == sha256:
     return
   records[remote.url] = sha256
-  tmp = path.with_name(path.name + '.tmp')
-  tmp.write_text(json.dumps(records, indent=1, sort_keys=True))
-  os.replace(tmp, path)
+  atomic.write_json(path, records, indent=1)
 
 
 # -- fetching an entry ----------------------------------------------------------------------------

@@ -37,7 +37,6 @@ jitted once, the loss network and the targets passed as arguments.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 
@@ -46,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxgan import visualize
+from jaxgan import atomic, visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, field
 from jaxgan.data import images as images_lib
 from jaxgan.methods import style_transfer as st
@@ -183,9 +182,7 @@ def run(config: Config) -> dict:
             "weights": {"content": config.content_weight, "style": config.style_weight,
                         "tv": config.tv_weight, "feature_scale": method.objective.scale}}
   if jax.process_index() == 0:
-    with open(json_path + ".tmp", "w") as f:
-      json.dump(result, f, indent=2, sort_keys=True)
-    os.replace(json_path + ".tmp", json_path)
+    atomic.write_json(json_path, result)
   print(f"jaxgan: loss {before['total']:.6g} -> {after['total']:.6g} in {config.num_steps} "
         f"{config.optimizer} steps ({seconds:.3g} s/step); {out}, {json_path}", flush=True)
   return result

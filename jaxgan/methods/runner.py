@@ -14,6 +14,7 @@ from typing import Callable
 import jax
 import numpy as np
 
+from jaxgan import atomic
 from jaxgan import config as config_lib
 from jaxgan.config import TrainConfig
 from jaxgan.data import BatchLoader, labelled_source, labelled_transform
@@ -96,9 +97,7 @@ def write_json(config: TrainConfig, name: str, values: dict) -> str:
   """Write ``values`` to ``<workdir>/<name>`` atomically (process 0 only); returns the path."""
   path = os.path.join(os.path.abspath(config.workdir), name)
   if jax.process_index() == 0:
-    with open(path + ".tmp", "w") as f:
-      json.dump(values, f, indent=2, sort_keys=True)
-    os.replace(path + ".tmp", path)
+    atomic.write_json(path, values)
   return path
 
 

@@ -37,11 +37,11 @@ import jax.numpy as jnp
 import numpy as np
 from PIL import Image
 
-from jaxgan import download, visualize
+from jaxgan import atomic, download, visualize
 from jaxgan.data import images as images_lib
 from jaxgan.data.single_image import imresize_clamped, to_model_range
-from jaxgan.methods import singan
 from jaxgan.imresize import imresize
+from jaxgan.methods import singan
 from jaxgan.train import compiler
 
 MASK_THRESHOLD = 128
@@ -297,13 +297,18 @@ def animation(config: singan.Config) -> str:
 
 def write_video(path: str, frames: np.ndarray, *, fps: int) -> None:
   """uint8 ``[T, h, w, 3]`` frames as a looping GIF (Pillow) or an MP4 (imageio-ffmpeg)."""
-  stem, ext = os.path.splitext(path)
-  tmp = f"{stem}.tmp{ext}"  # writers pick the format by extension
-  if path.endswith(".gif"):
+  if not path.endswith((".gif", ".mp4")):
+    raise ValueError(f"unknown video format of {path}: use .gif or .mp4")
+  with atomic.replacing(path) as tmp:  # the writers pick the format by the extension, which it keeps
+    _write_frames(tmp, frames, fps=fps)
+
+
+def _write_frames(tmp: str, frames: np.ndarray, *, fps: int) -> None:
+  if tmp.endswith(".gif"):
     images = [Image.fromarray(f) for f in frames]
     images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                    duration=max(1, round(1000 / fps)), loop=0)
-  elif path.endswith(".mp4"):
+  else:
     try:
       import imageio.v2 as imageio  # pylint: disable=import-outside-toplevel
       import imageio_ffmpeg  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
@@ -312,9 +317,6 @@ def write_video(path: str, frames: np.ndarray, *, fps: int) -> None:
                        "(pip install imageio imageio-ffmpeg); or use --anim_format=gif") from e
     even = frames[:, :frames.shape[1] // 2 * 2, :frames.shape[2] // 2 * 2]  # H.264 wants even sides
     imageio.mimsave(tmp, list(even), format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1)
-  else:
-    raise ValueError(f"unknown video format of {path}: use .gif or .mp4")
-  os.replace(tmp, path)
 
 
 MODES = {"random_samples": random_samples, "sr": sr, "paint2image": paint2image, "editing": editing,

@@ -76,7 +76,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -86,7 +85,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import download, visualize
+from jaxgan import atomic, download, visualize
 from jaxgan.config import (
   NON_NEGATIVE,
   POSITIVE,
@@ -107,8 +106,7 @@ from jaxgan.losses.perceptual import (
 from jaxgan.methods import runner
 from jaxgan.models import transformer_net
 from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
-from jaxgan.train import compiler
-from jaxgan.train import optim
+from jaxgan.train import compiler, optim
 from jaxgan.train.state import TrainState, abstract_network, create_network
 
 CONTENT_LAYERS = ("relu2_2",)
@@ -585,10 +583,7 @@ def stylize(method: StyleTransfer) -> str:
     print(f"jaxgan: mean content {m['before']['content']:.4g} -> {m['after']['content']:.4g}, style "
           f"{m['before']['style']:.4g} -> {m['after']['style']:.4g} ({len(scored)} images)", flush=True)
   if jax.process_index() == 0:
-    os.makedirs(os.path.dirname(json_path), exist_ok=True)
-    with open(json_path + ".tmp", "w") as f:
-      json.dump(summary, f, indent=2, sort_keys=True)
-    os.replace(json_path + ".tmp", json_path)
+    atomic.write_json(json_path, summary)
   print(f"jaxgan: losses in {json_path}", flush=True)
   return json_path
 

@@ -28,7 +28,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,8 +37,9 @@ import numpy as np
 import optax
 from flax import nnx
 
-from jaxgan.nn.conv import Conv
+from jaxgan import atomic
 from jaxgan.data import images as images_lib
+from jaxgan.nn.conv import Conv
 
 DEFAULT_FEATURES = (32, 64, 128)
 # Bump when training or the file format changes, so old caches are not reused.
@@ -288,20 +288,12 @@ def _load(path: str, expected: Params) -> Params | None:
 
 
 def _save_atomic(path: str, params: Params, settings: dict[str, Any]) -> None:
-  directory = os.path.dirname(path)
   arrays = {name: np.asarray(leaf) for name, leaf in _flat(params).items()}
   arrays['__settings__'] = np.asarray(json.dumps(settings, sort_keys=True))
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.npz')
-  try:
-    with os.fdopen(fd, 'wb') as f:
-      np.savez(f, **arrays)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  with atomic.replacing(path) as tmp, open(tmp, 'wb') as f:
+    np.savez(f, **arrays)
+    f.flush()
+    os.fsync(f.fileno())
 
 
 def cached_classifier(
