@@ -14,6 +14,12 @@ from collections.abc import Iterator
 from typing import Any
 
 
+def _umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
+
+
 @contextlib.contextmanager
 def replacing(path: str | os.PathLike) -> Iterator[str]:
   """Yield a temporary path beside ``path`` (same extension, so writers that pick the format by
@@ -27,6 +33,7 @@ def replacing(path: str | os.PathLike) -> Iterator[str]:
   os.close(fd)
   try:
     yield tmp
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 -> what open() would have given
     os.replace(tmp, path)
   except BaseException:
     with contextlib.suppress(FileNotFoundError):

@@ -27,3 +27,6 @@ def test_the_temporary_keeps_the_extension_and_sits_beside_the_target(tmp_path):
   assert os.listdir(tmp_path) == ["walk.gif"]
   assert atomic.write_text(tmp_path / "page.html", "é") == str(tmp_path / "page.html")
   assert (tmp_path / "page.html").read_text(encoding="utf-8") == "é"
+  mask = os.umask(0)
+  os.umask(mask)
+  assert os.stat(tmp_path / "page.html").st_mode & 0o777 == 0o666 & ~mask  # as open() would make it
