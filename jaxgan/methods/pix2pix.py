@@ -31,6 +31,7 @@ from jaxgan.data.paired import paired_source, paired_transform
 from jaxgan.losses import discriminator_loss, generator_loss, gradient_penalty, l1_loss
 from jaxgan.methods import runner
 from jaxgan.methods import translation as tr
+from jaxgan.metrics import image_quality
 from jaxgan.train import compiler
 from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
 
@@ -184,7 +185,7 @@ def held_out_pairs(config: Config, source, n: int) -> list[dict]:
 def evaluate(method: Pix2Pix, state: TrainState, pairs: list[dict]) -> dict[str, float]:
   """Mean L1, PSNR and SSIM of G's translations of held-out pairs (one image at a time, as
   the official test script: batch statistics depend on the test batch)."""
-  return tr.mean_scores([tr.scores(method.predict_one(state, p["a"]), p["b"]) for p in pairs])
+  return image_quality.mean_scores([tr.scores(method.predict_one(state, p["a"]), p["b"]) for p in pairs])
 
 
 def train(method: Pix2Pix) -> TrainState:
@@ -254,9 +255,9 @@ def test(method: Pix2Pix) -> str:
     writer.add(name, images)
   summary = None
   if per_image:
-    summary = {**tr.mean_scores(per_image), "step": step, "num_test": len(per_image)}
+    summary = {**image_quality.mean_scores(per_image), "step": step, "num_test": len(per_image)}
     if baseline:
-      summary["input_as_output"] = tr.mean_scores(baseline)
+      summary["input_as_output"] = image_quality.mean_scores(baseline)
     print(f"jaxgan: L1 {summary['l1']:.4f}, PSNR {summary['psnr']:.2f} dB, SSIM {summary['ssim']:.4f} "
           f"on {len(per_image)} pairs", flush=True)
   return writer.finish(f"pix2pix {config.direction}, step {step}", summary)

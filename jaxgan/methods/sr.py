@@ -81,16 +81,16 @@ import numpy as np
 import optax
 
 from jaxgan import download
+from jaxgan import imresize as resize_lib
 from jaxgan.config import NON_NEGATIVE, POSITIVE, TrainConfig, field
 from jaxgan.data import images as images_lib
-from jaxgan import imresize as resize_lib
 from jaxgan.data.hr_crops import hr_source, modcrop, scan_hr_folder, sr_crop_transform
 from jaxgan.interop import vgg as vgg_lib
 from jaxgan.losses import (
-    feature_reconstruction_loss,
-    minimax_discriminator_loss,
-    mse_loss,
-    non_saturating_generator_loss,
+  feature_reconstruction_loss,
+  minimax_discriminator_loss,
+  mse_loss,
+  non_saturating_generator_loss,
 )
 from jaxgan.methods import runner
 from jaxgan.methods import translation as tr
@@ -98,8 +98,7 @@ from jaxgan.metrics import image_quality
 from jaxgan.models.srresnet import SRGANDiscriminator, SRResNet
 from jaxgan.models.transformer_net import johnson_sr
 from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
-from jaxgan.train import compiler
-from jaxgan.train import optim
+from jaxgan.train import compiler, optim
 from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
 
 VGG_DEPTH = 16
@@ -397,7 +396,7 @@ class SuperResolution:
     for _, image in images:
       hr, lr = eval_pair(image, scale)
       per_image.append(scores(self.super_resolve(state, lr), hr, scale))
-    return {**mean_scores(per_image), "num_images": len(per_image)}
+    return {**image_quality.mean_scores(per_image), "num_images": len(per_image)}
 
 
 def build(config: Config) -> SuperResolution:
@@ -441,12 +440,6 @@ def scores(sr: np.ndarray, hr: np.ndarray, scale: int) -> dict[str, float]:
           "ssim": float(image_quality.ssim(x, y, data_range=255.0, shave=scale)[0])}
 
 
-def mean_scores(per_image: list[dict[str, float]]) -> dict[str, float]:
-  if not per_image:
-    raise ValueError("no images to score")
-  return {k: float(np.mean([s[k] for s in per_image])) for k in per_image[0]}
-
-
 def bicubic_scores(folder_or_images, scale: int) -> dict[str, float]:
   """Mean PSNR / SSIM of the bicubic baseline on a folder (or :func:`load_images` list)."""
   images = load_images(folder_or_images) if isinstance(folder_or_images, str) else folder_or_images
@@ -454,7 +447,7 @@ def bicubic_scores(folder_or_images, scale: int) -> dict[str, float]:
   for _, image in images:
     hr, lr = eval_pair(image, scale)
     per_image.append(scores(bicubic_upscale(lr, scale), hr, scale))
-  return {**mean_scores(per_image), "num_images": len(per_image)}
+  return {**image_quality.mean_scores(per_image), "num_images": len(per_image)}
 
 
 # -- --init_from ---------------------------------------------------------------------------------
@@ -571,7 +564,7 @@ def test(method: SuperResolution) -> str:
     per_image[name], baseline[name] = scores(sr, hr, config.scale), scores(bic, hr, config.scale)
     writer.add(name, {k: images_lib.to_float(v) for k, v in
                       {"lr": lr, "bicubic": bic, "sr": sr, "hr": hr}.items()})
-  summary = {**mean_scores(list(per_image.values())), "bicubic": mean_scores(list(baseline.values())),
+  summary = {**image_quality.mean_scores(list(per_image.values())), "bicubic": image_quality.mean_scores(list(baseline.values())),
              "per_image": {n: {**per_image[n], "bicubic": baseline[n]} for n in per_image},
              "step": step, "scale": config.scale, "num_images": len(per_image), "folder": folder}
   print(f"jaxgan: x{config.scale} on {len(per_image)} images of {folder}: PSNR {summary['psnr']:.2f} dB, "

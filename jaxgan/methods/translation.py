@@ -148,10 +148,6 @@ def scores(fake: np.ndarray, target: np.ndarray) -> dict[str, float]:
           "ssim": float(image_quality.ssim(x01, y01, data_range=1.0)[0])}
 
 
-def mean_scores(per_image: list[dict[str, float]]) -> dict[str, float]:
-  return {k: float(np.mean([s[k] for s in per_image])) for k in per_image[0]}
-
-
 def three_channels(x) -> np.ndarray:
   x = np.asarray(x)
   return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x

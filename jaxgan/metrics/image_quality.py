@@ -229,3 +229,10 @@ def ssim(x, y, *, data_range, gaussian: bool = True, sigma: float = 1.5,
   cov_norm = count / (count - 1) if use_sample_covariance and count > 1 else 1.0
   return _ssim(x, y, data_range, k1, k2, taps=tuple(float(t) for t in taps),
                cov_norm=float(cov_norm))
+
+
+def mean_scores(per_image: list[dict[str, float]]) -> dict[str, float]:
+  """The mean of every score over a list of per-image score dicts (all with the same keys)."""
+  if not per_image:
+    raise ValueError('no images to score')
+  return {k: float(np.mean([s[k] for s in per_image])) for k in per_image[0]}
