@@ -80,7 +80,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxgan import download
+from jaxgan import download, results
 from jaxgan import imresize as resize_lib
 from jaxgan.config import NON_NEGATIVE, POSITIVE, TrainConfig, field
 from jaxgan.data import images as images_lib
@@ -93,7 +93,6 @@ from jaxgan.losses import (
   non_saturating_generator_loss,
 )
 from jaxgan.methods import runner
-from jaxgan.methods import translation as tr
 from jaxgan.metrics import image_quality
 from jaxgan.models.srresnet import SRGANDiscriminator, SRResNet
 from jaxgan.models.transformer_net import johnson_sr
@@ -556,7 +555,7 @@ def test(method: SuperResolution) -> str:
             else folder_flag(config.eval_dir, "--eval_dir"))
   state = method.restore()
   step = int(state.step)
-  writer = tr.ResultsWriter(tr.results_dir(config, step), ["LR", "bicubic", "SR", "HR"])
+  writer = results.ResultsWriter(results.run_folder(config, step), ["LR", "bicubic", "SR", "HR"])
   per_image, baseline = {}, {}
   for name, image in load_images(folder, config.num_test):
     hr, lr = eval_pair(image, config.scale)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
 from collections.abc import Callable, Iterator
 
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import download, visualize
+from jaxgan import download, results
 from jaxgan.config import NON_NEGATIVE, POSITIVE, TrainConfig, field
 from jaxgan.data import images as images_lib
 from jaxgan.data.paired import DIRECTIONS, PREPROCESS
@@ -197,54 +196,12 @@ def folder_inputs(config: TranslationConfig, channels: int) -> Iterator[tuple[st
     yield name, as_float(images_lib.load_image(os.path.join(root, name), channels=3), channels)
 
 
-def fresh_dir(path: str) -> str:
-  """``path``, or ``path-1``, ``path-2``... if it exists: earlier results are never overwritten."""
-  candidate, k = path, 0
-  while os.path.exists(candidate):
-    k += 1
-    candidate = f"{path}-{k}"
-  return candidate
-
-
-def results_dir(config: TranslationConfig, step: int) -> str:
-  return fresh_dir(os.path.abspath(config.results_dir or os.path.join(config.workdir, f"test_step{step}")))
-
-
 def start_test_run(config: TranslationConfig, init_fn, columns: list[str]):
   """``(latest state, ResultsWriter in a fresh results folder, fit(image, name=...))`` of --mode=test."""
   state = runner.restore(config, init_fn)
-  writer = ResultsWriter(results_dir(config, int(state.step)), columns)
+  writer = results.ResultsWriter(results.run_folder(config, int(state.step)), columns)
   fit = functools.partial(fit_to_stride, stride=config.stride, policy=config.size_policy, size=config.crop_size)
   return state, writer, fit
-
-
-class ResultsWriter:
-  """Writes a test run: ``images/NAME_<suffix>.png``, ``index.html``, ``metrics.json``."""
-
-  def __init__(self, out_dir: str, columns: list[str]):
-    self.out_dir = out_dir
-    self.columns = columns
-    self.rows: list[tuple[str, list[str]]] = []
-
-  def add(self, name: str, images: dict[str, np.ndarray]) -> None:
-    """One row: ``{suffix: float image}`` in the order of the page's columns."""
-    stem = os.path.splitext(os.path.basename(name))[0]
-    paths = [os.path.join("images", f"{stem}_{suffix}.png") for suffix in images]
-    for rel, image in zip(paths, images.values()):
-      visualize.save_png(os.path.join(self.out_dir, rel), images_lib.to_uint8(image))
-    self.rows.append((name, paths))
-
-  def finish(self, title: str, metrics: dict | None = None) -> str:
-    if not self.rows:
-      raise ValueError("no test inputs")
-    columns = self.columns[:len(self.rows[0][1])]
-    page = visualize.save_html_table(os.path.join(self.out_dir, "index.html"), columns=columns,
-                                     rows=self.rows, title=title)
-    if metrics:
-      with open(os.path.join(self.out_dir, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=2, sort_keys=True)
-    print(f"jaxgan: wrote {len(self.rows)} translations and {page}", flush=True)
-    return page
 
 
 # -- official PyTorch checkpoints -------------------------------------------------------------------
