@@ -159,8 +159,8 @@ STYLE = ('relu1_2', 'relu2_2')
 
 def _losses(net, images, content_images, style_grams, **weights):
   weights = {'content_weight': 1.0, 'style_weight': 5.0, 'tv_weight': 1e-3, **weights}
-  return perceptual.perceptual_losses(net, images, content_images, style_grams, content_layers=CONTENT,
-                                      style_layers=STYLE, **weights)
+  objective = perceptual.PerceptualObjective(CONTENT, STYLE, style_reduction='sum', **weights)
+  return objective(net, images, objective.content_targets(net, content_images), style_grams)
 
 
 def test_perceptual_losses_are_the_weighted_terms():

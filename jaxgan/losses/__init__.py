@@ -21,7 +21,7 @@ from jaxgan.losses.entropy import marginal_entropy
 from jaxgan.losses.perceptual import feature_reconstruction_loss
 from jaxgan.losses.perceptual import gram_matrix
 from jaxgan.losses.perceptual import mse_loss
-from jaxgan.losses.perceptual import perceptual_losses
+from jaxgan.losses.perceptual import PerceptualObjective
 from jaxgan.losses.perceptual import style_reconstruction_loss
 from jaxgan.losses.perceptual import total_variation
 from jaxgan.losses.semi_supervised import HEADS
@@ -46,7 +46,7 @@ __all__ = [
     'feature_reconstruction_loss',
     'gram_matrix',
     'mse_loss',
-    'perceptual_losses',
+    'PerceptualObjective',
     'style_reconstruction_loss',
     'total_variation',
     'ADVERSARIAL_LOSSES',

@@ -25,12 +25,13 @@ With ``phi_j(x)`` the ``[H_j, W_j, C_j]`` activation of loss-network layer ``j``
 * pixel losses: :func:`mse_loss` and :func:`l1_loss` (the mean per example).
 
 Features are NHWC ``[B, H, W, C]``; every loss returns ``[B]``. Reduce over the batch
-and weigh in the caller, or use :func:`perceptual_losses` for the weighted sum of Johnson
+and weigh in the caller, or use :class:`PerceptualObjective` for the weighted sum of Johnson
 et al.'s style-transfer objective.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -138,45 +139,72 @@ def mse_loss(x: jax.Array, y: jax.Array) -> jax.Array:
   return per_example_mean(jnp.square(x - y))
 
 
-def perceptual_losses(network: Any, images: jax.Array, content_images: jax.Array | None,
-                      style_grams: Mapping[str, jax.Array] | None, *,
-                      content_layers: Sequence[str], style_layers: Sequence[str],
-                      content_weight: float, style_weight: float, tv_weight: float,
-                      style_reduction: str = 'sum') -> dict[str, jax.Array]:
-  """Johnson et al.'s weighted objective per example: ``{'content', 'style', 'tv', 'total'}``.
+@dataclasses.dataclass(frozen=True)
+class PerceptualObjective:
+  """Johnson et al.'s weighted objective per example, on any loss network ``net`` with
+  ``net.features(images, layers) -> {layer: [B, H, W, C]}`` (a :class:`jaxgan.interop.vgg.LossNetwork`:
+  RGB images in [-1, 1]; passed to the methods, so that it can be an argument of a jitted function).
 
-  ``network.features(images, layers)`` gives the loss network's activations (a
-  :class:`jaxgan.interop.vgg.LossNetwork`, whose ``images`` are RGB in [-1, 1]). The
-  content term is the sum over ``content_layers`` of the feature reconstruction loss
-  against ``content_images`` (the content image for style transfer, the high-resolution
-  image for super-resolution; ``None`` when ``content_layers`` is empty); the style term
-  the style reconstruction loss against ``style_grams`` (``{layer: Gram}`` of the style
-  image; ``None`` when ``style_layers`` is empty); ``tv`` the total variation of
-  ``images``. Each is multiplied by its weight; ``total`` is their sum. The images run
-  through the network once, only as deep as the deepest of both layer lists; the content
-  images only as deep as the content layers.
+  Features are divided by ``scale`` before any loss (a convention's feature range: see
+  :func:`jaxgan.methods.style_transfer.feature_scale`). The content term is the sum over
+  ``content_layers`` of the feature reconstruction loss against precomputed targets
+  (:meth:`content_targets` of the content image: the photo for style transfer); the style term
+  the style reconstruction loss against :meth:`style_grams` of the style image, reduced over the
+  layers by ``style_reduction``; ``tv`` the total variation. Each is multiplied by its weight;
+  ``total`` is their sum. The images run through the network once, as deep as the deepest layer.
   """
-  content_layers, style_layers = tuple(content_layers), tuple(style_layers)
-  if content_layers and content_images is None:
-    raise ValueError(f'content_layers {content_layers} need content_images, got None')
-  if style_layers and style_grams is None:
-    raise ValueError(f'style_layers {style_layers} need style_grams, got None')
-  batch = jnp.shape(images)[0]
-  zero = jnp.zeros((batch,), jnp.float32)
-  layers = tuple(dict.fromkeys(content_layers + style_layers))
-  feats = network.features(images, layers) if layers else {}
-  content = zero
-  if content_layers:
-    targets = network.features(content_images, content_layers)
-    for j in content_layers:
-      content = content + feature_reconstruction_loss(feats[j], targets[j])
-  style = zero
-  if style_layers:
-    style = style_reconstruction_loss(feats, style_grams, layers=style_layers, reduction=style_reduction)
-  tv = total_variation(images)
-  out = {'content': content_weight * content, 'style': style_weight * style, 'tv': tv_weight * tv}
-  out['total'] = out['content'] + out['style'] + out['tv']
-  return out
+
+  content_layers: tuple[str, ...]
+  style_layers: tuple[str, ...]
+  content_weight: float
+  style_weight: float
+  tv_weight: float
+  scale: float = 1.0
+  style_reduction: str = 'mean'
+
+  @property
+  def layers(self) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(self.content_layers + self.style_layers))
+
+  def features(self, net: Any, images: jax.Array, layers: Sequence[str]) -> dict[str, jax.Array]:
+    feats = net.features(images, tuple(layers))
+    return {name: f / self.scale for name, f in feats.items()}
+
+  def content_targets(self, net: Any, images: jax.Array) -> dict[str, jax.Array]:
+    """``{layer: features}`` of the content images ``[B, H, W, 3]``."""
+    if not self.content_layers:
+      return {}
+    if images is None:
+      raise ValueError(f'content_layers {self.content_layers} need content_images, got None')
+    return self.features(net, images, self.content_layers)
+
+  def style_grams(self, net: Any, style_image: jax.Array) -> dict[str, jax.Array]:
+    """``{layer: [1, C, C]}`` Grams of one style image ``[H, W, 3]``."""
+    if not self.style_layers:
+      return {}
+    feats = self.features(net, style_image[None], self.style_layers)
+    return {name: gram_matrix(f) for name, f in feats.items()}
+
+  def __call__(self, net: Any, images: jax.Array, content_targets: Mapping[str, jax.Array],
+               style_grams: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
+    """``{'content', 'style', 'tv', 'total'}`` per example ``[B]``, each times its weight."""
+    missing = [name for name in self.content_layers if name not in (content_targets or {})]
+    if missing:
+      raise ValueError(f'content_targets lack the content layers {missing}')
+    if self.style_layers and style_grams is None:
+      raise ValueError(f'style_layers {self.style_layers} need style_grams, got None')
+    feats = self.features(net, images, self.layers) if self.layers else {}
+    zero = jnp.zeros((jnp.shape(images)[0],), jnp.float32)
+    content = zero
+    for name in self.content_layers:
+      content = content + feature_reconstruction_loss(feats[name], content_targets[name])
+    style = zero
+    if self.style_layers:
+      style = style_reconstruction_loss(feats, style_grams, layers=self.style_layers, reduction=self.style_reduction)
+    out = {'content': self.content_weight * content, 'style': self.style_weight * style,
+           'tv': self.tv_weight * total_variation(images)}
+    out['total'] = out['content'] + out['style'] + out['tv']
+    return out
 
 
 __all__ = [
@@ -184,7 +212,7 @@ __all__ = [
     'gram_matrix',
     'l1_loss',
     'mse_loss',
-    'perceptual_losses',
+    'PerceptualObjective',
     'style_reconstruction_loss',
     'total_variation',
 ]

@@ -97,12 +97,7 @@ from jaxgan.config import (
 from jaxgan.data import hr_crops
 from jaxgan.data import images as images_lib
 from jaxgan.interop import vgg as vgg_lib
-from jaxgan.losses.perceptual import (
-  feature_reconstruction_loss,
-  gram_matrix,
-  style_reconstruction_loss,
-  total_variation,
-)
+from jaxgan.losses.perceptual import PerceptualObjective
 from jaxgan.methods import runner
 from jaxgan.models import transformer_net
 from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
@@ -244,20 +239,13 @@ def min_side(depth: int, layers: Sequence[str]) -> int:
 
 
 @dataclasses.dataclass(frozen=True)
-class Objective:
-  """Weighted content, style and TV terms per example, on a frozen :class:`LossNetwork`.
-
-  ``vgg`` arguments are loss networks (pytrees, passed into jitted functions);
-  :meth:`network` rebuilds one from the convolutions kept in a state (the deeper ones,
-  never run, are empty placeholders).
+class Objective(PerceptualObjective):
+  """The perceptual objective (:class:`jaxgan.losses.perceptual.PerceptualObjective`) on a frozen
+  VGG :class:`LossNetwork`: built from the flags, with the VGG depth, convention, precision and
+  rematerialisation of the network it runs on; :meth:`network` rebuilds one from the kept
+  convolutions (the deeper ones, never run, are empty placeholders).
   """
 
-  content_layers: tuple[str, ...]
-  style_layers: tuple[str, ...]
-  content_weight: float
-  style_weight: float
-  tv_weight: float
-  scale: float
   depth: int = 16
   convention: str = "keras"
   compute_dtype: Any = None  # the loss network's (--precision)
@@ -266,19 +254,15 @@ class Objective:
   @classmethod
   def from_config(cls, config: LossConfig, convention: str) -> Objective:
     return cls(tuple(config.content_layers), tuple(config.style_layers), config.content_weight,
-               config.style_weight, config.tv_weight, feature_scale(config, convention),
+               config.style_weight, config.tv_weight, feature_scale(config, convention), "mean",
                config.vgg_depth, convention, config.compute_dtype(), config.remat)
-
-  @property
-  def layers(self) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(self.content_layers + self.style_layers))
 
   @property
   def min_side(self) -> int:
     return min_side(self.depth, self.layers)
 
   def kept_params(self, vgg: vgg_lib.LossNetwork) -> dict:
-    """The convolutions of ``vgg`` that the layers need: what a state stores."""
+    """The convolutions of ``vgg`` that the layers need: what the step's constants hold."""
     return {name: vgg.params[name] for name in convs_up_to(self.depth, self.layers)}
 
   def network(self, kept: Mapping) -> vgg_lib.LossNetwork:
@@ -286,36 +270,6 @@ class Objective:
     params = {name: kept.get(name, empty) for name in CONV_NAMES[self.depth]}
     return vgg_lib.LossNetwork(params=params, depth=self.depth, convention=self.convention,
                                compute_dtype=self.compute_dtype, remat=self.remat)
-
-  def features(self, vgg, images: jax.Array, layers: Sequence[str]) -> dict[str, jax.Array]:
-    feats = vgg.features(images, tuple(layers))
-    return {name: f / self.scale for name, f in feats.items()}
-
-  def content_targets(self, vgg, images: jax.Array) -> dict[str, jax.Array]:
-    return self.features(vgg, images, self.content_layers) if self.content_layers else {}
-
-  def style_grams(self, vgg, style_image: jax.Array) -> dict[str, jax.Array]:
-    """``{layer: [1, C, C]}`` Grams of one style image ``[H, W, 3]``."""
-    if not self.style_layers:
-      return {}
-    feats = self.features(vgg, style_image[None], self.style_layers)
-    return {name: gram_matrix(f) for name, f in feats.items()}
-
-  def __call__(self, vgg, images: jax.Array, content_targets: Mapping[str, jax.Array],
-               style_grams: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
-    """``{'content', 'style', 'tv', 'total'}`` per example ``[B]``, each times its weight."""
-    feats = self.features(vgg, images, self.layers)
-    zero = jnp.zeros((images.shape[0],), jnp.float32)
-    content = zero
-    for name in self.content_layers:
-      content = content + feature_reconstruction_loss(feats[name], content_targets[name])
-    style = zero
-    if self.style_layers:
-      style = style_reconstruction_loss(feats, style_grams, layers=self.style_layers, reduction="mean")
-    out = {"content": self.content_weight * content, "style": self.style_weight * style,
-           "tv": self.tv_weight * total_variation(images)}
-    out["total"] = out["content"] + out["style"] + out["tv"]
-    return out
 
 
 # -- the method ------------------------------------------------------------------------------------
