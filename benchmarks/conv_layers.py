@@ -129,10 +129,10 @@ def time_layer(f: Callable, x, w, repeats: int) -> dict[str, float]:
   g = jax.random.normal(jax.random.PRNGKey(2), jax.eval_shape(f, x, w).shape, x.dtype)
   loss = lambda x, w: jnp.vdot(f(x, w), g)  # noqa: E731
   fns = {
-      "fwd": jax.jit(f),
-      "dx": jax.jit(jax.grad(loss, argnums=0)),
-      "dw": jax.jit(jax.grad(loss, argnums=1)),
-      "fwd+bwd": jax.jit(jax.value_and_grad(loss, argnums=(0, 1))),
+    "fwd": jax.jit(f),
+    "dx": jax.jit(jax.grad(loss, argnums=0)),
+    "dw": jax.jit(jax.grad(loss, argnums=1)),
+    "fwd+bwd": jax.jit(jax.value_and_grad(loss, argnums=(0, 1))),
   }
   out = {k: best_ms(fn, (x, w), repeats) for k, fn in fns.items()}
   cost = fns["fwd+bwd"].lower(x, w).compile().cost_analysis()
@@ -154,8 +154,7 @@ def layer_specs(image_size: int, channels: int, width: int, nz: int = 100) -> li
   for i, down in enumerate(d.downs):
     specs.append((f"D{i}", "conv", (side, side, down.kernel.shape[2]), down.kernel.shape))
     side //= 2
-  specs.append((f"D{len(d.downs)} logit", "conv1", (side, side, d.to_logit.kernel.shape[2]),
-                d.to_logit.kernel.shape))
+  specs.append((f"D{len(d.downs)} logit", "conv1", (side, side, d.to_logit.kernel.shape[2]), d.to_logit.kernel.shape))
   return specs
 
 
@@ -170,8 +169,11 @@ def main(argv=None):
   parser.add_argument("--json", default="")
   args = parser.parse_args(argv)
 
-  print(f"# jax {jax.__version__} {jax.default_backend()}, XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}, "
-        f"batch {args.batch}, {args.image_size}x{args.image_size}x{args.channels}", flush=True)
+  print(
+    f"# jax {jax.__version__} {jax.default_backend()}, XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}, "
+    f"batch {args.batch}, {args.image_size}x{args.image_size}x{args.channels}",
+    flush=True,
+  )
   print("| width | layer | in (HWC) | kernel | variant | fwd ms | dx ms | dw ms | fwd+bwd ms | GFLOP fwd+bwd |")
   print("|---:|---|---|---|---|---:|---:|---:|---:|---:|")
   rows = []
@@ -197,9 +199,11 @@ def main(argv=None):
         t = time_layer(f, x, w, args.repeats)
         row = {"width": width, "layer": name, "in": in_shape, "kernel": tuple(k_shape), "variant": vname, **t}
         rows.append(row)
-        print(f"| {width} | {name} | {'x'.join(map(str, in_shape))} | {'x'.join(map(str, k_shape))} | {vname} | "
-              f"{t['fwd']:.2f} | {t['dx']:.2f} | {t['dw']:.2f} | {t['fwd+bwd']:.2f} | {t['gflop_fwd+bwd']:.3f} |",
-              flush=True)
+        print(
+          f"| {width} | {name} | {'x'.join(map(str, in_shape))} | {'x'.join(map(str, k_shape))} | {vname} | "
+          f"{t['fwd']:.2f} | {t['dx']:.2f} | {t['dw']:.2f} | {t['fwd+bwd']:.2f} | {t['gflop_fwd+bwd']:.3f} |",
+          flush=True,
+        )
   if args.json:
     with open(args.json, "w") as f:
       json.dump(rows, f, indent=2)

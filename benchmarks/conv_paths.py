@@ -34,20 +34,20 @@ from jaxgan.train import compiler  # noqa: E402
 DN = ("NHWC", "HWIO", "NHWC")
 # name: (batch, height = width, cin, cout, kernel, stride, padding)
 LAYERS = {
-    "unet_d1": (1, 256, 3, 64, 4, 2, 1),        # pix2pix U-Net, outermost down
-    "unet_d2": (1, 128, 64, 128, 4, 2, 1),
-    "unet_d5": (1, 16, 512, 512, 4, 2, 1),
-    "patch_s1": (1, 32, 256, 512, 4, 1, 1),     # 70x70 PatchGAN, stride-1 layer
-    "resnet_c7": (1, 262, 3, 64, 7, 1, 0),      # CycleGAN ResNet: first 7x7 (reflection-padded)
-    "resnet_down": (1, 256, 64, 128, 3, 2, 1),
-    "resnet_block": (1, 66, 256, 256, 3, 1, 0),  # one of the 18 block convolutions
-    "resnet_out": (1, 262, 64, 3, 7, 1, 0),
-    "patch_logit": (1, 31, 512, 1, 4, 1, 1),    # 70x70 PatchGAN, the logits
-    "singan_head": (1, 196, 3, 128, 3, 1, 0),   # SinGAN finest scale (balloons, square here): G's head
-    "singan_tail": (1, 188, 128, 3, 3, 1, 0),   # ... and G's tail
-    "sr_out": (16, 96, 64, 3, 9, 1, 4),         # SRResNet x4: the last 9x9 convolution (96x96 HR, batch 16)
-    "dcgan_d2": (128, 32, 64, 128, 4, 2, 1),    # DCGAN 64x64 discriminator
-    "dcgan_d3": (128, 16, 128, 256, 4, 2, 1),
+  "unet_d1": (1, 256, 3, 64, 4, 2, 1),  # pix2pix U-Net, outermost down
+  "unet_d2": (1, 128, 64, 128, 4, 2, 1),
+  "unet_d5": (1, 16, 512, 512, 4, 2, 1),
+  "patch_s1": (1, 32, 256, 512, 4, 1, 1),  # 70x70 PatchGAN, stride-1 layer
+  "resnet_c7": (1, 262, 3, 64, 7, 1, 0),  # CycleGAN ResNet: first 7x7 (reflection-padded)
+  "resnet_down": (1, 256, 64, 128, 3, 2, 1),
+  "resnet_block": (1, 66, 256, 256, 3, 1, 0),  # one of the 18 block convolutions
+  "resnet_out": (1, 262, 64, 3, 7, 1, 0),
+  "patch_logit": (1, 31, 512, 1, 4, 1, 1),  # 70x70 PatchGAN, the logits
+  "singan_head": (1, 196, 3, 128, 3, 1, 0),  # SinGAN finest scale (balloons, square here): G's head
+  "singan_tail": (1, 188, 128, 3, 3, 1, 0),  # ... and G's tail
+  "sr_out": (16, 96, 64, 3, 9, 1, 4),  # SRResNet x4: the last 9x9 convolution (96x96 HR, batch 16)
+  "dcgan_d2": (128, 32, 64, 128, 4, 2, 1),  # DCGAN 64x64 discriminator
+  "dcgan_d3": (128, 16, 128, 256, 4, 2, 1),
 }
 PATHS = ("xla", "eigen", "jaxgan", "torch")
 
@@ -67,14 +67,17 @@ def jax_times(conv, options, x, w, g, repeats: int) -> tuple[dict, list]:
   dx = jax.jit(lambda x, w, g: jax.vjp(lambda x: conv(x, w), x)[1](g)[0], compiler_options=options)
   dw = jax.jit(lambda x, w, g: jax.vjp(lambda w: conv(x, w), w)[1](g)[0], compiler_options=options)
   outs = [fwd(x, w), dx(x, w, g), dw(x, w, g)]
-  times = {"fwd": best(lambda: jax.block_until_ready(fwd(x, w)), repeats),
-           "dx": best(lambda: jax.block_until_ready(dx(x, w, g)), repeats),
-           "dw": best(lambda: jax.block_until_ready(dw(x, w, g)), repeats)}
+  times = {
+    "fwd": best(lambda: jax.block_until_ready(fwd(x, w)), repeats),
+    "dx": best(lambda: jax.block_until_ready(dx(x, w, g)), repeats),
+    "dw": best(lambda: jax.block_until_ready(dw(x, w, g)), repeats),
+  }
   return times, outs
 
 
 def torch_times(x, w, g, stride, padding, repeats: int) -> dict:
   import torch  # pylint: disable=import-outside-toplevel
+
   f = torch.nn.functional.conv2d
   xt = torch.tensor(np.asarray(x)).permute(0, 3, 1, 2).contiguous().requires_grad_()
   wt = torch.tensor(np.asarray(w)).permute(3, 2, 0, 1).contiguous().requires_grad_()
@@ -102,8 +105,11 @@ def bench_layer(name: str, repeats: int, with_torch: bool) -> dict:
   g = jax.numpy.asarray(rng.standard_normal(lax_conv(x, w).shape), np.float32)
   row = {"layer": name, "shape": [b, h, h, cin, cout, k, s, p]}
   reference = None
-  for path, conv, options in (("xla", lax_conv, None), ("eigen", lax_conv, compiler.options("cpu") or None),
-                              ("jaxgan", ours, compiler.options("cpu") or None)):
+  for path, conv, options in (
+    ("xla", lax_conv, None),
+    ("eigen", lax_conv, compiler.options("cpu") or None),
+    ("jaxgan", ours, compiler.options("cpu") or None),
+  ):
     row[path], outs = jax_times(conv, options, x, w, g, repeats)
     if reference is None:
       reference = outs
@@ -118,8 +124,14 @@ def markdown_table(rows: list[dict]) -> str:
   paths = [p for p in PATHS if p in rows[0]]
   head = "| layer | " + " | ".join(f"{p} fwd / dx / dw ms" for p in paths) + " |"
   sep = "|---|" + "---:|" * len(paths)
-  body = ["| " + r["layer"] + " | " + " | ".join(
-      " / ".join(f"{1e3 * r[p][k]:.1f}" for k in ("fwd", "dx", "dw")) for p in paths) + " |" for r in rows]
+  body = [
+    "| "
+    + r["layer"]
+    + " | "
+    + " | ".join(" / ".join(f"{1e3 * r[p][k]:.1f}" for k in ("fwd", "dx", "dw")) for p in paths)
+    + " |"
+    for r in rows
+  ]
   return "\n".join([head, sep, *body])
 
 
@@ -137,6 +149,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
   if with_torch:
     try:
       import torch  # pylint: disable=import-outside-toplevel
+
       torch.set_num_threads(os.cpu_count())
     except ImportError:
       with_torch = False

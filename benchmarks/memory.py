@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import train_step as bench  # noqa: E402
+
 from jaxgan.methods import cyclegan, pix2pix  # noqa: E402
 from jaxgan.train import sharding  # noqa: E402
 from jaxgan.train.loop import compile_train_step  # noqa: E402
@@ -58,12 +59,16 @@ class Setup:
 # pix2pix's PyTorch peak at 256 is Adam's weight-sized temporaries (54M parameters), not the
 # activations: its sizes start where the activations show.
 SETUPS = {
-    "pix2pix": Setup(pix2pix.Config, pix2pix.build, bench.paired_batch, 256, (1024, 1536, 2048)),  # unet_256
-    "cyclegan": Setup(cyclegan.Config, cyclegan.build, bench.unpaired_batch, 64, (256, 512)),
+  "pix2pix": Setup(pix2pix.Config, pix2pix.build, bench.paired_batch, 256, (1024, 1536, 2048)),  # unet_256
+  "cyclegan": Setup(cyclegan.Config, cyclegan.build, bench.unpaired_batch, 64, (256, 512)),
 }
 # label -> (--remat, --precision)
-SETTINGS = {"float32": (False, "float32"), "remat": (True, "float32"), "bfloat16": (False, "bfloat16"),
-            "remat+bfloat16": (True, "bfloat16")}
+SETTINGS = {
+  "float32": (False, "float32"),
+  "remat": (True, "float32"),
+  "bfloat16": (False, "bfloat16"),
+  "remat+bfloat16": (True, "bfloat16"),
+}
 
 
 def planned_bytes(name: str, crop: int, *, remat: bool, precision: str) -> int:
@@ -74,8 +79,9 @@ def planned_bytes(name: str, crop: int, *, remat: bool, precision: str) -> int:
   mesh = sharding.make_mesh()
   abstract = jax.eval_shape(method.init_state, jax.random.PRNGKey(0))
   local = jax.eval_shape(lambda: setup.batch(method.config, 0))
-  step = compile_train_step(method.train_step, sharding.state_shardings(abstract, mesh),
-                            sharding.batch_shardings(local, mesh), mesh)
+  step = compile_train_step(
+    method.train_step, sharding.state_shardings(abstract, mesh), sharding.batch_shardings(local, mesh), mesh
+  )
   consts = jax.eval_shape(lambda: method.consts)
   memory = bench.compiled_memory(step.lower(abstract, local, consts).compile())
   return memory["argument_size_in_bytes"] + memory["temp_size_in_bytes"]
@@ -112,14 +118,14 @@ def torch_bytes(name: str, crop: int, seed: int = 0) -> dict:
   """PyTorch's state and step peak at ``crop`` (one warm-up step, then one profiled step)."""
   import torch_steps  # pylint: disable=import-outside-toplevel
   from vs_pytorch import torch_step_peak_mib  # pylint: disable=import-outside-toplevel
+
   step = torch_steps.make(name, seed=seed, crop_size=crop)
   t0 = time.perf_counter()
   step.step()
   seconds = time.perf_counter() - t0
   peak = torch_step_peak_mib(step.step) * MIB
   state = TORCH_STATE_BYTES_PER_PARAM * step.params
-  return {"crop": crop, "state_bytes": state, "step_peak_bytes": peak, "bytes": state + peak,
-          "step_s": seconds}
+  return {"crop": crop, "state_bytes": state, "step_peak_bytes": peak, "bytes": state + peak, "step_s": seconds}
 
 
 def fit_line(points: list[tuple[int, float]]) -> tuple[float, float]:
@@ -146,21 +152,37 @@ def run(name: str, args) -> list[dict]:
     crop, seen = largest_crop(measure, setup.step, budget, probes=(2 * setup.step, 4 * setup.step))
     at_sizes = {s: measure(s) for s in sizes}
     intercept, slope = fit_line(sorted(seen.items()))
-    row = {"method": name, "setting": f"jaxgan {label}", "largest_crop": crop, "how": "XLA plan, compiled",
-           "bytes_at_largest": seen.get(crop), "mib_at": {s: b / MIB for s, b in at_sizes.items()},
-           "mib_per_megapixel": slope * 1e6 / MIB, "planned": {c: b / MIB for c, b in sorted(seen.items())},
-           "seconds": time.perf_counter() - t0}
+    row = {
+      "method": name,
+      "setting": f"jaxgan {label}",
+      "largest_crop": crop,
+      "how": "XLA plan, compiled",
+      "bytes_at_largest": seen.get(crop),
+      "mib_at": {s: b / MIB for s, b in at_sizes.items()},
+      "mib_per_megapixel": slope * 1e6 / MIB,
+      "planned": {c: b / MIB for c, b in sorted(seen.items())},
+      "seconds": time.perf_counter() - t0,
+    }
     rows.append(row)
-    print(f"# {name} {label}: largest crop {crop} ({row['seconds']:.0f} s; planned MiB "
-          f"{ {c: round(b) for c, b in row['planned'].items()} })", flush=True)
+    print(
+      f"# {name} {label}: largest crop {crop} ({row['seconds']:.0f} s; planned MiB "
+      f"{ {c: round(b) for c, b in row['planned'].items()} })",
+      flush=True,
+    )
   if not args.no_torch:
     measured = [torch_bytes(name, s, args.seed) for s in sizes]
     intercept, slope = fit_line([(m["crop"], m["bytes"]) for m in measured])
-    rows.append({"method": name, "setting": "PyTorch float32", "largest_crop": crop_in_budget(
-                     intercept, slope, budget, setup.step),
-                 "how": f"extrapolated from {', '.join(map(str, sizes))}",
-                 "mib_at": {m["crop"]: m["bytes"] / MIB for m in measured},
-                 "mib_per_megapixel": slope * 1e6 / MIB, "torch": measured})
+    rows.append(
+      {
+        "method": name,
+        "setting": "PyTorch float32",
+        "largest_crop": crop_in_budget(intercept, slope, budget, setup.step),
+        "how": f"extrapolated from {', '.join(map(str, sizes))}",
+        "mib_at": {m["crop"]: m["bytes"] / MIB for m in measured},
+        "mib_per_megapixel": slope * 1e6 / MIB,
+        "torch": measured,
+      }
+    )
     print(f"# {name} PyTorch: {rows[-1]['mib_at']}", flush=True)
   return rows
 
@@ -181,9 +203,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--methods", default=",".join(SETUPS), help=f"Comma-separated: {', '.join(SETUPS)}.")
   parser.add_argument("--budget_gib", type=float, default=16.0, help="Memory budget in GiB.")
-  parser.add_argument("--torch_sizes", default="",
-                      help="Crops at which both sides are measured (PyTorch runs one step at each); "
-                      f"default per method: {', '.join(f'{n} {s.sizes}' for n, s in SETUPS.items())}.")
+  parser.add_argument(
+    "--torch_sizes",
+    default="",
+    help="Crops at which both sides are measured (PyTorch runs one step at each); "
+    f"default per method: {', '.join(f'{n} {s.sizes}' for n, s in SETUPS.items())}.",
+  )
   parser.add_argument("--settings", default=",".join(SETTINGS), help=f"jaxgan settings: {', '.join(SETTINGS)}.")
   parser.add_argument("--no_torch", action="store_true", help="jaxgan's plans only.")
   parser.add_argument("--seed", type=int, default=0)
@@ -206,16 +231,23 @@ def main(argv: list[str] | None = None) -> list[dict]:
     except ImportError:
       sys.exit("benchmarks/memory.py needs PyTorch for its PyTorch rows: pip install torch, or pass --no_torch")
     torch.set_num_threads(os.cpu_count())
-  print(f"# jax {jax.__version__} ({jax.default_backend()}), budget {args.budget_gib:g} GiB, "
-        f"{time.strftime('%Y-%m-%d %H:%M %Z')}", flush=True)
+  print(
+    f"# jax {jax.__version__} ({jax.default_backend()}), budget {args.budget_gib:g} GiB, "
+    f"{time.strftime('%Y-%m-%d %H:%M %Z')}",
+    flush=True,
+  )
   rows = [row for name in names for row in run(name, args)]
   print()
   print(markdown_table(rows, args.budget_gib))
   if args.json:
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
-      json.dump({"jax": jax.__version__, "backend": jax.default_backend(), "budget_gib": args.budget_gib,
-                 "rows": rows}, f, indent=2, default=str)
+      json.dump(
+        {"jax": jax.__version__, "backend": jax.default_backend(), "budget_gib": args.budget_gib, "rows": rows},
+        f,
+        indent=2,
+        default=str,
+      )
     print(f"\n# wrote {args.json}")
   return rows
 

@@ -81,8 +81,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
   print("| norm | shape | over the axes fwd / bwd ms | over one flat axis fwd / bwd ms | max abs diff |")
   print("|---|---|---:|---:|---:|")
   for r in rows:
-    print(f"| {r['norm']} | {r['shape']} | {r['axes_fwd_ms']:.2f} / {r['axes_bwd_ms']:.2f} | "
-          f"{r['flat_fwd_ms']:.2f} / {r['flat_bwd_ms']:.2f} | {r['max_abs_diff']:.0e} |")
+    print(
+      f"| {r['norm']} | {r['shape']} | {r['axes_fwd_ms']:.2f} / {r['axes_bwd_ms']:.2f} | "
+      f"{r['flat_fwd_ms']:.2f} / {r['flat_bwd_ms']:.2f} | {r['max_abs_diff']:.0e} |"
+    )
   return rows
 
 

@@ -62,16 +62,27 @@ def main(argv: list[str] | None = None) -> dict:
   os.makedirs(args.out, exist_ok=True)
   results = {}
   for norm in norms:
-    config = singan.Config(image=args.image, max_size=args.max_size, gp_norm=norm, data_dir=args.data_dir,
-                           lr_milestone=max(1, round(0.8 * args.iterations)))
+    config = singan.Config(
+      image=args.image,
+      max_size=args.max_size,
+      gp_norm=norm,
+      data_dir=args.data_dir,
+      lr_milestone=max(1, round(0.8 * args.iterations)),
+    )
     metrics, samples, seconds = train_coarsest(config, args.iterations)
     visualize.save_png(os.path.join(args.out, f"{norm}.png"), visualize.make_grid(samples, ncol=4))
     results[norm] = {**metrics, "critic_gap": metrics["d_real"] - metrics["d_fake"], "seconds": seconds}
-    print(f"# gp_norm={norm}: critic gap {results[norm]['critic_gap']:.4f}, penalty "
-          f"{metrics['gradient_penalty']:.4f}, rec MSE {metrics['rec_mse']:.5f} ({seconds:.0f} s)", flush=True)
+    print(
+      f"# gp_norm={norm}: critic gap {results[norm]['critic_gap']:.4f}, penalty "
+      f"{metrics['gradient_penalty']:.4f}, rec MSE {metrics['rec_mse']:.5f} ({seconds:.0f} s)",
+      flush=True,
+    )
   with open(os.path.join(args.out, "results.json"), "w") as f:
-    json.dump({"image": os.path.abspath(singan.check_image(config)), "iterations": args.iterations,
-               "results": results}, f, indent=2)
+    json.dump(
+      {"image": os.path.abspath(singan.check_image(config)), "iterations": args.iterations, "results": results},
+      f,
+      indent=2,
+    )
   return results
 
 

@@ -28,12 +28,16 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import train_step as bench  # noqa: E402
+
 from jaxgan.methods import singan  # noqa: E402
 
 COLUMNS = [
-    ("scale", "scale", "d"), ("H x W", "shape", "s"), ("nfc", "nfc", "d"),
-    ("compile s", "compile_s", ".1f"), ("s / iteration", "iteration_s", ".3f"),
-    ("h at num_steps", "hours_at_num_steps", ".2f"),
+  ("scale", "scale", "d"),
+  ("H x W", "shape", "s"),
+  ("nfc", "nfc", "d"),
+  ("compile s", "compile_s", ".1f"),
+  ("s / iteration", "iteration_s", ".3f"),
+  ("h at num_steps", "hours_at_num_steps", ".2f"),
 ]
 
 
@@ -59,8 +63,9 @@ def markdown_table(rows: list[dict]) -> str:
   return "\n".join([head, sep, *body])
 
 
-def bench_scales(config: singan.Config, scales: list[int] | None, *, steps: int, warmup: int,
-                 seed: int = 0) -> list[dict]:
+def bench_scales(
+  config: singan.Config, scales: list[int] | None, *, steps: int, warmup: int, seed: int = 0
+) -> list[dict]:
   spec, reals = singan.load_reals(config)
   method = singan.SinGAN(config, spec)
   wanted = set(range(spec.num_scales) if scales is None else scales)
@@ -85,19 +90,29 @@ def bench_scales(config: singan.Config, scales: list[int] | None, *, steps: int,
       timed, metrics = compiled(timed, batch)
     jax.block_until_ready((timed, metrics))
     iteration_s = (time.perf_counter() - t0) / steps
-    rows.append({"scale": n, "shape": list(spec.shapes[n]), "nfc": method.widths(n)[0],
-                 "compile_s": compile_s, "iteration_s": iteration_s,
-                 "hours_at_num_steps": iteration_s * config.num_steps / 3600})
-    print(f"# scale {n} {spec.shapes[n]}: {iteration_s:.3f} s/iteration, compile {compile_s:.1f} s",
-          flush=True)
+    rows.append(
+      {
+        "scale": n,
+        "shape": list(spec.shapes[n]),
+        "nfc": method.widths(n)[0],
+        "compile_s": compile_s,
+        "iteration_s": iteration_s,
+        "hours_at_num_steps": iteration_s * config.num_steps / 3600,
+      }
+    )
+    print(f"# scale {n} {spec.shapes[n]}: {iteration_s:.3f} s/iteration, compile {compile_s:.1f} s", flush=True)
   return rows
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--image", required=True, help="The training image (a file or a name: balloons).")
-  parser.add_argument("--max_size", type=int, default=singan.Config.max_size,
-                      help="Longest side at the finest scale (default: the official 250).")
+  parser.add_argument(
+    "--max_size",
+    type=int,
+    default=singan.Config.max_size,
+    help="Longest side at the finest scale (default: the official 250).",
+  )
   parser.add_argument("--scales", default="all", help="'all' or comma-separated scales (-1: finest).")
   parser.add_argument("--steps", type=int, default=3, help="Timed iterations per scale.")
   parser.add_argument("--warmup", type=int, default=1, help="Untimed iterations after compiling.")
@@ -116,12 +131,21 @@ def main(argv: list[str] | None = None) -> list[dict]:
     scales = parse_scales(args.scales, spec.num_scales)
   except ValueError as e:
     parser.error(str(e))
-  env = {"jax": jax.__version__, "backend": jax.default_backend(),
-         "device_kind": jax.devices()[0].device_kind, "cpu_count": os.cpu_count(),
-         "loadavg_start": bench._loadavg(), "image": image,  # pylint: disable=protected-access
-         "num_steps": config.num_steps, "num_scales": spec.num_scales}
-  print(f"# jax {env['jax']} on {env['backend']} ({env['device_kind']}, {env['cpu_count']} CPUs); "
-        f"{args.image}: {spec.num_scales} scales, finest {spec.shapes[-1]}", flush=True)
+  env = {
+    "jax": jax.__version__,
+    "backend": jax.default_backend(),
+    "device_kind": jax.devices()[0].device_kind,
+    "cpu_count": os.cpu_count(),
+    "loadavg_start": bench._loadavg(),
+    "image": image,  # pylint: disable=protected-access
+    "num_steps": config.num_steps,
+    "num_scales": spec.num_scales,
+  }
+  print(
+    f"# jax {env['jax']} on {env['backend']} ({env['device_kind']}, {env['cpu_count']} CPUs); "
+    f"{args.image}: {spec.num_scales} scales, finest {spec.shapes[-1]}",
+    flush=True,
+  )
   rows = bench_scales(config, scales, steps=args.steps, warmup=args.warmup)
   env["loadavg_end"] = bench._loadavg()  # pylint: disable=protected-access
   total = sum(r["hours_at_num_steps"] for r in rows)

@@ -48,17 +48,24 @@ def diagnose(method: sr.SuperResolution, state, images: list[tuple[str, np.ndarr
     own = images_lib.to_uint8(np.asarray(batch_mode(g, lr[None].astype(np.float32) / 255.0)))[0]
     inner = (slice(scale, -scale), slice(scale, -scale))
     offset = (np.asarray(sr.luma(inference[None]))[0] - np.asarray(sr.luma(hr[None]))[0])[inner].mean()
-    rows.append({"image": name, "psnr_inference": sr.scores(inference, hr, scale)["psnr"],
-                 "psnr_batch_mode": sr.scores(own, hr, scale)["psnr"], "mean_luma_offset": float(offset),
-                 "psnr_bicubic": sr.scores(sr.bicubic_upscale(lr, scale), hr, scale)["psnr"]})
+    rows.append(
+      {
+        "image": name,
+        "psnr_inference": sr.scores(inference, hr, scale)["psnr"],
+        "psnr_batch_mode": sr.scores(own, hr, scale)["psnr"],
+        "mean_luma_offset": float(offset),
+        "psnr_bicubic": sr.scores(sr.bicubic_upscale(lr, scale), hr, scale)["psnr"],
+      }
+    )
   return rows
 
 
 def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--workdir", required=True, help="a trained jaxgan SR workdir")
-  parser.add_argument("--set", default="Set5",
-                      help="Set5 or Set14 (from --set5 / --set14), or a registered name or folder (default Set5)")
+  parser.add_argument(
+    "--set", default="Set5", help="Set5 or Set14 (from --set5 / --set14), or a registered name or folder (default Set5)"
+  )
   parser.add_argument("--set5", default="set5", help="Set5: a registered name or a folder (default: the shipped set5)")
   parser.add_argument("--set14", default="set14", help="Set14: a registered name or a folder (default set14)")
   parser.add_argument("--json", default="", help="also write the rows here (never overwritten)")
@@ -74,15 +81,28 @@ def main(argv=None) -> None:
   print("| image | PSNR inference | PSNR batch mode | mean luma offset | PSNR bicubic |")
   print("|---|---:|---:|---:|---:|")
   for r in rows:
-    print(f"| {r['image']} | {r['psnr_inference']:.2f} | {r['psnr_batch_mode']:.2f} | "
-          f"{r['mean_luma_offset']:+.2f} | {r['psnr_bicubic']:.2f} |")
-  print(f"| mean | {np.mean([r['psnr_inference'] for r in rows]):.2f} | "
-        f"{np.mean([r['psnr_batch_mode'] for r in rows]):.2f} | "
-        f"{np.mean([r['mean_luma_offset'] for r in rows]):+.2f} | {np.mean([r['psnr_bicubic'] for r in rows]):.2f} |")
+    print(
+      f"| {r['image']} | {r['psnr_inference']:.2f} | {r['psnr_batch_mode']:.2f} | "
+      f"{r['mean_luma_offset']:+.2f} | {r['psnr_bicubic']:.2f} |"
+    )
+  print(
+    f"| mean | {np.mean([r['psnr_inference'] for r in rows]):.2f} | "
+    f"{np.mean([r['psnr_batch_mode'] for r in rows]):.2f} | "
+    f"{np.mean([r['mean_luma_offset'] for r in rows]):+.2f} | {np.mean([r['psnr_bicubic'] for r in rows]):.2f} |"
+  )
   if args.json:
     with open(args.json, "x") as f:
-      json.dump({"workdir": args.workdir, "set": args.set, "folder": os.path.abspath(folder), "step": int(state.step),
-                 "images": rows}, f, indent=2)
+      json.dump(
+        {
+          "workdir": args.workdir,
+          "set": args.set,
+          "folder": os.path.abspath(folder),
+          "step": int(state.step),
+          "images": rows,
+        },
+        f,
+        indent=2,
+      )
 
 
 if __name__ == "__main__":

@@ -79,16 +79,25 @@ def evaluate_all(workdirs: list[str], folders: dict[str, str], *, scale: int, li
   """
   sets = list(folders)
   images = {name: sr.load_images(folders[name], limit) for name in sets}
-  rows = [{"method": "Bicubic", "workdir": None, "step": None,
-           **{name: sr.bicubic_scores(images[name], scale) for name in sets}}]
+  rows = [
+    {
+      "method": "Bicubic",
+      "workdir": None,
+      "step": None,
+      **{name: sr.bicubic_scores(images[name], scale) for name in sets},
+    }
+  ]
   for spec in workdirs:
     label, path = parse_workdir(spec)
     method, state = load_workdir(path)
     config = method.config
     if config.scale != scale:
       raise ValueError(f"{path} was trained for x{config.scale}, not --scale={scale}")
-    row = {"method": label or f"{config.generator}/{config.loss}", "workdir": os.path.abspath(path),
-           "step": int(state.step)}
+    row = {
+      "method": label or f"{config.generator}/{config.loss}",
+      "workdir": os.path.abspath(path),
+      "step": int(state.step),
+    }
     for name in sets:
       t0 = time.perf_counter()
       row[name] = {**method.evaluate(state, images[name]), "seconds": time.perf_counter() - t0}
@@ -109,13 +118,20 @@ def markdown_table(rows: list[dict], sets: list[str], scale: int) -> str:
 
 def main(argv: list[str] | None = None) -> list[dict]:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--workdir", action="append", default=[],
-                      help="A trained SR workdir, LABEL=PATH or PATH (repeatable).")
-  parser.add_argument("--sets", default="Set5,Set14",
-                      help="Comma-separated sets: Set5, Set14 (from --set5 / --set14), registered names or folders.")
+  parser.add_argument(
+    "--workdir", action="append", default=[], help="A trained SR workdir, LABEL=PATH or PATH (repeatable)."
+  )
+  parser.add_argument(
+    "--sets",
+    default="Set5,Set14",
+    help="Comma-separated sets: Set5, Set14 (from --set5 / --set14), registered names or folders.",
+  )
   parser.add_argument("--set5", default="set5", help="Set5: a registered name or a folder (default: the shipped set5).")
-  parser.add_argument("--set14", default="set14",
-                      help="Set14: a registered name or a folder (default set14: python -m jaxgan.download set14).")
+  parser.add_argument(
+    "--set14",
+    default="set14",
+    help="Set14: a registered name or a folder (default set14: python -m jaxgan.download set14).",
+  )
   parser.add_argument("--scale", type=int, default=4, help="Upscaling factor (workdirs must match).")
   parser.add_argument("--limit", type=int, default=0, help="Score only the first N images of each set.")
   parser.add_argument("--json", default="", help="Also write the rows (with per-set image counts) here.")
@@ -129,8 +145,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
   print(markdown_table(rows, sets, args.scale))
   if args.json:
     with open(args.json, "w") as f:
-      json.dump({"scale": args.scale, "sets": sets, "folders": {s: os.path.abspath(p) for s, p in folders.items()},
-                 "limit": args.limit, "rows": rows}, f, indent=2)
+      json.dump(
+        {
+          "scale": args.scale,
+          "sets": sets,
+          "folders": {s: os.path.abspath(p) for s, p in folders.items()},
+          "limit": args.limit,
+          "rows": rows,
+        },
+        f,
+        indent=2,
+      )
   return rows
 
 

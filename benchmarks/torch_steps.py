@@ -90,29 +90,105 @@ class TorchStep:
 
 # Per method: every override it accepts and its default (jaxgan's Config defaults).
 _TRANSLATION = {
-    "crop_size": 256, "batch_size": 1, "input_nc": 3, "output_nc": 3, "ngf": 64, "ndf": 64,
-    "n_layers_D": 3, "learning_rate": 2e-4, "beta1": 0.5, "beta2": 0.999,
+  "crop_size": 256,
+  "batch_size": 1,
+  "input_nc": 3,
+  "output_nc": 3,
+  "ngf": 64,
+  "ndf": 64,
+  "n_layers_D": 3,
+  "learning_rate": 2e-4,
+  "beta1": 0.5,
+  "beta2": 0.999,
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "pix2pix": {**_TRANSLATION, "num_downs": 8, "norm": "batch", "dropout": True, "gan_mode": "vanilla",
-                "lambda_L1": 100.0},
-    "cyclegan": {**_TRANSLATION, "n_blocks": 9, "norm": "instance", "dropout": False, "gan_mode": "lsgan",
-                 "lambda_A": 10.0, "lambda_B": 10.0, "lambda_identity": 0.5, "pool_size": 50},
-    "dcgan": {"image_size": 64, "channels": 3, "nz": 100, "ngf": 64, "ndf": 64, "batch_size": 128,
-              "learning_rate": 2e-4, "beta1": 0.5, "beta2": 0.999},
-    "singan": {"height": 188, "width": 250, "nfc": 128, "min_nfc": 128, "coarsest": False,
-               "lr_g": 5e-4, "lr_d": 5e-4, "beta1": 0.5, "beta2": 0.999, "lr_milestone": 1600, "lr_gamma": 0.1,
-               "d_steps": 3, "g_steps": 3, "gp_weight": 0.1, "alpha": 10.0, "noise_amp": 0.1,
-               "shapes": None, "widths": None, "noise_amps": None},
-    "srresnet": {"scale": 4, "crop_size": 96, "batch_size": 16, "channels": 64, "n_blocks": 16,
-                 "prelu_per_channel": False, "learning_rate": 1e-4, "beta1": 0.9, "beta2": 0.999},
-    "style": {"image_size": 256, "batch_size": 4, "channels": 32, "n_blocks": 5, "g_output": "tanh",
-              "learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "content_weight": 1e5, "style_weight": 1e10,
-              "tv_weight": 0.0, "content_layers": ("relu2_2",),
-              "style_layers": ("relu1_2", "relu2_2", "relu3_3", "relu4_3"), "vgg_depth": 16},
+  "pix2pix": {
+    **_TRANSLATION,
+    "num_downs": 8,
+    "norm": "batch",
+    "dropout": True,
+    "gan_mode": "vanilla",
+    "lambda_L1": 100.0,
+  },
+  "cyclegan": {
+    **_TRANSLATION,
+    "n_blocks": 9,
+    "norm": "instance",
+    "dropout": False,
+    "gan_mode": "lsgan",
+    "lambda_A": 10.0,
+    "lambda_B": 10.0,
+    "lambda_identity": 0.5,
+    "pool_size": 50,
+  },
+  "dcgan": {
+    "image_size": 64,
+    "channels": 3,
+    "nz": 100,
+    "ngf": 64,
+    "ndf": 64,
+    "batch_size": 128,
+    "learning_rate": 2e-4,
+    "beta1": 0.5,
+    "beta2": 0.999,
+  },
+  "singan": {
+    "height": 188,
+    "width": 250,
+    "nfc": 128,
+    "min_nfc": 128,
+    "coarsest": False,
+    "lr_g": 5e-4,
+    "lr_d": 5e-4,
+    "beta1": 0.5,
+    "beta2": 0.999,
+    "lr_milestone": 1600,
+    "lr_gamma": 0.1,
+    "d_steps": 3,
+    "g_steps": 3,
+    "gp_weight": 0.1,
+    "alpha": 10.0,
+    "noise_amp": 0.1,
+    "shapes": None,
+    "widths": None,
+    "noise_amps": None,
+  },
+  "srresnet": {
+    "scale": 4,
+    "crop_size": 96,
+    "batch_size": 16,
+    "channels": 64,
+    "n_blocks": 16,
+    "prelu_per_channel": False,
+    "learning_rate": 1e-4,
+    "beta1": 0.9,
+    "beta2": 0.999,
+  },
+  "style": {
+    "image_size": 256,
+    "batch_size": 4,
+    "channels": 32,
+    "n_blocks": 5,
+    "g_output": "tanh",
+    "learning_rate": 1e-3,
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "content_weight": 1e5,
+    "style_weight": 1e10,
+    "tv_weight": 0.0,
+    "content_layers": ("relu2_2",),
+    "style_layers": ("relu1_2", "relu2_2", "relu3_3", "relu4_3"),
+    "vgg_depth": 16,
+  },
 }
-DEFAULTS["srgan"] = {**DEFAULTS["srresnet"], "d_channels": 64, "content_layer": "relu4_3", "vgg_depth": 16,
-                     "vgg_rescale": 1 / 12.75, "adversarial_weight": 1e-3}
+DEFAULTS["srgan"] = {
+  **DEFAULTS["srresnet"],
+  "d_channels": 64,
+  "content_layer": "relu4_3",
+  "vgg_depth": 16,
+  "vgg_rescale": 1 / 12.75,
+  "adversarial_weight": 1e-3,
+}
 for _defaults in DEFAULTS.values():
   _defaults["device"] = None  # None: cuda when available, else cpu
 METHODS = tuple(DEFAULTS)
@@ -200,10 +276,10 @@ class ImagePool:
 
 def _pix2pix(c: dict, seed: int, device: torch.device):
   norm = tn.get_norm_layer(c["norm"])
-  G = tn.UnetGenerator(c["input_nc"], c["output_nc"], c["num_downs"], ngf=c["ngf"], norm_layer=norm,
-                       use_dropout=c["dropout"])
-  D = tn.NLayerDiscriminator(c["input_nc"] + c["output_nc"], ndf=c["ndf"], n_layers=c["n_layers_D"],
-                             norm_layer=norm)
+  G = tn.UnetGenerator(
+    c["input_nc"], c["output_nc"], c["num_downs"], ngf=c["ngf"], norm_layer=norm, use_dropout=c["dropout"]
+  )
+  D = tn.NLayerDiscriminator(c["input_nc"] + c["output_nc"], ndf=c["ndf"], n_layers=c["n_layers_D"], norm_layer=norm)
   for net in (G, D):
     tn.init_weights(net, 0.02).to(device).train()
   opt_G = _adam(G.parameters(), c["learning_rate"], c["beta1"], c["beta2"])
@@ -244,8 +320,9 @@ def _cyclegan(c: dict, seed: int, device: torch.device):
   a, b = c["input_nc"], c["output_nc"]
 
   def generator(cin, cout):
-    return tn.TorchResnetGenerator(cin, cout, ngf=c["ngf"], norm_layer=norm, use_dropout=c["dropout"],
-                                   n_blocks=c["n_blocks"])
+    return tn.TorchResnetGenerator(
+      cin, cout, ngf=c["ngf"], norm_layer=norm, use_dropout=c["dropout"], n_blocks=c["n_blocks"]
+    )
 
   def discriminator(cin):
     return tn.NLayerDiscriminator(cin, ndf=c["ndf"], n_layers=c["n_layers_D"], norm_layer=norm)
@@ -285,10 +362,17 @@ def _cyclegan(c: dict, seed: int, device: torch.device):
     opt_G.zero_grad()
     loss_G = 0.0
     if lambda_idt > 0:
-      loss_G = (criterion_l1(G_A(real_B), real_B) * lambda_B * lambda_idt
-                + criterion_l1(G_B(real_A), real_A) * lambda_A * lambda_idt)
-    loss_G = (loss_G + criterion_gan(D_A(fake_B), True) + criterion_gan(D_B(fake_A), True)
-              + criterion_l1(rec_A, real_A) * lambda_A + criterion_l1(rec_B, real_B) * lambda_B)
+      loss_G = (
+        criterion_l1(G_A(real_B), real_B) * lambda_B * lambda_idt
+        + criterion_l1(G_B(real_A), real_A) * lambda_A * lambda_idt
+      )
+    loss_G = (
+      loss_G
+      + criterion_gan(D_A(fake_B), True)
+      + criterion_gan(D_B(fake_A), True)
+      + criterion_l1(rec_A, real_A) * lambda_A
+      + criterion_l1(rec_B, real_B) * lambda_B
+    )
     loss_G.backward()
     opt_G.step()
     # D_A on (real B, pooled fake B), D_B on (real A, pooled fake A)
@@ -365,8 +449,9 @@ def _singan_gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tenso
   eps = torch.rand(1, 1, device=real.device).expand(real.size())
   mixed = (eps * real + (1 - eps) * fake).detach().requires_grad_(True)
   out = D(mixed)
-  grads = torch.autograd.grad(outputs=out, inputs=mixed, grad_outputs=torch.ones_like(out),
-                              create_graph=True, retain_graph=True, only_inputs=True)[0]
+  grads = torch.autograd.grad(
+    outputs=out, inputs=mixed, grad_outputs=torch.ones_like(out), create_graph=True, retain_graph=True, only_inputs=True
+  )[0]
   return ((grads.norm(2, dim=1) - 1) ** 2).mean() * weight
 
 
@@ -469,8 +554,10 @@ def _singan(c: dict, seed: int, device: torch.device):
     sync()
 
   if draw is not None:
-    prev_info = (f"draw_concat 'rand' through {len(c['shapes']) - 1} frozen generator(s) in every critic "
-                 "step (F.interpolate bicubic between scales); 'rec' once at construction")
+    prev_info = (
+      f"draw_concat 'rand' through {len(c['shapes']) - 1} frozen generator(s) in every critic "
+      "step (F.interpolate bicubic between scales); 'rec' once at construction"
+    )
   else:
     prev_info = "zeros (coarsest scale)" if coarsest else "fixed image (draw_concat replaced)"
   info = {"G": "GeneratorConcatSkip2CleanAdd", "D": "WDiscriminator", "amp": amp, "prev": prev_info}
@@ -492,12 +579,16 @@ def _singan_coarser_scales(c: dict, gen: torch.Generator, device: torch.device, 
   widths = [tuple(wd) for wd in c["widths"]] if c["widths"] is not None else [(c["nfc"], c["min_nfc"])] * (n + 1)
   amps = [float(a) for a in c["noise_amps"]] if c["noise_amps"] is not None else [0.1] * (n + 1)
   if not (len(widths) == len(amps) == n + 1):
-    raise ValueError(f"singan: shapes, widths and noise_amps need one entry per scale ({n + 1}); got "
-                     f"{len(widths)} widths, {len(amps)} noise_amps")
+    raise ValueError(
+      f"singan: shapes, widths and noise_amps need one entry per scale ({n + 1}); got "
+      f"{len(widths)} widths, {len(amps)} noise_amps"
+    )
   if shapes[-1] != (c["height"], c["width"]) or widths[-1] != (c["nfc"], c["min_nfc"]):
-    raise ValueError(f"singan: the last of shapes / widths ({shapes[-1]}, {widths[-1]}) must be this scale's "
-                     f"(height, width) = {(c['height'], c['width'])} and (nfc, min_nfc) = "
-                     f"{(c['nfc'], c['min_nfc'])}")
+    raise ValueError(
+      f"singan: the last of shapes / widths ({shapes[-1]}, {widths[-1]}) must be this scale's "
+      f"(height, width) = {(c['height'], c['width'])} and (nfc, min_nfc) = "
+      f"{(c['nfc'], c['min_nfc'])}"
+    )
   if c["coarsest"] != (n == 0):
     raise ValueError(f"singan: coarsest={c['coarsest']} but shapes has {n + 1} scale(s)")
   frozen = []
@@ -522,8 +613,7 @@ def _singan_coarser_scales(c: dict, gen: torch.Generator, device: torch.device, 
       return x
 
   def draw():  # the official draw_concat(..., 'rand')
-    zs = [torch.randn(1, 1 if k == 0 else 3, *shapes[k], device=device).expand(1, 3, *shapes[k])
-          for k in range(n)]
+    zs = [torch.randn(1, 1 if k == 0 else 3, *shapes[k], device=device).expand(1, 3, *shapes[k]) for k in range(n)]
     return run(zs)
 
   z_opt = torch.randn(1, 1, *shapes[0], generator=gen).to(device).expand(1, 3, *shapes[0])
@@ -542,8 +632,13 @@ def _normalize(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
 
 
 def _sr(c: dict, seed: int, device: torch.device, *, adversarial: bool):
-  G = tn.SRResNet(scale=c["scale"], channels=c["channels"], n_blocks=c["n_blocks"],
-                  prelu_per_channel=c["prelu_per_channel"]).to(device).train()
+  G = (
+    tn.SRResNet(
+      scale=c["scale"], channels=c["channels"], n_blocks=c["n_blocks"], prelu_per_channel=c["prelu_per_channel"]
+    )
+    .to(device)
+    .train()
+  )
   opt_G = _adam(G.parameters(), c["learning_rate"], c["beta1"], c["beta2"])
   gen = torch.Generator().manual_seed(seed)
   n, s, lr_s = c["batch_size"], c["crop_size"], c["crop_size"] // c["scale"]
@@ -556,6 +651,7 @@ def _sr(c: dict, seed: int, device: torch.device, *, adversarial: bool):
   nets = {"G": G}
 
   if not adversarial:
+
     def step():
       opt_G.zero_grad()
       mse(G(lr), hr).backward()
@@ -594,8 +690,15 @@ def _sr(c: dict, seed: int, device: torch.device, *, adversarial: bool):
     set_requires_grad([D], True)
     sync()
 
-  return step, nets, {"G": f"SRResNet x{c['scale']}", "D": "SRGAN discriminator",
-                      "loss": f"VGG{c['vgg_depth']} {layer} (random weights) + adversarial"}
+  return (
+    step,
+    nets,
+    {
+      "G": f"SRResNet x{c['scale']}",
+      "D": "SRGAN discriminator",
+      "loss": f"VGG{c['vgg_depth']} {layer} (random weights) + adversarial",
+    },
+  )
 
 
 # -- fast neural style -------------------------------------------------------------------------------
@@ -641,8 +744,10 @@ def _style(c: dict, seed: int, device: torch.device):
     style_loss = c["style_weight"] * sum(mse(gram_matrix(features_y[k]), gram_style[k][:n]) for k in style_layers)
     total = content_loss + style_loss
     if c["tv_weight"]:  # jaxgan's total_variation (the example has none)
-      total = total + c["tv_weight"] * ((y[:, :, 1:] - y[:, :, :-1]).pow(2).sum()
-                                        + (y[..., 1:] - y[..., :-1]).pow(2).sum()) / n
+      total = (
+        total
+        + c["tv_weight"] * ((y[:, :, 1:] - y[:, :, :-1]).pow(2).sum() + (y[..., 1:] - y[..., :-1]).pow(2).sum()) / n
+      )
     total.backward()
     opt.step()
     sync()
@@ -653,13 +758,13 @@ def _style(c: dict, seed: int, device: torch.device):
 # -- the entry points ---------------------------------------------------------------------------------
 
 _BUILDERS = {
-    "pix2pix": _pix2pix,
-    "cyclegan": _cyclegan,
-    "dcgan": _dcgan,
-    "singan": _singan,
-    "srresnet": lambda c, seed, device: _sr(c, seed, device, adversarial=False),
-    "srgan": lambda c, seed, device: _sr(c, seed, device, adversarial=True),
-    "style": _style,
+  "pix2pix": _pix2pix,
+  "cyclegan": _cyclegan,
+  "dcgan": _dcgan,
+  "singan": _singan,
+  "srresnet": lambda c, seed, device: _sr(c, seed, device, adversarial=False),
+  "srgan": lambda c, seed, device: _sr(c, seed, device, adversarial=True),
+  "style": _style,
 }
 
 

@@ -47,21 +47,23 @@ class Preset:
 
 
 PRESETS: dict[str, Callable[[], Preset]] = {
-    # jaxgan.methods.dcgan.Config defaults: 64x64x3, ngf = ndf = 64, batch 128.
-    "dcgan64_b128": lambda: Preset("dcgan", dcgan.build, dcgan.Config()),
-    # The Quickstart setting (experiments/flags/dcgan_digits.flags): 16x16 grey digits, ngf = ndf = 64.
-    "dcgan16_digits": lambda: Preset("dcgan", dcgan.build,
-                                     dcgan.Config(image_size=16, channels=1, ngf=64, ndf=64, batch_size=128)),
-    # jaxgan.methods.gan.Config defaults: 28x28x1 MNIST, batch 100.
-    "gan_mnist_b100": lambda: Preset("gan", gan.build, gan.Config()),
-    # jaxgan.methods.pix2pix.Config defaults: unet_256 + 70x70 PatchGAN (batch norm), 256x256, batch 1;
-    # and batch 16.
-    "pix2pix256_b1": lambda: Preset("pix2pix", pix2pix.build, pix2pix.Config(), lambda c, s: paired_batch(c, s)),
-    "pix2pix256_b16": lambda: Preset("pix2pix", pix2pix.build, pix2pix.Config(batch_size=16),
-                                     lambda c, s: paired_batch(c, s)),
-    # jaxgan.methods.cyclegan.Config defaults: two resnet_9blocks G + two 70x70 PatchGAN D,
-    # instance norm, 256x256, batch 1, pools of 50.
-    "cyclegan256_b1": lambda: Preset("cyclegan", cyclegan.build, cyclegan.Config(), lambda c, s: unpaired_batch(c, s)),
+  # jaxgan.methods.dcgan.Config defaults: 64x64x3, ngf = ndf = 64, batch 128.
+  "dcgan64_b128": lambda: Preset("dcgan", dcgan.build, dcgan.Config()),
+  # The Quickstart setting (experiments/flags/dcgan_digits.flags): 16x16 grey digits, ngf = ndf = 64.
+  "dcgan16_digits": lambda: Preset(
+    "dcgan", dcgan.build, dcgan.Config(image_size=16, channels=1, ngf=64, ndf=64, batch_size=128)
+  ),
+  # jaxgan.methods.gan.Config defaults: 28x28x1 MNIST, batch 100.
+  "gan_mnist_b100": lambda: Preset("gan", gan.build, gan.Config()),
+  # jaxgan.methods.pix2pix.Config defaults: unet_256 + 70x70 PatchGAN (batch norm), 256x256, batch 1;
+  # and batch 16.
+  "pix2pix256_b1": lambda: Preset("pix2pix", pix2pix.build, pix2pix.Config(), lambda c, s: paired_batch(c, s)),
+  "pix2pix256_b16": lambda: Preset(
+    "pix2pix", pix2pix.build, pix2pix.Config(batch_size=16), lambda c, s: paired_batch(c, s)
+  ),
+  # jaxgan.methods.cyclegan.Config defaults: two resnet_9blocks G + two 70x70 PatchGAN D,
+  # instance norm, 256x256, batch 1, pools of 50.
+  "cyclegan256_b1": lambda: Preset("cyclegan", cyclegan.build, cyclegan.Config(), lambda c, s: unpaired_batch(c, s)),
 }
 
 
@@ -90,10 +92,14 @@ def compiled_memory(compiled: Any) -> dict[str, int | None]:
     m = None
   if isinstance(m, (list, tuple)):
     m = m[0] if m else None
-  names = ("argument_size_in_bytes", "output_size_in_bytes", "alias_size_in_bytes",
-           "temp_size_in_bytes", "generated_code_size_in_bytes")
-  return {n: (int(getattr(m, n)) if m is not None and getattr(m, n, None) is not None else None)
-          for n in names}
+  names = (
+    "argument_size_in_bytes",
+    "output_size_in_bytes",
+    "alias_size_in_bytes",
+    "temp_size_in_bytes",
+    "generated_code_size_in_bytes",
+  )
+  return {n: (int(getattr(m, n)) if m is not None and getattr(m, n, None) is not None else None) for n in names}
 
 
 def max_rss_bytes() -> int:
@@ -128,7 +134,7 @@ def measure_peak_flops(n: int = 2048, repeats: int = 5, dtype=jnp.float32) -> fl
   b = jax.random.normal(kb, (n, n), dtype)
   matmul = jax.jit(jnp.dot)
   jax.block_until_ready(matmul(a, b))  # compile
-  return 2.0 * n ** 3 / best_time(lambda: matmul(a, b), repeats)
+  return 2.0 * n**3 / best_time(lambda: matmul(a, b), repeats)
 
 
 def random_batch(config: Any, seed: int = 0) -> dict[str, np.ndarray]:
@@ -136,24 +142,27 @@ def random_batch(config: Any, seed: int = 0) -> dict[str, np.ndarray]:
   rng = np.random.default_rng(seed)
   n = config.batch_size * config.d_steps
   shape = (n, config.image_size, config.image_size, config.channels)
-  return {"image": rng.uniform(-1, 1, shape).astype(np.float32),
-          "label": rng.integers(0, 10, n).astype(np.int32)}
+  return {"image": rng.uniform(-1, 1, shape).astype(np.float32), "label": rng.integers(0, 10, n).astype(np.int32)}
 
 
 def paired_batch(config: Any, seed: int = 0) -> dict[str, np.ndarray]:
   """A fixed random pix2pix batch: A and B crops of ``crop_size``."""
   rng = np.random.default_rng(seed)
   size = (config.batch_size, config.crop_size, config.crop_size)
-  return {"a": rng.uniform(-1, 1, size + (config.input_nc,)).astype(np.float32),
-          "b": rng.uniform(-1, 1, size + (config.output_nc,)).astype(np.float32)}
+  return {
+    "a": rng.uniform(-1, 1, size + (config.input_nc,)).astype(np.float32),
+    "b": rng.uniform(-1, 1, size + (config.output_nc,)).astype(np.float32),
+  }
 
 
 def unpaired_batch(config: Any, seed: int = 0) -> dict[str, np.ndarray]:
   """A fixed random CycleGAN batch: crops of domain A and of domain B."""
   rng = np.random.default_rng(seed)
   size = (config.batch_size, config.crop_size, config.crop_size)
-  return {"A/image": rng.uniform(-1, 1, size + (config.input_nc,)).astype(np.float32),
-          "B/image": rng.uniform(-1, 1, size + (config.output_nc,)).astype(np.float32)}
+  return {
+    "A/image": rng.uniform(-1, 1, size + (config.input_nc,)).astype(np.float32),
+    "B/image": rng.uniform(-1, 1, size + (config.output_nc,)).astype(np.float32),
+  }
 
 
 def _loadavg() -> float | None:
@@ -169,13 +178,22 @@ def _fmt(v: float | None, spec: str) -> str:
 
 
 COLUMNS = [
-    # (header, row key, format)
-    ("preset", "preset", "s"), ("method", "method", "s"), ("batch", "batch", "d"),
-    ("compile s", "compile_s", ".2f"), ("step ms", "step_ms", ".1f"), ("steps/s", "steps_per_s", ".3f"),
-    ("images/s", "images_per_s", ".1f"), ("GFLOP/step", "gflop_per_step", ".2f"),
-    ("GFLOP/s", "achieved_gflops", ".2f"), ("MFU %", "mfu_percent", ".1f"),
-    ("args MiB", "argument_mib", ".1f"), ("out MiB", "output_mib", ".1f"), ("temp MiB", "temp_mib", ".1f"),
-    ("device peak MiB", "device_peak_mib", ".1f"), ("max RSS MiB", "max_rss_mib", ".1f"),
+  # (header, row key, format)
+  ("preset", "preset", "s"),
+  ("method", "method", "s"),
+  ("batch", "batch", "d"),
+  ("compile s", "compile_s", ".2f"),
+  ("step ms", "step_ms", ".1f"),
+  ("steps/s", "steps_per_s", ".3f"),
+  ("images/s", "images_per_s", ".1f"),
+  ("GFLOP/step", "gflop_per_step", ".2f"),
+  ("GFLOP/s", "achieved_gflops", ".2f"),
+  ("MFU %", "mfu_percent", ".1f"),
+  ("args MiB", "argument_mib", ".1f"),
+  ("out MiB", "output_mib", ".1f"),
+  ("temp MiB", "temp_mib", ".1f"),
+  ("device peak MiB", "device_peak_mib", ".1f"),
+  ("max RSS MiB", "max_rss_mib", ".1f"),
 ]
 
 
@@ -207,8 +225,7 @@ def apply_overrides(config: Any, overrides: str) -> Any:
   return dataclasses.replace(config, **changes) if changes else config
 
 
-def bench_preset(name: str, *, steps: int, warmup: int, peak_flops: float, seed: int = 0,
-                 overrides: str = "") -> dict:
+def bench_preset(name: str, *, steps: int, warmup: int, peak_flops: float, seed: int = 0, overrides: str = "") -> dict:
   preset = PRESETS[name]()
   method = preset.build(apply_overrides(preset.config, overrides))
   config = method.config
@@ -217,8 +234,7 @@ def bench_preset(name: str, *, steps: int, warmup: int, peak_flops: float, seed:
   local_batch = preset.make_batch(config, seed)
   batch = sharding.global_batch(local_batch, mesh)
   consts = sharding.replicate(method.consts, mesh)
-  step_fn = compile_train_step(method.train_step, state_shardings,
-                               sharding.batch_shardings(local_batch, mesh), mesh)
+  step_fn = compile_train_step(method.train_step, state_shardings, sharding.batch_shardings(local_batch, mesh), mesh)
 
   t0 = time.perf_counter()
   lowered = step_fn.lower(state, batch, consts)
@@ -244,30 +260,38 @@ def bench_preset(name: str, *, steps: int, warmup: int, peak_flops: float, seed:
   first = next(iter(local_batch.values()))
   images = first.shape[0]
   achieved = flops / step_s if flops is not None else None
-  mib = lambda b: None if b is None else b / 2 ** 20  # noqa: E731
+  mib = lambda b: None if b is None else b / 2**20  # noqa: E731
   return {
-      "preset": name + (f" [{overrides}]" if overrides else ""), "method": preset.method, "batch": images,
-      "image_shape": list(first.shape[1:]),
-      "trace_lower_s": t1 - t0, "xla_compile_s": t2 - t1, "compile_s": t2 - t0,
-      "steps": steps, "warmup": warmup, "step_ms": 1e3 * step_s, "steps_per_s": 1.0 / step_s,
-      "images_per_s": images / step_s,
-      "flops_per_step": flops, "gflop_per_step": None if flops is None else flops / 1e9,
-      "achieved_gflops": None if achieved is None else achieved / 1e9,
-      "peak_gflops": peak_flops / 1e9,
-      "mfu_percent": None if achieved is None else 100.0 * achieved / peak_flops,
-      **mem,
-      "argument_mib": mib(mem["argument_size_in_bytes"]), "output_mib": mib(mem["output_size_in_bytes"]),
-      "temp_mib": mib(mem["temp_size_in_bytes"]),
-      "device_peak_mib": mib(device_peak_bytes(jax.devices()[0])),
-      "max_rss_mib": mib(max_rss_bytes()),
-      "metrics_finite": finite,
+    "preset": name + (f" [{overrides}]" if overrides else ""),
+    "method": preset.method,
+    "batch": images,
+    "image_shape": list(first.shape[1:]),
+    "trace_lower_s": t1 - t0,
+    "xla_compile_s": t2 - t1,
+    "compile_s": t2 - t0,
+    "steps": steps,
+    "warmup": warmup,
+    "step_ms": 1e3 * step_s,
+    "steps_per_s": 1.0 / step_s,
+    "images_per_s": images / step_s,
+    "flops_per_step": flops,
+    "gflop_per_step": None if flops is None else flops / 1e9,
+    "achieved_gflops": None if achieved is None else achieved / 1e9,
+    "peak_gflops": peak_flops / 1e9,
+    "mfu_percent": None if achieved is None else 100.0 * achieved / peak_flops,
+    **mem,
+    "argument_mib": mib(mem["argument_size_in_bytes"]),
+    "output_mib": mib(mem["output_size_in_bytes"]),
+    "temp_mib": mib(mem["temp_size_in_bytes"]),
+    "device_peak_mib": mib(device_peak_bytes(jax.devices()[0])),
+    "max_rss_mib": mib(max_rss_bytes()),
+    "metrics_finite": finite,
   }
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--preset", default="all",
-                      help=f"Comma-separated presets or 'all': {', '.join(PRESETS)}.")
+  parser.add_argument("--preset", default="all", help=f"Comma-separated presets or 'all': {', '.join(PRESETS)}.")
   parser.add_argument("--steps", type=int, default=10, help="Timed steps per preset.")
   parser.add_argument("--warmup", type=int, default=2, help="Untimed steps after compiling.")
   parser.add_argument("--peak_size", type=int, default=2048, help="Side of the peak-FLOP/s matmul.")
@@ -285,24 +309,37 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.error("--steps must be >= 1 and --warmup >= 0")
 
   device = jax.devices()[0]
-  env = {"jax": jax.__version__, "backend": jax.default_backend(), "device": str(device),
-         "device_kind": device.device_kind, "num_devices": jax.device_count(),
-         "cpu_count": os.cpu_count(), "xla_flags": os.environ.get("XLA_FLAGS", ""),
-         "loadavg_start": _loadavg()}
+  env = {
+    "jax": jax.__version__,
+    "backend": jax.default_backend(),
+    "device": str(device),
+    "device_kind": device.device_kind,
+    "num_devices": jax.device_count(),
+    "cpu_count": os.cpu_count(),
+    "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    "loadavg_start": _loadavg(),
+  }
   peak = measure_peak_flops(args.peak_size, args.peak_repeats)
   env["peak_gflops"] = peak / 1e9
-  print(f"# jax {env['jax']} on {env['backend']} ({env['device_kind']} x{env['num_devices']}, "
-        f"{env['cpu_count']} CPUs), XLA_FLAGS={env['xla_flags']!r}", flush=True)
-  print(f"# peak: float32 {args.peak_size}^3 matmul, best of {args.peak_repeats}: "
-        f"{env['peak_gflops']:.1f} GFLOP/s", flush=True)
+  print(
+    f"# jax {env['jax']} on {env['backend']} ({env['device_kind']} x{env['num_devices']}, "
+    f"{env['cpu_count']} CPUs), XLA_FLAGS={env['xla_flags']!r}",
+    flush=True,
+  )
+  print(
+    f"# peak: float32 {args.peak_size}^3 matmul, best of {args.peak_repeats}: {env['peak_gflops']:.1f} GFLOP/s",
+    flush=True,
+  )
 
   rows = []
   for name in names:
-    row = bench_preset(name, steps=args.steps, warmup=args.warmup, peak_flops=peak, seed=args.seed,
-                       overrides=args.set)
+    row = bench_preset(name, steps=args.steps, warmup=args.warmup, peak_flops=peak, seed=args.seed, overrides=args.set)
     rows.append(row)
-    print(f"# {name}: {row['step_ms']:.1f} ms/step, compile {row['compile_s']:.2f} s"
-          + ("" if row["metrics_finite"] else " (WARNING: non-finite metrics)"), flush=True)
+    print(
+      f"# {name}: {row['step_ms']:.1f} ms/step, compile {row['compile_s']:.2f} s"
+      + ("" if row["metrics_finite"] else " (WARNING: non-finite metrics)"),
+      flush=True,
+    )
   # Re-measure the peak after the presets: MFU uses the better of the two (a busy machine
   # lowers both; the better one is the closer to what the hardware can do).
   peak_end = measure_peak_flops(args.peak_size, args.peak_repeats)

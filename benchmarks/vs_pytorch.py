@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import train_step as bench  # noqa: E402
+
 from jaxgan.interop import vgg as vgg_lib  # noqa: E402
 from jaxgan.methods import cyclegan, dcgan, pix2pix, singan, sr, style_transfer  # noqa: E402
 from jaxgan.train import compiler, sharding  # noqa: E402
@@ -58,15 +59,19 @@ class JaxStep:
 def random_vgg(depth: int = 16, seed: int = 0) -> vgg_lib.LossNetwork:
   """A Keras-convention VGG with random weights: the timing does not depend on them."""
   rng = np.random.default_rng(seed)
-  return vgg_lib.load_keras_vgg({k: (rng.standard_normal(s) * 0.01).astype(np.float32)
-                                 for k, s in vgg_lib.expected_shapes(depth).items()}, depth=depth)
+  return vgg_lib.load_keras_vgg(
+    {k: (rng.standard_normal(s) * 0.01).astype(np.float32) for k, s in vgg_lib.expected_shapes(depth).items()},
+    depth=depth,
+  )
 
 
 def sr_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
   rng = np.random.default_rng(seed)
   n, c = config.batch_size, config.crop_size
-  return {"hr": rng.uniform(-1, 1, (n, c, c, 3)).astype(np.float32),
-          "lr": rng.uniform(0, 1, (n, c // config.scale, c // config.scale, 3)).astype(np.float32)}
+  return {
+    "hr": rng.uniform(-1, 1, (n, c, c, 3)).astype(np.float32),
+    "lr": rng.uniform(0, 1, (n, c // config.scale, c // config.scale, 3)).astype(np.float32),
+  }
 
 
 def style_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
@@ -90,12 +95,12 @@ def _style_method(config):
 
 # method -> (jaxgan config, build, batch); the PyTorch side is torch_steps.make(torch name).
 SETUPS: dict[str, tuple[Callable[[], Any], Callable, Callable, str]] = {
-    "pix2pix": (pix2pix.Config, pix2pix.build, bench.paired_batch, "pix2pix"),
-    "cyclegan": (cyclegan.Config, cyclegan.build, bench.unpaired_batch, "cyclegan"),
-    "dcgan": (dcgan.Config, dcgan.build, bench.random_batch, "dcgan"),
-    "srresnet": (sr.Config, _sr_method, sr_batch, "srresnet"),
-    "srgan": (functools.partial(sr.Config, loss="srgan"), _sr_method, sr_batch, "srgan"),
-    "style": (functools.partial(style_transfer.Config, style_image="candy"), _style_method, style_batch, "style"),
+  "pix2pix": (pix2pix.Config, pix2pix.build, bench.paired_batch, "pix2pix"),
+  "cyclegan": (cyclegan.Config, cyclegan.build, bench.unpaired_batch, "cyclegan"),
+  "dcgan": (dcgan.Config, dcgan.build, bench.random_batch, "dcgan"),
+  "srresnet": (sr.Config, _sr_method, sr_batch, "srresnet"),
+  "srgan": (functools.partial(sr.Config, loss="srgan"), _sr_method, sr_batch, "srgan"),
+  "style": (functools.partial(style_transfer.Config, style_image="candy"), _style_method, style_batch, "style"),
 }
 
 
@@ -104,8 +109,11 @@ def jax_step(method, batch: dict, *, seed: int = 0) -> JaxStep:
   mesh = sharding.make_mesh()
   state, shardings = init_or_restore(method.init_state, jax.random.PRNGKey(seed), mesh)
   batch, consts = sharding.global_batch(batch, mesh), sharding.replicate(method.consts, mesh)
-  compiled = compile_train_step(method.train_step, shardings, sharding.batch_shardings(batch, mesh),
-                                mesh).lower(state, batch, consts).compile()
+  compiled = (
+    compile_train_step(method.train_step, shardings, sharding.batch_shardings(batch, mesh), mesh)
+    .lower(state, batch, consts)
+    .compile()
+  )
   return _threaded(compiled, state, batch, consts)
 
 
@@ -134,10 +142,15 @@ def singan_steps(config: singan.Config, scales: list[int] | None, seed: int = 0)
     if n in wanted:
       step = compiler.jit(method.make_train_step(n), donate_argnums=0)
       timed, batch = jax.tree_util.tree_map(jnp.copy, state), {"real": real}
-      yield {"scale": n, "shape": tuple(spec.shapes[n]), "width": method.widths(n),
-             "step": _threaded(step.lower(timed, batch).compile(), timed, batch),
-             "shapes": list(spec.shapes[:n + 1]), "widths": [method.widths(i) for i in range(n + 1)],
-             "noise_amps": [float(a) for a in jax.device_get(state.extra["amps"])]}
+      yield {
+        "scale": n,
+        "shape": tuple(spec.shapes[n]),
+        "width": method.widths(n),
+        "step": _threaded(step.lower(timed, batch).compile(), timed, batch),
+        "shapes": list(spec.shapes[: n + 1]),
+        "widths": [method.widths(i) for i in range(n + 1)],
+        "noise_amps": [float(a) for a in jax.device_get(state.extra["amps"])],
+      }
 
 
 # -- measuring ------------------------------------------------------------------------------
@@ -147,15 +160,17 @@ def torch_step_peak_mib(step: Callable[[], Any]) -> float | None:
   """Peak of PyTorch's allocations during one ``step()`` above those live at its start
   (``torch.profiler`` memory events, summed in time order)."""
   import torch  # pylint: disable=import-outside-toplevel
+
   with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
     step()
-  events = sorted((e for e in prof.events() if e.device_memory_usage or e.cpu_memory_usage),
-                  key=lambda e: e.time_range.start)
+  events = sorted(
+    (e for e in prof.events() if e.device_memory_usage or e.cpu_memory_usage), key=lambda e: e.time_range.start
+  )
   live = peak = 0
   for e in events:
-    live += (e.self_device_memory_usage if e.device_memory_usage else e.self_cpu_memory_usage)
+    live += e.self_device_memory_usage if e.device_memory_usage else e.self_cpu_memory_usage
     peak = max(peak, live)
-  return peak / 2 ** 20
+  return peak / 2**20
 
 
 def alternate(jax_fn: Callable[[], Any], torch_fn: Callable[[], Any], steps: int) -> tuple[list, list]:
@@ -171,10 +186,11 @@ def alternate(jax_fn: Callable[[], Any], torch_fn: Callable[[], Any], steps: int
 
 def torch_peak_flops(n: int = 2048, repeats: int = 5) -> float:
   import torch  # pylint: disable=import-outside-toplevel
+
   a, b = torch.randn(n, n), torch.randn(n, n)
   torch.mm(a, b)
   best = min(_timed(lambda: torch.mm(a, b)) for _ in range(repeats))
-  return 2.0 * n ** 3 / best
+  return 2.0 * n**3 / best
 
 
 def _timed(fn) -> float:
@@ -192,14 +208,25 @@ def compare(name: str, jstep: JaxStep, tstep, *, steps: int, warmup: int, peaks:
   j, t = statistics.median(jt), statistics.median(tt)
   gflop = None if jstep.flops is None else jstep.flops / 1e9
   mem = jstep.memory
-  mib = lambda b: None if b is None else b / 2 ** 20  # noqa: E731
-  row = {"method": name, **(extra or {}), "jax_s": j, "torch_s": t, "speed": t / j,
-         "jax_times": jt, "torch_times": tt, "gflop_per_step": gflop,
-         "jax_gflops": None if gflop is None else gflop / j, "torch_gflops": None if gflop is None else gflop / t,
-         "jax_args_temp_mib": None if mem["argument_size_in_bytes"] is None else
-         mib(mem["argument_size_in_bytes"] + (mem["temp_size_in_bytes"] or 0)),
-         "torch_step_peak_mib": torch_peak, "torch_state_mib": 16 * tstep.params / 2 ** 20,
-         "torch_params": tstep.params}
+  mib = lambda b: None if b is None else b / 2**20  # noqa: E731
+  row = {
+    "method": name,
+    **(extra or {}),
+    "jax_s": j,
+    "torch_s": t,
+    "speed": t / j,
+    "jax_times": jt,
+    "torch_times": tt,
+    "gflop_per_step": gflop,
+    "jax_gflops": None if gflop is None else gflop / j,
+    "torch_gflops": None if gflop is None else gflop / t,
+    "jax_args_temp_mib": None
+    if mem["argument_size_in_bytes"] is None
+    else mib(mem["argument_size_in_bytes"] + (mem["temp_size_in_bytes"] or 0)),
+    "torch_step_peak_mib": torch_peak,
+    "torch_state_mib": 16 * tstep.params / 2**20,
+    "torch_params": tstep.params,
+  }
   if gflop is not None:
     row["jax_peak_percent"] = 100 * row["jax_gflops"] / peaks["xla_gflops"]
     row["torch_peak_percent"] = 100 * row["torch_gflops"] / peaks["torch_gflops"]
@@ -207,11 +234,18 @@ def compare(name: str, jstep: JaxStep, tstep, *, steps: int, warmup: int, peaks:
   return row
 
 
-COLUMNS = [("method", "method", "s"), ("jaxgan s/step", "jax_s", ".3f"), ("PyTorch s/step", "torch_s", ".3f"),
-           ("speed vs PyTorch", "speed", ".2f"), ("GFLOP/step", "gflop_per_step", ".1f"),
-           ("jaxgan GFLOP/s (% peak)", "jax_gf", "s"), ("PyTorch GFLOP/s (% peak)", "torch_gf", "s"),
-           ("jaxgan args+temp MiB", "jax_args_temp_mib", ".0f"), ("PyTorch state MiB", "torch_state_mib", ".0f"),
-           ("PyTorch step peak MiB", "torch_step_peak_mib", ".0f")]
+COLUMNS = [
+  ("method", "method", "s"),
+  ("jaxgan s/step", "jax_s", ".3f"),
+  ("PyTorch s/step", "torch_s", ".3f"),
+  ("speed vs PyTorch", "speed", ".2f"),
+  ("GFLOP/step", "gflop_per_step", ".1f"),
+  ("jaxgan GFLOP/s (% peak)", "jax_gf", "s"),
+  ("PyTorch GFLOP/s (% peak)", "torch_gf", "s"),
+  ("jaxgan args+temp MiB", "jax_args_temp_mib", ".0f"),
+  ("PyTorch state MiB", "torch_state_mib", ".0f"),
+  ("PyTorch step peak MiB", "torch_step_peak_mib", ".0f"),
+]
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -222,6 +256,7 @@ def markdown_table(rows: list[dict]) -> str:
       return "-" if g is None else f"{g:.0f} ({p:.0f}%)"
     v = r.get(key)
     return "-" if v is None else format(v, spec)
+
   head = "| " + " | ".join(h for h, _, _ in COLUMNS) + " |"
   sep = "|" + "|".join("---" if f == "s" and k == "method" else "---:" for _, k, f in COLUMNS) + "|"
   return "\n".join([head, sep, *("| " + " | ".join(cell(r, k, f) for _, k, f in COLUMNS) + " |" for r in rows)])
@@ -229,18 +264,37 @@ def markdown_table(rows: list[dict]) -> str:
 
 def run_method(name: str, args, peaks: dict) -> list[dict]:
   import torch_steps  # pylint: disable=import-outside-toplevel
+
   if name == "singan":
     config = bench.apply_overrides(singan.Config(image=args.image), args.set)
     scales = None if args.scales == "all" else [int(s) for s in args.scales.split(",")]
     rows = []
     for s in singan_steps(config, scales, args.seed):
       n, (h, w), (nfc, min_nfc), jstep = s["scale"], s["shape"], s["width"], s["step"]
-      tstep = torch_steps.make("singan", seed=args.seed, height=h, width=w, nfc=nfc, min_nfc=min_nfc,
-                               coarsest=n == 0, shapes=tuple(tuple(v) for v in s["shapes"]),
-                               widths=tuple(tuple(v) for v in s["widths"]), noise_amps=tuple(s["noise_amps"]),
-                               device="cpu" if jax.default_backend() == "cpu" else "cuda")
-      rows.append(compare(f"singan scale {n} ({h}x{w}, {nfc} ch)", jstep, tstep, steps=args.steps,
-                          warmup=args.warmup, peaks=peaks, extra={"scale": n}))
+      tstep = torch_steps.make(
+        "singan",
+        seed=args.seed,
+        height=h,
+        width=w,
+        nfc=nfc,
+        min_nfc=min_nfc,
+        coarsest=n == 0,
+        shapes=tuple(tuple(v) for v in s["shapes"]),
+        widths=tuple(tuple(v) for v in s["widths"]),
+        noise_amps=tuple(s["noise_amps"]),
+        device="cpu" if jax.default_backend() == "cpu" else "cuda",
+      )
+      rows.append(
+        compare(
+          f"singan scale {n} ({h}x{w}, {nfc} ch)",
+          jstep,
+          tstep,
+          steps=args.steps,
+          warmup=args.warmup,
+          peaks=peaks,
+          extra={"scale": n},
+        )
+      )
     return rows
   make_config, build, make_batch, torch_name = SETUPS[name]
   config = bench.apply_overrides(make_config(), args.set)
@@ -254,6 +308,7 @@ def run_method(name: str, args, peaks: dict) -> list[dict]:
 def _torch_fields(torch_name: str, overrides: str) -> list[str]:
   """The ``--set`` fields that the PyTorch step also takes (the same names)."""
   import torch_steps  # pylint: disable=import-outside-toplevel
+
   known = torch_steps.DEFAULTS[torch_name]
   fields = [item.partition("=")[0].strip() for item in overrides.split(",") if item.strip()]
   return [f for f in fields if f in known]
@@ -283,14 +338,26 @@ def main(argv: list[str] | None = None) -> list[dict]:
   torch.set_num_threads(args.threads or os.cpu_count())
 
   peaks = {"xla_gflops": bench.measure_peak_flops() / 1e9, "torch_gflops": torch_peak_flops() / 1e9}
-  env = {"jax": jax.__version__, "torch": torch.__version__, "backend": jax.default_backend(),
-         "device_kind": jax.devices()[0].device_kind, "cpu_count": os.cpu_count(),
-         "torch_threads": torch.get_num_threads(), "compile_options": compiler.options(),
-         "xla_flags": os.environ.get("XLA_FLAGS", ""), "set": args.set, "loadavg_start": bench._loadavg(),  # pylint: disable=protected-access
-         "date": time.strftime("%Y-%m-%d %H:%M %Z"), **peaks}
-  print(f"# jax {env['jax']} ({env['backend']}), torch {env['torch']} ({env['torch_threads']} threads), "
-        f"{env['cpu_count']} CPUs; matmul peaks: XLA {peaks['xla_gflops']:.0f}, PyTorch "
-        f"{peaks['torch_gflops']:.0f} GFLOP/s; compile options {env['compile_options']}", flush=True)
+  env = {
+    "jax": jax.__version__,
+    "torch": torch.__version__,
+    "backend": jax.default_backend(),
+    "device_kind": jax.devices()[0].device_kind,
+    "cpu_count": os.cpu_count(),
+    "torch_threads": torch.get_num_threads(),
+    "compile_options": compiler.options(),
+    "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    "set": args.set,
+    "loadavg_start": bench._loadavg(),  # pylint: disable=protected-access
+    "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+    **peaks,
+  }
+  print(
+    f"# jax {env['jax']} ({env['backend']}), torch {env['torch']} ({env['torch_threads']} threads), "
+    f"{env['cpu_count']} CPUs; matmul peaks: XLA {peaks['xla_gflops']:.0f}, PyTorch "
+    f"{peaks['torch_gflops']:.0f} GFLOP/s; compile options {env['compile_options']}",
+    flush=True,
+  )
   rows = [row for name in names for row in run_method(name, args, peaks)]
   env["loadavg_end"] = bench._loadavg()  # pylint: disable=protected-access
   print(f"# load average (1 min) at start {env['loadavg_start']}, at end {env['loadavg_end']}\n")

@@ -1,12 +1,13 @@
 """DCGAN (Radford et al. 2015). Example:
 
-  python experiments/dcgan.py --flagfile=experiments/flags/dcgan_digits.flags --workdir=/tmp/dcgan
-  python experiments/dcgan.py --flagfile=experiments/flags/dcgan_digits.flags --workdir=/tmp/dcgan --mode=interpolate
+python experiments/dcgan.py --flagfile=experiments/flags/dcgan_digits.flags --workdir=/tmp/dcgan
+python experiments/dcgan.py --flagfile=experiments/flags/dcgan_digits.flags --workdir=/tmp/dcgan --mode=interpolate
 """
 
 from jaxgan import experiment
 from jaxgan.methods import adversarial, dcgan
 
 if __name__ == "__main__":
-  experiment.main(dcgan, {mode: (lambda config, run=run: run(dcgan.build(config)))
-                          for mode, run in adversarial.MODES.items()})
+  experiment.main(
+    dcgan, {mode: (lambda config, run=run: run(dcgan.build(config))) for mode, run in adversarial.MODES.items()}
+  )

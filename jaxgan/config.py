@@ -17,9 +17,15 @@ from jaxgan import atomic
 from jaxgan.nn.precision import PRECISIONS, compute_dtype
 
 
-def field(default: Any, help: str, *, choices: Mapping[str, Any] | None = None,
-          check: tuple[Callable[[Any], bool], str] | None = None, run_only: bool = False,
-          flag: str | None = None):
+def field(
+  default: Any,
+  help: str,
+  *,
+  choices: Mapping[str, Any] | None = None,
+  check: tuple[Callable[[Any], bool], str] | None = None,
+  run_only: bool = False,
+  flag: str | None = None,
+):
   """A dataclass field with flag metadata.
 
   ``run_only`` marks fields that do not change what is trained (paths, frequencies, tool
@@ -59,12 +65,18 @@ def validate(config) -> None:
 class ComputeConfig:
   """How the networks compute: memory-for-time and precision options (every method has them)."""
 
-  remat: bool = field(False, "Recompute each network block's activations in the backward pass (gradient "
-                      "checkpointing): less memory for about one more forward pass; same results.",
-                      run_only=True)
-  precision: str = field("float32", "Compute dtype of the networks: float32, or bfloat16 (mixed precision: "
-                         "parameters, optimiser state, losses and checkpoints stay float32).",
-                         choices=PRECISIONS)
+  remat: bool = field(
+    False,
+    "Recompute each network block's activations in the backward pass (gradient "
+    "checkpointing): less memory for about one more forward pass; same results.",
+    run_only=True,
+  )
+  precision: str = field(
+    "float32",
+    "Compute dtype of the networks: float32, or bfloat16 (mixed precision: "
+    "parameters, optimiser state, losses and checkpoints stay float32).",
+    choices=PRECISIONS,
+  )
 
   def compute_dtype(self) -> Any:
     """The networks' compute dtype (None: float32 throughout)."""
@@ -75,32 +87,57 @@ class ComputeConfig:
 class TrainConfig(ComputeConfig):
   """Fields shared by every method: where, how long, how often, on what data."""
 
-  workdir: str = field("", "Directory for checkpoints, TensorBoard events and samples "
-                       "(resumes from its latest checkpoint). Required for training.", run_only=True)
+  workdir: str = field(
+    "",
+    "Directory for checkpoints, TensorBoard events and samples "
+    "(resumes from its latest checkpoint). Required for training.",
+    run_only=True,
+  )
   seed: int = field(0, "Seed of the parameters, the noise and the data order.")
-  dataset: str = field("digits", "Data: 'digits', 'idx:DIR' (MNIST-format IDX files), "
-                       "'folder:DIR' (class sub-folders) or 'tfds:NAME' prepared in --data_dir.")
+  dataset: str = field(
+    "digits",
+    "Data: 'digits', 'idx:DIR' (MNIST-format IDX files), "
+    "'folder:DIR' (class sub-folders) or 'tfds:NAME' prepared in --data_dir.",
+  )
   data_dir: str = field("", "Where tfds datasets are built/read; default <workdir>/tfds.", run_only=True)
   num_steps: int = field(10_000, "Total number of training steps.", check=NON_NEGATIVE, run_only=True)
   batch_size: int = field(128, "Global batch size (all devices and hosts together).", check=POSITIVE)
-  checkpoint_every: int = field(1000, "Save a checkpoint every N steps (and at the end).", check=NON_NEGATIVE, run_only=True)
+  checkpoint_every: int = field(
+    1000, "Save a checkpoint every N steps (and at the end).", check=NON_NEGATIVE, run_only=True
+  )
   keep_checkpoints: int = field(3, "Number of checkpoints kept.", check=POSITIVE, run_only=True)
   log_every: int = field(50, "Write scalars every N steps.", check=NON_NEGATIVE, run_only=True)
-  sample_every: int = field(500, "Write a sample grid every N steps (and at the end).", check=NON_NEGATIVE, run_only=True)
+  sample_every: int = field(
+    500, "Write a sample grid every N steps (and at the end).", check=NON_NEGATIVE, run_only=True
+  )
   eval_every: int = field(0, "Run the evaluation hook every N steps (0: never).", check=NON_NEGATIVE, run_only=True)
   num_devices: int = field(0, "Devices of the mesh (0: all visible).", check=NON_NEGATIVE, run_only=True)
-  on_nonfinite: str = field("stop", "What a NaN/inf in the training metrics or state does: 'stop' (one line "
-                            "naming the step and the metric; the last finite checkpoint is kept) or "
-                            "'skip_step' (that step's update is dropped, counted in train/skipped_steps).",
-                            choices={"stop": "stop training", "skip_step": "drop the update"}, run_only=True)
-  restore_step: int = field(0, "Resume from this checkpoint step instead of the newest readable one (later "
-                            "checkpoints are moved aside, not deleted); 0: the newest.",
-                            check=NON_NEGATIVE, run_only=True)
-  time_budget_minutes: float = field(0.0, "Stop training after this many minutes of wall time "
-                                     "(checkpointing the last step; the run then counts as finished), or at "
-                                     "--num_steps; 0: no limit.", check=NON_NEGATIVE, run_only=True)
-  allow_partial: bool = field(False, "Let the non-training modes use a checkpoint of an unfinished run "
-                              "(step < --num_steps).", run_only=True)
+  on_nonfinite: str = field(
+    "stop",
+    "What a NaN/inf in the training metrics or state does: 'stop' (one line "
+    "naming the step and the metric; the last finite checkpoint is kept) or "
+    "'skip_step' (that step's update is dropped, counted in train/skipped_steps).",
+    choices={"stop": "stop training", "skip_step": "drop the update"},
+    run_only=True,
+  )
+  restore_step: int = field(
+    0,
+    "Resume from this checkpoint step instead of the newest readable one (later "
+    "checkpoints are moved aside, not deleted); 0: the newest.",
+    check=NON_NEGATIVE,
+    run_only=True,
+  )
+  time_budget_minutes: float = field(
+    0.0,
+    "Stop training after this many minutes of wall time "
+    "(checkpointing the last step; the run then counts as finished), or at "
+    "--num_steps; 0: no limit.",
+    check=NON_NEGATIVE,
+    run_only=True,
+  )
+  allow_partial: bool = field(
+    False, "Let the non-training modes use a checkpoint of an unfinished run (step < --num_steps).", run_only=True
+  )
 
   def __post_init__(self):
     validate(self)
@@ -110,8 +147,6 @@ class TrainConfig(ComputeConfig):
 
   def replace(self, **changes):
     return dataclasses.replace(self, **changes)
-
-
 
 
 def to_dict(config) -> dict[str, Any]:
@@ -131,12 +166,14 @@ def check_recorded(config, path: str | os.PathLike) -> None:
   with open(path) as f:
     previous = json.load(f)
   run_only = {f.name for f in dataclasses.fields(config) if f.metadata.get("run_only")}
-  diff = {k: (previous.get(k), current.get(k)) for k in set(previous) | set(current)
-          if k not in run_only and previous.get(k) != current.get(k)}
+  diff = {
+    k: (previous.get(k), current.get(k))
+    for k in set(previous) | set(current)
+    if k not in run_only and previous.get(k) != current.get(k)
+  }
   if diff:
     details = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in sorted(diff.items()))
-    raise ValueError(f"{path} records a run with other settings ({details}); "
-                     "use a new --workdir or the same settings")
+    raise ValueError(f"{path} records a run with other settings ({details}); use a new --workdir or the same settings")
 
 
 def record(config, path: str | os.PathLike) -> None:

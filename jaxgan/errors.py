@@ -38,8 +38,10 @@ class Preempted(Exception):
 
   def __init__(self, signum: int, step: int, directory: str):
     import signal  # pylint: disable=import-outside-toplevel
+
     self.signum, self.step, self.directory = signum, step, directory
     self.exit_code = 128 + signum
     name = signal.Signals(signum).name
-    super().__init__(f"stopped by {name} at step {step}; checkpoint saved in {directory}; "
-                     "run the same command to resume")
+    super().__init__(
+      f"stopped by {name} at step {step}; checkpoint saved in {directory}; run the same command to resume"
+    )

@@ -17,9 +17,9 @@ from jaxgan import errors
 from jaxgan import flags as flags_lib
 
 _COMMON = {
-    "coordinator_address": ("", "host:port of process 0 for a multi-process run."),
-    "num_processes": (0, "Number of processes of a multi-process run."),
-    "process_id": (-1, "Index of this process in a multi-process run."),
+  "coordinator_address": ("", "host:port of process 0 for a multi-process run."),
+  "num_processes": (0, "Number of processes of a multi-process run."),
+  "process_id": (-1, "Index of this process in a multi-process run."),
 }
 
 
@@ -27,10 +27,15 @@ def define_common_flags(flag_values: flags.FlagValues) -> None:
   flags.DEFINE_string("coordinator_address", "", _COMMON["coordinator_address"][1], flag_values=flag_values)
   flags.DEFINE_integer("num_processes", 0, _COMMON["num_processes"][1], flag_values=flag_values)
   flags.DEFINE_integer("process_id", -1, _COMMON["process_id"][1], flag_values=flag_values)
-  flags.DEFINE_bool("verbose", False, "Show the full traceback of an error (also: JAXGAN_DEBUG=1).",
-                    flag_values=flag_values)
-  flags.DEFINE_bool("distributed_auto", False, "Call jax.distributed.initialize() with cluster "
-                    "auto-detection (TPU pods, SLURM, MPI).", flag_values=flag_values)
+  flags.DEFINE_bool(
+    "verbose", False, "Show the full traceback of an error (also: JAXGAN_DEBUG=1).", flag_values=flag_values
+  )
+  flags.DEFINE_bool(
+    "distributed_auto",
+    False,
+    "Call jax.distributed.initialize() with cluster auto-detection (TPU pods, SLURM, MPI).",
+    flag_values=flag_values,
+  )
 
 
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
@@ -51,8 +56,9 @@ def reported_exit(e: BaseException) -> tuple[int | None, str]:
     return errors.EXIT_BAD_INPUT, f"error: {e}{hint}"
   if isinstance(e, ModuleNotFoundError) and e.name:
     package = e.name.split(".")[0]
-    return errors.EXIT_MISSING_DEPENDENCY, (f"error: this needs the optional package '{package}', which is "
-                                            f"not installed (pip install {package}){hint}")
+    return errors.EXIT_MISSING_DEPENDENCY, (
+      f"error: this needs the optional package '{package}', which is not installed (pip install {package}){hint}"
+    )
   return None, ""
 
 
@@ -76,12 +82,12 @@ def main(method: ModuleType, modes: dict, argv: list[str] | None = None) -> None
       raise app.UsageError("--workdir is required")
     # Imported here so that flag errors are reported before JAX starts.
     from jaxgan.train import distributed
+
     if flag_values.distributed_auto:
       distributed.initialize_auto()
     else:
       try:
-        distributed.initialize(flag_values.coordinator_address, flag_values.num_processes,
-                               flag_values.process_id)
+        distributed.initialize(flag_values.coordinator_address, flag_values.num_processes, flag_values.process_id)
       except ValueError as e:
         raise app.UsageError(str(e)) from None
     try:

@@ -33,12 +33,13 @@ def define_flags(config_cls, flag_values: flags.FlagValues = flags.FLAGS) -> Non
     elif typing.get_origin(kind) is tuple:
       item = typing.get_args(kind)[0]
       parse = {int: int, float: float, str: str}[item]
-      flags.DEFINE_list(name, [str(v) for v in default], help_text + " (comma-separated)",
-                        flag_values=flag_values)
+      flags.DEFINE_list(name, [str(v) for v in default], help_text + " (comma-separated)", flag_values=flag_values)
       flags.register_validator(
-          name, lambda v, parse=parse: _parses(v, parse),
-          message=f"--{name} must be a comma-separated list of {item.__name__}",
-          flag_values=flag_values)
+        name,
+        lambda v, parse=parse: _parses(v, parse),
+        message=f"--{name} must be a comma-separated list of {item.__name__}",
+        flag_values=flag_values,
+      )
     else:
       raise TypeError(f"{config_cls.__name__}.{f.name}: no flag type for {kind}")
 

@@ -51,7 +51,7 @@ import numpy as np
 
 CUBIC_A = -0.5
 KERNEL_WIDTH = 4.0  # the support of the cubic kernel, in input pixels at scale 1
-BOUNDARIES = ('symmetric', 'replicate')
+BOUNDARIES = ("symmetric", "replicate")
 
 
 def cubic(x: np.ndarray) -> np.ndarray:
@@ -66,23 +66,24 @@ def cubic(x: np.ndarray) -> np.ndarray:
 
 def _source_index(indices: np.ndarray, length: int, boundary: str) -> np.ndarray:
   """0-based indices outside [0, length) mapped into it."""
-  if boundary == 'replicate':
+  if boundary == "replicate":
     return np.clip(indices, 0, length - 1)
   period = np.mod(indices, 2 * length)
   return np.where(period < length, period, 2 * length - 1 - period)
 
 
-def resize_matrix(in_length: int, out_length: int, scale: float | None = None, *,
-                  antialiasing: bool = True, boundary: str = 'symmetric') -> np.ndarray:
+def resize_matrix(
+  in_length: int, out_length: int, scale: float | None = None, *, antialiasing: bool = True, boundary: str = "symmetric"
+) -> np.ndarray:
   """The ``[out_length, in_length]`` float64 matrix of one bicubic ``imresize`` pass.
 
   ``scale`` defaults to ``out_length / in_length`` (MATLAB's scale when the output size
   is given); each row holds the normalised weights of one output pixel.
   """
   if boundary not in BOUNDARIES:
-    raise ValueError(f'boundary must be one of {BOUNDARIES}, got {boundary!r}')
+    raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
   if in_length < 1 or out_length < 1:
-    raise ValueError(f'lengths must be positive, got {in_length} -> {out_length}')
+    raise ValueError(f"lengths must be positive, got {in_length} -> {out_length}")
   scale = out_length / in_length if scale is None else float(scale)
   width = KERNEL_WIDTH
   if scale < 1 and antialiasing:
@@ -107,9 +108,14 @@ def output_size(size: Sequence[int], scale: float) -> tuple[int, int]:
   return tuple(max(1, math.ceil(round(scale * s, 9))) for s in size)
 
 
-def matlab_imresize(image: np.ndarray, scale: float | None = None, *,
-             size: Sequence[int] | None = None, antialiasing: bool = True,
-             boundary: str = 'symmetric') -> np.ndarray:
+def matlab_imresize(
+  image: np.ndarray,
+  scale: float | None = None,
+  *,
+  size: Sequence[int] | None = None,
+  antialiasing: bool = True,
+  boundary: str = "symmetric",
+) -> np.ndarray:
   """MATLAB's ``imresize(image, scale, 'bicubic')`` or ``imresize(image, [h w], 'bicubic')``.
 
   Args:
@@ -125,26 +131,25 @@ def matlab_imresize(image: np.ndarray, scale: float | None = None, *,
   """
   image = np.asarray(image)
   if image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
-    raise ValueError(f'expected an HxW or HxWxC image, got shape {image.shape}')
+    raise ValueError(f"expected an HxW or HxWxC image, got shape {image.shape}")
   if image.dtype != np.uint8 and not np.issubdtype(image.dtype, np.floating):
-    raise ValueError(f'expected a uint8 or float image, got dtype {image.dtype}')
+    raise ValueError(f"expected a uint8 or float image, got dtype {image.dtype}")
   if (scale is None) == (size is None):
-    raise ValueError(f'give exactly one of scale and size, got scale={scale!r}, size={size!r}')
+    raise ValueError(f"give exactly one of scale and size, got scale={scale!r}, size={size!r}")
   in_size = image.shape[:2]
   if size is None:
     if not scale > 0:
-      raise ValueError(f'scale must be positive, got {scale!r}')
+      raise ValueError(f"scale must be positive, got {scale!r}")
     out_size, scales = output_size(in_size, scale), (float(scale),) * 2
   else:
     out_size = tuple(int(s) for s in size)
     if len(out_size) != 2 or min(out_size) < 1:
-      raise ValueError(f'size must be a positive (h, w), got {size!r}')
+      raise ValueError(f"size must be a positive (h, w), got {size!r}")
     scales = tuple(o / i for o, i in zip(out_size, in_size))
   result = image.astype(np.float64)
   order = sorted(range(2), key=lambda d: scales[d])  # stable: rows first on a tie
   for dim in order:
-    matrix = resize_matrix(in_size[dim], out_size[dim], scales[dim], antialiasing=antialiasing,
-                           boundary=boundary)
+    matrix = resize_matrix(in_size[dim], out_size[dim], scales[dim], antialiasing=antialiasing, boundary=boundary)
     result = np.moveaxis(np.tensordot(matrix, np.moveaxis(result, dim, 0), axes=1), 0, dim)
   if image.dtype == np.uint8:
     return np.clip(np.rint(result), 0, 255).astype(np.uint8)
@@ -154,11 +159,13 @@ def matlab_imresize(image: np.ndarray, scale: float | None = None, *,
 def bicubic_downscale(image: np.ndarray, factor: int, **kwargs) -> np.ndarray:
   """``matlab_imresize(image, 1 / factor)`` for an image whose sides are multiples of ``factor``."""
   if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
-    raise ValueError(f'factor must be a positive integer, got {factor!r}')
+    raise ValueError(f"factor must be a positive integer, got {factor!r}")
   h, w = np.shape(image)[:2]
   if h % factor or w % factor:
-    raise ValueError(f'image size {h}x{w} is not a multiple of the downscaling factor {factor}; '
-                     'crop it first (see jaxgan.data.hr_crops.modcrop)')
+    raise ValueError(
+      f"image size {h}x{w} is not a multiple of the downscaling factor {factor}; "
+      "crop it first (see jaxgan.data.hr_crops.modcrop)"
+    )
   return matlab_imresize(image, size=(h // factor, w // factor), **kwargs)
 
 
@@ -184,8 +191,9 @@ def _float32_matrix(in_side: int, out_side: int, scale: float, antialias: bool) 
   return matrix
 
 
-def axis_matrix(in_side: int, out_side: int | None = None, *, scale: float | None = None,
-                  antialias: bool = True) -> np.ndarray:
+def axis_matrix(
+  in_side: int, out_side: int | None = None, *, scale: float | None = None, antialias: bool = True
+) -> np.ndarray:
   """The ``[out_side, in_side]`` float32 matrix that resizes one axis.
 
   Give ``scale`` (then ``out_side`` defaults to ``ceil(scale * in_side)``), or ``out_side``
@@ -204,8 +212,13 @@ def axis_matrix(in_side: int, out_side: int | None = None, *, scale: float | Non
   return _float32_matrix(in_side, out_side, float(scale), bool(antialias))
 
 
-def imresize(images, scale: float | tuple[float, float] | None = None, *,
-             output_shape: tuple[int, int] | None = None, antialias: bool = True):
+def imresize(
+  images,
+  scale: float | tuple[float, float] | None = None,
+  *,
+  output_shape: tuple[int, int] | None = None,
+  antialias: bool = True,
+):
   """Resize ``[..., H, W, C]`` images (numpy or JAX arrays) like MATLAB's ``imresize``.
 
   ``scale`` (one factor, or ``(scale_h, scale_w)``) gives sides ``ceil(scale * side)``;
@@ -218,8 +231,7 @@ def imresize(images, scale: float | tuple[float, float] | None = None, *,
   h, w = images.shape[-3], images.shape[-2]
   if scale is None and output_shape is None:
     raise ValueError("give scale or output_shape")
-  scales = (None, None) if scale is None else (
-      tuple(scale) if isinstance(scale, (tuple, list)) else (scale, scale))
+  scales = (None, None) if scale is None else (tuple(scale) if isinstance(scale, (tuple, list)) else (scale, scale))
   sides = (None, None) if output_shape is None else tuple(output_shape)
   mh = axis_matrix(h, sides[0], scale=scales[0], antialias=antialias)
   mw = axis_matrix(w, sides[1], scale=scales[1], antialias=antialias)

@@ -20,9 +20,9 @@ _SLERP_MIN_ANGLE = 1e-3
 def _check_pair(z0: jax.Array, z1: jax.Array, ts: jax.Array):
   z0, z1, ts = jnp.asarray(z0), jnp.asarray(z1), jnp.asarray(ts)
   if z0.shape != z1.shape:
-    raise ValueError(f'z0 and z1 must have the same shape; got {z0.shape} and {z1.shape}')
+    raise ValueError(f"z0 and z1 must have the same shape; got {z0.shape} and {z1.shape}")
   if ts.ndim != 1:
-    raise ValueError(f'ts must be a 1-D array of times; got shape {ts.shape}')
+    raise ValueError(f"ts must be a 1-D array of times; got shape {ts.shape}")
   return z0, z1, ts
 
 
@@ -58,10 +58,7 @@ def slerp(z0: jax.Array, z1: jax.Array, ts: jax.Array) -> jax.Array:
   degenerate = (denom <= 0) | (sin_omega < jnp.sin(_SLERP_MIN_ANGLE))
   safe_sin = jnp.where(degenerate, 1.0, sin_omega)
   t = _times(ts, z0)
-  spherical = (
-      jnp.sin((1.0 - t) * omega) / safe_sin * z0[None]
-      + jnp.sin(t * omega) / safe_sin * z1[None]
-  )
+  spherical = jnp.sin((1.0 - t) * omega) / safe_sin * z0[None] + jnp.sin(t * omega) / safe_sin * z1[None]
   out = jnp.where(degenerate, lerp(z0, z1, ts), spherical)
   # Exact endpoints (sin(w) / sin(w) is not always exactly 1 in floating point).
   out = jnp.where(t == 0, z0[None], out)
@@ -69,26 +66,20 @@ def slerp(z0: jax.Array, z1: jax.Array, ts: jax.Array) -> jax.Array:
 
 
 INTERPOLATIONS: dict[str, Callable[[jax.Array, jax.Array, jax.Array], jax.Array]] = {
-    'lerp': lerp,
-    'slerp': slerp,
+  "lerp": lerp,
+  "slerp": slerp,
 }
 
 
-def interpolation_strips(
-    key: jax.Array, *, num_strips: int, steps: int, nz: int, method: str = 'slerp'
-) -> jax.Array:
+def interpolation_strips(key: jax.Array, *, num_strips: int, steps: int, nz: int, method: str = "slerp") -> jax.Array:
   """``num_strips`` walks between random N(0, I) endpoints: ``[num_strips, steps, nz]``.
 
   Each strip starts exactly at its first endpoint and ends exactly at its second.
   """
   if method not in INTERPOLATIONS:
-    raise ValueError(
-        f'unknown interpolation {method!r}; valid names: {sorted(INTERPOLATIONS)}'
-    )
+    raise ValueError(f"unknown interpolation {method!r}; valid names: {sorted(INTERPOLATIONS)}")
   if num_strips < 1 or steps < 2 or nz < 1:
-    raise ValueError(
-        f'need num_strips >= 1, steps >= 2, nz >= 1; got {num_strips}, {steps}, {nz}'
-    )
+    raise ValueError(f"need num_strips >= 1, steps >= 2, nz >= 1; got {num_strips}, {steps}, {nz}")
   k0, k1 = jax.random.split(key)
   z0 = jax.random.normal(k0, (num_strips, nz))
   z1 = jax.random.normal(k1, (num_strips, nz))
@@ -105,13 +96,11 @@ def vector_arithmetic(z_a: jax.Array, z_b: jax.Array, z_c: jax.Array) -> jax.Arr
   neutral man" example.
   """
   groups = [jnp.asarray(z) for z in (z_a, z_b, z_c)]
-  for name, z in zip(('z_a', 'z_b', 'z_c'), groups):
+  for name, z in zip(("z_a", "z_b", "z_c"), groups):
     if z.ndim != 2 or z.shape[0] < 1:
-      raise ValueError(f'{name} must have shape [n, nz] with n >= 1; got {z.shape}')
+      raise ValueError(f"{name} must have shape [n, nz] with n >= 1; got {z.shape}")
   nzs = {z.shape[1] for z in groups}
   if len(nzs) != 1:
-    raise ValueError(
-        f'z_a, z_b, z_c must share nz; got shapes {[z.shape for z in groups]}'
-    )
+    raise ValueError(f"z_a, z_b, z_c must share nz; got shapes {[z.shape for z in groups]}")
   mean_a, mean_b, mean_c = (jnp.mean(z, axis=0) for z in groups)
   return mean_a - mean_b + mean_c

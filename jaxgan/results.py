@@ -46,9 +46,10 @@ class ResultsWriter:
     """Write ``index.html`` (and ``metrics.json``); returns the page's path."""
     if not self.rows:
       raise ValueError("no test inputs")
-    columns = self.columns[:len(self.rows[0][1])]
-    page = visualize.save_html_table(os.path.join(self.out_dir, "index.html"), columns=columns,
-                                     rows=self.rows, title=title)
+    columns = self.columns[: len(self.rows[0][1])]
+    page = visualize.save_html_table(
+      os.path.join(self.out_dir, "index.html"), columns=columns, rows=self.rows, title=title
+    )
     if metrics:
       atomic.write_json(os.path.join(self.out_dir, "metrics.json"), metrics)
     print(f"jaxgan: wrote {len(self.rows)} translations and {page}", flush=True)

@@ -35,7 +35,7 @@ def make_grid(images, *, ncol: int | None = None, pad: int = 2, pad_value: int =
   for i in range(n):
     r, k = divmod(i, ncol)
     top, left = pad + r * (h + pad), pad + k * (w + pad)
-    grid[top:top + h, left:left + w] = tiles[i]
+    grid[top : top + h, left : left + w] = tiles[i]
   return grid
 
 
@@ -47,8 +47,9 @@ def save_png(path: str | os.PathLike, image: np.ndarray) -> str:
   return os.fspath(path)
 
 
-def save_html_table(path: str | os.PathLike, *, title: str, columns: list[str],
-                    rows: list[tuple[str, list[str]]]) -> str:
+def save_html_table(
+  path: str | os.PathLike, *, title: str, columns: list[str], rows: list[tuple[str, list[str]]]
+) -> str:
   """Write an HTML page with one table row per ``(name, [image paths relative to the page])``.
 
   Each row shows its name, then one image per column (e.g. input | output | target);
@@ -59,10 +60,16 @@ def save_html_table(path: str | os.PathLike, *, title: str, columns: list[str],
   for name, images in rows:
     if len(images) != len(columns):
       raise ValueError(f"row {name!r} has {len(images)} images for {len(columns)} columns")
-    cells = "".join(f'<td><a href="{html.escape(p, quote=True)}"><img src="{html.escape(p, quote=True)}" '
-                    f'style="max-width:256px"></a></td>' for p in images)
+    cells = "".join(
+      f'<td><a href="{html.escape(p, quote=True)}"><img src="{html.escape(p, quote=True)}" '
+      f'style="max-width:256px"></a></td>'
+      for p in images
+    )
     body.append(f"<tr><td>{html.escape(name)}</td>{cells}</tr>")
-  page = (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>"
-          f"<body><h1>{html.escape(title)}</h1>\n<table border=\"1\">\n<tr>{head}</tr>\n"
-          + "\n".join(body) + "\n</table></body></html>\n")
+  page = (
+    f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+    f'<body><h1>{html.escape(title)}</h1>\n<table border="1">\n<tr>{head}</tr>\n'
+    + "\n".join(body)
+    + "\n</table></body></html>\n"
+  )
   return atomic.write_text(path, page)

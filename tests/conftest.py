@@ -22,4 +22,5 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 def fit_spy(monkeypatch):
   """A :class:`tests.tiny.FitSpy` on every ``fit`` the test runs."""
   from tests.tiny import FitSpy  # pylint: disable=import-outside-toplevel -- after the settings above
+
   return FitSpy(monkeypatch)

@@ -21,7 +21,7 @@ from jaxgan.download import store
 
 
 def under_ci() -> bool:
-  return os.environ.get('CI') == 'true'
+  return os.environ.get("CI") == "true"
 
 
 def real_data(name: str, *parts: str) -> Path:
@@ -31,15 +31,15 @@ def real_data(name: str, *parts: str) -> Path:
   except download.NotAvailableError:
     root = None  # skipped / failed below, outside the except: no chained NotAvailableError
   if root is None:
-    reason = f'{name} not available: run `{download.download_command(name)}`'
+    reason = f"{name} not available: run `{download.download_command(name)}`"
     alternatives = download.REGISTRY[name].alternatives
     if alternatives:
-      reason += f' (or {" / ".join(f"`{download.download_command(a)}`" for a in alternatives)})'
+      reason += f" (or {' / '.join(f'`{download.download_command(a)}`' for a in alternatives)})"
     if under_ci():
-      mirror = os.environ.get(store.MIRROR_ENV, '')
-      pytest.fail(f'{reason} (CI: .ci/run points $JAXGAN_MIRROR at the mirror; here it is {mirror!r})')
+      mirror = os.environ.get(store.MIRROR_ENV, "")
+      pytest.fail(f"{reason} (CI: .ci/run points $JAXGAN_MIRROR at the mirror; here it is {mirror!r})")
     pytest.skip(reason)
   path = root.joinpath(*parts)
   if not path.exists():
-    pytest.fail(f'{name} is at {root} but has no {"/".join(parts)}')
+    pytest.fail(f"{name} is at {root} but has no {'/'.join(parts)}")
   return path

@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 import conv_layers  # noqa: E402
 import train_step  # noqa: E402
+
 from jaxgan.methods import dcgan  # noqa: E402
 
 
@@ -25,7 +26,7 @@ def test_cost_flops_accepts_dict_list_and_missing():
 
 def test_compiled_helpers_on_a_tiny_function():
   compiled = jax.jit(lambda a, b: a @ b).lower(jnp.ones((8, 8)), jnp.ones((8, 8))).compile()
-  assert train_step.cost_flops(compiled.cost_analysis()) >= 2 * 8 ** 3 * 0.5
+  assert train_step.cost_flops(compiled.cost_analysis()) >= 2 * 8**3 * 0.5
   mem = train_step.compiled_memory(compiled)
   assert set(mem) >= {"argument_size_in_bytes", "output_size_in_bytes", "temp_size_in_bytes"}
   if mem["argument_size_in_bytes"] is not None:
@@ -35,10 +36,21 @@ def test_compiled_helpers_on_a_tiny_function():
 
 
 def test_presets_and_overrides():
-  assert set(train_step.PRESETS) == {"dcgan64_b128", "dcgan16_digits", "gan_mnist_b100", "pix2pix256_b1",
-                                     "pix2pix256_b16", "cyclegan256_b1"}
+  assert set(train_step.PRESETS) == {
+    "dcgan64_b128",
+    "dcgan16_digits",
+    "gan_mnist_b100",
+    "pix2pix256_b1",
+    "pix2pix256_b16",
+    "cyclegan256_b1",
+  }
   preset = train_step.PRESETS["dcgan16_digits"]()
-  assert (preset.config.image_size, preset.config.channels, preset.config.ngf, preset.config.batch_size) == (16, 1, 64, 128)
+  assert (preset.config.image_size, preset.config.channels, preset.config.ngf, preset.config.batch_size) == (
+    16,
+    1,
+    64,
+    128,
+  )
   config = train_step.apply_overrides(dcgan.Config(), "ngf=16, ndf=8,learning_rate=0.1")
   assert (config.ngf, config.ndf, config.learning_rate) == (16, 8, 0.1)
   with pytest.raises(ValueError):
@@ -75,6 +87,7 @@ def test_conv_reformulations_equal_the_model_layers(cin, cout, side):
 def test_singan_scales_parses_scales_and_times_every_scale(tmp_path, capsys):
   import singan_scales  # pylint: disable=g-import-not-at-top
   from PIL import Image  # pylint: disable=g-import-not-at-top
+
   assert singan_scales.parse_scales("all", 3) == [0, 1, 2]
   assert singan_scales.parse_scales("2,-1,0", 4) == [0, 2, 3]
   with pytest.raises(ValueError, match="--scales: 5 is not a scale"):
@@ -82,9 +95,18 @@ def test_singan_scales_parses_scales_and_times_every_scale(tmp_path, capsys):
   pixels = np.random.default_rng(0).integers(0, 256, (30, 36, 3), dtype=np.uint8)
   Image.fromarray(pixels).save(tmp_path / "img.png")
   out = str(tmp_path / "rows.json")
-  rows = singan_scales.main([f"--image={tmp_path / 'img.png'}", "--max_size=36", "--steps=1", "--warmup=0",
-                             "--set=min_size=24,nfc=8,min_nfc=8,num_steps=100",
-                             f"--data_dir={tmp_path / 'tfds'}", "--scales=0,-1", f"--json={out}"])
+  rows = singan_scales.main(
+    [
+      f"--image={tmp_path / 'img.png'}",
+      "--max_size=36",
+      "--steps=1",
+      "--warmup=0",
+      "--set=min_size=24,nfc=8,min_nfc=8,num_steps=100",
+      f"--data_dir={tmp_path / 'tfds'}",
+      "--scales=0,-1",
+      f"--json={out}",
+    ]
+  )
   assert len(rows) == 2 and rows[0]["scale"] == 0 and rows[1]["scale"] > 0 and rows[1]["shape"] == [30, 36]
   assert all(r["iteration_s"] > 0 and r["hours_at_num_steps"] == r["iteration_s"] * 100 / 3600 for r in rows)
   assert "| scale | H x W |" in capsys.readouterr().out
@@ -94,12 +116,20 @@ def test_singan_scales_parses_scales_and_times_every_scale(tmp_path, capsys):
 def test_singan_gp_norm_trains_the_coarsest_scale_with_each_norm(tmp_path):
   import singan_gp_norm  # pylint: disable=g-import-not-at-top
   from PIL import Image  # pylint: disable=g-import-not-at-top
+
   pixels = np.random.default_rng(0).integers(0, 256, (26, 30, 3), dtype=np.uint8)
   Image.fromarray(pixels).save(tmp_path / "img.png")
   with pytest.raises(SystemExit):
     singan_gp_norm.main([f"--image={tmp_path / 'img.png'}", "--norms=batch", f"--out={tmp_path}"])
-  results = singan_gp_norm.main([f"--image={tmp_path / 'img.png'}", "--max_size=30", "--iterations=2",
-                                 f"--data_dir={tmp_path / 'tfds'}", f"--out={tmp_path / 'out'}"])
+  results = singan_gp_norm.main(
+    [
+      f"--image={tmp_path / 'img.png'}",
+      "--max_size=30",
+      "--iterations=2",
+      f"--data_dir={tmp_path / 'tfds'}",
+      f"--out={tmp_path / 'out'}",
+    ]
+  )
   assert set(results) == {"pixel", "example"}
   for norm, r in results.items():
     assert r["critic_gap"] == pytest.approx(r["d_real"] - r["d_fake"]) and np.isfinite(r["gradient_penalty"])
@@ -112,15 +142,20 @@ def test_vs_pytorch_times_both_sides_of_every_method(tmp_path, capsys):
   """Every method's jaxgan step and PyTorch step run at a tiny setting; the row's ratio is theirs."""
   pytest.importorskip("torch")
   import vs_pytorch  # noqa: E402 (imports torch_steps lazily)
+
   out = tmp_path / "vs.json"
   rows = []
-  for methods, overrides in [("dcgan", "image_size=16,batch_size=4,ngf=8,ndf=8"),
-                             ("srresnet,srgan", "crop_size=24,batch_size=2"),
-                             ("style", "image_size=32,batch_size=1")]:
-    rows += vs_pytorch.main([f"--methods={methods}", f"--set={overrides}", "--steps=2", "--warmup=0",
-                             f"--json={out}", "--threads=1"])
-  rows += vs_pytorch.main(["--methods=singan", "--set=max_size=40", "--scales=0,-1", "--steps=1",
-                           "--warmup=0", "--threads=1"])
+  for methods, overrides in [
+    ("dcgan", "image_size=16,batch_size=4,ngf=8,ndf=8"),
+    ("srresnet,srgan", "crop_size=24,batch_size=2"),
+    ("style", "image_size=32,batch_size=1"),
+  ]:
+    rows += vs_pytorch.main(
+      [f"--methods={methods}", f"--set={overrides}", "--steps=2", "--warmup=0", f"--json={out}", "--threads=1"]
+    )
+  rows += vs_pytorch.main(
+    ["--methods=singan", "--set=max_size=40", "--scales=0,-1", "--steps=1", "--warmup=0", "--threads=1"]
+  )
   assert [r["method"] for r in rows][:4] == ["dcgan", "srresnet", "srgan", "style"]
   assert [r["scale"] for r in rows[4:]] == [0, rows[-1]["scale"]] and rows[-1]["scale"] > 0
   for r in rows:
@@ -135,12 +170,14 @@ def test_vs_pytorch_times_both_sides_of_every_method(tmp_path, capsys):
 def test_vs_pytorch_rejects_unknown_methods():
   pytest.importorskip("torch")
   import vs_pytorch  # noqa: E402
+
   with pytest.raises(SystemExit):
     vs_pytorch.main(["--methods=dcgan,nope"])
 
 
 def test_conv_paths_checks_and_times_every_path(monkeypatch, capsys):
   import conv_paths  # noqa: E402
+
   monkeypatch.setattr(conv_paths, "LAYERS", {"tiny": (2, 9, 3, 4, 4, 2, 1), "tiny_s1": (1, 7, 2, 3, 3, 1, 1)})
   rows = conv_paths.main(["--layers=tiny,tiny_s1", "--repeats=1", "--no_torch"])
   assert [r["layer"] for r in rows] == ["tiny", "tiny_s1"]
@@ -151,6 +188,7 @@ def test_conv_paths_checks_and_times_every_path(monkeypatch, capsys):
 @pytest.mark.parametrize("budget", [10_000, 123_456, 5_000_000])
 def test_memory_largest_crop_fits_and_the_next_size_does_not(budget):
   import memory  # pylint: disable=import-outside-toplevel
+
   calls = []
 
   def measure(crop):  # a plan that is not exactly a line in pixels
@@ -165,6 +203,7 @@ def test_memory_largest_crop_fits_and_the_next_size_does_not(budget):
 
 def test_memory_line_fit_and_budget_crop():
   import memory  # pylint: disable=import-outside-toplevel
+
   intercept, slope = memory.fit_line([(100, 1_000 + 2 * 100**2), (200, 1_000 + 2 * 200**2)])
   assert abs(intercept - 1_000) < 1e-3 and abs(slope - 2) < 1e-9
   crop = memory.crop_in_budget(intercept, slope, 1_000 + 2 * 300**2, 64)
@@ -174,12 +213,21 @@ def test_memory_line_fit_and_budget_crop():
 def test_memory_plans_less_with_remat_and_writes_a_table(tmp_path, capsys):
   """The real plans at small crops: --remat lowers pix2pix's; the table and JSON come out."""
   import memory  # pylint: disable=import-outside-toplevel
+
   plain = memory.planned_bytes("pix2pix", 512, remat=False, precision="float32")
   remat = memory.planned_bytes("pix2pix", 512, remat=True, precision="float32")
   assert remat < plain
   budget = (remat + 1) / 2**30  # a little more than the plan at 512
-  rows = memory.main(["--methods=pix2pix", f"--budget_gib={budget}", "--torch_sizes=256", "--no_torch",
-                      "--settings=remat", f"--json={tmp_path / 'm.json'}"])
+  rows = memory.main(
+    [
+      "--methods=pix2pix",
+      f"--budget_gib={budget}",
+      "--torch_sizes=256",
+      "--no_torch",
+      "--settings=remat",
+      f"--json={tmp_path / 'm.json'}",
+    ]
+  )
   assert [(r["setting"], r["largest_crop"]) for r in rows] == [("jaxgan remat", 512)]
   assert "| pix2pix | jaxgan remat |" in capsys.readouterr().out
   assert json.load(open(tmp_path / "m.json"))["budget_gib"] == budget
@@ -187,6 +235,7 @@ def test_memory_plans_less_with_remat_and_writes_a_table(tmp_path, capsys):
 
 def test_norm_reductions_flat_equals_axes(capsys):
   import norm_reductions  # pylint: disable=import-outside-toplevel
+
   rows = norm_reductions.main(["--shapes=2x5x4x3", "--repeats=1"])
   assert [r["norm"] for r in rows] == ["batch", "instance"]
   assert all(r["max_abs_diff"] < 1e-5 and r["flat_bwd_ms"] > 0 for r in rows)

@@ -40,8 +40,9 @@ def test_step_uses_the_real_labels_and_isolates_g_and_d(architecture):
   other = dict(batch, label=(batch["label"] + 1) % 4)
   relabelled, _ = step(state, other)
   # D's update depends on the real images' labels; G's first update only sees D through its update.
-  assert not np.array_equal(jax.tree.leaves(new_state.nets["D"].params)[0],
-                            jax.tree.leaves(relabelled.nets["D"].params)[0])
+  assert not np.array_equal(
+    jax.tree.leaves(new_state.nets["D"].params)[0], jax.tree.leaves(relabelled.nets["D"].params)[0]
+  )
 
   @jax.jit
   def phases(state, batch):
@@ -70,24 +71,65 @@ def test_class_flag_must_name_a_class():
 
 
 def test_generate_mode_writes_a_grid_of_the_requested_class(tmp_path):
-  common = [f"--workdir={tmp_path}", "--dataset=digits", "--architecture=dcgan", "--image_size=16", "--ngf=8",
-            "--ndf=8", "--nz=8", "--batch_size=16", "--optimizer=adam", "--learning_rate=2e-4", "--num_samples=20",
-            "--classifier_steps=5", "--classifier_features=4,4,4", "--eval_samples_per_class=2", "--eval_every=2"]
+  common = [
+    f"--workdir={tmp_path}",
+    "--dataset=digits",
+    "--architecture=dcgan",
+    "--image_size=16",
+    "--ngf=8",
+    "--ndf=8",
+    "--nz=8",
+    "--batch_size=16",
+    "--optimizer=adam",
+    "--learning_rate=2e-4",
+    "--num_samples=20",
+    "--classifier_steps=5",
+    "--classifier_features=4,4,4",
+    "--eval_samples_per_class=2",
+    "--eval_every=2",
+  ]
   script = os.path.join(ROOT, "experiments", "cgan.py")
-  r = subprocess.run([sys.executable, script, *common, "--num_steps=2", "--sample_every=2"],
-                     capture_output=True, text=True, timeout=600, cwd=ROOT, env=ENV)
+  r = subprocess.run(
+    [sys.executable, script, *common, "--num_steps=2", "--sample_every=2"],
+    capture_output=True,
+    text=True,
+    timeout=600,
+    cwd=ROOT,
+    env=ENV,
+  )
   assert r.returncode == 0, r.stderr[-3000:]
-  r = subprocess.run([sys.executable, script, *common, "--mode=generate", "--class=7"],
-                     capture_output=True, text=True, timeout=600, cwd=ROOT, env=ENV)
+  r = subprocess.run(
+    [sys.executable, script, *common, "--mode=generate", "--class=7"],
+    capture_output=True,
+    text=True,
+    timeout=600,
+    cwd=ROOT,
+    env=ENV,
+  )
   assert r.returncode == 0, r.stderr[-3000:]
   assert (tmp_path / "generated" / "class7_step00000002.png").exists()
   # A run of 6 steps stopped at its step-2 checkpoint: "train first", or step 2 with --allow_partial.
   partial = tiny.unfinished_copy(tmp_path, tmp_path.parent / f"{tmp_path.name}_partial", num_steps=6)
-  config = cgan.Config(workdir=partial, dataset="digits", architecture="dcgan", image_size=16, ngf=8, ndf=8, nz=8,
-                       batch_size=16, optimizer="adam", learning_rate=2e-4, num_samples=20, gen_class=7)
+  config = cgan.Config(
+    workdir=partial,
+    dataset="digits",
+    architecture="dcgan",
+    image_size=16,
+    ngf=8,
+    ndf=8,
+    nz=8,
+    batch_size=16,
+    optimizer="adam",
+    learning_rate=2e-4,
+    num_samples=20,
+    gen_class=7,
+  )
   before = tiny.tree_state(partial)
-  with pytest.raises(FileNotFoundError, match=f"^train first: python experiments/cgan.py --mode=train --workdir="
-                     f"{partial} .*is at step 2 of 6; --allow_partial uses it as it is"):
+  with pytest.raises(
+    FileNotFoundError,
+    match=f"^train first: python experiments/cgan.py --mode=train --workdir="
+    f"{partial} .*is at step 2 of 6; --allow_partial uses it as it is",
+  ):
     cgan.generate(cgan.build(config))
   assert tiny.tree_state(partial) == before
   path = cgan.generate(cgan.build(config.replace(allow_partial=True)))
@@ -101,14 +143,27 @@ def test_generate_mode_writes_a_grid_of_the_requested_class(tmp_path):
   assert os.listdir(tmp_path / "classifier")  # cached for the next run
   # The training grid has 10 class rows of 2 samples.
   from PIL import Image
+
   grid = np.asarray(Image.open(tmp_path / "samples" / "step_00000002.png"))
   assert grid.shape == (2 + 10 * 18, 2 + 2 * 18)
 
 
 def test_num_classes_must_match_the_dataset(tmp_path):
-  r = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "cgan.py"), f"--workdir={tmp_path}",
-                      "--dataset=digits", "--num_classes=4", "--num_steps=1"],
-                     capture_output=True, text=True, timeout=600, cwd=ROOT, env=ENV)
+  r = subprocess.run(
+    [
+      sys.executable,
+      os.path.join(ROOT, "experiments", "cgan.py"),
+      f"--workdir={tmp_path}",
+      "--dataset=digits",
+      "--num_classes=4",
+      "--num_steps=1",
+    ],
+    capture_output=True,
+    text=True,
+    timeout=600,
+    cwd=ROOT,
+    env=ENV,
+  )
   assert r.returncode == 2 and "--num_classes=4 but digits has 10 classes" in r.stderr
 
 
@@ -149,10 +204,13 @@ def test_mismatch_term_is_the_real_wrong_label_cross_entropy(architecture):
   assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(g_plain), jax.tree.leaves(g_aware)))
 
 
-@pytest.mark.parametrize("kw,match", [
+@pytest.mark.parametrize(
+  "kw,match",
+  [
     (dict(mismatch_weight=1.0, loss="wgan"), "mismatch_weight=1.0 needs --loss in"),
     (dict(mismatch_weight=1.0, num_classes=1), "needs num_classes >= 2"),
-])
+  ],
+)
 def test_mismatch_weight_needs_a_cross_entropy_d_and_two_classes(kw, match):
   with pytest.raises(ValueError, match=match):
     _config(**kw)

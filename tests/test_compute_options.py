@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from jaxgan.config import ComputeConfig
-from jaxgan.methods import catgan, cgan, cyclegan, dcgan, gan, gatys, pix2pix, sgan, singan, sr
-from jaxgan.methods import style_transfer
+from jaxgan.methods import catgan, cgan, cyclegan, dcgan, gan, gatys, pix2pix, sgan, singan, sr, style_transfer
 from jaxgan.train import sharding
 from jaxgan.train.loop import compile_train_step, init_or_restore
 from tests import tiny
@@ -24,16 +23,28 @@ import vs_pytorch  # noqa: E402 (PyTorch is imported only by its PyTorch side)
 
 # name -> (config factory, build, batch) at tiny sizes
 METHODS = {
-    "pix2pix": (lambda **kw: pix2pix.Config(netG="unet_128", crop_size=128, load_size=128, ngf=4, ndf=4, **kw),
-                pix2pix.build, bench.paired_batch),
-    "cyclegan": (lambda **kw: cyclegan.Config(crop_size=32, load_size=32, ngf=4, ndf=4, **kw), cyclegan.build,
-                 bench.unpaired_batch),
-    "dcgan": (tiny.dcgan_config, dcgan.build, tiny.image_batch),
-    "gan": (tiny.gan_config, gan.build, tiny.image_batch),
-    "srgan": (lambda **kw: sr.Config(loss="srgan", crop_size=24, batch_size=2, channels=8, n_blocks=2,
-                                     d_channels=8, **kw), vs_pytorch._sr_method, vs_pytorch.sr_batch),  # pylint: disable=protected-access
-    "style": (lambda **kw: style_transfer.Config(style_image="candy", image_size=32, batch_size=1, **kw),
-              vs_pytorch._style_method, vs_pytorch.style_batch),  # pylint: disable=protected-access
+  "pix2pix": (
+    lambda **kw: pix2pix.Config(netG="unet_128", crop_size=128, load_size=128, ngf=4, ndf=4, **kw),
+    pix2pix.build,
+    bench.paired_batch,
+  ),
+  "cyclegan": (
+    lambda **kw: cyclegan.Config(crop_size=32, load_size=32, ngf=4, ndf=4, **kw),
+    cyclegan.build,
+    bench.unpaired_batch,
+  ),
+  "dcgan": (tiny.dcgan_config, dcgan.build, tiny.image_batch),
+  "gan": (tiny.gan_config, gan.build, tiny.image_batch),
+  "srgan": (
+    lambda **kw: sr.Config(loss="srgan", crop_size=24, batch_size=2, channels=8, n_blocks=2, d_channels=8, **kw),
+    vs_pytorch._sr_method,
+    vs_pytorch.sr_batch,
+  ),  # pylint: disable=protected-access
+  "style": (
+    lambda **kw: style_transfer.Config(style_image="candy", image_size=32, batch_size=1, **kw),
+    vs_pytorch._style_method,
+    vs_pytorch.style_batch,
+  ),  # pylint: disable=protected-access
 }
 
 
@@ -74,9 +85,22 @@ def test_bfloat16_keeps_a_float32_state_and_finite_losses(name):
   assert not all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(f32.nets), jax.tree.leaves(bf16.nets)))
 
 
-@pytest.mark.parametrize("config_class", [gan.Config, dcgan.Config, cgan.Config, sgan.Config, catgan.Config,
-                                          pix2pix.Config, cyclegan.Config, sr.Config, style_transfer.Config,
-                                          gatys.Config, singan.Config])
+@pytest.mark.parametrize(
+  "config_class",
+  [
+    gan.Config,
+    dcgan.Config,
+    cgan.Config,
+    sgan.Config,
+    catgan.Config,
+    pix2pix.Config,
+    cyclegan.Config,
+    sr.Config,
+    style_transfer.Config,
+    gatys.Config,
+    singan.Config,
+  ],
+)
 def test_every_method_has_the_options_and_checks_them(config_class):
   assert issubclass(config_class, ComputeConfig)
   fields = {f.name: f for f in dataclasses.fields(config_class)}

@@ -15,8 +15,20 @@ from jaxgan.methods import cyclegan
 from jaxgan.train import image_pool
 from tests.tiny import train_first, tree_state, unfinished_copy
 
-TINY = dict(ngf=2, ndf=2, input_nc=1, output_nc=1, load_size=36, crop_size=32, flip=False, num_samples=1,
-            log_every=1, sample_every=0, checkpoint_every=0, classifier_steps=0)
+TINY = dict(
+  ngf=2,
+  ndf=2,
+  input_nc=1,
+  output_nc=1,
+  load_size=36,
+  crop_size=32,
+  flip=False,
+  num_samples=1,
+  log_every=1,
+  sample_every=0,
+  checkpoint_every=0,
+  classifier_steps=0,
+)
 
 
 def _config(tmp_path, **kw):
@@ -26,8 +38,10 @@ def _config(tmp_path, **kw):
 def _batch(config, n=2, seed=0):
   rng = np.random.default_rng(seed)
   size = (n, config.crop_size, config.crop_size)
-  return {"A/image": jnp.asarray(rng.uniform(-1, 1, size + (config.input_nc,)), jnp.float32),
-          "B/image": jnp.asarray(rng.uniform(-1, 1, size + (config.output_nc,)), jnp.float32)}
+  return {
+    "A/image": jnp.asarray(rng.uniform(-1, 1, size + (config.input_nc,)), jnp.float32),
+    "B/image": jnp.asarray(rng.uniform(-1, 1, size + (config.output_nc,)), jnp.float32),
+  }
 
 
 def _close(a, b, **kw):
@@ -53,13 +67,15 @@ def test_step_updates_gs_against_current_ds_then_ds_on_pooled_fakes(tmp_path):
   def replay():
     g_params = {n: nets[n].params for n in cyclegan.GENERATORS}
     grads, (g_stats, fake_a, fake_b, _) = jax.grad(method.g_loss, has_aux=True)(
-        g_params, nets, batch["A/image"], batch["B/image"], k_g)
+      g_params, nets, batch["A/image"], batch["B/image"], k_g
+    )
     out = {n: method.networks[n].update(nets[n], grads[n], g_stats[n]) for n in cyclegan.GENERATORS}
     pool_b, fake_b = image_pool.query_pool(state.extra["fake_B"], fake_b, k_pool_b)
     pool_a, fake_a = image_pool.query_pool(state.extra["fake_A"], fake_a, k_pool_a)
     for name, real, fake in (("D_A", batch["B/image"], fake_b), ("D_B", batch["A/image"], fake_a)):
       grads, stats = jax.grad(functools.partial(method.d_loss, name), has_aux=True)(
-          nets[name].params, nets[name].stats, real, fake)
+        nets[name].params, nets[name].stats, real, fake
+      )
       out[name] = method.networks[name].update(nets[name], grads, stats)
     return out, {"fake_A": pool_a, "fake_B": pool_b}
 
@@ -68,7 +84,9 @@ def test_step_updates_gs_against_current_ds_then_ds_on_pooled_fakes(tmp_path):
     # The updates (= -gradients) agree to float32 rounding, relative to the network's largest one
     # (conv biases before an instance norm have exactly-zero gradients: rounding noise only).
     leaves = [jax.tree.leaves(n[name].params) for n in (state.nets, new.nets, nets_ref)]
-    deltas = [(np.asarray(got) - np.asarray(old), np.asarray(want) - np.asarray(old)) for old, got, want in zip(*leaves)]
+    deltas = [
+      (np.asarray(got) - np.asarray(old), np.asarray(want) - np.asarray(old)) for old, got, want in zip(*leaves)
+    ]
     scale = max(np.abs(want).max() for _, want in deltas)
     for got, want in deltas:
       np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4 * scale)
@@ -76,8 +94,9 @@ def test_step_updates_gs_against_current_ds_then_ds_on_pooled_fakes(tmp_path):
   # The pools filled with this step's two fakes per direction, in batch order.
   assert int(new.extra["fake_A"].count) == int(new.extra["fake_B"].count) == 2
   # D's gradient never reaches G: the generators' update does not depend on the D phase.
-  assert not np.allclose(np.asarray(jax.tree.leaves(new.nets["D_A"].params)[0]),
-                         np.asarray(jax.tree.leaves(state.nets["D_A"].params)[0]))
+  assert not np.allclose(
+    np.asarray(jax.tree.leaves(new.nets["D_A"].params)[0]), np.asarray(jax.tree.leaves(state.nets["D_A"].params)[0])
+  )
 
 
 class Scale(nnx.Module):
@@ -90,21 +109,24 @@ class Scale(nnx.Module):
     return x * self.s[...]
 
 
-@pytest.mark.parametrize("scale_a, scale_b, cycle_zero, identity_zero", [
-    (1.0, 1.0, True, True),     # identity generators: cycle and identity losses vanish
-    (2.0, 0.5, True, False),    # G_B inverts G_A: cycle losses vanish, identity losses do not
+@pytest.mark.parametrize(
+  "scale_a, scale_b, cycle_zero, identity_zero",
+  [
+    (1.0, 1.0, True, True),  # identity generators: cycle and identity losses vanish
+    (2.0, 0.5, True, False),  # G_B inverts G_A: cycle losses vanish, identity losses do not
     (2.0, 2.0, False, False),
-])
+  ],
+)
 def test_cycle_and_identity_losses(tmp_path, scale_a, scale_b, cycle_zero, identity_zero):
   config = _config(tmp_path)
   method = cyclegan.CycleGAN(config)
-  method.makers = {**method.makers, "G_A": functools.partial(Scale, scale_a),
-                   "G_B": functools.partial(Scale, scale_b)}
+  method.makers = {**method.makers, "G_A": functools.partial(Scale, scale_a), "G_B": functools.partial(Scale, scale_b)}
   state = method.init_state(jax.random.PRNGKey(0))
   batch = _batch(config)
   g_params = {n: state.nets[n].params for n in cyclegan.GENERATORS}
-  _, (_, fake_a, fake_b, m) = method.g_loss(g_params, state.nets, batch["A/image"], batch["B/image"],
-                                            jax.random.PRNGKey(1))
+  _, (_, fake_a, fake_b, m) = method.g_loss(
+    g_params, state.nets, batch["A/image"], batch["B/image"], jax.random.PRNGKey(1)
+  )
   assert (float(m["cycle_A"]) == 0 and float(m["cycle_B"]) == 0) == cycle_zero
   assert (float(m["idt_A"]) == 0 and float(m["idt_B"]) == 0) == identity_zero
   np.testing.assert_array_equal(fake_b, scale_a * batch["A/image"])
@@ -121,7 +143,7 @@ def test_one_adam_over_two_networks_equals_one_adam_each():
   tx = optax.adam(2e-4, b1=0.5, b2=0.999)
   joint_state, separate = tx.init(params), {k: tx.init(v) for k, v in params.items()}
   joint, apart = dict(params), dict(params)
-  for step in range(5):
+  for _step in range(5):
     grads = {k: jnp.asarray(rng.normal(size=v.shape)) for k, v in params.items()}
     updates, joint_state = tx.update(grads, joint_state, joint)
     joint = optax.apply_updates(joint, updates)
@@ -175,9 +197,10 @@ def test_test_mode_and_official_checkpoints_round_trip(tmp_path):
   unfinished = source.replace(workdir=partial, torch_G_A=paths["G_A"])
   before = tree_state(partial)
   for mode in ("test", "export_torch"):
-    with pytest.raises(FileNotFoundError,
-        match=train_first("cyclegan", partial,
-                          f"{partial} is at step 1 of 4; --allow_partial uses it as it is")):
+    with pytest.raises(
+      FileNotFoundError,
+      match=train_first("cyclegan", partial, f"{partial} is at step 1 of 4; --allow_partial uses it as it is"),
+    ):
       cyclegan.MODES[mode](cyclegan.build(unfinished))
   assert tree_state(partial) == before and not os.path.exists(paths["G_A"])
   assert cyclegan.export_torch(cyclegan.build(unfinished.replace(allow_partial=True))) == [paths["G_A"]]
@@ -197,8 +220,8 @@ def test_test_mode_and_official_checkpoints_round_trip(tmp_path):
 @pytest.mark.parametrize("mode", ["test", "export_torch"])
 def test_tool_modes_on_an_untrained_workdir_say_train_first(tmp_path, mode):
   config = _config(tmp_path, torch_G_A=str(tmp_path / "g.pth"), allow_partial=True)
-  with pytest.raises(FileNotFoundError,
-      match=train_first("cyclegan", tmp_path / 'work',
-                        f"no checkpoint in {tmp_path / 'work'}")):
+  with pytest.raises(
+    FileNotFoundError, match=train_first("cyclegan", tmp_path / "work", f"no checkpoint in {tmp_path / 'work'}")
+  ):
     cyclegan.MODES[mode](cyclegan.build(config))
   assert os.listdir(tmp_path) == []  # no workdir, no tfds build, no export

@@ -50,7 +50,7 @@ def test_two_processes_on_loopback_train_like_one(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
            for i in range(2)]
   outs = [p.communicate(timeout=600) for p in procs]
-  for p, (out, err) in zip(procs, outs):
+  for p, (_out, err) in zip(procs, outs):
     assert p.returncode == 0, err[-3000:]
   assert "process 0/2 devices=2 step=3" in outs[0][0]
   assert "process 1/2 devices=2 step=3" in outs[1][0]

@@ -17,8 +17,7 @@ import pytest
 from absl import flags
 from PIL import Image
 
-from jaxgan import data
-from jaxgan import download
+from jaxgan import data, download
 from jaxgan import flags as flags_lib
 from jaxgan.data import idx, paired
 from jaxgan.interop import vgg as vgg_lib
@@ -83,8 +82,11 @@ def _parse(path):
 def test_sr_names_resolve_to_the_registry_paths(mirror):
   config = sr.Config(dataset="bsd68", eval_dir="set5", loss="vgg", vgg_weights="vgg16")
   sr.check_train_flags(config)
-  assert sr.folder_flag(config.dataset, "--dataset") == str(mirror / "sr" / "BSD68") == download.resolve_flag(
-      "bsd68", flag="--dataset", kind="dir")
+  assert (
+    sr.folder_flag(config.dataset, "--dataset")
+    == str(mirror / "sr" / "BSD68")
+    == download.resolve_flag("bsd68", flag="--dataset", kind="dir")
+  )
   assert sr.folder_flag(config.eval_dir, "--eval_dir") == str(download.resolve("set5"))
   # vgg16 (torchvision) is not there: its alternative vgg16_keras, at the mirror's path, is.
   assert sr.vgg_weights(config) == str(mirror / "vgg16" / "vgg16_conv_keras_imagenet.npz")
@@ -103,11 +105,14 @@ def test_sr_paths_stay_as_they_are(tmp_path, monkeypatch, no_data):
   assert sr.vgg_weights(sr.Config(loss="vgg")) == str(weights)
 
 
-@pytest.mark.parametrize("kw, name", [
+@pytest.mark.parametrize(
+  "kw, name",
+  [
     (dict(dataset="bsd68"), "bsd68"),
     (dict(dataset="set5", eval_dir="set14"), "set14"),
     (dict(dataset="set5", loss="vgg", vgg_weights="vgg16"), "vgg16"),
-])
+  ],
+)
 def test_sr_train_reports_a_missing_name_before_the_workdir(tmp_path, no_data, kw, name):
   config = sr.Config(workdir=str(tmp_path / "w"), **kw)
   with pytest.raises(download.NotAvailableError, match=NOT_THERE.format(name)):
@@ -131,9 +136,11 @@ def test_style_names_resolve(mirror, tmp_path):
   st.check_train_flags(config)
   assert st.content_folder(config) == str(mirror / "sr" / "BSD68")
   assert st.image_flag("candy", flag="style_image", what="", search=st.STYLE_SEARCH) == _shipped(
-      "style_images", "candy.jpg")
+    "style_images", "candy.jpg"
+  )
   assert st.image_flag("rain-princess", flag="style_image", what="", search=st.STYLE_SEARCH) == _shipped(
-      "style_images", "rain-princess.jpg")
+    "style_images", "rain-princess.jpg"
+  )
   assert st.vgg_weights(config) == str(mirror / "vgg16" / "vgg16_conv_keras_imagenet.npz")
   plan, _ = st._stylize_plan(config.replace(input="amber"))  # pylint: disable=protected-access
   assert plan == [(_shipped("style_content", "amber.jpg"), str(tmp_path / "w" / "stylized" / "amber.png"))]
@@ -150,10 +157,13 @@ def test_style_paths_stay_as_they_are(tmp_path, no_data):
   assert st.content_folder(st.Config(content_dir=str(tmp_path))) == str(tmp_path)
 
 
-@pytest.mark.parametrize("kw, name", [
+@pytest.mark.parametrize(
+  "kw, name",
+  [
     (dict(content_dir="bsd68"), "bsd68"),
     (dict(content_dir=os.path.join(ROOT, "jaxgan", "assets", "sr", "Set5"), vgg_weights="vgg16"), "vgg16"),
-])
+  ],
+)
 def test_style_train_reports_a_missing_name_before_the_workdir(tmp_path, no_data, kw, name):
   config = st.Config(workdir=str(tmp_path / "w"), **{"style_image": "candy", "vgg_weights": "vgg16", **kw})
   with pytest.raises(download.NotAvailableError, match=NOT_THERE.format(name)):
@@ -162,8 +172,9 @@ def test_style_train_reports_a_missing_name_before_the_workdir(tmp_path, no_data
 
 
 def test_gatys_content_and_style_names(tmp_path, no_data):
-  config = gatys.Config(workdir=str(tmp_path / "g"), content_image="amber", style_image="candy",
-                        vgg_weights="vgg16", image_size=32)
+  config = gatys.Config(
+    workdir=str(tmp_path / "g"), content_image="amber", style_image="candy", vgg_weights="vgg16", image_size=32
+  )
   assert max(gatys.load_content_image(config).shape[:2]) == 32
   with pytest.raises(download.NotAvailableError, match="--vgg_weights=vgg16: " + NOT_THERE.format("vgg16")):
     gatys.run(config)
@@ -187,19 +198,24 @@ def test_singan_image_names(tmp_path, no_data):
 
 def test_singan_ref_image_and_mask_names(no_data):
   assert singan_apps.input_flag("starry_night_naive", "--ref_image") == _shipped(
-      "singan_harmonization", "starry_night_naive.png")
+    "singan_harmonization", "starry_night_naive.png"
+  )
   assert singan_apps.input_flag("starry_night_naive_mask", "--mask") == _shipped(
-      "singan_harmonization", "starry_night_naive_mask.png")
+    "singan_harmonization", "starry_night_naive_mask.png"
+  )
   assert singan_apps.input_flag("tree_edit_mask", "--mask") == _shipped("singan_editing", "tree_edit_mask.png")
   assert singan_apps.input_flag("cows", "--ref_image") == _shipped("singan_paint", "cows.png")  # Paint first
   assert singan_apps.input_flag("singan_images/cows", "--ref_image") == _shipped("singan_images", "cows.png")
 
 
-@pytest.mark.parametrize("kw, error, match", [
+@pytest.mark.parametrize(
+  "kw, error, match",
+  [
     (dict(), ValueError, "--ref_image is required"),
     (dict(ref_image="starry_night_naive"), ValueError, "--mask is required"),
     (dict(ref_image="starry_night_naive", mask="nope_mask"), FileNotFoundError, "--mask=nope_mask: no such file"),
-])
+  ],
+)
 def test_singan_applications_check_their_inputs_before_training(tmp_path, no_data, kw, error, match):
   config = singan.Config(image="balloons", workdir=str(tmp_path / "w"), **kw)
   with pytest.raises(error, match=match):
@@ -219,8 +235,9 @@ def test_paired_and_idx_specs_take_names(mirror, tmp_path):
   assert len(source) == 3 and source.image_shape == (5, 4, 1)
 
 
-@pytest.mark.parametrize("spec, name", [("gray2color:bsd68", "bsd68"), ("edges2photo:bsd68", "bsd68"),
-                                        ("bsd68", "bsd68")])
+@pytest.mark.parametrize(
+  "spec, name", [("gray2color:bsd68", "bsd68"), ("edges2photo:bsd68", "bsd68"), ("bsd68", "bsd68")]
+)
 def test_paired_spec_with_a_missing_name(tmp_path, no_data, spec, name):
   with pytest.raises(download.NotAvailableError, match=f"--dataset={spec}: " + NOT_THERE.format(name)):
     data.paired_source(spec, "train", tmp_path / "dd")
@@ -231,8 +248,9 @@ def test_pix2pix_and_idx_with_a_missing_name_create_nothing(tmp_path, no_data):
   config = pix2pix.Config(dataset="gray2color:bsd68", workdir=str(tmp_path / "w"))
   with pytest.raises(download.NotAvailableError, match=NOT_THERE.format("bsd68")):
     pix2pix.train(pix2pix.build(config))
-  with pytest.raises(download.NotAvailableError,
-                     match="--dataset=idx:fashion_mnist: " + NOT_THERE.format("fashion_mnist")):
+  with pytest.raises(
+    download.NotAvailableError, match="--dataset=idx:fashion_mnist: " + NOT_THERE.format("fashion_mnist")
+  ):
     data.labelled_source("idx:fashion_mnist", split="train", data_dir=tmp_path / "w" / "tfds")
   assert not (tmp_path / "w").exists()
 
@@ -240,18 +258,27 @@ def test_pix2pix_and_idx_with_a_missing_name_create_nothing(tmp_path, no_data):
 # -- the scripts and the flagfiles ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("script, args, name", [
+@pytest.mark.parametrize(
+  "script, args, name",
+  [
     ("sr", ["--flagfile=experiments/flags/srresnet_bsd68.flags"], "bsd68"),
     ("style_transfer", ["--flagfile=experiments/flags/style_candy.flags"], "bsd68"),
     ("pix2pix", ["--flagfile=experiments/flags/pix2pix_bsd68_gray2color.flags"], "bsd68"),
     ("dcgan", ["--dataset=idx:fashion_mnist"], "fashion_mnist"),
-])
+  ],
+)
 def test_scripts_report_a_missing_name_in_one_line(tmp_path, script, args, name):
   env = {k: v for k, v in os.environ.items() if k not in ("JAXGAN_MIRROR", "JAXGAN_DEBUG")}
   env["JAXGAN_HOME"] = str(tmp_path / "home")
-  r = subprocess.run([sys.executable, os.path.join("experiments", f"{script}.py"), *args,
-                      f"--workdir={tmp_path / 'w'}"], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                     env=env, check=False)
+  r = subprocess.run(
+    [sys.executable, os.path.join("experiments", f"{script}.py"), *args, f"--workdir={tmp_path / 'w'}"],
+    capture_output=True,
+    text=True,
+    timeout=120,
+    cwd=ROOT,
+    env=env,
+    check=False,
+  )
   errors = [line for line in r.stderr.splitlines() if line.startswith("jaxgan: error:")]
   assert r.returncode == 2 and len(errors) == 1 and "Traceback" not in r.stderr, r.stderr
   assert errors[0].endswith(NOT_THERE.format(name)), errors[0]
@@ -267,7 +294,9 @@ def test_every_flagfile_parses_and_names_no_shared_folder(name):
   _parse(path)
 
 
-@pytest.mark.parametrize("name, expected", [
+@pytest.mark.parametrize(
+  "name, expected",
+  [
     ("srresnet_bsd68", dict(dataset="bsd68", eval_dir="set5")),
     ("srgan_bsd68", dict(dataset="bsd68", eval_dir="set5", vgg_weights="vgg16")),
     ("perceptual_sr_bsd68", dict(dataset="bsd68", eval_dir="set5", vgg_weights="vgg16")),
@@ -275,7 +304,8 @@ def test_every_flagfile_parses_and_names_no_shared_folder(name):
     ("style_mosaic", dict(content_dir="bsd68", style_image="mosaic", vgg_weights="vgg16")),
     ("singan_balloons", dict(image="balloons")),
     ("pix2pix_bsd68_gray2color", dict(dataset="gray2color:bsd68")),
-])
+  ],
+)
 def test_flagfile_names_resolve_when_the_mirror_has_them(mirror, tmp_path, name, expected):
   method, config = _parse(os.path.join(FLAGS_DIR, name + ".flags"))
   assert {k: getattr(config, k) for k in expected} == expected
@@ -292,17 +322,18 @@ def test_flagfile_names_resolve_when_the_mirror_has_them(mirror, tmp_path, name,
 def test_unpaired_specs_take_names(tmp_path, monkeypatch):
   """``idx-classes:NAME`` and a bare CycleGAN set name resolve through the registry."""
   from jaxgan.data import unpaired
-  monkeypatch.setenv('JAXGAN_HOME', str(tmp_path / 'home'))
-  monkeypatch.delenv('JAXGAN_MIRROR', raising=False)
-  for spec in ('idx-classes:fashion_mnist:A=7:B=9', 'horse2zebra'):
-    with pytest.raises(download.NotAvailableError, match=r'run `python -m jaxgan.download '):
-      unpaired.unpaired_builder(spec, tmp_path / 'tfds')
-  mirror = tmp_path / 'mirror' / 'cyclegan' / 'horse2zebra'
-  for domain in ('trainA', 'trainB'):
+
+  monkeypatch.setenv("JAXGAN_HOME", str(tmp_path / "home"))
+  monkeypatch.delenv("JAXGAN_MIRROR", raising=False)
+  for spec in ("idx-classes:fashion_mnist:A=7:B=9", "horse2zebra"):
+    with pytest.raises(download.NotAvailableError, match=r"run `python -m jaxgan.download "):
+      unpaired.unpaired_builder(spec, tmp_path / "tfds")
+  mirror = tmp_path / "mirror" / "cyclegan" / "horse2zebra"
+  for domain in ("trainA", "trainB"):
     (mirror / domain).mkdir(parents=True)
-    Image.new('RGB', (8, 8), (10, 20, 30)).save(mirror / domain / 'a.png')
-  monkeypatch.setenv('JAXGAN_MIRROR', str(tmp_path / 'mirror'))
-  builder = unpaired.unpaired_builder('horse2zebra', tmp_path / 'tfds')
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(mirror / domain / "a.png")
+  monkeypatch.setenv("JAXGAN_MIRROR", str(tmp_path / "mirror"))
+  builder = unpaired.unpaired_builder("horse2zebra", tmp_path / "tfds")
   assert str(mirror.resolve()) in builder.builder_config.description
 
 
@@ -310,9 +341,12 @@ def test_import_torch_takes_pretrained_generator_names(tmp_path, no_data):
   """``--torch_G=pix2pix_facades_label2photo`` / ``--torch_G_A=cyclegan_horse2zebra_model``: a missing
   name stops before the workdir exists; a cached one resolves to its file."""
   from jaxgan.methods import cyclegan
+
   config = pix2pix.Config(workdir=str(tmp_path / "w"), torch_G="pix2pix_facades_label2photo")
-  with pytest.raises(download.NotAvailableError,
-                     match="--torch_G=pix2pix_facades_label2photo: " + NOT_THERE.format("pix2pix_facades_label2photo")):
+  with pytest.raises(
+    download.NotAvailableError,
+    match="--torch_G=pix2pix_facades_label2photo: " + NOT_THERE.format("pix2pix_facades_label2photo"),
+  ):
     pix2pix.import_torch(pix2pix.build(config))
   config = cyclegan.Config(workdir=str(tmp_path / "w"), torch_G_A="cyclegan_horse2zebra_model")
   with pytest.raises(download.NotAvailableError, match="--torch_G_A=cyclegan_horse2zebra_model: "):
@@ -323,7 +357,8 @@ def test_import_torch_takes_pretrained_generator_names(tmp_path, no_data):
   (cached / "horse2zebra.pth").write_bytes(b"")
   (cached / ".complete").write_text("{}")
   assert download.resolve_flag("cyclegan_horse2zebra_model", flag="--torch_G_A", kind="file") == str(
-      cached / "horse2zebra.pth")
+    cached / "horse2zebra.pth"
+  )
 
 
 def test_official_pix2pix_set_by_name_reads_its_ab_layout(tmp_path, no_data, monkeypatch):

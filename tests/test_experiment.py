@@ -9,20 +9,47 @@ import pytest
 from absl import flags
 
 from jaxgan import flags as flags_lib
-from jaxgan.methods import adversarial, catgan, cgan, cyclegan, dcgan, gan, gatys, pix2pix, sgan, singan_apps, sr
-from jaxgan.methods import style_transfer
+from jaxgan.methods import (
+  adversarial,
+  catgan,
+  cgan,
+  cyclegan,
+  dcgan,
+  gan,
+  gatys,
+  pix2pix,
+  sgan,
+  singan_apps,
+  sr,
+  style_transfer,
+)
 from tests.tiny import tree_state, unfinished_copy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ["--image_size=16", "--ngf=8", "--ndf=8", "--nz=8", "--batch_size=16", "--num_samples=9",
-        "--checkpoint_every=2", "--log_every=1", "--sample_every=2"]
+TINY = [
+  "--image_size=16",
+  "--ngf=8",
+  "--ndf=8",
+  "--nz=8",
+  "--batch_size=16",
+  "--num_samples=9",
+  "--checkpoint_every=2",
+  "--log_every=1",
+  "--sample_every=2",
+]
 # The scripts import jaxgan from this tree (not from wherever the package is installed).
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)}
 
 
 def _run(script, *args, timeout=600):
-  return subprocess.run([sys.executable, os.path.join(ROOT, "experiments", script), *args],
-                        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=ENV)
+  return subprocess.run(
+    [sys.executable, os.path.join(ROOT, "experiments", script), *args],
+    capture_output=True,
+    text=True,
+    timeout=timeout,
+    cwd=ROOT,
+    env=ENV,
+  )
 
 
 @pytest.mark.parametrize("config_cls", [dcgan.Config, gan.Config])
@@ -49,14 +76,17 @@ def test_invalid_value_names_the_flag():
     flags_lib.config_from_flags(dcgan.Config, fv)
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(
+  "args, message",
+  [
     (["--no_such_flag=1"], "no_such_flag"),
     (["--batch_size=abc"], "batch_size"),
     (["--batch_size=0"], "batch_size=0 must be > 0"),
     (["--loss=gauss"], "loss"),
     (["--image_size=100"], "image_size=100"),
     ([], "--workdir is required"),
-])
+  ],
+)
 def test_script_stops_on_bad_flags_before_compiling(tmp_path, args, message):
   workdir = [] if not args else [f"--workdir={tmp_path / 'w'}"]
   r = _run("dcgan.py", *workdir, *args, timeout=120)
@@ -104,8 +134,10 @@ def test_dcgan_script_trains_resumes_and_runs_latent_tools(tmp_path):
   r = _run("dcgan.py", *tool)
   script = os.path.join(ROOT, "experiments", "dcgan.py")
   assert r.returncode == 2 and "Traceback" not in r.stderr
-  assert (f"jaxgan: error: train first: python {script} --flagfile={flagfile} --workdir={partial} --num_strips=2 "
-          f"--mode=train ({partial} is at step 3 of 5; --allow_partial uses it as it is)") in r.stderr
+  assert (
+    f"jaxgan: error: train first: python {script} --flagfile={flagfile} --workdir={partial} --num_strips=2 "
+    f"--mode=train ({partial} is at step 3 of 5; --allow_partial uses it as it is)"
+  ) in r.stderr
   assert tree_state(partial) == before
   # ... unless --allow_partial: then they use step 3, and say so.
   r = _run("dcgan.py", *tool, "--allow_partial")
@@ -118,8 +150,10 @@ def test_latent_tools_need_a_checkpoint(tmp_path):
   r = _run("gan.py", f"--workdir={tmp_path / 'none'}", "--mode=interpolate", "--allow_partial", timeout=120)
   script = os.path.join(ROOT, "experiments", "gan.py")
   assert r.returncode == 2 and "Traceback" not in r.stderr
-  assert r.stderr.splitlines()[0].startswith(f"jaxgan: error: train first: python {script} --workdir="
-                                            f"{tmp_path / 'none'} --mode=train (no checkpoint in {tmp_path / 'none'})")
+  assert r.stderr.splitlines()[0].startswith(
+    f"jaxgan: error: train first: python {script} --workdir="
+    f"{tmp_path / 'none'} --mode=train (no checkpoint in {tmp_path / 'none'})"
+  )
   assert not (tmp_path / "none").exists()
 
 
@@ -127,21 +161,35 @@ def test_latent_tools_need_a_checkpoint(tmp_path):
 # "train first" without one, except those that make their own model (test_every_tool_mode_is_checked).
 MAKE_THEIR_OWN_MODEL = {("pix2pix", "import_torch"), ("cyclegan", "import_torch")}
 TOOL_MODES = {  # where each method's check is tested
-    ("gan", "interpolate"), ("gan", "arithmetic"), ("dcgan", "interpolate"), ("dcgan", "arithmetic"),  # here
-    ("cgan", "generate"),  # here and in test_cgan.py
-    ("pix2pix", "test"), ("pix2pix", "export_torch"),  # test_pix2pix.py
-    ("cyclegan", "test"), ("cyclegan", "export_torch"),  # test_cyclegan.py
-    ("sr", "test"),  # test_sr.py
-    ("style_transfer", "stylize"),  # test_style.py
-    *(("singan", mode) for mode in singan_apps.MODES),  # test_singan.py
+  ("gan", "interpolate"),
+  ("gan", "arithmetic"),
+  ("dcgan", "interpolate"),
+  ("dcgan", "arithmetic"),  # here
+  ("cgan", "generate"),  # here and in test_cgan.py
+  ("pix2pix", "test"),
+  ("pix2pix", "export_torch"),  # test_pix2pix.py
+  ("cyclegan", "test"),
+  ("cyclegan", "export_torch"),  # test_cyclegan.py
+  ("sr", "test"),  # test_sr.py
+  ("style_transfer", "stylize"),  # test_style.py
+  *(("singan", mode) for mode in singan_apps.MODES),  # test_singan.py
 }
 
 
 def test_every_tool_mode_is_checked():
-  modes = {"gan": adversarial.MODES, "dcgan": adversarial.MODES, "cgan": cgan.MODES, "sgan": sgan.MODES,
-           "catgan": catgan.MODES, "pix2pix": pix2pix.MODES, "cyclegan": cyclegan.MODES, "sr": sr.MODES,
-           "style_transfer": style_transfer.MODES, "gatys": gatys.MODES,
-           "singan": {"train": None, **singan_apps.MODES}}
+  modes = {
+    "gan": adversarial.MODES,
+    "dcgan": adversarial.MODES,
+    "cgan": cgan.MODES,
+    "sgan": sgan.MODES,
+    "catgan": catgan.MODES,
+    "pix2pix": pix2pix.MODES,
+    "cyclegan": cyclegan.MODES,
+    "sr": sr.MODES,
+    "style_transfer": style_transfer.MODES,
+    "gatys": gatys.MODES,
+    "singan": {"train": None, **singan_apps.MODES},
+  }
   scripts = {os.path.splitext(n)[0] for n in os.listdir(os.path.join(ROOT, "experiments")) if n.endswith(".py")}
   assert set(modes) == scripts
   tools = {(method, mode) for method, ms in modes.items() for mode in ms if mode != "train"}
@@ -150,12 +198,29 @@ def test_every_tool_mode_is_checked():
 
 def test_train_command_is_the_scripts_own_command_line_in_train_mode(monkeypatch):
   from jaxgan.methods import runner
+
   config = dcgan.Config(workdir="W", nz=8)
-  monkeypatch.setattr(sys, "argv", ["experiments/dcgan.py", "--flagfile=f.flags", "--mode", "interpolate",
-                                    "--workdir=W", "--allow_partial", "--restore_step", "3", "--noallow_partial",
-                                    "--interpolation=lerp", "--arithmetic_groups=0;1;2"])
-  assert runner.train_command(config) == ("python experiments/dcgan.py --flagfile=f.flags --workdir=W "
-                                          "--interpolation=lerp '--arithmetic_groups=0;1;2' --mode=train")
+  monkeypatch.setattr(
+    sys,
+    "argv",
+    [
+      "experiments/dcgan.py",
+      "--flagfile=f.flags",
+      "--mode",
+      "interpolate",
+      "--workdir=W",
+      "--allow_partial",
+      "--restore_step",
+      "3",
+      "--noallow_partial",
+      "--interpolation=lerp",
+      "--arithmetic_groups=0;1;2",
+    ],
+  )
+  assert runner.train_command(config) == (
+    "python experiments/dcgan.py --flagfile=f.flags --workdir=W "
+    "--interpolation=lerp '--arithmetic_groups=0;1;2' --mode=train"
+  )
   monkeypatch.setattr(sys, "argv", ["/x/experiments/gan.py", "--workdir=W"])  # another method's script
   assert runner.train_command(config) == "python experiments/dcgan.py --mode=train --workdir=W --nz=8"
 
@@ -167,16 +232,33 @@ def test_latent_tools_on_an_empty_workdir_say_train_first(tmp_path, method, mode
   workdir = tmp_path / "empty"
   workdir.mkdir()
   config = module.Config(workdir=str(workdir), allow_partial=True, nz=8)
-  with pytest.raises(FileNotFoundError, match="^" + re.escape(
+  with pytest.raises(
+    FileNotFoundError,
+    match="^"
+    + re.escape(
       f"train first: python experiments/{method}.py --mode=train --workdir={workdir} --nz=8 "
-      f"(no checkpoint in {workdir})") + "$"):
+      f"(no checkpoint in {workdir})"
+    )
+    + "$",
+  ):
     modes[mode](module.build(config))
   assert os.listdir(workdir) == []
 
 
 def test_gan_script_trains_with_k_discriminator_steps(tmp_path):
-  r = _run("gan.py", f"--workdir={tmp_path / 'g'}", "--dataset=digits", "--image_size=8", "--g_hidden=32,32",
-           "--d_units=16", "--d_pieces=2", "--batch_size=10", "--d_steps=2", "--num_steps=2",
-           "--sample_every=2", "--num_samples=4")
+  r = _run(
+    "gan.py",
+    f"--workdir={tmp_path / 'g'}",
+    "--dataset=digits",
+    "--image_size=8",
+    "--g_hidden=32,32",
+    "--d_units=16",
+    "--d_pieces=2",
+    "--batch_size=10",
+    "--d_steps=2",
+    "--num_steps=2",
+    "--sample_every=2",
+    "--num_samples=4",
+  )
   assert r.returncode == 0, r.stderr[-3000:]
   assert os.listdir(tmp_path / "g" / "samples") == ["step_00000002.png"]

@@ -17,13 +17,20 @@ from tests import tiny
 
 
 def _fit(workdir, num_steps, method, **options):
-  loader = BatchLoader(tiny.ListSource(n=24, size=16), global_batch_size=8, seed=3,
-                       transform=labelled_transform(image_size=16, channels=1))
+  loader = BatchLoader(
+    tiny.ListSource(n=24, size=16), global_batch_size=8, seed=3, transform=labelled_transform(image_size=16, channels=1)
+  )
   options = {"checkpoint_every": 2, "keep_checkpoints": 2, "log_every": 1, "sample_every": 3, **options}
-  return fit(workdir=workdir, init_fn=method.init_state, train_step=method.train_step, batches=loader,
-             options=LoopOptions(num_steps=num_steps, progress=False, **options),
-             key=jax.random.PRNGKey(7), sample_fn=method.sample,
-             eval_fn=lambda state: {"g_norm": float(optax.tree.norm(state.nets["G"].params))})
+  return fit(
+    workdir=workdir,
+    init_fn=method.init_state,
+    train_step=method.train_step,
+    batches=loader,
+    options=LoopOptions(num_steps=num_steps, progress=False, **options),
+    key=jax.random.PRNGKey(7),
+    sample_fn=method.sample,
+    eval_fn=lambda state: {"g_norm": float(optax.tree.norm(state.nets["G"].params))},
+  )
 
 
 def test_resumed_run_is_bit_identical_to_uninterrupted_run(tmp_path, fit_spy):
@@ -50,6 +57,7 @@ def test_fit_writes_checkpoints_events_and_samples_inside_workdir(tmp_path):
   events = os.listdir(workdir / "tensorboard")
   assert len(events) == 1 and events[0].startswith("events.out.tfevents")
   from PIL import Image
+
   grid = np.asarray(Image.open(workdir / "samples" / "step_00000005.png"))
   assert grid.shape == (2 + 2 * 18, 2 + 2 * 18)  # 4 samples of 16x16, 2 px padding
   assert grid.std() > 0
@@ -83,11 +91,18 @@ def test_evaluation_hook_runs_every_m_steps_and_at_the_end(tmp_path):
     seen.append(int(state.step))
     return {"step_seen": float(state.step)}
 
-  loader = BatchLoader(tiny.ListSource(n=24, size=16), global_batch_size=8, seed=3,
-                       transform=labelled_transform(image_size=16, channels=1))
-  fit(workdir=tmp_path, init_fn=method.init_state, train_step=method.train_step, batches=loader,
-      options=LoopOptions(num_steps=5, checkpoint_every=0, eval_every=2, progress=False),
-      key=jax.random.PRNGKey(0), eval_fn=eval_fn)
+  loader = BatchLoader(
+    tiny.ListSource(n=24, size=16), global_batch_size=8, seed=3, transform=labelled_transform(image_size=16, channels=1)
+  )
+  fit(
+    workdir=tmp_path,
+    init_fn=method.init_state,
+    train_step=method.train_step,
+    batches=loader,
+    options=LoopOptions(num_steps=5, checkpoint_every=0, eval_every=2, progress=False),
+    key=jax.random.PRNGKey(0),
+    eval_fn=eval_fn,
+  )
   assert seen == [2, 4, 5]
 
 
@@ -119,8 +134,9 @@ class _FakeClock:
 
 
 def _fit_with_deadline(workdir, method, clock, deadline, eval_seconds=0.0, num_steps=100):
-  loader = BatchLoader(tiny.ListSource(n=24, size=16), global_batch_size=8, seed=3,
-                       transform=labelled_transform(image_size=16, channels=1))
+  loader = BatchLoader(
+    tiny.ListSource(n=24, size=16), global_batch_size=8, seed=3, transform=labelled_transform(image_size=16, channels=1)
+  )
 
   class Clocked:
     def iterate(self, start_step=0):
@@ -132,15 +148,24 @@ def _fit_with_deadline(workdir, method, clock, deadline, eval_seconds=0.0, num_s
     clock.now += eval_seconds
     return {}
 
-  return fit(workdir=workdir, init_fn=method.init_state, train_step=method.train_step, batches=Clocked(),
-             options=LoopOptions(num_steps=num_steps, checkpoint_every=0, eval_every=3, progress=False),
-             key=jax.random.PRNGKey(7), eval_fn=eval_fn, deadline=deadline)
+  return fit(
+    workdir=workdir,
+    init_fn=method.init_state,
+    train_step=method.train_step,
+    batches=Clocked(),
+    options=LoopOptions(num_steps=num_steps, checkpoint_every=0, eval_every=3, progress=False),
+    key=jax.random.PRNGKey(7),
+    eval_fn=eval_fn,
+    deadline=deadline,
+  )
 
 
 @pytest.mark.parametrize("eval_seconds", [0.0, 2.0])
 def test_deadline_stops_before_it_with_a_checkpoint_and_a_prefix_of_the_unlimited_run(
-    tmp_path, monkeypatch, eval_seconds):
+  tmp_path, monkeypatch, eval_seconds
+):
   from jaxgan.train import loop
+
   clock = _FakeClock()
   monkeypatch.setattr(loop, "time", clock)
   method = dcgan.build(tiny.dcgan_config())
@@ -160,6 +185,7 @@ def test_deadline_stops_before_it_with_a_checkpoint_and_a_prefix_of_the_unlimite
 
 def test_a_deadline_already_past_trains_nothing(tmp_path, monkeypatch):
   from jaxgan.train import loop
+
   clock = _FakeClock()
   monkeypatch.setattr(loop, "time", clock)
   state = _fit_with_deadline(tmp_path, dcgan.build(tiny.dcgan_config()), clock, deadline=-1.0)

@@ -27,7 +27,7 @@ def _tagged(tags):
 def _tags(images):
   images = np.asarray(images)
   flat = images.reshape(images.shape[0], -1)
-  assert (flat == flat[:, :1]).all(), 'an image was made up, not passed through'
+  assert (flat == flat[:, :1]).all(), "an image was made up, not passed through"
   return flat[:, 0].astype(int)
 
 
@@ -56,7 +56,7 @@ def _check_history(initial, inputs, returned, final):
   from_pool = 0
   for t, r in zip(inputs, returned):
     if r != t:
-      assert r in stored, f'returned {r}, which was not in the pool {stored}'
+      assert r in stored, f"returned {r}, which was not in the pool {stored}"
       stored.remove(r)
       stored.append(t)
       from_pool += 1
@@ -66,14 +66,13 @@ def _check_history(initial, inputs, returned, final):
 
 def test_full_pool_returns_stored_images_half_the_time():
   size, n = 4, 600
-  pool, _ = query(image_pool.init_pool(size, SHAPE), _tagged(range(1, size + 1)),
-                  jax.random.key(0))
+  pool, _ = query(image_pool.init_pool(size, SHAPE), _tagged(range(1, size + 1)), jax.random.key(0))
   inputs = np.arange(size + 1, size + 1 + n)
   new_pool, out = query(pool, _tagged(inputs), jax.random.key(7))
   returned = _tags(out)
   assert int(new_pool.count) == size
-  assert set(returned) <= set(range(1, size + 1 + n)), 'never made-up images'
-  assert (returned <= inputs).all(), 'never an image from the future'
+  assert set(returned) <= set(range(1, size + 1 + n)), "never made-up images"
+  assert (returned <= inputs).all(), "never an image from the future"
   from_pool = _check_history(range(1, size + 1), inputs, returned, _tags(new_pool.buffer))
   # Binomial(600, 0.5): mean 300, sd 12.2; 5 sd either side.
   assert 239 <= from_pool <= 361, from_pool
@@ -143,9 +142,8 @@ def test_batch_equals_images_one_by_one():
 
 def test_state_restored_mid_fill_continues_identically():
   pool, _ = query(image_pool.init_pool(6, SHAPE), _tagged([1, 2, 3]), jax.random.key(0))
-  saved = {'buffer': np.asarray(pool.buffer), 'count': np.asarray(pool.count)}
-  restored = image_pool.ImagePool(buffer=jnp.asarray(saved['buffer']),
-                                  count=jnp.asarray(saved['count']))
+  saved = {"buffer": np.asarray(pool.buffer), "count": np.asarray(pool.count)}
+  restored = image_pool.ImagePool(buffer=jnp.asarray(saved["buffer"]), count=jnp.asarray(saved["count"]))
   images, key = _tagged(range(4, 14)), jax.random.key(2)
   a_pool, a = query(pool, images, key)
   b_pool, b = query(restored, images, key)
@@ -153,23 +151,22 @@ def test_state_restored_mid_fill_continues_identically():
   np.testing.assert_array_equal(a_pool.buffer, b_pool.buffer)
   assert int(a_pool.count) == int(b_pool.count) == 6
   # A count restored as another integer type (e.g. int64 from numpy) is accepted.
-  _, c = image_pool.query_pool(
-      restored.replace(count=np.int64(saved['count'])), images, key)
+  _, c = image_pool.query_pool(restored.replace(count=np.int64(saved["count"])), images, key)
   np.testing.assert_array_equal(a, c)
 
 
 def test_the_pool_lives_in_a_jitted_train_state():
-  state = {'pool': image_pool.init_pool(2, SHAPE), 'step': jnp.zeros((), jnp.int32)}
+  state = {"pool": image_pool.init_pool(2, SHAPE), "step": jnp.zeros((), jnp.int32)}
 
   @jax.jit
   def step(state, images, key):
-    pool, out = image_pool.query_pool(state['pool'], images, key)
-    return {'pool': pool, 'step': state['step'] + 1}, out.sum()
+    pool, out = image_pool.query_pool(state["pool"], images, key)
+    return {"pool": pool, "step": state["step"] + 1}, out.sum()
 
   for s in range(3):
     state, _ = step(state, _tagged([2 * s + 1, 2 * s + 2]), jax.random.key(s))
-  assert int(state['step']) == 3 and int(state['pool'].count) == 2
-  assert set(_tags(state['pool'].buffer)) <= set(range(1, 7))
+  assert int(state["step"]) == 3 and int(state["pool"].count) == 2
+  assert set(_tags(state["pool"].buffer)) <= set(range(1, 7))
 
 
 def test_gradients_do_not_flow_through_the_pool():
@@ -180,17 +177,17 @@ def test_gradients_do_not_flow_through_the_pool():
 
 def test_bad_images_are_rejected():
   pool = image_pool.init_pool(2, SHAPE)
-  with pytest.raises(ValueError, match=r'shape \(2, 2, 1\)'):
+  with pytest.raises(ValueError, match=r"shape \(2, 2, 1\)"):
     image_pool.query_pool(pool, jnp.zeros((3, 2, 2, 3)), jax.random.key(0))
-  with pytest.raises(ValueError, match='an image'):
+  with pytest.raises(ValueError, match="an image"):
     image_pool.query_image(pool, jnp.zeros((1, 2, 2, 1)), jax.random.key(0))
-  with pytest.raises(ValueError, match='bfloat16'):
+  with pytest.raises(ValueError, match="bfloat16"):
     image_pool.query_pool(pool, jnp.zeros((3,) + SHAPE, jnp.bfloat16), jax.random.key(0))
-  with pytest.raises(ValueError, match='pool_size'):
+  with pytest.raises(ValueError, match="pool_size"):
     image_pool.init_pool(-1, SHAPE)
 
 
-_SHARDED = textwrap.dedent('''
+_SHARDED = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
     from jax.sharding import NamedSharding, PartitionSpec as P
     from jaxgan.train import image_pool
@@ -209,12 +206,16 @@ _SHARDED = textwrap.dedent('''
       assert got.sharding.is_equivalent_to(split, 4) and pool.buffer.sharding.is_fully_replicated
       images, key = images + 12, jax.random.fold_in(key, 1)
     print('ok')
-''')
+""")
 
 
 def test_sharded_batch_with_a_replicated_pool():
-  env = dict(os.environ, JAX_PLATFORMS='cpu', XLA_FLAGS=os.environ.get('XLA_FLAGS', '')
-             + ' --xla_force_host_platform_device_count=4')
-  r = subprocess.run([sys.executable, '-c', _SHARDED], check=False, env=env, capture_output=True,
-                     text=True, timeout=300)
-  assert r.returncode == 0 and 'ok' in r.stdout, r.stderr[-3000:]
+  env = dict(
+    os.environ,
+    JAX_PLATFORMS="cpu",
+    XLA_FLAGS=os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4",
+  )
+  r = subprocess.run(
+    [sys.executable, "-c", _SHARDED], check=False, env=env, capture_output=True, text=True, timeout=300
+  )
+  assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-3000:]

@@ -6,8 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jaxgan import latent
@@ -16,7 +15,7 @@ vectors = hnp.arrays(np.float32, (8,), elements=st.floats(-3, 3, width=32, allow
 TS = jnp.linspace(0.0, 1.0, 7)
 
 
-@pytest.mark.parametrize('interp', [latent.lerp, latent.slerp])
+@pytest.mark.parametrize("interp", [latent.lerp, latent.slerp])
 @settings(max_examples=20, deadline=None)
 @given(z0=vectors, z1=vectors)
 def test_endpoints_exact_and_shape(interp, z0, z1):
@@ -51,7 +50,7 @@ def test_slerp_quarter_circle():
   np.testing.assert_allclose(out, [np.sqrt(0.5), np.sqrt(0.5)], rtol=1e-6)
 
 
-@pytest.mark.parametrize('scale', [2.0, 1.0, -1.0, 0.0])
+@pytest.mark.parametrize("scale", [2.0, 1.0, -1.0, 0.0])
 def test_slerp_of_parallel_or_zero_vectors_is_lerp(scale):
   z0 = jnp.array([0.5, -1.0, 2.0])
   z1 = scale * z0
@@ -69,24 +68,22 @@ def test_slerp_jit_and_grad_finite():
 
 
 def test_interp_errors():
-  with pytest.raises(ValueError, match='same shape'):
+  with pytest.raises(ValueError, match="same shape"):
     latent.lerp(jnp.zeros(3), jnp.zeros(4), TS)
-  with pytest.raises(ValueError, match='1-D'):
+  with pytest.raises(ValueError, match="1-D"):
     latent.slerp(jnp.zeros(3), jnp.zeros(3), jnp.zeros((2, 2)))
 
 
-@pytest.mark.parametrize('method', ['lerp', 'slerp'])
+@pytest.mark.parametrize("method", ["lerp", "slerp"])
 def test_interpolation_strips(method):
-  strips = latent.interpolation_strips(
-      jax.random.key(0), num_strips=3, steps=5, nz=10, method=method
-  )
+  strips = latent.interpolation_strips(jax.random.key(0), num_strips=3, steps=5, nz=10, method=method)
   chex.assert_shape(strips, (3, 5, 10))
   fn = latent.INTERPOLATIONS[method]
   for s in strips:
     np.testing.assert_allclose(s, fn(s[0], s[-1], jnp.linspace(0, 1, 5)), rtol=1e-5, atol=1e-6)
   assert not np.allclose(strips[0, 0], strips[1, 0])
   with pytest.raises(ValueError, match="valid names: \\['lerp', 'slerp'\\]"):
-    latent.interpolation_strips(jax.random.key(0), num_strips=1, steps=2, nz=2, method='cubic')
+    latent.interpolation_strips(jax.random.key(0), num_strips=1, steps=2, nz=2, method="cubic")
 
 
 def test_vector_arithmetic_matches_numpy():
@@ -98,7 +95,7 @@ def test_vector_arithmetic_matches_numpy():
 
 
 def test_vector_arithmetic_errors():
-  with pytest.raises(ValueError, match='share nz'):
+  with pytest.raises(ValueError, match="share nz"):
     latent.vector_arithmetic(jnp.zeros((2, 4)), jnp.zeros((2, 5)), jnp.zeros((2, 4)))
-  with pytest.raises(ValueError, match='z_b must have shape'):
+  with pytest.raises(ValueError, match="z_b must have shape"):
     latent.vector_arithmetic(jnp.zeros((2, 4)), jnp.zeros(4), jnp.zeros((2, 4)))

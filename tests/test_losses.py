@@ -8,8 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jaxgan import losses
@@ -27,34 +26,34 @@ def _mean(x):
 
 # Direct (naive, float64) reference formulas on probabilities D = sigmoid(logit).
 D_REFERENCES = {
-    'minimax': lambda r, f: _mean(-np.log(_np_sigmoid(r)) - np.log(1 - _np_sigmoid(f))),
-    'non_saturating': lambda r, f: _mean(-np.log(_np_sigmoid(r)) - np.log(1 - _np_sigmoid(f))),
-    'lsgan': lambda r, f: _mean(0.5 * ((r - 1.0) ** 2 + (f - 0.0) ** 2)),
-    'hinge': lambda r, f: _mean(np.maximum(0, 1 - r) + np.maximum(0, 1 + f)),
-    'wgan': lambda r, f: _mean(f - r),
+  "minimax": lambda r, f: _mean(-np.log(_np_sigmoid(r)) - np.log(1 - _np_sigmoid(f))),
+  "non_saturating": lambda r, f: _mean(-np.log(_np_sigmoid(r)) - np.log(1 - _np_sigmoid(f))),
+  "lsgan": lambda r, f: _mean(0.5 * ((r - 1.0) ** 2 + (f - 0.0) ** 2)),
+  "hinge": lambda r, f: _mean(np.maximum(0, 1 - r) + np.maximum(0, 1 + f)),
+  "wgan": lambda r, f: _mean(f - r),
 }
 G_REFERENCES = {
-    'minimax': lambda f: _mean(np.log(1 - _np_sigmoid(f))),
-    'non_saturating': lambda f: _mean(-np.log(_np_sigmoid(f))),
-    'lsgan': lambda f: _mean(0.5 * (f - 1.0) ** 2),
-    'hinge': lambda f: _mean(-f),
-    'wgan': lambda f: _mean(-f),
+  "minimax": lambda f: _mean(np.log(1 - _np_sigmoid(f))),
+  "non_saturating": lambda f: _mean(-np.log(_np_sigmoid(f))),
+  "lsgan": lambda f: _mean(0.5 * (f - 1.0) ** 2),
+  "hinge": lambda f: _mean(-f),
+  "wgan": lambda f: _mean(-f),
 }
 
 logit_arrays = hnp.arrays(
-    np.float32,
-    st.sampled_from(SHAPES),
-    elements=st.floats(-8.0, 8.0, width=32),
+  np.float32,
+  st.sampled_from(SHAPES),
+  elements=st.floats(-8.0, 8.0, width=32),
 )
 
 
 def test_registry_keys():
   assert set(losses.ADVERSARIAL_LOSSES) == set(D_REFERENCES)
   reg = losses.ADVERSARIAL_LOSSES
-  assert reg['minimax'].discriminator is reg['non_saturating'].discriminator
+  assert reg["minimax"].discriminator is reg["non_saturating"].discriminator
 
 
-@pytest.mark.parametrize('name', sorted(D_REFERENCES))
+@pytest.mark.parametrize("name", sorted(D_REFERENCES))
 @settings(max_examples=10, deadline=None)
 @given(data=st.data())
 def test_losses_match_numpy_reference(name, data):
@@ -68,8 +67,8 @@ def test_losses_match_numpy_reference(name, data):
   np.testing.assert_allclose(g, G_REFERENCES[name](f64), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('name', sorted(D_REFERENCES))
-@pytest.mark.parametrize('shape', SHAPES)
+@pytest.mark.parametrize("name", sorted(D_REFERENCES))
+@pytest.mark.parametrize("shape", SHAPES)
 def test_per_example_shape(name, shape):
   loss = losses.get_adversarial_loss(name)
   x = jax.random.normal(jax.random.key(0), shape)
@@ -77,7 +76,7 @@ def test_per_example_shape(name, shape):
   chex.assert_shape(loss.generator(x), (shape[0],))
 
 
-@pytest.mark.parametrize('name', sorted(D_REFERENCES))
+@pytest.mark.parametrize("name", sorted(D_REFERENCES))
 def test_stable_at_extreme_logits(name):
   loss = losses.get_adversarial_loss(name)
   x = jnp.array([-1e4, -100.0, 0.0, 100.0, 1e4])
@@ -89,15 +88,13 @@ def test_lsgan_targets():
   r, f = jnp.array([0.3, 2.0]), jnp.array([-1.0, 0.5])
   got = losses.lsgan_discriminator_loss(r, f, fake_target=-1.0, real_target=1.0)
   np.testing.assert_allclose(got, 0.5 * ((r - 1) ** 2 + (f + 1) ** 2), rtol=1e-6)
-  np.testing.assert_allclose(
-      losses.lsgan_generator_loss(f, target=0.0), 0.5 * f**2, rtol=1e-6
-  )
+  np.testing.assert_allclose(losses.lsgan_generator_loss(f, target=0.0), 0.5 * f**2, rtol=1e-6)
 
 
 # ------------------------------------------------------------------ gradient signs
 
 
-@pytest.mark.parametrize('name', sorted(D_REFERENCES))
+@pytest.mark.parametrize("name", sorted(D_REFERENCES))
 def test_d_loss_decreases_with_real_up_and_fake_down(name):
   d_loss = losses.get_adversarial_loss(name).discriminator
   # Logits where every loss is active: inside hinge's margins and, for LSGAN, on the
@@ -148,15 +145,13 @@ def test_gradient_penalty_zero_for_unit_norm_linear_critic():
 
 @settings(max_examples=20, deadline=None)
 @given(
-    w=hnp.arrays(np.float32, (6,), elements=st.floats(-3, 3, width=32)),
-    target=st.sampled_from([1.0, 0.5, 2.0]),
+  w=hnp.arrays(np.float32, (6,), elements=st.floats(-3, 3, width=32)),
+  target=st.sampled_from([1.0, 0.5, 2.0]),
 )
 def test_gradient_penalty_linear_critic_closed_form(w, target):
   real = jax.random.normal(jax.random.key(1), (4, 6))
   fake = jax.random.normal(jax.random.key(2), (4, 6))
-  gp = losses.gradient_penalty(
-      _linear_critic(jnp.asarray(w)), real, fake, jax.random.key(3), target=target
-  )
+  gp = losses.gradient_penalty(_linear_critic(jnp.asarray(w)), real, fake, jax.random.key(3), target=target)
   expected = (np.linalg.norm(w.astype(np.float64)) - target) ** 2
   np.testing.assert_allclose(gp, np.full(4, expected), rtol=1e-4, atol=1e-5)
 
@@ -167,7 +162,7 @@ def test_gradient_penalty_patch_critic_and_param_grad():
   fake = jax.random.normal(jax.random.key(2), (3, 4, 4, 2))
 
   def penalty(w):
-    critic = lambda x: jnp.einsum('bhwc,c->bhw', x, w)[..., None]
+    critic = lambda x: jnp.einsum("bhwc,c->bhw", x, w)[..., None]
     return losses.gradient_penalty(critic, real, fake, jax.random.key(0))
 
   w = jnp.array([0.1, 0.2])
@@ -192,42 +187,40 @@ def test_gradient_penalty_interpolates_per_example():
 def test_gradient_penalty_finite_grad_at_zero_gradient():
   real = jnp.ones((2, 3))
   w = jnp.zeros(3)
-  g = jax.grad(
-      lambda w: losses.gradient_penalty(_linear_critic(w), real, real, jax.random.key(0)).sum()
-  )(w)
+  g = jax.grad(lambda w: losses.gradient_penalty(_linear_critic(w), real, real, jax.random.key(0)).sum())(w)
   chex.assert_tree_all_finite(g)
 
 
 # --------------------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize('name', sorted(D_REFERENCES))
+@pytest.mark.parametrize("name", sorted(D_REFERENCES))
 def test_errors(name):
   loss = losses.get_adversarial_loss(name)
-  with pytest.raises(ValueError, match='same shape'):
+  with pytest.raises(ValueError, match="same shape"):
     loss.discriminator(jnp.zeros((4,)), jnp.zeros((4, 1)))
-  with pytest.raises(ValueError, match='batch axis'):
+  with pytest.raises(ValueError, match="batch axis"):
     loss.discriminator(jnp.zeros(()), jnp.zeros(()))
-  with pytest.raises(ValueError, match='batch axis'):
+  with pytest.raises(ValueError, match="batch axis"):
     loss.generator(jnp.zeros(()))
 
 
 def test_gradient_penalty_errors():
   critic = lambda x: x.sum(axis=1)
-  with pytest.raises(ValueError, match='same shape'):
+  with pytest.raises(ValueError, match="same shape"):
     losses.gradient_penalty(critic, jnp.zeros((2, 3)), jnp.zeros((3, 3)), jax.random.key(0))
-  with pytest.raises(ValueError, match='batch axis'):
+  with pytest.raises(ValueError, match="batch axis"):
     losses.gradient_penalty(critic, jnp.zeros(()), jnp.zeros(()), jax.random.key(0))
-  with pytest.raises(ValueError, match='per-example'):
+  with pytest.raises(ValueError, match="per-example"):
     losses.gradient_penalty(jnp.sum, jnp.zeros((2, 3)), jnp.zeros((2, 3)), jax.random.key(0))
 
 
 def test_unknown_loss_name_lists_valid_names():
-  with pytest.raises(ValueError, match='hinge.*lsgan.*minimax'):
-    losses.get_adversarial_loss('vanila')
+  with pytest.raises(ValueError, match="hinge.*lsgan.*minimax"):
+    losses.get_adversarial_loss("vanila")
 
 
 def test_losses_jit():
-  loss = losses.get_adversarial_loss('lsgan')
+  loss = losses.get_adversarial_loss("lsgan")
   f = jax.jit(functools.partial(loss.discriminator))
   chex.assert_shape(f(jnp.zeros((2, 3)), jnp.ones((2, 3))), (2,))

@@ -17,10 +17,10 @@ def _abstract(ctor, **kwargs):
   return nnx.eval_shape(lambda: ctor(**kwargs, rngs=nnx.Rngs(0)))
 
 
-@functools.partial(jax.jit, static_argnames=('graphdef', 'train'))
+@functools.partial(jax.jit, static_argnames=("graphdef", "train"))
 def _pure_apply(graphdef, params, stats, x, key, *, train):
   m = nnx.merge(graphdef, params, stats, copy=True)
-  kwargs = {} if key is None else {'key': key}
+  kwargs = {} if key is None else {"key": key}
   y = m(x, train=train, **kwargs)
   return y, nnx.state(m, nnx.BatchStat)
 
@@ -51,7 +51,7 @@ def test_count_params_module_state_and_pytree():
   assert jnn.count_params(nnx.state(m)) == 24
   assert jnn.count_params(nnx.split(m, nnx.Param, nnx.BatchStat)[1]) == 24
   assert jnn.count_params(nnx.to_pure_dict(nnx.state(m, nnx.Param))) == 24
-  assert jnn.count_params({'a': jnp.zeros((2, 3))}) == 6
+  assert jnn.count_params({"a": jnp.zeros((2, 3))}) == 6
 
 
 def test_maxout_is_max_over_pieces():
@@ -97,7 +97,7 @@ def test_mlp_discriminator_dropout_keys():
   assert not np.allclose(train1, train2)
   chex.assert_trees_all_equal(eval1, eval2)
   chex.assert_trees_all_close(eval1, d(x, train=False), rtol=1e-6)
-  with pytest.raises(ValueError, match='key'):
+  with pytest.raises(ValueError, match="key"):
     d(x, train=True)
   # No RNG state lives in the module: Param is all there is.
   graphdef, params, rest = nnx.split(d, nnx.Param, ...)
@@ -107,9 +107,7 @@ def test_mlp_discriminator_dropout_keys():
 # -------------------------------------------------------------------------- DCGAN
 
 
-@pytest.mark.parametrize(
-    'width, g_count, d_count', [(64, 3_576_704, 2_765_568), (128, 12_658_432, 11_036_160)]
-)
+@pytest.mark.parametrize("width, g_count, d_count", [(64, 3_576_704, 2_765_568), (128, 12_658_432, 11_036_160)])
 def test_dcgan64_parameter_counts(width, g_count, d_count):
   g = _abstract(models.dcgan_generator_64, nz=100, ngf=width, out_channels=3)
   d = _abstract(models.dcgan_discriminator_64, ndf=width, in_channels=3)
@@ -117,8 +115,8 @@ def test_dcgan64_parameter_counts(width, g_count, d_count):
   assert jnn.count_params(d) == d_count
 
 
-@pytest.mark.parametrize('resolution', [16, 32, 64, 128])
-@pytest.mark.parametrize('channels', [1, 3])
+@pytest.mark.parametrize("resolution", [16, 32, 64, 128])
+@pytest.mark.parametrize("channels", [1, 3])
 def test_dcgan_output_shapes(resolution, channels):
   g = _abstract(models.DCGANGenerator, resolution=resolution, ngf=8, out_channels=channels)
   d = _abstract(models.DCGANDiscriminator, resolution=resolution, ndf=8, in_channels=channels)
@@ -139,10 +137,10 @@ def test_dcgan_generator_layer_widths():
   assert d.to_logit.kernel.shape == (4, 4, 512, 1)
 
 
-@pytest.mark.parametrize('bad', [8, 48, 100, 0, -64, 64.0])
+@pytest.mark.parametrize("bad", [8, 48, 100, 0, -64, 64.0])
 def test_dcgan_bad_resolution(bad):
   for ctor in (models.DCGANGenerator, models.DCGANDiscriminator):
-    with pytest.raises(ValueError, match=f'got {bad!r}'):
+    with pytest.raises(ValueError, match=f"got {bad!r}"):
       ctor(resolution=bad, rngs=nnx.Rngs(0))
 
 
@@ -151,11 +149,11 @@ SMALL_G = dict(resolution=16, ngf=16, nz=8, out_channels=1)
 SMALL_D = dict(resolution=16, ndf=8, in_channels=1)
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope="module")
 def small_dcgan_template():
   return (
-      models.DCGANGenerator(**SMALL_G, rngs=nnx.Rngs(0)),
-      models.DCGANDiscriminator(**SMALL_D, rngs=nnx.Rngs(1)),
+    models.DCGANGenerator(**SMALL_G, rngs=nnx.Rngs(0)),
+    models.DCGANDiscriminator(**SMALL_D, rngs=nnx.Rngs(1)),
   )
 
 
@@ -191,10 +189,7 @@ def test_dcgan_train_vs_eval_and_split_merge_roundtrip(small_dcgan):
     y_train, stats_after_train = _split_apply(model, inp, train=True)
     assert not np.allclose(y_train, y_eval, atol=1e-4)  # batch vs running statistics
     chex.assert_trees_all_equal_shapes(stats_after_train, stats)
-    assert all(
-        not np.allclose(a, b)
-        for a, b in zip(jax.tree.leaves(stats_after_train), jax.tree.leaves(stats))
-    )
+    assert all(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(stats_after_train), jax.tree.leaves(stats)))
     # merge(split(model)) reproduces outputs.
     clone = nnx.merge(graphdef, params, stats)
     chex.assert_trees_all_close(clone(inp, train=False), y_eval, rtol=1e-6)
@@ -221,14 +216,16 @@ def _torch_conv_transpose_reference(x, w_torch, stride, padding, output_padding=
   full = np.zeros((b, (h - 1) * stride + kh + op, (w_ - 1) * stride + kw + op, cout))
   for i in range(h):
     for j in range(w_):
-      contrib = np.einsum('bc,cokl->bklo', x[:, i, j, :], w_torch)
+      contrib = np.einsum("bc,cokl->bklo", x[:, i, j, :], w_torch)
       full[:, i * stride : i * stride + kh, j * stride : j * stride + kw, :] += contrib
   out_h = (h - 1) * stride - 2 * padding + kh + op
   out_w = (w_ - 1) * stride - 2 * padding + kw + op
   return full[:, padding : padding + out_h, padding : padding + out_w, :]
 
 
-@pytest.mark.parametrize('kernel, stride, padding, output_padding, size', [
+@pytest.mark.parametrize(
+  "kernel, stride, padding, output_padding, size",
+  [
     (4, 2, 1, 0, 4),  # DCGAN / pix2pix up-sampling: exactly 2x
     (4, 2, 1, 0, 5),
     (4, 1, 0, 0, 1),  # DCGAN projection 1x1 -> 4x4
@@ -237,11 +234,19 @@ def _torch_conv_transpose_reference(x, w_torch, stride, padding, output_padding=
     (5, 3, 2, 0, 4),
     (3, 1, 1, 0, 5),
     (2, 2, 0, 0, 3),
-])
+  ],
+)
 def test_conv_transpose_matches_pytorch_definition(kernel, stride, padding, output_padding, size):
-  layer = jnn.ConvTranspose(3, 2, kernel, stride=stride, padding=padding,
-                            output_padding=output_padding, rngs=nnx.Rngs(0),
-                            bias_init=nnx.initializers.normal(1.0))
+  layer = jnn.ConvTranspose(
+    3,
+    2,
+    kernel,
+    stride=stride,
+    padding=padding,
+    output_padding=output_padding,
+    rngs=nnx.Rngs(0),
+    bias_init=nnx.initializers.normal(1.0),
+  )
   x = np.asarray(jax.random.normal(jax.random.key(1), (2, size, size + 1, 3)), np.float64)
   kernel_hwio = np.asarray(layer.kernel[...], np.float64)
   w_torch = kernel_hwio.transpose(2, 3, 0, 1)  # PyTorch orientation: no flip
@@ -253,10 +258,9 @@ def test_conv_transpose_matches_pytorch_definition(kernel, stride, padding, outp
   # Gradients agree with the lhs-dilated convolution (the textbook transposed conv).
   pads = [(kernel - 1 - padding, kernel - 1 - padding + output_padding)] * 2
   dilated = lambda x, k: jax.lax.conv_general_dilated(
-      x, k[::-1, ::-1], (1, 1), pads, lhs_dilation=(stride, stride),
-      dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-  phases = lambda x, k: jnn.conv_transpose(x, k, stride=stride, padding=padding,
-                                           output_padding=output_padding)
+    x, k[::-1, ::-1], (1, 1), pads, lhs_dilation=(stride, stride), dimension_numbers=("NHWC", "HWIO", "NHWC")
+  )
+  phases = lambda x, k: jnn.conv_transpose(x, k, stride=stride, padding=padding, output_padding=output_padding)
   args = (jnp.asarray(x, jnp.float32), jnp.asarray(kernel_hwio, jnp.float32))
   for f in (phases, dilated):
     assert f(*args).shape == got.shape
@@ -267,16 +271,14 @@ def test_conv_transpose_matches_pytorch_definition(kernel, stride, padding, outp
 
 
 def test_conv_transpose_rejects_bad_padding():
-  with pytest.raises(ValueError, match='padding=4'):
+  with pytest.raises(ValueError, match="padding=4"):
     jnn.ConvTranspose(2, 2, 4, stride=2, padding=4, rngs=nnx.Rngs(0))
-  with pytest.raises(ValueError, match='output_padding=2'):
-    jnn.conv_transpose(jnp.zeros((1, 2, 2, 1)), jnp.zeros((3, 3, 1, 1)), stride=2, padding=1,
-                       output_padding=2)
+  with pytest.raises(ValueError, match="output_padding=2"):
+    jnn.conv_transpose(jnp.zeros((1, 2, 2, 1)), jnp.zeros((3, 3, 1, 1)), stride=2, padding=1, output_padding=2)
 
 
 def test_conv_padding_matches_pytorch_definition():
-  layer = nnx.Conv(2, 3, (4, 4), strides=(2, 2), padding=jnn.torch_conv_padding(1),
-                   use_bias=False, rngs=nnx.Rngs(0))
+  layer = nnx.Conv(2, 3, (4, 4), strides=(2, 2), padding=jnn.torch_conv_padding(1), use_bias=False, rngs=nnx.Rngs(0))
   x = np.asarray(jax.random.normal(jax.random.key(1), (1, 8, 8, 2)), np.float64)
   k = np.asarray(layer.kernel[...], np.float64)
   xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
@@ -284,16 +286,20 @@ def test_conv_padding_matches_pytorch_definition():
   for i in range(4):
     for j in range(4):
       patch = xp[:, 2 * i : 2 * i + 4, 2 * j : 2 * j + 4, :]
-      expected[:, i, j] = np.einsum('bhwc,hwco->bo', patch, k)
+      expected[:, i, j] = np.einsum("bhwc,hwco->bo", patch, k)
   np.testing.assert_allclose(layer(jnp.asarray(x, jnp.float32)), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_shape_checks_name_the_expected_shape_and_the_next_working_size():
   from jaxgan.nn.layers import check_multiple, check_nhwc  # pylint: disable=g-import-not-at-top
+
   check_nhwc(jnp.zeros((2, 8, 8, 3)), 3)
-  check_multiple(jnp.zeros((1, 8, 12, 3)), 4, 'net')
-  with pytest.raises(ValueError, match=r'z must have shape \[B, H, W, 3\], got \(8, 8, 3\)'):
-    check_nhwc(jnp.zeros((8, 8, 3)), 3, 'z')
-  with pytest.raises(ValueError, match=r'10x13 is not a multiple of 4, the stride of net \(the next size that '
-                                       r'is: 12x16\)'):
-    check_multiple(jnp.zeros((1, 10, 13, 1)), 4, 'net')
+  check_multiple(jnp.zeros((1, 8, 12, 3)), 4, "net")
+  with pytest.raises(ValueError, match=r"z must have shape \[B, H, W, 3\], got \(8, 8, 3\)"):
+    check_nhwc(jnp.zeros((8, 8, 3)), 3, "z")
+  with pytest.raises(
+    ValueError,
+    match=r"10x13 is not a multiple of 4, the stride of net \(the next size that "
+    r"is: 12x16\)",
+  ):
+    check_multiple(jnp.zeros((1, 10, 13, 1)), 4, "net")

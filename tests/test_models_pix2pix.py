@@ -20,25 +20,28 @@ def _count(make, **kwargs):
   return count_params(nnx.eval_shape(lambda: make(rngs=nnx.Rngs(0), **kwargs)))
 
 
-@pytest.mark.parametrize('make, kwargs, expected', [
+@pytest.mark.parametrize(
+  "make, kwargs, expected",
+  [
     (unet.unet_256, {}, 54_413_955),
     (unet.unet_128, {}, 41_828_995),
-    (unet.unet_256, {'norm': 'instance'}, 54_409_603),
-    (patchgan.DISCRIMINATORS['basic'], {}, 2_768_705),
-    (patchgan.DISCRIMINATORS['n_layers'], {'n_layers': 5}, 11_159_361),
-    (patchgan.DISCRIMINATORS['pixel'], {}, 9_024),
+    (unet.unet_256, {"norm": "instance"}, 54_409_603),
+    (patchgan.DISCRIMINATORS["basic"], {}, 2_768_705),
+    (patchgan.DISCRIMINATORS["n_layers"], {"n_layers": 5}, 11_159_361),
+    (patchgan.DISCRIMINATORS["pixel"], {}, 9_024),
     # CycleGAN's discriminator: 3 input channels, instance norm.
-    (patchgan.DISCRIMINATORS['basic'], {'in_channels': 3, 'norm': 'instance'}, 2_764_737),
-])
+    (patchgan.DISCRIMINATORS["basic"], {"in_channels": 3, "norm": "instance"}, 2_764_737),
+  ],
+)
 def test_parameter_counts_equal_the_official_networks(make, kwargs, expected):
   assert _count(make, **kwargs) == expected
 
 
-@pytest.mark.parametrize('name, field', [('pixel', 1), ('patch16', 16), ('basic', 70), ('image', 286)])
+@pytest.mark.parametrize("name, field", [("pixel", 1), ("patch16", 16), ("basic", 70), ("image", 286)])
 def test_receptive_fields_of_the_presets(name, field):
   d = nnx.eval_shape(lambda: patchgan.DISCRIMINATORS[name](rngs=nnx.Rngs(0)))
   assert d.receptive_field == field
-  if name == 'image':
+  if name == "image":
     assert d.receptive_field >= 256  # every output sees the whole 256x256 image
 
 
@@ -55,7 +58,7 @@ def _output_shape(make, size, channels=6):
 
 
 def test_70x70_patchgan_gives_30x30_logits_on_256():
-  assert _output_shape(patchgan.DISCRIMINATORS['basic'], 256) == (2, 30, 30)
+  assert _output_shape(patchgan.DISCRIMINATORS["basic"], 256) == (2, 30, 30)
 
 
 @hypothesis.settings(deadline=None, max_examples=12)
@@ -64,16 +67,16 @@ def test_patchgan_output_size_matches_its_formula(n_layers, size):
   make = functools.partial(patchgan.PatchGANDiscriminator, n_layers=n_layers)
   expected = patchgan.output_size(size, patchgan.patchgan_layers(n_layers))
   if expected < 1:
-    with pytest.raises(ValueError, match='too small'):
+    with pytest.raises(ValueError, match="too small"):
       _output_shape(make, size)
   else:
     assert _output_shape(make, size) == (2, expected, expected)
 
 
-@pytest.mark.parametrize('n_layers', [1, 2])
+@pytest.mark.parametrize("n_layers", [1, 2])
 def test_receptive_field_is_the_support_of_an_outputs_input_gradient(n_layers):
   """One logit depends on exactly a receptive_field x receptive_field window of the input."""
-  d = patchgan.PatchGANDiscriminator(in_channels=1, ndf=2, n_layers=n_layers, norm='none', rngs=nnx.Rngs(1))
+  d = patchgan.PatchGANDiscriminator(in_channels=1, ndf=2, n_layers=n_layers, norm="none", rngs=nnx.Rngs(1))
   field = d.receptive_field
   size = field + 16
   x = jax.random.normal(jax.random.key(0), (1, size, size, 1))
@@ -86,7 +89,7 @@ def test_receptive_field_is_the_support_of_an_outputs_input_gradient(n_layers):
 
 
 def test_pixelgan_is_pointwise():
-  d = patchgan.PixelDiscriminator(in_channels=2, ndf=4, norm='none', rngs=nnx.Rngs(0))
+  d = patchgan.PixelDiscriminator(in_channels=2, ndf=4, norm="none", rngs=nnx.Rngs(0))
   x = jax.random.normal(jax.random.key(0), (1, 5, 7, 2))
   out = d(x, train=True)
   assert out.shape == (1, 5, 7)
@@ -96,7 +99,7 @@ def test_pixelgan_is_pointwise():
 
 
 def _tiny_unet(**kwargs):
-  defaults = {'num_downs': 5, 'ngf': 4, 'in_channels': 3, 'out_channels': 2}
+  defaults = {"num_downs": 5, "ngf": 4, "in_channels": 3, "out_channels": 2}
   return unet.UNetGenerator(**{**defaults, **kwargs}, rngs=nnx.Rngs(0))
 
 
@@ -127,9 +130,9 @@ def test_unet_dropout_blocks_are_the_official_ones():
 
 def test_unet_refuses_sizes_that_are_not_multiples_of_its_stride():
   g = _tiny_unet()
-  with pytest.raises(ValueError, match=r'100x64 is not a multiple of 32'):
+  with pytest.raises(ValueError, match=r"100x64 is not a multiple of 32"):
     g(jnp.zeros((1, 100, 64, 3)), train=True)
-  with pytest.raises(ValueError, match=r'\[B, H, W, 3\]'):
+  with pytest.raises(ValueError, match=r"\[B, H, W, 3\]"):
     g(jnp.zeros((1, 32, 32, 1)), train=True)
 
 
@@ -137,7 +140,7 @@ def test_unet_batch_norm_modes_differ_and_instance_norm_is_per_image():
   x = jax.random.uniform(jax.random.key(0), (3, 32, 32, 3), minval=-1, maxval=1)
   g = _tiny_unet()
   assert not np.allclose(g(x, train=True), g(x, train=False))
-  gi = _tiny_unet(norm='instance')
+  gi = _tiny_unet(norm="instance")
   # Instance norm: an image's output does not depend on the rest of the batch.
   np.testing.assert_allclose(gi(x, train=True)[:1], gi(x[:1], train=True), atol=1e-5)
   np.testing.assert_allclose(gi(x, train=True), gi(x, train=False), atol=1e-6)
@@ -147,15 +150,14 @@ def test_instance_norm_matches_numpy():
   x = np.random.default_rng(0).normal(size=(2, 5, 6, 3)).astype(np.float32) * 3 + 1
   mean = x.mean(axis=(1, 2), keepdims=True)
   var = x.var(axis=(1, 2), keepdims=True)
-  np.testing.assert_allclose(norm_lib.instance_norm(jnp.asarray(x)), (x - mean) / np.sqrt(var + 1e-5),
-                             atol=1e-5)
+  np.testing.assert_allclose(norm_lib.instance_norm(jnp.asarray(x)), (x - mean) / np.sqrt(var + 1e-5), atol=1e-5)
   affine = norm_lib.InstanceNorm(3, affine=True)
   assert count_params(affine) == 6
   np.testing.assert_allclose(affine(jnp.asarray(x)), norm_lib.instance_norm(jnp.asarray(x)), atol=1e-6)
 
 
 def test_norm_choices_and_conv_bias_follow_the_official_code():
-  assert set(norm_lib.NORMS) == {'batch', 'instance', 'none'}
-  assert norm_lib.conv_bias('instance') and not norm_lib.conv_bias('batch') and not norm_lib.conv_bias('none')
+  assert set(norm_lib.NORMS) == {"batch", "instance", "none"}
+  assert norm_lib.conv_bias("instance") and not norm_lib.conv_bias("batch") and not norm_lib.conv_bias("none")
   with pytest.raises(ValueError, match="'group'"):
-    norm_lib.make_norm('group', 4, nnx.Rngs(0))
+    norm_lib.make_norm("group", 4, nnx.Rngs(0))

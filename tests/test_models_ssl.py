@@ -6,8 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
-from hypothesis import given
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jaxgan import models
@@ -26,7 +25,7 @@ def _wn(n_in, n_out):
 # ---------------------------------------------------------------- weight norm layer
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope="module")
 def wn_layer():
   layer = jnn.WeightNormDense(5, 3, rngs=nnx.Rngs(0))
   layer.g[...] = jnp.array([0.5, 2.0, 3.0])
@@ -36,8 +35,7 @@ def wn_layer():
 
 def test_weight_norm_params_and_column_norms(wn_layer):
   assert wn_layer.v.shape == (5, 3) and wn_layer.g.shape == (3,) and wn_layer.b.shape == (3,)
-  np.testing.assert_allclose(jnp.linalg.norm(wn_layer.kernel(), axis=0), wn_layer.g[...],
-                             rtol=1e-6)
+  np.testing.assert_allclose(jnp.linalg.norm(wn_layer.kernel(), axis=0), wn_layer.g[...], rtol=1e-6)
   fresh = jnn.WeightNormDense(7, 4, init_scale=1.5, use_bias=False, rngs=nnx.Rngs(1))
   assert fresh.b is None and jnn.count_params(fresh) == 7 * 4 + 4
   np.testing.assert_allclose(jnp.linalg.norm(fresh.kernel(), axis=0), 1.5, rtol=1e-6)
@@ -45,7 +43,7 @@ def test_weight_norm_params_and_column_norms(wn_layer):
   v = np.asarray(wn_layer.v[...])
   expected = x @ (v / np.linalg.norm(v, axis=0) * np.array([0.5, 2.0, 3.0])) + wn_layer.b[...]
   np.testing.assert_allclose(wn_layer(x), expected, rtol=1e-5, atol=1e-6)
-  with pytest.raises(ValueError, match='5 input features'):
+  with pytest.raises(ValueError, match="5 input features"):
     wn_layer(jnp.zeros((2, 4)))
 
 
@@ -56,8 +54,7 @@ def test_weight_norm_invariant_to_direction_scale(wn_layer, scale, seed):
   scaled = nnx.clone(wn_layer)
   scaled.v[...] = wn_layer.v[...] * scale
   np.testing.assert_allclose(scaled(x), wn_layer(x), rtol=1e-5, atol=1e-5)
-  np.testing.assert_allclose(jnp.linalg.norm(scaled.kernel(), axis=0), wn_layer.g[...],
-                             rtol=1e-5)
+  np.testing.assert_allclose(jnp.linalg.norm(scaled.kernel(), axis=0), wn_layer.g[...], rtol=1e-5)
 
 
 # ---------------------------------------------------------------- MNIST networks
@@ -67,20 +64,28 @@ def test_ssl_mlp_parameter_counts():
   d = _abstract(models.SSLMLPDiscriminator)
   g = _abstract(models.SSLMLPGenerator)
   hidden_g = 1000 + 500 + 250 + 250 + 250
-  assert jnn.count_params(d) == (
-      _wn(784, 1000) + _wn(1000, 500) + _wn(500, 250)
-      + _wn(250, 250) + _wn(250, 250) + _wn(250, 10)
-  ) == 1_541_020
+  assert (
+    jnn.count_params(d)
+    == (_wn(784, 1000) + _wn(1000, 500) + _wn(500, 250) + _wn(250, 250) + _wn(250, 250) + _wn(250, 10))
+    == 1_541_020
+  )
   # The official code trains only the output layer's g: its trainable count.
   assert jnn.count_params(d) - hidden_g == 1_538_770
-  assert jnn.count_params(g) == (
-      100 * 500 + 500  # Dense (no bias) + BN shift (no scale)
-      + 500 * 500 + 500
+  assert (
+    jnn.count_params(g)
+    == (
+      100 * 500
+      + 500  # Dense (no bias) + BN shift (no scale)
+      + 500 * 500
+      + 500
       + _wn(500, 784)
-  ) == 694_568
+    )
+    == 694_568
+  )
   d3 = _abstract(models.SSLMLPDiscriminator, in_shape=(28, 28, 3), num_outputs=11)
   assert jnn.count_params(d3) == jnn.count_params(d) - _wn(784, 1000) - _wn(250, 10) + (
-      _wn(3 * 784, 1000) + _wn(250, 11))
+    _wn(3 * 784, 1000) + _wn(250, 11)
+  )
   g3 = _abstract(models.SSLMLPGenerator, out_shape=(28, 28, 3))
   assert jnn.count_params(g3) == jnn.count_params(g) - _wn(500, 784) + _wn(500, 3 * 784)
 
@@ -90,20 +95,17 @@ def test_ssl_mlp_shapes():
   g = _abstract(models.SSLMLPGenerator)
   x = nnx.eval_shape(lambda g: g(jnp.zeros((3, 100)), train=True), g)
   chex.assert_shape(x, (3, 28, 28, 1))
-  logits, feats = nnx.eval_shape(
-      lambda d, x: d(x, train=True, key=jax.random.key(0), return_features=True), d, x)
+  logits, feats = nnx.eval_shape(lambda d, x: d(x, train=True, key=jax.random.key(0), return_features=True), d, x)
   chex.assert_shape([logits, feats], [(3, 10), (3, 250)])
   chex.assert_shape(nnx.eval_shape(lambda d, x: d(x, train=False), d, x), (3, 10))
-  assert [layer.v.shape for layer in d.hidden] == [
-      (784, 1000), (1000, 500), (500, 250), (250, 250), (250, 250)]
+  assert [layer.v.shape for layer in d.hidden] == [(784, 1000), (1000, 500), (500, 250), (250, 250), (250, 250)]
   assert d.noise_stds == (0.3, 0.5, 0.5, 0.5, 0.5, 0.5)
   assert g.bns[0].scale is None and g.bns[0].epsilon == 1e-6
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope="module")
 def small_ssl():
-  d = models.SSLMLPDiscriminator(in_shape=(4, 4, 1), hidden=(12, 8, 6), num_outputs=3,
-                                 rngs=nnx.Rngs(0))
+  d = models.SSLMLPDiscriminator(in_shape=(4, 4, 1), hidden=(12, 8, 6), num_outputs=3, rngs=nnx.Rngs(0))
   g = models.SSLMLPGenerator(nz=5, hidden=(7, 7), out_shape=(4, 4, 1), rngs=nnx.Rngs(1))
   return d, g
 
@@ -116,8 +118,7 @@ def test_ssl_discriminator_noise_only_in_train(small_ssl):
   @jax.jit
   def apply(params, x, key):
     m = nnx.merge(graphdef, params)
-    return (m(x, train=True, key=key, return_features=True),
-            m(x, train=False, return_features=True))
+    return (m(x, train=True, key=key, return_features=True), m(x, train=False, return_features=True))
 
   x = jax.random.normal(jax.random.key(1), (5, 4, 4, 1))
   (t1, f1), (e1, fe1) = apply(params, x, jax.random.key(2))
@@ -131,9 +132,9 @@ def test_ssl_discriminator_noise_only_in_train(small_ssl):
   assert jnp.all(fe1 >= 0)  # ReLU features
   chex.assert_trees_all_close(d.output(fe1), e1, rtol=1e-5)  # logits = output(features)
   chex.assert_trees_all_close(d(x, train=False), e1, rtol=1e-5)
-  with pytest.raises(ValueError, match='key'):
+  with pytest.raises(ValueError, match="key"):
     d(x, train=True)
-  with pytest.raises(ValueError, match='x must'):
+  with pytest.raises(ValueError, match="x must"):
     d(x[:, :3], train=False)
   quiet = nnx.clone(d)
   quiet.noise_stds = (0.0,) * len(d.noise_stds)
@@ -157,7 +158,8 @@ def test_ssl_generator_batchnorm_and_range(small_ssl):
   assert jnp.all(jnp.abs(x_train) <= 1.0)
   assert not np.allclose(x_train, x_eval)  # batch statistics vs running averages
   h = g.hidden[0](z)
-  np.testing.assert_allclose(new_stats['bns'][0]['mean'][...], 0.1 * h.mean(0), rtol=1e-5,
-                             atol=1e-6)  # running = 0.9 * old + 0.1 * batch
-  with pytest.raises(ValueError, match='z must'):
+  np.testing.assert_allclose(
+    new_stats["bns"][0]["mean"][...], 0.1 * h.mean(0), rtol=1e-5, atol=1e-6
+  )  # running = 0.9 * old + 0.1 * batch
+  with pytest.raises(ValueError, match="z must"):
     g(jnp.zeros((2, 4)), train=False)

@@ -15,12 +15,12 @@ from jaxgan.train import compiler
 
 DN = ("NHWC", "HWIO", "NHWC")
 CASES = [  # (height, width, kernel, stride, padding)
-    (8, 8, 4, 2, ((1, 1), (1, 1))),
-    (9, 7, 3, 2, ((1, 1), (1, 1))),
-    (10, 11, 4, 2, ((0, 0), (2, 1))),
-    (12, 13, 5, 3, ((2, 2), (2, 2))),
-    (6, 6, 1, 2, ((0, 0), (0, 0))),
-    (5, 9, 2, 2, ((0, 1), (1, 0))),
+  (8, 8, 4, 2, ((1, 1), (1, 1))),
+  (9, 7, 3, 2, ((1, 1), (1, 1))),
+  (10, 11, 4, 2, ((0, 0), (2, 1))),
+  (12, 13, 5, 3, ((2, 2), (2, 2))),
+  (6, 6, 1, 2, ((0, 0), (0, 0))),
+  (5, 9, 2, 2, ((0, 1), (1, 0))),
 ]
 
 
@@ -38,8 +38,9 @@ def _arrays(h, w, kernel, seed=0, cin=3, cout=5, batch=2):
 @pytest.mark.parametrize("h,w,kernel,stride,padding", CASES)
 def test_space_to_depth_is_the_conv2dolution(h, w, kernel, stride, padding):
   x, k = _arrays(h, w, kernel)
-  np.testing.assert_allclose(space_to_depth_conv(x, k, stride, padding), _lax(x, k, stride, padding),
-                             rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(
+    space_to_depth_conv(x, k, stride, padding), _lax(x, k, stride, padding), rtol=1e-5, atol=1e-5
+  )
 
 
 @pytest.mark.parametrize("batch", [2, LARGE_BATCH])  # LARGE_BATCH: XLA's own kernel gradient
@@ -61,10 +62,11 @@ def test_second_order_gradients_match():
 
   def penalty(conv, k):
     gx = jax.grad(lambda x: jnp.sum(jnp.tanh(conv(x, k, 2, pads))))(x)
-    return jnp.sum(gx ** 2)
+    return jnp.sum(gx**2)
 
-  np.testing.assert_allclose(jax.grad(lambda k: penalty(conv2d, k))(k),
-                             jax.grad(lambda k: penalty(_lax, k))(k), rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(
+    jax.grad(lambda k: penalty(conv2d, k))(k), jax.grad(lambda k: penalty(_lax, k))(k), rtol=1e-4, atol=1e-4
+  )
 
 
 @pytest.mark.parametrize("padding", ["SAME", "VALID", ((1, 2), (0, 1))])
@@ -72,9 +74,12 @@ def test_conv_general_dilated_takes_lax_arguments(padding):
   x, k = _arrays(9, 10, 3)
   dn = jax.lax.conv_dimension_numbers(x.shape, k.shape, DN)
   for strides in [(2, 2), (1, 1), (1, 2)]:
-    np.testing.assert_allclose(conv_general_dilated(x, k, strides, padding, dimension_numbers=dn),
-                               jax.lax.conv_general_dilated(x, k, strides, padding, dimension_numbers=dn),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+      conv_general_dilated(x, k, strides, padding, dimension_numbers=dn),
+      jax.lax.conv_general_dilated(x, k, strides, padding, dimension_numbers=dn),
+      rtol=1e-5,
+      atol=1e-5,
+    )
 
 
 def test_conv_module_has_nnx_conv_parameters_and_outputs():
@@ -121,21 +126,31 @@ def test_jit_nested_under_another_trace():
   assert inner.__name__ == "<lambda>" and "ynn" not in inner.lower(jnp.ones(3)).compile().as_text()
 
 
-@pytest.mark.parametrize("h,w,kernel,stride,padding,output_padding", [
-    (4, 5, 4, 2, 1, 0), (1, 1, 4, 1, 0, 0), (3, 3, 3, 2, 1, 1), (5, 4, 4, 2, 0, 0), (2, 3, 6, 3, 1, 2),
-    (3, 4, 3, 2, 0, 1)])
+@pytest.mark.parametrize(
+  "h,w,kernel,stride,padding,output_padding",
+  [
+    (4, 5, 4, 2, 1, 0),
+    (1, 1, 4, 1, 0, 0),
+    (3, 3, 3, 2, 1, 1),
+    (5, 4, 4, 2, 0, 0),
+    (2, 3, 6, 3, 1, 2),
+    (3, 4, 3, 2, 0, 1),
+  ],
+)
 def test_conv_transpose_gradients_equal_those_of_its_forward(h, w, kernel, stride, padding, output_padding):
   """The custom backward (the adjoint strided convolution) equals autodiff of the phase forward pass
   and of XLA's own transposed convolution."""
   ct_module = importlib.import_module("jaxgan.nn.conv_transpose")  # the module: the package exports the function
   x, k = _arrays(h, w, kernel, seed=3, cin=3, cout=4)
   args = (stride, padding, output_padding)
-  y, vjp = jax.vjp(lambda x, k: conv_transpose(x, k, stride=stride, padding=padding,
-                                               output_padding=output_padding), x, k)
+  y, vjp = jax.vjp(
+    lambda x, k: conv_transpose(x, k, stride=stride, padding=padding, output_padding=output_padding), x, k
+  )
   g = jnp.asarray(np.random.default_rng(4).standard_normal(y.shape), jnp.float32)
   pads = [(kernel - 1 - padding, kernel - 1 - padding + output_padding)] * 2
   dilated = lambda x, k: jax.lax.conv_general_dilated(  # noqa: E731
-      x, k[::-1, ::-1], (1, 1), pads, lhs_dilation=(stride, stride), dimension_numbers=DN)
+    x, k[::-1, ::-1], (1, 1), pads, lhs_dilation=(stride, stride), dimension_numbers=DN
+  )
   for reference in (lambda x, k: ct_module._phases_forward(x, k, *args), dilated):  # pylint: disable=protected-access
     y_ref, vjp_ref = jax.vjp(reference, x, k)
     np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
@@ -143,14 +158,17 @@ def test_conv_transpose_gradients_equal_those_of_its_forward(h, w, kernel, strid
       np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("stride,padding", [(1, ((1, 1), (1, 1))), (1, ((0, 0), (0, 0))), (1, ((1, 0), (0, 1))),
-                                            (2, ((1, 1), (1, 1)))])
+@pytest.mark.parametrize(
+  "stride,padding", [(1, ((1, 1), (1, 1))), (1, ((0, 0), (0, 0))), (1, ((1, 0), (0, 1))), (2, ((1, 1), (1, 1)))]
+)
 def test_gradient_penalty_through_conv2d_equals_lax(stride, padding):
   """Second order through a stack of convolutions (a critic), the input gradient's norm: as lax."""
   rng = np.random.default_rng(5)
   x = jnp.asarray(rng.standard_normal((2, 11, 10, 3)), jnp.float32)
-  ks = [jnp.asarray(rng.standard_normal((3, 3, 3, 4)) * 0.3, jnp.float32),
-        jnp.asarray(rng.standard_normal((3, 3, 4, 2)) * 0.3, jnp.float32)]
+  ks = [
+    jnp.asarray(rng.standard_normal((3, 3, 3, 4)) * 0.3, jnp.float32),
+    jnp.asarray(rng.standard_normal((3, 3, 4, 2)) * 0.3, jnp.float32),
+  ]
 
   def critic(conv, ks, x):
     h = jax.nn.leaky_relu(conv(x, ks[0], stride, padding), 0.2)
@@ -158,7 +176,7 @@ def test_gradient_penalty_through_conv2d_equals_lax(stride, padding):
 
   def penalty(conv, ks):
     gx = jax.grad(lambda x: critic(conv, ks, x))(x)
-    return jnp.mean((jnp.sqrt(jnp.sum(gx ** 2, axis=(1, 2, 3))) - 1) ** 2)
+    return jnp.mean((jnp.sqrt(jnp.sum(gx**2, axis=(1, 2, 3))) - 1) ** 2)
 
   got = jax.jit(jax.grad(lambda ks: penalty(conv2d, ks)))(ks)
   want = jax.grad(lambda ks: penalty(_lax, ks))(ks)
@@ -168,11 +186,14 @@ def test_gradient_penalty_through_conv2d_equals_lax(stride, padding):
   assert "rhs_reversal" not in hlo  # XLA's slow reversed-window kernel gradient is gone
 
 
-@pytest.mark.parametrize("kernel,cout,padding", [(7, 3, ((0, 0), (0, 0))), (4, 1, ((1, 1), (1, 1))),
-                                                 (3, 3, ((2, 0), (1, 1))), (3, 4, ((0, 0), (0, 0)))])
+@pytest.mark.parametrize(
+  "kernel,cout,padding",
+  [(7, 3, ((0, 0), (0, 0))), (4, 1, ((1, 1), (1, 1))), (3, 3, ((2, 0), (1, 1))), (3, 4, ((0, 0), (0, 0)))],
+)
 def test_few_output_channels_use_one_matrix_product_and_equal_lax(kernel, cout, padding):
   """cout <= SMALL_COUT: a dot and shifted slices on CPU; values and both gradients as XLA's conv."""
   from jaxgan.nn.conv import SMALL_COUT  # pylint: disable=import-outside-toplevel
+
   assert cout <= SMALL_COUT
   rng = np.random.default_rng(7)
   x = jnp.asarray(rng.standard_normal((2, 13, 11, 5)), jnp.float32)
@@ -203,6 +224,6 @@ def test_kernel_gradient_operands_are_materialised_on_cpu(stride):
   into), not again inside the operand transposes."""
   x = jnp.ones((2, 8, 8, 8))
   k = jnp.ones((3, 3, 8, 8))
-  step = jax.jit(jax.grad(lambda k, x: jnp.sum(jnp.tanh(conv2d(jnp.exp(x), k, stride, ((1, 1), (1, 1))))**2)))
+  step = jax.jit(jax.grad(lambda k, x: jnp.sum(jnp.tanh(conv2d(jnp.exp(x), k, stride, ((1, 1), (1, 1)))) ** 2)))
   hlo = step.lower(k, x).compile().as_text()
   assert " conditional(" in hlo

@@ -13,7 +13,7 @@ from jaxgan.nn.precision import PRECISIONS, cast_floating, compute_dtype
 from jaxgan.train.state import Network, split_module
 from tests.small_models import MODELS
 
-MATMULS = ('conv_general_dilated', 'dot_general')
+MATMULS = ("conv_general_dilated", "dot_general")
 
 
 def matmul_dtypes(jaxpr) -> list[tuple[str, ...]]:
@@ -40,12 +40,12 @@ def _network(name, dtype):
   return loss, params
 
 
-@pytest.mark.parametrize('name', sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_bfloat16_compute_float32_interfaces(name):
   loss, params = _network(name, jnp.bfloat16)
   grad = jax.grad(loss, has_aux=True)
   dtypes = matmul_dtypes(jax.make_jaxpr(grad)(params).jaxpr)
-  assert dtypes and all(d == ('bfloat16', 'bfloat16') for d in dtypes), dtypes
+  assert dtypes and all(d == ("bfloat16", "bfloat16") for d in dtypes), dtypes
   grads, (y, stats) = jax.jit(grad)(params)
   assert y.dtype == jnp.float32
   assert {l.dtype for l in jax.tree.leaves((grads, stats))} <= {jnp.dtype(jnp.float32)}
@@ -55,22 +55,22 @@ def test_bfloat16_compute_float32_interfaces(name):
   assert err < 0.05, err
 
 
-@pytest.mark.parametrize('name', ['unet', 'resnet'])
+@pytest.mark.parametrize("name", ["unet", "resnet"])
 def test_float32_has_no_casts(name):
-  loss, params = _network(name, compute_dtype('float32'))
+  loss, params = _network(name, compute_dtype("float32"))
   dtypes = matmul_dtypes(jax.make_jaxpr(jax.grad(loss, has_aux=True))(params).jaxpr)
-  assert dtypes and all(d == ('float32', 'float32') for d in dtypes)
+  assert dtypes and all(d == ("float32", "float32") for d in dtypes)
 
 
 def test_cast_floating_leaves_other_leaves_alone():
-  tree = {'x': jnp.ones(2), 'k': jax.random.PRNGKey(0), 'n': None, 'i': jnp.arange(3), 'b': True}
+  tree = {"x": jnp.ones(2), "k": jax.random.PRNGKey(0), "n": None, "i": jnp.arange(3), "b": True}
   out = cast_floating(tree, jnp.bfloat16)
-  assert out['x'].dtype == jnp.bfloat16 and out['k'].dtype == jnp.uint32
-  assert out['n'] is None and out['i'].dtype == tree['i'].dtype and out['b'] is True
-  np.testing.assert_array_equal(out['k'], tree['k'])
+  assert out["x"].dtype == jnp.bfloat16 and out["k"].dtype == jnp.uint32
+  assert out["n"] is None and out["i"].dtype == tree["i"].dtype and out["b"] is True
+  np.testing.assert_array_equal(out["k"], tree["k"])
 
 
 def test_unknown_precision_is_named():
-  assert set(PRECISIONS) == {'float32', 'bfloat16'}
+  assert set(PRECISIONS) == {"float32", "bfloat16"}
   with pytest.raises(ValueError, match="float16"):
-    compute_dtype('float16')
+    compute_dtype("float16")

@@ -15,8 +15,7 @@ from tests.small_models import MODELS
 
 def _chain(ws, x):
   for w in ws:
-    x = jnp.tanh(jax.lax.conv_general_dilated(x, w, (1, 1), 'SAME',
-                                              dimension_numbers=('NHWC', 'HWIO', 'NHWC')))
+    x = jnp.tanh(jax.lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")))
   return x
 
 
@@ -25,6 +24,7 @@ def _two_layer_blocks(block):
     for w in ws:
       x = block(w, x)
     return jnp.sum(jnp.square(x))
+
   return loss
 
 
@@ -48,6 +48,7 @@ def test_checkpoint_second_derivative():
     def f(ws):
       g = jax.grad(lambda x: jnp.sum(_two_layer_blocks(block)(ws, x)))(x)
       return jnp.sum(jnp.square(g))
+
     return jax.jit(jax.value_and_grad(f))
 
   chex.assert_trees_all_close(penalty(_chain)(ws), penalty(checkpoint(_chain))(ws), rtol=1e-4, atol=1e-3)
@@ -90,10 +91,10 @@ def test_remat_call_updates_statistics_and_passes_static_arguments():
   x = jax.random.normal(jax.random.PRNGKey(1), (2, 6, 6, 3))
   plain, remat = run(False), run(True)
   chex.assert_trees_all_close(plain, remat, rtol=1e-4, atol=1e-4)
-  assert float(jnp.abs(remat[0][1]['bn']['mean'][...]).sum()) > 0  # statistics were updated
+  assert float(jnp.abs(remat[0][1]["bn"]["mean"][...]).sum()) > 0  # statistics were updated
 
 
-@pytest.mark.parametrize('name', sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_models_same_with_and_without_remat(name):
   make, shapes, kwargs = MODELS[name]
   xs = [jax.random.normal(jax.random.PRNGKey(i), s) for i, s in enumerate(shapes)]

@@ -33,7 +33,7 @@ def test_max_column_norm_projects_kernels_of_nnx_state_and_nothing_else():
 def test_exponential_decay_floors_at_the_minimum():
   schedule = optim.exponential_decay(0.1, decay_factor=1.00004, min_value=1e-6)
   np.testing.assert_allclose(schedule(0), 0.1)
-  np.testing.assert_allclose(schedule(1000), 0.1 / 1.00004 ** 1000, rtol=1e-5)
+  np.testing.assert_allclose(schedule(1000), 0.1 / 1.00004**1000, rtol=1e-5)
   np.testing.assert_allclose(schedule(10_000_000), 1e-6)
 
 
@@ -56,7 +56,7 @@ def test_linear_decay_after_follows_the_official_rule_epoch_by_epoch():
   # Constant through the first n epochs, then strictly decreasing epoch by epoch.
   per_epoch = [float(schedule(e * steps_per_epoch)) for e in range(n + nd)]
   assert len(set(per_epoch[:n])) == 1
-  assert all(a > b for a, b in zip(per_epoch[n - 1:], per_epoch[n:]))
+  assert all(a > b for a, b in zip(per_epoch[n - 1 :], per_epoch[n:]))
   assert schedule((n + nd) * steps_per_epoch - 1) > 0
 
 

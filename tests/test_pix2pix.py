@@ -13,8 +13,19 @@ from PIL import Image
 from jaxgan.methods import pix2pix, translation
 from tests.tiny import train_first, tree_state, unfinished_copy
 
-TINY = dict(netG="unet_128", ngf=2, ndf=2, load_size=136, crop_size=128, num_samples=2, num_test=2,
-            log_every=1, sample_every=0, checkpoint_every=0, eval_every=0)
+TINY = dict(
+  netG="unet_128",
+  ngf=2,
+  ndf=2,
+  load_size=136,
+  crop_size=128,
+  num_samples=2,
+  num_test=2,
+  log_every=1,
+  sample_every=0,
+  checkpoint_every=0,
+  eval_every=0,
+)
 
 
 def _config(tmp_path, **kw):
@@ -24,8 +35,10 @@ def _config(tmp_path, **kw):
 def _batch(config, n=2, seed=0):
   rng = np.random.default_rng(seed)
   size = (n, config.crop_size, config.crop_size)
-  return {"a": jnp.asarray(rng.uniform(-1, 1, size + (config.input_nc,)), jnp.float32),
-          "b": jnp.asarray(rng.uniform(-1, 1, size + (config.output_nc,)), jnp.float32)}
+  return {
+    "a": jnp.asarray(rng.uniform(-1, 1, size + (config.input_nc,)), jnp.float32),
+    "b": jnp.asarray(rng.uniform(-1, 1, size + (config.output_nc,)), jnp.float32),
+  }
 
 
 def _leaves_close(a, b, **kw):
@@ -51,11 +64,13 @@ def test_step_updates_d_on_the_detached_fake_then_g_against_the_new_d(tmp_path, 
 
   def replay(g, d):
     fake, g_stats = method.translate(g, a, train=True, key=k_dropout)
-    grads, (d_stats, _) = jax.grad(method.d_loss, has_aux=True)(d.params, d.stats, a, b,
-                                                                jax.lax.stop_gradient(fake), k_gp)
+    grads, (d_stats, _) = jax.grad(method.d_loss, has_aux=True)(
+      d.params, d.stats, a, b, jax.lax.stop_gradient(fake), k_gp
+    )
     d = method.discriminator.update(d, grads, d_stats)
-    g_objective = lambda params: method.g_loss(method.translate(g.replace(params=params), a, train=True,
-                                                                key=k_dropout)[0], d, a, b)
+    g_objective = lambda params: method.g_loss(
+      method.translate(g.replace(params=params), a, train=True, key=k_dropout)[0], d, a, b
+    )
     g_grads, (d_stats, _) = jax.grad(g_objective, has_aux=True)(g.params)
     return method.generator.update(g, g_grads, g_stats), d.replace(stats=d_stats)
 
@@ -98,8 +113,7 @@ def _params(state):
 def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy):
   data = tmp_path / "facades"
   _write_ab_folder(data, {"train": ["t0", "t1", "t2"], "test": ["x0", "x1"]})
-  common = dict(dataset=f"paired:{data}", direction="BtoA", batch_size=1, num_steps=3, n_epochs=1,
-                n_epochs_decay=1)
+  common = dict(dataset=f"paired:{data}", direction="BtoA", batch_size=1, num_steps=3, n_epochs=1, n_epochs_decay=1)
   straight = pix2pix.train(pix2pix.build(_config(tmp_path / "a", **common)))
   assert int(straight.step) == 3
   # Interrupted after 1 step, then resumed with samples, evaluations and checkpoints after every
@@ -107,8 +121,9 @@ def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy):
   # uninterrupted run.
   pix2pix.train(pix2pix.build(_config(tmp_path / "b", **{**common, "num_steps": 1})))
   fit_spy.clear()
-  resumed = pix2pix.train(pix2pix.build(_config(tmp_path / "b", **common, sample_every=1, eval_every=1,
-                                                checkpoint_every=1)))
+  resumed = pix2pix.train(
+    pix2pix.build(_config(tmp_path / "b", **common, sample_every=1, eval_every=1, checkpoint_every=1))
+  )
   assert fit_spy.summary() == [(1, 2)]
   _leaves_close(_params(resumed), _params(straight), rtol=0, atol=0)
   assert os.path.exists(tmp_path / "a" / "work" / "eval.json")
@@ -151,23 +166,25 @@ def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy):
   config = _config(tmp_path / "p", **common, torch_G=str(tmp_path / "g.pth"), data_dir=str(tmp_path / "a" / "tfds"))
   before = tree_state(partial)
   for mode in ("test", "export_torch"):
-    with pytest.raises(FileNotFoundError,
-        match=train_first("pix2pix", partial,
-                          f"{partial} is at step 3 of 5; --allow_partial uses it as it is")):
+    with pytest.raises(
+      FileNotFoundError,
+      match=train_first("pix2pix", partial, f"{partial} is at step 3 of 5; --allow_partial uses it as it is"),
+    ):
       pix2pix.MODES[mode](pix2pix.build(config))
   assert tree_state(partial) == before and not (tmp_path / "g.pth").exists()
   page = pix2pix.test(pix2pix.build(config.replace(allow_partial=True)))
   assert page.startswith(os.path.join(partial, "test_step3"))
   assert f"jaxgan: --allow_partial: using step 3 of 5 (the run in {partial} is not finished)" in (
-      capsys.readouterr().out)
+    capsys.readouterr().out
+  )
 
 
 @pytest.mark.parametrize("mode", ["test", "export_torch"])
 def test_tool_modes_on_an_untrained_workdir_say_train_first(tmp_path, mode):
   config = _config(tmp_path, torch_G=str(tmp_path / "g.pth"), allow_partial=True)
-  with pytest.raises(FileNotFoundError,
-      match=train_first("pix2pix", tmp_path / 'work',
-                        f"no checkpoint in {tmp_path / 'work'}")):
+  with pytest.raises(
+    FileNotFoundError, match=train_first("pix2pix", tmp_path / "work", f"no checkpoint in {tmp_path / 'work'}")
+  ):
     pix2pix.MODES[mode](pix2pix.build(config))
   assert sorted(os.listdir(tmp_path)) == []  # no workdir, no tfds build, no export
 

@@ -43,13 +43,19 @@ def _init(key, width=3):
 def _step(state, batch, consts=None):
   del consts
   w = state.nets["w"] * 0.9 + 0.01 * batch["x"].mean()
-  return state.replace(step=state.step + 1, nets={"w": w}), {"loss": jnp.sum(w ** 2)}
+  return state.replace(step=state.step + 1, nets={"w": w}), {"loss": jnp.sum(w**2)}
 
 
 def _run(workdir, num_steps, bad=(), width=3, **options):
   defaults = dict(checkpoint_every=2, keep_checkpoints=3, log_every=1, sample_every=0, progress=False)
-  return fit(workdir=workdir, init_fn=lambda k: _init(k, width), train_step=_step, batches=_Batches(bad),
-             options=LoopOptions(num_steps=num_steps, **{**defaults, **options}), key=jax.random.PRNGKey(0))
+  return fit(
+    workdir=workdir,
+    init_fn=lambda k: _init(k, width),
+    train_step=_step,
+    batches=_Batches(bad),
+    options=LoopOptions(num_steps=num_steps, **{**defaults, **options}),
+    key=jax.random.PRNGKey(0),
+  )
 
 
 def _leaves(state):
@@ -90,10 +96,11 @@ def test_the_message_names_the_step_the_metric_and_the_kept_checkpoint(tmp_path)
 def _scalars(path, tag):
   """The values of scalar ``tag`` in a TensorBoard event file (TFRecord framing, Event protos)."""
   from tensorboardX.proto import event_pb2
+
   data, values, at = path.read_bytes(), [], 0
   while at < len(data):
-    (length,) = np.frombuffer(data[at:at + 8], np.uint64)
-    event = event_pb2.Event.FromString(data[at + 12:at + 12 + int(length)])
+    (length,) = np.frombuffer(data[at : at + 8], np.uint64)
+    event = event_pb2.Event.FromString(data[at + 12 : at + 12 + int(length)])
     values += [v.simple_value for v in event.summary.value if v.tag == tag]
     at += 12 + int(length) + 4
   return values
@@ -116,6 +123,7 @@ def test_skip_step_drops_exactly_the_bad_updates(tmp_path):
 
 def test_skip_step_counts_the_skipped_steps_in_the_metrics():
   from jaxgan.train.loop import skipping_nonfinite
+
   step = jax.jit(skipping_nonfinite(_step))
   state = _init(jax.random.PRNGKey(0))
   _, good = step(state, {"x": np.ones((2,), np.float32)}, None)
@@ -128,8 +136,7 @@ def test_skip_step_counts_the_skipped_steps_in_the_metrics():
 def _damage_newest(workdir):
   """Truncate the largest file of the newest checkpoint (a write cut short)."""
   newest = max(Checkpointer(os.path.join(workdir, "checkpoints")).all_steps())
-  files = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(workdir, "checkpoints", str(newest)))
-           for f in fs]
+  files = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(workdir, "checkpoints", str(newest))) for f in fs]
   largest = max(files, key=os.path.getsize)
   with open(largest, "r+b") as f:
     f.truncate(os.path.getsize(largest) // 3)
@@ -169,6 +176,7 @@ def test_a_checkpoint_of_other_shapes_is_named_and_left_alone(tmp_path):
 
 def test_a_failed_save_stops_training(tmp_path, monkeypatch):
   import orbax.checkpoint as ocp
+
   calls = []
 
   def failing(self):
@@ -190,6 +198,7 @@ def _dcgan(workdir, **overrides):
 
 def _train_dcgan(config):
   from jaxgan.methods import adversarial, dcgan
+
   return adversarial.MODES["train"](dcgan.build(config))
 
 
@@ -217,12 +226,22 @@ def test_reported_exit_codes():
 
 
 def _script(*args, **env):
-  return ([sys.executable, os.path.join(REPO, "experiments", "dcgan.py"), *args],
-          {**os.environ, "PYTHONPATH": REPO, **env})
+  return (
+    [sys.executable, os.path.join(REPO, "experiments", "dcgan.py"), *args],
+    {**os.environ, "PYTHONPATH": REPO, **env},
+  )
 
 
-DIGITS = ["--dataset=digits", "--image_size=16", "--channels=1", "--ngf=8", "--ndf=8", "--batch_size=8",
-          "--sample_every=0", "--log_every=1"]
+DIGITS = [
+  "--dataset=digits",
+  "--image_size=16",
+  "--channels=1",
+  "--ngf=8",
+  "--ndf=8",
+  "--batch_size=8",
+  "--sample_every=0",
+  "--log_every=1",
+]
 
 
 def test_sigterm_saves_a_checkpoint_and_the_same_command_resumes(tmp_path):
@@ -247,8 +266,9 @@ def test_sigterm_saves_a_checkpoint_and_the_same_command_resumes(tmp_path):
 
 
 def test_errors_are_one_line_with_their_exit_code(tmp_path):
-  command, env = _script(f"--workdir={tmp_path}", "--num_steps=10", "--checkpoint_every=5", "--learning_rate=1e9",
-                         *DIGITS)
+  command, env = _script(
+    f"--workdir={tmp_path}", "--num_steps=10", "--checkpoint_every=5", "--learning_rate=1e9", *DIGITS
+  )
   r = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
   assert r.returncode == errors.EXIT_NONFINITE, r.stderr
   lines = [line for line in r.stderr.splitlines() if line.startswith("jaxgan: error:")]
@@ -260,6 +280,7 @@ def test_errors_are_one_line_with_their_exit_code(tmp_path):
 
 def test_cgan_rejects_a_gradient_penalty_before_anything_is_written(tmp_path):
   from jaxgan.methods import cgan
+
   with pytest.raises(ValueError, match="gp_weight=10.0 is not supported by the conditional GAN"):
     cgan.Config(workdir=str(tmp_path / "w"), gp_weight=10.0)
   assert not (tmp_path / "w").exists()
@@ -269,8 +290,9 @@ def test_a_checkpoint_that_still_holds_the_former_constants_restores_without_the
   """SR and style-transfer checkpoints written before their frozen VGG (and Grams) became ``fit``'s
   consts restore into today's state: those arrays are read and dropped, everything else is kept."""
   trained = _run(tmp_path, 2)
-  old = trained.replace(extra={"vgg": {"block1_conv1": {"kernel": jnp.ones((3, 3, 3, 4))}},
-                               "style_grams": {"relu1_2": jnp.ones((1, 4, 4))}})
+  old = trained.replace(
+    extra={"vgg": {"block1_conv1": {"kernel": jnp.ones((3, 3, 3, 4))}}, "style_grams": {"relu1_2": jnp.ones((1, 4, 4))}}
+  )
   ckpt = Checkpointer(tmp_path / "old")
   ckpt.save(2, old)
   ckpt.wait()

@@ -17,10 +17,10 @@ import pytest
 from flax import nnx
 from PIL import Image
 
+from jaxgan.interop import vgg as vgg_lib
 from jaxgan.methods import adversarial, catgan, cgan, gan, sgan, sr
 from jaxgan.methods import style_transfer as st
 from jaxgan.models.vgg import VGG
-from jaxgan.interop import vgg as vgg_lib
 from tests import tiny
 
 TOTAL, STOP = 5, 3
@@ -46,31 +46,76 @@ def _train(module, config_cls, base: dict, modes=None):
   def train(workdir, num_steps, **run):
     config = config_cls(**{**base, "workdir": str(workdir), "num_steps": num_steps, **run})
     return (modes or module.MODES)["train"](module.build(config))
+
   return train
 
 
 def _cases(shared):
-  labelled = dict(dataset="digits", data_dir=shared["tfds"], log_every=1, checkpoint_every=2, sample_every=0,
-                  eval_every=0)
+  labelled = dict(
+    dataset="digits", data_dir=shared["tfds"], log_every=1, checkpoint_every=2, sample_every=0, eval_every=0
+  )
   semi = dict(labelled, image_size=8, num_labeled=20, batch_size=8, labeled_batch_size=4, nz=4, num_samples=4)
   return {
-      "gan": _train(gan, gan.Config, {**tiny.gan_config().__dict__, **labelled, "d_steps": 2},
-                    adversarial.MODES),
-      "cgan": _train(cgan, cgan.Config, dict(labelled, architecture="dcgan", image_size=16, ngf=8, ndf=8, nz=8,
-                                             batch_size=10, num_samples=10, optimizer="adam", learning_rate=2e-4,
-                                             classifier_steps=2, classifier_features=(4, 4, 4),
-                                             eval_samples_per_class=1)),
-      "sgan": _train(sgan, sgan.Config, semi),
-      "catgan": _train(catgan, catgan.Config, semi),
-      "srgan": _train(sr, sr.Config, dict(dataset=shared["photos"], eval_dir=shared["photos"],
-                                          data_dir=shared["tfds"], loss="srgan", vgg_weights=shared["vgg"],
-                                          channels=8, n_blocks=2, d_channels=8, crop_size=24, batch_size=2,
-                                          num_samples=2, num_test=1, log_every=1, checkpoint_every=2,
-                                          sample_every=0, eval_every=0)),
-      "style": _train(st, st.Config, dict(content_dir=shared["photos"], style_image=shared["photos"] + "/p0.png",
-                                          vgg_weights=shared["vgg"], data_dir=shared["tfds"], image_size=16,
-                                          batch_size=2, num_samples=2, log_every=1, checkpoint_every=2,
-                                          sample_every=0)),
+    "gan": _train(gan, gan.Config, {**tiny.gan_config().__dict__, **labelled, "d_steps": 2}, adversarial.MODES),
+    "cgan": _train(
+      cgan,
+      cgan.Config,
+      dict(
+        labelled,
+        architecture="dcgan",
+        image_size=16,
+        ngf=8,
+        ndf=8,
+        nz=8,
+        batch_size=10,
+        num_samples=10,
+        optimizer="adam",
+        learning_rate=2e-4,
+        classifier_steps=2,
+        classifier_features=(4, 4, 4),
+        eval_samples_per_class=1,
+      ),
+    ),
+    "sgan": _train(sgan, sgan.Config, semi),
+    "catgan": _train(catgan, catgan.Config, semi),
+    "srgan": _train(
+      sr,
+      sr.Config,
+      dict(
+        dataset=shared["photos"],
+        eval_dir=shared["photos"],
+        data_dir=shared["tfds"],
+        loss="srgan",
+        vgg_weights=shared["vgg"],
+        channels=8,
+        n_blocks=2,
+        d_channels=8,
+        crop_size=24,
+        batch_size=2,
+        num_samples=2,
+        num_test=1,
+        log_every=1,
+        checkpoint_every=2,
+        sample_every=0,
+        eval_every=0,
+      ),
+    ),
+    "style": _train(
+      st,
+      st.Config,
+      dict(
+        content_dir=shared["photos"],
+        style_image=shared["photos"] + "/p0.png",
+        vgg_weights=shared["vgg"],
+        data_dir=shared["tfds"],
+        image_size=16,
+        batch_size=2,
+        num_samples=2,
+        log_every=1,
+        checkpoint_every=2,
+        sample_every=0,
+      ),
+    ),
   }
 
 

@@ -24,19 +24,23 @@ def _config(cls=sgan.Config, **kw):
 def _batch(config, seed=0):
   rng = np.random.default_rng(seed)
   shape = (config.image_size, config.image_size, config.channels)
-  return {"labeled/image": jnp.asarray(rng.uniform(-1, 1, (config.labeled_batch_size, *shape)), jnp.float32),
-          "labeled/label": jnp.asarray(rng.integers(0, config.num_classes, config.labeled_batch_size), jnp.int32),
-          "unlabeled/image": jnp.asarray(rng.uniform(-1, 1, (config.batch_size, *shape)), jnp.float32),
-          "unlabeled/label": jnp.full((config.batch_size,), -1, jnp.int32)}
+  return {
+    "labeled/image": jnp.asarray(rng.uniform(-1, 1, (config.labeled_batch_size, *shape)), jnp.float32),
+    "labeled/label": jnp.asarray(rng.integers(0, config.num_classes, config.labeled_batch_size), jnp.int32),
+    "unlabeled/image": jnp.asarray(rng.uniform(-1, 1, (config.batch_size, *shape)), jnp.float32),
+    "unlabeled/label": jnp.full((config.batch_size,), -1, jnp.int32),
+  }
 
 
 def _equal(a, b):
   return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
-@pytest.mark.parametrize("config", [
-    _config(), _config(head="explicit"), _config(catgan.Config), _config(catgan.Config, supervised_weight=0.0)],
-    ids=["sgan-implicit", "sgan-explicit", "catgan", "catgan-unsupervised"])
+@pytest.mark.parametrize(
+  "config",
+  [_config(), _config(head="explicit"), _config(catgan.Config), _config(catgan.Config, supervised_weight=0.0)],
+  ids=["sgan-implicit", "sgan-explicit", "catgan", "catgan-unsupervised"],
+)
 def test_step_is_d_phase_then_g_phase(config):
   method = sgan.build(config) if config.objective == "sgan" else catgan.build(config)
   state = method.init_state(jax.random.PRNGKey(0))
@@ -61,7 +65,8 @@ def test_step_is_d_phase_then_g_phase(config):
     # every leaf (params and Adam state); Adam amplifies fusion-order rounding in a few elements
     np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
   g_grad = jax.jit(jax.grad(lambda p: sum(jnp.sum(x) for x in jax.tree.leaves(d_after(p).params))))(
-      state.nets["G"].params)
+    state.nets["G"].params
+  )
   assert all(np.all(np.asarray(x) == 0) for x in jax.tree.leaves(g_grad))
   assert np.isfinite(float(metrics["d_loss"])) and np.isfinite(float(metrics["g_loss"]))
   expected_outputs = config.num_classes + (config.objective == "sgan" and config.head == "explicit")
@@ -86,11 +91,14 @@ def test_explicit_head_predictions_never_name_the_fake_class():
   assert preds.shape == (config.batch_size,) and int(preds.max()) < config.num_classes
 
 
-@pytest.mark.parametrize("kw, message", [
+@pytest.mark.parametrize(
+  "kw, message",
+  [
     (dict(num_labeled=0), "num_labeled=0"),
     (dict(num_labeled=25), "num_labeled=25"),
     (dict(head="both"), "head"),
-])
+  ],
+)
 def test_bad_settings_name_the_flag(kw, message):
   with pytest.raises(ValueError, match=message):
     _config(**kw)
@@ -108,24 +116,40 @@ def test_streams_keep_labelled_examples_inside_the_balanced_subset():
   zipped = semi_supervised.streams(_config(num_labeled=20), source)
   # Images identify examples: every labelled image must be one of the 20 chosen examples.
   chosen = {}
-  for step, batch in zip(range(12), zipped.iterate(0)):
+  for _step, batch in zip(range(12), zipped.iterate(0)):
     assert set(np.unique(batch["unlabeled/label"])) == {-1}
     for image, label in zip(batch["labeled/image"], batch["labeled/label"]):
       chosen.setdefault(image.tobytes(), int(label))
   assert len(chosen) == 20
   assert np.bincount(list(chosen.values()), minlength=10).tolist() == [2] * 10
   again = {}
-  for step, batch in zip(range(12), semi_supervised.streams(_config(num_labeled=20, seed=1), source).iterate(0)):
+  for _step, batch in zip(range(12), semi_supervised.streams(_config(num_labeled=20, seed=1), source).iterate(0)):
     for image in batch["labeled/image"]:
       again[image.tobytes()] = True
   assert set(again) != set(chosen)  # another seed, another subset
 
 
 def test_sgan_script_trains_and_reports_test_accuracy(tmp_path):
-  r = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "sgan.py"), f"--workdir={tmp_path}",
-                      "--dataset=digits", "--image_size=8", "--num_labeled=20", "--batch_size=20",
-                      "--labeled_batch_size=10", "--num_steps=3", "--eval_every=2", "--sample_every=3",
-                      "--head=explicit"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+  r = subprocess.run(
+    [
+      sys.executable,
+      os.path.join(ROOT, "experiments", "sgan.py"),
+      f"--workdir={tmp_path}",
+      "--dataset=digits",
+      "--image_size=8",
+      "--num_labeled=20",
+      "--batch_size=20",
+      "--labeled_batch_size=10",
+      "--num_steps=3",
+      "--eval_every=2",
+      "--sample_every=3",
+      "--head=explicit",
+    ],
+    capture_output=True,
+    text=True,
+    timeout=600,
+    cwd=ROOT,
+  )
   assert r.returncode == 0, r.stderr[-3000:]
   assert "sgan test accuracy" in r.stdout
   assert (tmp_path / "eval.json").exists()

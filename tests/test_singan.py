@@ -49,12 +49,14 @@ def official_pyramid(h, w, max_size=250, min_size=25, sf=0.75):
   scale1 = min(max_size / max([h, w]), 1)
   rh, rw = ceil(scale1 * h), ceil(scale1 * w)
   factor = math.pow(min_size / min(rh, rw), 1 / stop_scale)
-  return [(ceil(rh * factor**(stop_scale - i)), ceil(rw * factor**(stop_scale - i)))
-          for i in range(stop_scale + 1)], factor
+  return [
+    (ceil(rh * factor ** (stop_scale - i)), ceil(rw * factor ** (stop_scale - i))) for i in range(stop_scale + 1)
+  ], factor
 
 
-@pytest.mark.parametrize("h,w", [(186, 248), (164, 244), (366, 585), (250, 250), (120, 80),
-                                 (1536, 2048), (60, 400), (40, 48)])
+@pytest.mark.parametrize(
+  "h,w", [(186, 248), (164, 244), (366, 585), (250, 250), (120, 80), (1536, 2048), (60, 400), (40, 48)]
+)
 def test_pyramid_matches_official_rule(h, w):
   spec = si.pyramid_spec(h, w)
   shapes, factor = official_pyramid(h, w)
@@ -69,7 +71,7 @@ def test_pyramid_of_the_balloons_image_and_sr_pyramid():
   spec = si.pyramid_spec(186, 248)  # balloons.png
   assert spec.num_scales == 9 and spec.shapes[0] == (25, 34) and spec.top_shape == (186, 248)
   step, k = singan.sr_step(4.0)
-  assert k == 6 and step == pytest.approx(0.5**(1 / 3))
+  assert k == 6 and step == pytest.approx(0.5 ** (1 / 3))
   sr = si.sr_pyramid_spec(120, 80, scale_factor=step)
   assert min(sr.shapes[0]) == 18 and sr.top_shape == (120, 80)
 
@@ -94,16 +96,15 @@ def test_build_pyramid_resizes_with_matlab_bicubic():
   spec = si.pyramid_spec(40, 48)
   reals = si.build_pyramid(image, spec)
   assert [r.shape[:2] for r in reals] == list(spec.shapes)
-  np.testing.assert_allclose(reals[0], matlab_imresize(image, spec.scale_factor**spec.stop_scale),
-                             atol=1e-5)
+  np.testing.assert_allclose(reals[0], matlab_imresize(image, spec.scale_factor**spec.stop_scale), atol=1e-5)
 
 
 def edge_image(h, w, value=1.0):
   """Black/white edges (a half plane, a square, a one-pixel line): bicubic overshoots at each."""
   image = np.full((h, w, 3), -value, np.float32)
-  image[:, w // 2:] = value
-  image[h // 4:h // 2, w // 8:w // 3] = value
-  image[3 * h // 4, :w // 2] = value
+  image[:, w // 2 :] = value
+  image[h // 4 : h // 2, w // 8 : w // 3] = value
+  image[3 * h // 4, : w // 2] = value
   return image
 
 
@@ -125,15 +126,14 @@ def test_pyramid_is_clamped_like_the_official_one_on_an_edge_image():
   # The official adjust_scales2image + creat_reals_pyramid: every imresize clamps.
   top = official_imresize(image, spec.scale1)
   for i, real in enumerate(reals):
-    expected = official_imresize(top, spec.scale_factor**(spec.stop_scale - i))
+    expected = official_imresize(top, spec.scale_factor ** (spec.stop_scale - i))
     assert -1 <= real.min() and real.max() <= 1
     np.testing.assert_allclose(real, expected, atol=1e-5)
   # The unclamped resizes overshoot on this image: without the clamp the checks above fail.
   unclamped = imresize(imresize(image, spec.scale1), spec.scale_factor)
   assert _overshoot(imresize(image, spec.scale1)) > 0.05 and _overshoot(unclamped) > 0.05
   # imresize itself is unchanged for its other users: not clamped.
-  np.testing.assert_allclose(imresize(image, spec.scale1), matlab_imresize(image, spec.scale1),
-                             atol=1e-5)
+  np.testing.assert_allclose(imresize(image, spec.scale1), matlab_imresize(image, spec.scale1), atol=1e-5)
 
 
 class _EdgeNet:
@@ -154,7 +154,7 @@ def _edge_method(monkeypatch):
   method = singan.SinGAN(singan.Config(image="x.png", max_size=48, min_size=24), spec)
   nets = [_EdgeNet() for _ in range(spec.num_scales - 1)] + [_EdgeNet(finest=True)]
   monkeypatch.setattr(method, "frozen_nets", lambda extra: nets[:-1])
-  monkeypatch.setattr(method, "scale_nets", lambda state, n: nets[:n + 1])
+  monkeypatch.setattr(method, "scale_nets", lambda state, n: nets[: n + 1])
   return method, spec
 
 
@@ -174,13 +174,14 @@ def test_between_scale_upsampling_is_clamped_in_training_sampling_and_applicatio
   state = type("State", (), {"extra": {"z_opt": jnp.zeros((1, *spec.shapes[0], 3))}})()
   config = method.config.replace(anim_frames=2, anim_start_scale=0)
   upsampled = {
-      "upsample": singan.upsample(jnp.asarray(edge_image(*spec.shapes[top - 1], 1.3)[None]),
-                                  method.up_factor, spec.shapes[top])[0],
-      "training random_prev": method.random_prev({}, top, key)[0],
-      "training reconstruction_prev": method.reconstruction_prev(state.extra, top)[0],
-      "sample": method.sample(state, top, key, 2)[1],
-      "random_samples": apps.generate_from(method, state, 0, jnp.zeros((1, *spec.shapes[0], 3)), key)[0],
-      "animation": apps.animation_frames(method, state, config, key)[1],
+    "upsample": singan.upsample(
+      jnp.asarray(edge_image(*spec.shapes[top - 1], 1.3)[None]), method.up_factor, spec.shapes[top]
+    )[0],
+    "training random_prev": method.random_prev({}, top, key)[0],
+    "training reconstruction_prev": method.reconstruction_prev(state.extra, top)[0],
+    "sample": method.sample(state, top, key, 2)[1],
+    "random_samples": apps.generate_from(method, state, 0, jnp.zeros((1, *spec.shapes[0], 3)), key)[0],
+    "animation": apps.animation_frames(method, state, config, key)[1],
   }
   for where, image in upsampled.items():
     image = np.asarray(image)
@@ -189,8 +190,10 @@ def test_between_scale_upsampling_is_clamped_in_training_sampling_and_applicatio
   # Every scale's input on the way up, not only the last.
   for n in range(1, top + 1):
     np.testing.assert_allclose(
-        method.random_prev({}, n, key)[0],
-        official_upsample(edge_image(*spec.shapes[n - 1], value=1.3), spec, n), atol=1e-5)
+      method.random_prev({}, n, key)[0],
+      official_upsample(edge_image(*spec.shapes[n - 1], value=1.3), spec, n),
+      atol=1e-5,
+    )
 
 
 def test_injected_inputs_and_super_resolution_are_clamped(monkeypatch, tmp_path):
@@ -198,8 +201,7 @@ def test_injected_inputs_and_super_resolution_are_clamped(monkeypatch, tmp_path)
   top = spec.num_scales - 1
   ref = edge_image(*spec.shapes[top])
   for n in range(1, top + 1):  # the official editing / harmonization / paint2image in_s
-    down = official_imresize(ref, spec.scale_factor**(top - n + 1))[:spec.shapes[n - 1][0],
-                                                                    :spec.shapes[n - 1][1]]
+    down = official_imresize(ref, spec.scale_factor ** (top - n + 1))[: spec.shapes[n - 1][0], : spec.shapes[n - 1][1]]
     injected = np.asarray(apps.injected_input(method, ref, n)[0])
     assert -1 <= injected.min() and injected.max() <= 1
     np.testing.assert_allclose(injected, official_upsample(down, spec, n), atol=1e-5)
@@ -213,7 +215,7 @@ def test_injected_inputs_and_super_resolution_are_clamped(monkeypatch, tmp_path)
   _, k = singan.sr_step(2.0)
   expected = ref
   for _ in range(k):
-    expected = official_imresize(expected, 2.0**(1 / k))
+    expected = official_imresize(expected, 2.0 ** (1 / k))
   expected = expected[:80, :96]
   assert out.shape == expected.shape and -1 <= out.min() and out.max() <= 1
   np.testing.assert_allclose(out, expected, atol=1e-4)
@@ -234,8 +236,7 @@ def test_imresize_is_traceable_and_linear():
 # ------------------------------------------------------------------ networks
 
 
-@pytest.mark.parametrize("nfc,g_count,d_count", [(32, 29_763, 29_185), (64, 114_819, 113_665),
-                                                 (128, 450_819, 448_513)])
+@pytest.mark.parametrize("nfc,g_count,d_count", [(32, 29_763, 29_185), (64, 114_819, 113_665), (128, 450_819, 448_513)])
 def test_parameter_counts(nfc, g_count, d_count):
   g = nnx.eval_shape(lambda: models.SinGANGenerator(nfc=nfc, min_nfc=nfc, rngs=nnx.Rngs(0)))
   d = nnx.eval_shape(lambda: models.SinGANDiscriminator(nfc=nfc, min_nfc=nfc, rngs=nnx.Rngs(0)))
@@ -308,10 +309,24 @@ def _image(path, h=30, w=36, mode="RGB"):
 
 
 def tiny_config(tmp_path, **kw):
-  args = dict(image=_image(str(tmp_path / "img.png")), workdir=str(tmp_path / "wd"),
-              data_dir=str(tmp_path / "tfds"), num_steps=2, min_size=24, max_size=36, nfc=8, min_nfc=8,
-              d_steps=1, g_steps=1, checkpoint_every=1, sample_every=0, eval_every=0, log_every=1,
-              num_samples=1, lr_milestone=1)
+  args = dict(
+    image=_image(str(tmp_path / "img.png")),
+    workdir=str(tmp_path / "wd"),
+    data_dir=str(tmp_path / "tfds"),
+    num_steps=2,
+    min_size=24,
+    max_size=36,
+    nfc=8,
+    min_nfc=8,
+    d_steps=1,
+    g_steps=1,
+    checkpoint_every=1,
+    sample_every=0,
+    eval_every=0,
+    log_every=1,
+    num_samples=1,
+    lr_milestone=1,
+  )
   args.update(kw)
   return singan.Config(**args)
 
@@ -377,7 +392,7 @@ def test_train_resume_mid_pyramid_is_bit_identical_and_restores_only_when_finish
   # The interrupted pyramid: 3 of 6 iterations (scale 0: 2, scale 1: 1, scale 2: none).
   config = config.replace(workdir=str(partial))
   before = tree_state(partial)
-  message = (f"train first: python experiments/singan.py --mode=train --workdir={partial} ")
+  message = f"train first: python experiments/singan.py --mode=train --workdir={partial} "
   where = f"({partial} is at step 3 of 6 (scale 1 of 0..2 at 1; outputs at scale 1's size); --allow_partial"
   for tool in (singan.restore_scales, apps.random_samples):
     with pytest.raises(FileNotFoundError) as e:
@@ -393,22 +408,26 @@ def test_train_resume_mid_pyramid_is_bit_identical_and_restores_only_when_finish
   h, w = method.spec.shapes[1]
   assert Image.open(path).size == (w, h)
   assert "jaxgan: --allow_partial: using step 3 of 6 (scale 1 of 0..2 at 1; outputs at scale 1's size)" in (
-      capsys.readouterr().out)
+    capsys.readouterr().out
+  )
 
 
 @pytest.mark.parametrize("mode", sorted(apps.MODES))
 def test_applications_on_an_untrained_workdir_say_train_first_and_write_nothing(tmp_path, mode):
-  config = tiny_config(tmp_path, data_dir="", ref_image=_image(str(tmp_path / "ref.png")),
-                       mask=_image(str(tmp_path / "mask.png")), allow_partial=True)
+  config = tiny_config(
+    tmp_path,
+    data_dir="",
+    ref_image=_image(str(tmp_path / "ref.png")),
+    mask=_image(str(tmp_path / "mask.png")),
+    allow_partial=True,
+  )
   if mode == "sr":
     config = config.replace(pyramid="sr", min_size=12)
   workdir = tmp_path / "wd"
   for exists in (False, True):
     if exists:
       workdir.mkdir()
-    with pytest.raises(FileNotFoundError,
-        match=train_first("singan", workdir,
-                          f"no checkpoint in {workdir}")):
+    with pytest.raises(FileNotFoundError, match=train_first("singan", workdir, f"no checkpoint in {workdir}")):
       apps.MODES[mode](config)
     assert os.listdir(workdir) == [] if exists else not workdir.exists()  # no config.json, no tfds build
 
@@ -418,12 +437,27 @@ def test_script_application_on_a_mistyped_workdir_says_train_first(tmp_path):
   workdir = tmp_path / "mistyped"
   script = os.path.join(ROOT, "experiments", "singan.py")
   env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)}
-  r = subprocess.run([sys.executable, script, f"--image={image}", f"--workdir={workdir}", "--mode=random_samples",
-                      "--gen_start_scale=2"], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+  r = subprocess.run(
+    [
+      sys.executable,
+      script,
+      f"--image={image}",
+      f"--workdir={workdir}",
+      "--mode=random_samples",
+      "--gen_start_scale=2",
+    ],
+    capture_output=True,
+    text=True,
+    timeout=300,
+    cwd=ROOT,
+    env=env,
+  )
   assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
-  assert r.stderr.splitlines()[0].startswith(f"jaxgan: error: train first: python {script} --image={image} "
-                                            f"--workdir={workdir} --gen_start_scale=2 --mode=train "
-                                            f"(no checkpoint in {workdir})")
+  assert r.stderr.splitlines()[0].startswith(
+    f"jaxgan: error: train first: python {script} --image={image} "
+    f"--workdir={workdir} --gen_start_scale=2 --mode=train "
+    f"(no checkpoint in {workdir})"
+  )
   assert not workdir.exists()
 
 
@@ -446,8 +480,12 @@ def test_noise_amplitudes_reconstruction_and_warm_start(trained):
   r2 = method.random_prev(extra, top, jax.random.PRNGKey(1))
   assert r1.shape == rec_prev.shape and not np.allclose(r1, r2)
   # Same width (8) at every scale: scale n starts from scale n - 1's final generator.
-  init = method.init_state(jax.random.PRNGKey(0), n=top, real=jnp.asarray(reals[top][None]),
-                           previous=_scale_state(config, method, reals, top - 1))
+  init = method.init_state(
+    jax.random.PRNGKey(0),
+    n=top,
+    real=jnp.asarray(reals[top][None]),
+    previous=_scale_state(config, method, reals, top - 1),
+  )
   chex.assert_trees_all_equal(init.nets["G"].params, init.extra["frozen"][-1]["params"])
 
 
@@ -455,10 +493,15 @@ def _scale_state(config, method, reals, n):
   previous = None
   for k in range(n + 1):
     init_fn = lambda key, k=k, previous=previous: method.init_state(
-        key, n=k, real=jnp.asarray(reals[k][None]), previous=previous)
-    previous = singan._restore_scale(init_fn, singan._scale_key(config, k),
-                                     jax.sharding.Mesh(jax.devices()[:1], ("data",)),
-                                     singan.scale_dir(os.path.abspath(config.workdir), k), config.num_steps)
+      key, n=k, real=jnp.asarray(reals[k][None]), previous=previous
+    )
+    previous = singan._restore_scale(
+      init_fn,
+      singan._scale_key(config, k),
+      jax.sharding.Mesh(jax.devices()[:1], ("data",)),
+      singan.scale_dir(os.path.abspath(config.workdir), k),
+      config.num_steps,
+    )
   return previous
 
 
@@ -496,8 +539,10 @@ def test_masks_in_rgb_rgba_and_jpeg_give_the_same_blend(tmp_path):
   Image.fromarray(np.concatenate([rgb, np.full_like(mask, 255)[..., None]], -1), "RGBA").save(tmp_path / "m_rgba.png")
   Image.fromarray(rgb).save(tmp_path / "m.jpg", quality=90)
   Image.fromarray(mask).save(tmp_path / "m_grey.png")
-  blends = [apps.blend_mask(apps.load_mask(str(tmp_path / f), (40, 50)), radius=7)
-            for f in ("m.png", "m_rgba.png", "m.jpg", "m_grey.png")]
+  blends = [
+    apps.blend_mask(apps.load_mask(str(tmp_path / f), (40, 50)), radius=7)
+    for f in ("m.png", "m_rgba.png", "m.jpg", "m_grey.png")
+  ]
   for b in blends[1:]:
     np.testing.assert_array_equal(b, blends[0])
   assert blends[0].shape == (40, 50, 1) and blends[0].min() == 0 and blends[0].max() == 1
@@ -533,6 +578,7 @@ def test_write_video_keeps_every_frame(tmp_path, fmt):
     pytest.importorskip("imageio_ffmpeg")
     apps.write_video(path, frames, fps=5)
     import imageio.v2 as imageio
+
     assert len(imageio.mimread(path, format="FFMPEG")) == 4
   else:
     apps.write_video(path, frames, fps=5)
@@ -577,8 +623,13 @@ def _poisoned_below(state, n):
   nan = lambda tree: jax.tree.map(lambda a: jnp.full_like(a, jnp.nan), tree)
   extra = state.extra
   frozen = [nan(f) if k < n else f for k, f in enumerate(extra["frozen"])]
-  return _with_extra(state, frozen=frozen, amps=extra["amps"].at[:n].set(jnp.nan),
-                     z_opt=nan(extra["z_opt"]), rec_prev=nan(extra["rec_prev"]))
+  return _with_extra(
+    state,
+    frozen=frozen,
+    amps=extra["amps"].at[:n].set(jnp.nan),
+    z_opt=nan(extra["z_opt"]),
+    rec_prev=nan(extra["rec_prev"]),
+  )
 
 
 def _finest_noise_off(state):
@@ -629,7 +680,7 @@ def test_harmonization_and_editing_blend_the_output_into_the_image_by_the_dilate
     path = apps.MODES[mode](config)
     assert path.endswith("ref_inject_scale=1_seed=0.png")
     out, raw = _pixels(path), _pixels(path.replace(".png", "_raw.png"))
-    blend = lambda w: (1 - w) * image + w * raw  # the official (1 - mask) * real + mask * out
+    blend = lambda w: (1 - w) * image + w * raw  # noqa: B023 -- the official (1 - mask) * real + mask * out
     np.testing.assert_allclose(out, blend(weights[radius]), atol=1, err_msg=mode)  # raw is rounded
     assert np.abs(out - blend(weights[other])).max() > 20, mode  # the other mode's radius does not fit
     w = weights[radius][..., 0]
@@ -661,8 +712,9 @@ def test_injection_runs_the_resized_reference_from_inject_scale_only(restored, t
   np.testing.assert_array_equal(_pixels(path), _as_png(out[0]))
 
 
-def test_paint2image_quantizes_the_painting_to_a_palette_of_the_injection_scale(restored, trained, tmp_path,
-                                                                                monkeypatch):
+def test_paint2image_quantizes_the_painting_to_a_palette_of_the_injection_scale(
+  restored, trained, tmp_path, monkeypatch
+):
   method, _, reals = restored
   n, colors = 1, 3
   Image.fromarray(_pixels(trained.image)[:, ::-1]).save(tmp_path / "painting.png")
@@ -670,8 +722,9 @@ def test_paint2image_quantizes_the_painting_to_a_palette_of_the_injection_scale(
   monkeypatch.setattr(apps, "trained", lambda config: restored)
   monkeypatch.setattr(apps, "injected_input", lambda method, ref, n: injected.append(ref) or jnp.zeros(1))
   monkeypatch.setattr(apps, "generate_from", lambda method, state, n, start, key: jnp.zeros((1, 30, 36, 3)))
-  apps.paint2image(trained.replace(ref_image=str(tmp_path / "painting.png"), inject_scale=n, quantize=True,
-                                   quantize_colors=colors))
+  apps.paint2image(
+    trained.replace(ref_image=str(tmp_path / "painting.png"), inject_scale=n, quantize=True, quantize_colors=colors)
+  )
   (quantized,) = injected
   palette = np.unique(quantized.reshape(-1, 3), axis=0)
   assert len(palette) == colors

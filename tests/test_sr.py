@@ -27,8 +27,19 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import sr_bn_offset  # noqa: E402
 import sr_eval  # noqa: E402
 
-TINY = dict(channels=8, n_blocks=2, d_channels=8, crop_size=24, batch_size=2, num_samples=2, num_test=2,
-            log_every=1, checkpoint_every=0, sample_every=0, eval_every=0)
+TINY = dict(
+  channels=8,
+  n_blocks=2,
+  d_channels=8,
+  crop_size=24,
+  batch_size=2,
+  num_samples=2,
+  num_test=2,
+  log_every=1,
+  checkpoint_every=0,
+  sample_every=0,
+  eval_every=0,
+)
 
 
 def _vgg():
@@ -42,13 +53,16 @@ def _config(**kw):
 def _batch(config, seed=0):
   rng = np.random.default_rng(seed)
   s, n = config.crop_size, config.batch_size
-  return {"lr": jnp.asarray(rng.uniform(0, 1, (n, s // config.scale, s // config.scale, 3)), jnp.float32),
-          "hr": jnp.asarray(rng.uniform(-1, 1, (n, s, s, 3)), jnp.float32)}
+  return {
+    "lr": jnp.asarray(rng.uniform(0, 1, (n, s // config.scale, s // config.scale, 3)), jnp.float32),
+    "hr": jnp.asarray(rng.uniform(-1, 1, (n, s, s, 3)), jnp.float32),
+  }
 
 
 def _assert_trees(a, b, equal=True):
-  same = [np.array_equal(np.asarray(x), np.asarray(y)) for x, y in
-          zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)]
+  same = [
+    np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+  ]
   assert all(same) if equal else not all(same)
 
 
@@ -78,8 +92,14 @@ def hr_folder(tmp_path_factory):
 def trained(tmp_path_factory, hr_folder):
   """A tiny SRResNet trained 2 steps on BSD68 crops, scored on 2 Set5 images."""
   root = tmp_path_factory.mktemp("srresnet")
-  config = _config(dataset=hr_folder, workdir=str(root / "work"), data_dir=str(root / "tfds"), num_steps=2,
-                   sample_every=2, eval_dir=str(real_data("set5")))
+  config = _config(
+    dataset=hr_folder,
+    workdir=str(root / "work"),
+    data_dir=str(root / "tfds"),
+    num_steps=2,
+    sample_every=2,
+    eval_dir=str(real_data("set5")),
+  )
   state = sr.train(sr.build(config))
   return config, state
 
@@ -120,7 +140,8 @@ def test_mse_step_trains_g_alone():
   _assert_trees(new.nets["G"].params, state.nets["G"].params, equal=False)
   # The loss is the pixel MSE of G's (train-mode) output on the [-1, 1] scale.
   out, _ = jax.jit(lambda g, lr: method.generator.apply(g.params, g.stats, lr, train=True))(
-      state.nets["G"], _batch(config)["lr"])
+    state.nets["G"], _batch(config)["lr"]
+  )
   np.testing.assert_allclose(metrics["mse"], np.mean((np.asarray(out) - _batch(config)["hr"]) ** 2), rtol=1e-5)
 
 
@@ -204,8 +225,9 @@ def test_perceptual_loss_is_zero_for_identical_images_and_scales_with_the_rescal
   assert base > 0
   half = sr.build(config.replace(vgg_rescale=0.5))
   half.loss_network = method.loss_network  # same weights, read once
-  np.testing.assert_allclose(float(jax.jit(lambda a, b, v: half.content_loss(a, b, v)[0])(other, hr, vgg)),
-                             base / 4, rtol=1e-5)
+  np.testing.assert_allclose(
+    float(jax.jit(lambda a, b, v: half.content_loss(a, b, v)[0])(other, hr, vgg)), base / 4, rtol=1e-5
+  )
 
 
 # -- training, --init_from, --mode=test, the benchmark --------------------------------------------
@@ -247,9 +269,14 @@ def test_test_mode_needs_a_finished_run_or_allow_partial(trained, tmp_path, caps
   config, _ = trained
   config = config.replace(test_input=_test_folder(tmp_path))
   empty = config.replace(workdir=str(tmp_path / "none"), allow_partial=True)
-  with pytest.raises(FileNotFoundError, match="^" + re.escape(
-      f"train first: python experiments/sr.py --mode=train --workdir={empty.workdir} ") + ".*" + re.escape(
-      f" (no checkpoint in {empty.workdir})") + "$"):
+  with pytest.raises(
+    FileNotFoundError,
+    match="^"
+    + re.escape(f"train first: python experiments/sr.py --mode=train --workdir={empty.workdir} ")
+    + ".*"
+    + re.escape(f" (no checkpoint in {empty.workdir})")
+    + "$",
+  ):
     sr.test(sr.build(empty))
   assert not os.path.exists(empty.workdir)
   # A run of 5 steps stopped at its step-2 checkpoint.
@@ -278,11 +305,18 @@ class _TickingClock:
 
 def test_a_run_ended_by_its_time_budget_is_finished(hr_folder, tmp_path, capsys, monkeypatch):
   from jaxgan.train import loop
+
   clock = _TickingClock()
   monkeypatch.setattr(loop, "time", clock)
   monkeypatch.setattr(sr, "time", clock)
-  config = _config(dataset=hr_folder, data_dir=str(tmp_path / "tfds"), workdir=str(tmp_path / "w"), num_steps=50,
-                   time_budget_minutes=0.25, test_input=_test_folder(tmp_path))
+  config = _config(
+    dataset=hr_folder,
+    data_dir=str(tmp_path / "tfds"),
+    workdir=str(tmp_path / "w"),
+    num_steps=50,
+    time_budget_minutes=0.25,
+    test_input=_test_folder(tmp_path),
+  )
   step = int(sr.train(sr.build(config)).step)
   monkeypatch.undo()
   assert 0 < step < 50 and _checkpoint_steps(tmp_path / "w" / "checkpoints") == [step]
@@ -295,8 +329,9 @@ def test_a_run_ended_by_its_time_budget_is_finished(hr_folder, tmp_path, capsys,
 def test_benchmark_scores_bicubic_and_a_trained_workdir(trained, tmp_path, capsys):
   config, _ = trained
   out = tmp_path / "sr_eval.json"
-  rows = sr_eval.main([f"--workdir=tiny={config.workdir}", "--sets=Set5", "--limit=2",
-                       f"--set5={real_data('set5')}", f"--json={out}"])
+  rows = sr_eval.main(
+    [f"--workdir=tiny={config.workdir}", "--sets=Set5", "--limit=2", f"--set5={real_data('set5')}", f"--json={out}"]
+  )
   table = capsys.readouterr().out
   assert [r["method"] for r in rows] == ["Bicubic", "tiny"] and rows[1]["step"] == 2
   assert "| Bicubic | - | " in table and "| tiny | 2 | " in table
@@ -342,8 +377,9 @@ def test_benchmarks_name_a_missing_set_and_its_download_command(tmp_path, monkey
 
 def test_init_from_copies_g_and_refuses_another_generator(trained, tmp_path):
   source, trained_state = trained
-  config = _config(loss="srgan", content_layer="relu1_2", vgg_weights=_vgg(), init_from=source.workdir,
-                   workdir=str(tmp_path / "srgan"))
+  config = _config(
+    loss="srgan", content_layer="relu1_2", vgg_weights=_vgg(), init_from=source.workdir, workdir=str(tmp_path / "srgan")
+  )
   g = sr.load_generator(config)
   state = sr.SuperResolution(config, initial_generator=g).init_state(jax.random.PRNGKey(1))
   _assert_trees(state.nets["G"].params, trained_state.nets["G"].params)
@@ -369,14 +405,17 @@ def test_a_generous_time_budget_equals_an_unlimited_run(hr_folder, tmp_path):
 # -- errors ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kw, message", [
+@pytest.mark.parametrize(
+  "kw, message",
+  [
     (dict(scale=3), "scale=3 must be a power of 2"),
     (dict(crop_size=30), "crop_size=30 is not a multiple of scale=4"),
     (dict(loss="l1"), "loss='l1' is not one of"),
     (dict(generator="edsr"), "generator='edsr' is not one of"),
     (dict(content_layer="relu5_9"), "content_layer='relu5_9' must be '' .the loss's default. or a VGG16 layer"),
     (dict(n_blocks=-2), "n_blocks=-2 must be >= 0"),
-])
+  ],
+)
 def test_bad_values_name_the_flag(kw, message):
   with pytest.raises(ValueError, match=message):
     sr.Config(**kw)
@@ -400,19 +439,40 @@ def test_training_needs_a_dataset_and_vgg_weights(hr_folder, tmp_path, monkeypat
 
 
 def test_script_reports_a_missing_dataset_before_compiling(tmp_path):
-  r = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "sr.py"), f"--workdir={tmp_path / 'w'}"],
-                     capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+  r = subprocess.run(
+    [sys.executable, os.path.join(ROOT, "experiments", "sr.py"), f"--workdir={tmp_path / 'w'}"],
+    capture_output=True,
+    text=True,
+    timeout=120,
+    cwd=ROOT,
+    check=False,
+  )
   assert r.returncode == 2 and "jaxgan: error: --dataset is required" in r.stderr
   assert not (tmp_path / "w").exists()
 
 
-@pytest.mark.parametrize("name, expected", [
+@pytest.mark.parametrize(
+  "name, expected",
+  [
     ("srresnet_bsd68", dict(generator="srresnet", loss="mse", batch_size=16, learning_rate=1e-4)),
-    ("srgan_bsd68", dict(loss="srgan", content_layer="relu4_3", lr_decay_steps=100_000, num_steps=200_000,
-                         vgg_weights="vgg16")),
-    ("perceptual_sr_bsd68", dict(generator="johnson", loss="vgg", vgg_rescale=1.0, learning_rate=1e-3,
-                                 batch_size=4, crop_size=288, vgg_weights="vgg16")),
-])
+    (
+      "srgan_bsd68",
+      dict(loss="srgan", content_layer="relu4_3", lr_decay_steps=100_000, num_steps=200_000, vgg_weights="vgg16"),
+    ),
+    (
+      "perceptual_sr_bsd68",
+      dict(
+        generator="johnson",
+        loss="vgg",
+        vgg_rescale=1.0,
+        learning_rate=1e-3,
+        batch_size=4,
+        crop_size=288,
+        vgg_weights="vgg16",
+      ),
+    ),
+  ],
+)
 def test_flagfiles_name_registry_entries(name, expected):
   fv = flags.FlagValues()
   flags_lib.define_flags(sr.Config, fv)

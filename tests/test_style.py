@@ -42,17 +42,30 @@ def files(tmp_path_factory):
   content_dir.mkdir()
   for i, (h, w) in enumerate([(40, 48), (44, 36), (36, 52)]):
     _save(content_dir / f"photo{i}.png", _photo(h, w, i))
-  return {"vgg": str(vgg_path), "content_dir": str(content_dir),
-          "style": _save(root / "style.png", _photo(24, 28, 7)),
-          "content": _save(root / "content.png", _photo(20, 16, 8)),
-          "odd": _save(root / "odd.png", _photo(37, 53, 9)), "root": root}
+  return {
+    "vgg": str(vgg_path),
+    "content_dir": str(content_dir),
+    "style": _save(root / "style.png", _photo(24, 28, 7)),
+    "content": _save(root / "content.png", _photo(20, 16, 8)),
+    "odd": _save(root / "odd.png", _photo(37, 53, 9)),
+    "root": root,
+  }
 
 
 def _config(files, tmp_path, **kw):
-  base = {"workdir": str(tmp_path / "work"), "data_dir": str(tmp_path / "tfds"),
-          "content_dir": files["content_dir"], "style_image": files["style"], "vgg_weights": files["vgg"],
-          "image_size": 16, "batch_size": 2, "num_samples": 2, "log_every": 1, "sample_every": 0,
-          "checkpoint_every": 0}
+  base = {
+    "workdir": str(tmp_path / "work"),
+    "data_dir": str(tmp_path / "tfds"),
+    "content_dir": files["content_dir"],
+    "style_image": files["style"],
+    "vgg_weights": files["vgg"],
+    "image_size": 16,
+    "batch_size": 2,
+    "num_samples": 2,
+    "log_every": 1,
+    "sample_every": 0,
+    "checkpoint_every": 0,
+  }
   return st.Config(**{**base, **kw})
 
 
@@ -96,8 +109,10 @@ def test_train_step_updates_g_only_and_is_deterministic(method, step):
   chex.assert_trees_all_equal(m1, m2)
   assert set(m1) == {"content", "style", "tv", "total"} and int(s1.step) == 1
   assert state.extra == s1.extra == {}  # the loss network and the Grams are the step's consts, never saved
-  changed = [bool(np.any(np.asarray(a) != np.asarray(b)))
-             for a, b in zip(jax.tree.leaves(s1.nets["G"].params), jax.tree.leaves(state.nets["G"].params))]
+  changed = [
+    bool(np.any(np.asarray(a) != np.asarray(b)))
+    for a, b in zip(jax.tree.leaves(s1.nets["G"].params), jax.tree.leaves(state.nets["G"].params))
+  ]
   assert all(changed)
 
 
@@ -126,7 +141,9 @@ def test_missing_inputs_are_named(files, tmp_path):
   env = dict(os.environ)
   os.environ.pop("JAXGAN_VGG16", None)
   try:
-    with pytest.raises(vgg_lib.VGGWeightsNotFoundError, match="the perceptual loss needs ImageNet VGG16 weights: pass --vgg_weights"):
+    with pytest.raises(
+      vgg_lib.VGGWeightsNotFoundError, match="the perceptual loss needs ImageNet VGG16 weights: pass --vgg_weights"
+    ):
       st.build(_config(files, tmp_path, vgg_weights="")).consts  # noqa: B018
   finally:
     os.environ.clear()
@@ -144,8 +161,7 @@ def test_missing_inputs_are_named(files, tmp_path):
 
 
 def test_train_two_steps_then_stylize_an_odd_size_with_a_losses_json(files, tmp_path):
-  config = _config(files, tmp_path, image_size=32, num_steps=2, sample_every=2, crop="random",
-                   input=files["odd"])
+  config = _config(files, tmp_path, image_size=32, num_steps=2, sample_every=2, crop="random", input=files["odd"])
   state = st.MODES["train"](st.build(config))
   assert int(state.step) == 2
   assert os.listdir(tmp_path / "work" / "samples")
@@ -164,9 +180,14 @@ def test_train_two_steps_then_stylize_an_odd_size_with_a_losses_json(files, tmp_
 
   # No checkpoint, or a run of 5 steps stopped at step 2: "train first", nothing written.
   empty = config.replace(workdir=str(tmp_path / "none"), allow_partial=True)
-  with pytest.raises(FileNotFoundError, match="^" + re.escape(
-      f"train first: python experiments/style_transfer.py --mode=train --workdir={tmp_path / 'none'} ") + ".*" +
-      re.escape(f" (no checkpoint in {tmp_path / 'none'})") + "$"):
+  with pytest.raises(
+    FileNotFoundError,
+    match="^"
+    + re.escape(f"train first: python experiments/style_transfer.py --mode=train --workdir={tmp_path / 'none'} ")
+    + ".*"
+    + re.escape(f" (no checkpoint in {tmp_path / 'none'})")
+    + "$",
+  ):
     st.MODES["stylize"](st.build(empty))
   assert not (tmp_path / "none").exists()
   partial = unfinished_copy(tmp_path / "work", tmp_path / "partial", num_steps=5)
@@ -181,9 +202,18 @@ def test_train_two_steps_then_stylize_an_odd_size_with_a_losses_json(files, tmp_
 
 @pytest.mark.parametrize("optimizer, init", [("lbfgs", "noise"), ("adam", "content")])
 def test_gatys_decreases_the_total_loss(files, tmp_path, optimizer, init):
-  config = gatys.Config(workdir=str(tmp_path), content_image=files["content"], style_image=files["style"],
-                        vgg_weights=files["vgg"], image_size=16, optimizer=optimizer, init=init, num_steps=3,
-                        learning_rate=0.05, log_every=0)
+  config = gatys.Config(
+    workdir=str(tmp_path),
+    content_image=files["content"],
+    style_image=files["style"],
+    vgg_weights=files["vgg"],
+    image_size=16,
+    optimizer=optimizer,
+    init=init,
+    num_steps=3,
+    learning_rate=0.05,
+    log_every=0,
+  )
   result = gatys.run(config)
   assert result["after"]["total"] < result["before"]["total"]
   assert Image.open(tmp_path / "result.png").size == (13, 16)  # 20x16 resized to a longer side of 16

@@ -18,7 +18,7 @@ class ArraySource:
   def __init__(self, labels, *, with_getitems=True):
     self.labels_array = np.asarray(labels)
     self.num_classes = NUM_CLASSES
-    self.name = 'array'
+    self.name = "array"
     self.reads = 0
     if not with_getitems:
       self.__getitems__ = None
@@ -28,8 +28,7 @@ class ArraySource:
 
   def __getitem__(self, index):
     self.reads += 1
-    return {'image': np.full((2, 2, 1), index, np.int32),
-            'label': int(self.labels_array[index])}
+    return {"image": np.full((2, 2, 1), index, np.int32), "label": int(self.labels_array[index])}
 
   def __getitems__(self, indices):
     return [self[i] for i in indices]
@@ -67,13 +66,19 @@ def test_balanced_indices_balance_determinism_and_seed():
   assert not np.array_equal(chosen, other)
 
 
-@pytest.mark.parametrize('num_labeled, match', [
-    (0, r'--num_labeled must be a positive integer; got 0'),
-    (-5, r'--num_labeled must be a positive integer; got -5'),
-    (52, r'--num_labeled=52 is not divisible by the number of classes 5'),
-    (500, r'--num_labeled=500 asks for 100 examples of each of 5 classes, but class \d '
-          r'has only \d+ examples'),
-])
+@pytest.mark.parametrize(
+  "num_labeled, match",
+  [
+    (0, r"--num_labeled must be a positive integer; got 0"),
+    (-5, r"--num_labeled must be a positive integer; got -5"),
+    (52, r"--num_labeled=52 is not divisible by the number of classes 5"),
+    (
+      500,
+      r"--num_labeled=500 asks for 100 examples of each of 5 classes, but class \d "
+      r"has only \d+ examples",
+    ),
+  ],
+)
 def test_bad_num_labeled(num_labeled, match):
   with pytest.raises(ValueError, match=match):
     data.balanced_labeled_indices(_labels(), num_labeled=num_labeled, num_classes=5, seed=0)
@@ -81,9 +86,9 @@ def test_bad_num_labeled(num_labeled, match):
 
 def test_too_many_names_the_short_class():
   labels = np.array([0] * 10 + [1] * 10 + [2] * 3)
-  with pytest.raises(ValueError, match='class 2 has only 3 examples'):
+  with pytest.raises(ValueError, match="class 2 has only 3 examples"):
     data.balanced_labeled_indices(labels, num_labeled=12, num_classes=3, seed=0)
-  with pytest.raises(ValueError, match=r'labels must be in \[0, 3\)'):
+  with pytest.raises(ValueError, match=r"labels must be in \[0, 3\)"):
     data.balanced_labeled_indices(np.array([0, 3]), num_labeled=3, num_classes=3, seed=0)
 
 
@@ -91,14 +96,14 @@ def test_subset_source_view():
   source = ArraySource(_labels(20), with_getitems=False)
   view = subsets.SubsetSource(source, [7, 2, 11])
   assert len(view) == 3 and view.num_classes == NUM_CLASSES
-  assert view[0]['image'][0, 0, 0] == 7 and view[-1]['label'] == source[11]['label']
-  assert [ex['image'][0, 0, 0] for ex in view.__getitems__([2, 1])] == [11, 2]
+  assert view[0]["image"][0, 0, 0] == 7 and view[-1]["label"] == source[11]["label"]
+  assert [ex["image"][0, 0, 0] for ex in view.__getitems__([2, 1])] == [11, 2]
   with pytest.raises(IndexError):
     view[3]
-  with pytest.raises(ValueError, match=r'indices must be in \[0, 20\)'):
+  with pytest.raises(ValueError, match=r"indices must be in \[0, 20\)"):
     subsets.SubsetSource(source, [0, 20])
   hidden = subsets.SubsetSource(source, [7, 2], hide_labels=True)
-  assert hidden[0]['label'] == -1 and hidden[0]['image'][0, 0, 0] == 7
+  assert hidden[0]["label"] == -1 and hidden[0]["image"][0, 0, 0] == 7
   with pytest.raises(ValueError):
     view.indices[0] = 1  # read-only
 
@@ -114,9 +119,9 @@ def test_streams_through_batch_loader():
   loader = data.BatchLoader(labeled, global_batch_size=10, seed=1)
   seen = set()
   for batch in loader.iterate(0, 30):  # 12 epochs of the labelled subset
-    source_index = batch['image'][:, 0, 0, 0]
+    source_index = batch["image"][:, 0, 0, 0]
     assert set(source_index.tolist()) <= chosen
-    np.testing.assert_array_equal(batch['label'], labels[source_index])
+    np.testing.assert_array_equal(batch["label"], labels[source_index])
     seen |= set(source_index.tolist())
   assert seen == chosen
 
@@ -126,22 +131,21 @@ def test_streams_through_batch_loader():
   seen = set()
   for step in range(len(source) // 29):
     batch = unl_loader.batch(step)
-    assert np.all(batch['label'] == -1)
-    seen |= set(batch['image'][:, 0, 0, 0].tolist())
+    assert np.all(batch["label"] == -1)
+    seen |= set(batch["image"][:, 0, 0, 0].tolist())
   assert seen == set(range(len(source)))
 
 
 def test_semi_supervised_sources_explicit_labels_and_determinism():
   labels = _labels()
   source = ArraySource(labels)
-  first, _ = data.semi_supervised_sources(source, num_labeled=25, seed=5,
-                                          labels=labels)
+  first, _ = data.semi_supervised_sources(source, num_labeled=25, seed=5, labels=labels)
   assert source.reads == 0  # given labels: no example is read to choose the subset
   again, _ = data.semi_supervised_sources(source, num_labeled=25, seed=5)
   np.testing.assert_array_equal(first.indices, again.indices)
   other, _ = data.semi_supervised_sources(source, num_labeled=25, seed=6, labels=labels)
   assert not np.array_equal(first.indices, other.indices)
-  with pytest.raises(ValueError, match='--num_labeled=26'):
+  with pytest.raises(ValueError, match="--num_labeled=26"):
     data.semi_supervised_sources(source, num_labeled=26, seed=0, labels=labels)
-  with pytest.raises(ValueError, match='shape'):
+  with pytest.raises(ValueError, match="shape"):
     data.semi_supervised_sources(source, num_labeled=25, seed=0, labels=labels[:-1])

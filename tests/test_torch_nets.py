@@ -19,7 +19,7 @@ from flax import nnx
 
 from tests.torch_reference import TOL, images, randomise, randomise_jax  # first: skips without PyTorch
 
-torch = pytest.importorskip('torch')
+torch = pytest.importorskip("torch")
 
 from jaxgan.models import dcgan as jdcgan  # noqa: E402
 from jaxgan.models import singan as jsingan  # noqa: E402
@@ -28,7 +28,7 @@ from jaxgan.models import transformer_net as jtn  # noqa: E402
 from jaxgan.models import vgg as jvgg  # noqa: E402
 from tests import torch_nets as tn  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'benchmarks'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 
 import torch_steps  # noqa: E402
 
@@ -58,7 +58,7 @@ def _conv_transpose(t, j):
 
 
 def _batch_norm(t, j):
-  j = getattr(j, 'norm', j)  # jaxgan.nn.norm.BatchNorm wraps an nnx.BatchNorm
+  j = getattr(j, "norm", j)  # jaxgan.nn.norm.BatchNorm wraps an nnx.BatchNorm
   _put(t.weight, _a(j.scale))
   _put(t.bias, _a(j.bias))
   _put(t.running_mean, _a(j.mean))
@@ -85,7 +85,7 @@ def _nchw(x):
   return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
 
-@nnx.jit(static_argnames='train')
+@nnx.jit(static_argnames="train")
 def _apply(model, *inputs, train):
   """``model(*inputs, train=train)``, compiled whole (faster than op by op, even counting the compile)."""
   return model(*inputs, train=train)
@@ -102,8 +102,8 @@ def _check(tnet, tfn, jnet, *inputs, modes=(False, True), min_std=0.05):
     got = np.asarray(_apply(jnet, *inputs, train=train))
     assert got.shape == want.shape
     diff = np.max(np.abs(got - want))
-    assert diff <= TOL, f'train={train}: max |jaxgan - torch| = {diff}'
-    assert np.std(want) > min_std, 'degenerate test: outputs nearly constant'
+    assert diff <= TOL, f"train={train}: max |jaxgan - torch| = {diff}"
+    assert np.std(want) > min_std, "degenerate test: outputs nearly constant"
 
 
 def _jax_count(ctor, **kwargs):
@@ -112,7 +112,7 @@ def _jax_count(ctor, **kwargs):
 
 
 def _torch_count(ctor, *args, **kwargs):
-  with torch.device('meta'):
+  with torch.device("meta"):
     net = ctor(*args, **kwargs)
   return sum(p.numel() for p in net.parameters())
 
@@ -120,28 +120,51 @@ def _torch_count(ctor, *args, **kwargs):
 # ------------------------------------------------------------ parameter counts at full size
 
 
-@pytest.mark.parametrize('jax_ctor,jax_kwargs,torch_ctor,torch_kwargs,expected', [
+@pytest.mark.parametrize(
+  "jax_ctor,jax_kwargs,torch_ctor,torch_kwargs,expected",
+  [
     (jdcgan.DCGANGenerator, {}, tn.DCGANGenerator, {}, None),
     (jdcgan.DCGANDiscriminator, {}, tn.DCGANDiscriminator, {}, None),
-    (jdcgan.DCGANGenerator, {'resolution': 32, 'out_channels': 1}, tn.DCGANGenerator,
-     {'image_size': 32, 'nc': 1}, None),
-    (jdcgan.DCGANDiscriminator, {'resolution': 128}, tn.DCGANDiscriminator, {'image_size': 128}, None),
+    (
+      jdcgan.DCGANGenerator,
+      {"resolution": 32, "out_channels": 1},
+      tn.DCGANGenerator,
+      {"image_size": 32, "nc": 1},
+      None,
+    ),
+    (jdcgan.DCGANDiscriminator, {"resolution": 128}, tn.DCGANDiscriminator, {"image_size": 128}, None),
     (jsingan.SinGANGenerator, {}, tn.GeneratorConcatSkip2CleanAdd, {}, 29_763),
     (jsingan.SinGANDiscriminator, {}, tn.WDiscriminator, {}, 29_185),
-    (jsingan.SinGANGenerator, {'nfc': 128, 'min_nfc': 128}, tn.GeneratorConcatSkip2CleanAdd,
-     {'nfc': 128, 'min_nfc': 128}, 450_819),
-    (jsingan.SinGANDiscriminator, {'nfc': 128, 'min_nfc': 128}, tn.WDiscriminator,
-     {'nfc': 128, 'min_nfc': 128}, 448_513),
-    (jsingan.SinGANGenerator, {'nfc': 64, 'min_nfc': 16}, tn.GeneratorConcatSkip2CleanAdd,
-     {'nfc': 64, 'min_nfc': 16}, None),
+    (
+      jsingan.SinGANGenerator,
+      {"nfc": 128, "min_nfc": 128},
+      tn.GeneratorConcatSkip2CleanAdd,
+      {"nfc": 128, "min_nfc": 128},
+      450_819,
+    ),
+    (
+      jsingan.SinGANDiscriminator,
+      {"nfc": 128, "min_nfc": 128},
+      tn.WDiscriminator,
+      {"nfc": 128, "min_nfc": 128},
+      448_513,
+    ),
+    (
+      jsingan.SinGANGenerator,
+      {"nfc": 64, "min_nfc": 16},
+      tn.GeneratorConcatSkip2CleanAdd,
+      {"nfc": 64, "min_nfc": 16},
+      None,
+    ),
     (jsr.SRResNet, {}, tn.SRResNet, {}, 1_549_462),
-    (jsr.SRResNet, {'prelu_per_channel': True}, tn.SRResNet, {'prelu_per_channel': True}, 1_550_659),
-    (jsr.SRResNet, {'scale': 8}, tn.SRResNet, {'scale': 8}, 1_697_175),
+    (jsr.SRResNet, {"prelu_per_channel": True}, tn.SRResNet, {"prelu_per_channel": True}, 1_550_659),
+    (jsr.SRResNet, {"scale": 8}, tn.SRResNet, {"scale": 8}, 1_697_175),
     (jsr.SRGANDiscriminator, {}, tn.SRGANDiscriminator, {}, 23_565_505),
     (jtn.style_transformer, {}, tn.TransformerNet, {}, 1_679_235),
-    (jvgg.VGG, {'depth': 16}, tn.vgg_features, {'depth': 16}, 14_714_688),
-    (jvgg.VGG, {'depth': 19}, tn.vgg_features, {'depth': 19}, 20_024_384),
-])
+    (jvgg.VGG, {"depth": 16}, tn.vgg_features, {"depth": 16}, 14_714_688),
+    (jvgg.VGG, {"depth": 19}, tn.vgg_features, {"depth": 19}, 20_024_384),
+  ],
+)
 def test_parameter_counts(jax_ctor, jax_kwargs, torch_ctor, torch_kwargs, expected):
   want = _jax_count(jax_ctor, **jax_kwargs)
   assert _torch_count(torch_ctor, **torch_kwargs) == want
@@ -179,7 +202,7 @@ def test_dcgan_matches_jaxgan():
     np.testing.assert_allclose(tD(_nchw(x)).numpy(), jax.nn.sigmoid(_apply(D, x, train=False)), atol=TOL)
 
 
-@pytest.mark.parametrize('nfc,min_nfc', [(8, 4), (8, 8)])
+@pytest.mark.parametrize("nfc,min_nfc", [(8, 4), (8, 8)])
 def test_singan_matches_jaxgan(nfc, min_nfc):
   G = _randomised(jsingan.SinGANGenerator, 2, nfc=nfc, min_nfc=min_nfc)
   D = _randomised(jsingan.SinGANDiscriminator, 3, nfc=nfc, min_nfc=min_nfc)
@@ -197,7 +220,7 @@ def test_singan_matches_jaxgan(nfc, min_nfc):
   _check(tD, tD, D, images((1, 20, 24, 3), seed=4))
 
 
-@pytest.mark.parametrize('prelu_per_channel', [False, True])
+@pytest.mark.parametrize("prelu_per_channel", [False, True])
 def test_srresnet_matches_jaxgan(prelu_per_channel):
   G = _randomised(jsr.SRResNet, 4, scale=4, channels=8, n_blocks=2, prelu_per_channel=prelu_per_channel)
   tG = tn.SRResNet(scale=4, channels=8, n_blocks=2, prelu_per_channel=prelu_per_channel)
@@ -234,8 +257,10 @@ def test_srgan_discriminator_matches_jaxgan():
     naive = tD.eval()(_nchw(x)).numpy()
   kernel = _a(D.dense.kernel)  # [(fh, fw, C) flattened, 1024]; torch flattens (C, fh, fw)
   fh, fw = jsr.discriminator_feature_size(h), jsr.discriminator_feature_size(w)
-  _put(tD.classifier[1].weight, kernel.reshape(fh, fw, -1, kernel.shape[-1]).transpose(3, 2, 0, 1)
-       .reshape(kernel.shape[-1], -1))
+  _put(
+    tD.classifier[1].weight,
+    kernel.reshape(fh, fw, -1, kernel.shape[-1]).transpose(3, 2, 0, 1).reshape(kernel.shape[-1], -1),
+  )
   # In eval mode the logits of noise images hardly differ between images (the strided convolutions
   # average the noise out); their values still depend on the flattening order:
   assert np.max(np.abs(naive - np.asarray(_apply(D, x, train=False)))) > 100 * TOL
@@ -243,17 +268,20 @@ def test_srgan_discriminator_matches_jaxgan():
 
 
 def test_transformer_net_matches_jaxgan():
-  G = _randomised(jtn.style_transformer, 6, channels=4, n_blocks=2, output='none')
+  G = _randomised(jtn.style_transformer, 6, channels=4, n_blocks=2, output="none")
   tG = tn.TransformerNet(channels=4, n_blocks=2)
-  pairs = [(tG.conv1, G.first, tG.in1, G.first_norm), (tG.conv2, G.downs[0], tG.in2, G.down_norms[0]),
-           (tG.conv3, G.downs[1], tG.in3, G.down_norms[1]),
-           (tG.deconv1, G.ups[0].conv, tG.in4, G.up_norms[0]),
-           (tG.deconv2, G.ups[1].conv, tG.in5, G.up_norms[1])]
+  pairs = [
+    (tG.conv1, G.first, tG.in1, G.first_norm),
+    (tG.conv2, G.downs[0], tG.in2, G.down_norms[0]),
+    (tG.conv3, G.downs[1], tG.in3, G.down_norms[1]),
+    (tG.deconv1, G.ups[0].conv, tG.in4, G.up_norms[0]),
+    (tG.deconv2, G.ups[1].conv, tG.in5, G.up_norms[1]),
+  ]
   for tconv, jconv, tnorm, jnorm in pairs:
     _conv(tconv.conv2d, jconv.conv)
     _affine_norm(tnorm, jnorm)
   for i, block in enumerate(G.blocks, 1):
-    res = getattr(tG, f'res{i}')
+    res = getattr(tG, f"res{i}")
     _conv(res.conv1.conv2d, block.conv1.conv)
     _affine_norm(res.in1, block.norm1)
     _conv(res.conv2.conv2d, block.conv2.conv)
@@ -263,9 +291,9 @@ def test_transformer_net_matches_jaxgan():
 
 
 def test_vgg_features_match_jaxgan():
-  layers = ('relu1_2', 'relu2_2', 'relu3_3', 'relu4_3')
+  layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
   tnet = randomise(tn.VGGFeatures(16, layers), seed=8)
-  assert list(tnet.state_dict())[-1] == 'features.21.bias'  # torchvision's index of block4_conv3
+  assert list(tnet.state_dict())[-1] == "features.21.bias"  # torchvision's index of block4_conv3
   abstract = nnx.eval_shape(lambda: jvgg.VGG(depth=16, rngs=nnx.Rngs(0)))
   graphdef, state = nnx.split(abstract)
   indices = tn.vgg_relu_indices(16)
@@ -273,7 +301,7 @@ def test_vgg_features_match_jaxgan():
   for name, relu in zip(jvgg.CONV_NAMES[16], jvgg.LAYER_NAMES[16]):
     if indices[relu] < len(tnet.features):
       conv = tnet.features[indices[relu] - 1]
-      weights[name] = {'kernel': conv.weight.detach().numpy().transpose(2, 3, 1, 0), 'bias': conv.bias.detach().numpy()}
+      weights[name] = {"kernel": conv.weight.detach().numpy().transpose(2, 3, 1, 0), "bias": conv.bias.detach().numpy()}
   flat = []
   for path, var in nnx.to_flat_state(state):  # convs/<name>/<kernel|bias>; deeper convs stay zero
     name, leaf = path[-2], path[-1]
@@ -294,31 +322,37 @@ def test_vgg_features_match_jaxgan():
 # ------------------------------------------------------------ benchmarks/torch_steps.py
 
 TINY = {
-    'pix2pix': {'crop_size': 32, 'num_downs': 5, 'ngf': 4, 'ndf': 4, 'batch_size': 2},
-    'cyclegan': {'crop_size': 32, 'ngf': 4, 'ndf': 4, 'n_blocks': 1, 'pool_size': 1},
-    'dcgan': {'image_size': 16, 'nz': 8, 'ngf': 4, 'ndf': 4, 'batch_size': 4},
-    'singan': {'height': 20, 'width': 24, 'nfc': 4, 'min_nfc': 4},
-    'singan_coarsest': {'height': 20, 'width': 24, 'nfc': 4, 'min_nfc': 4, 'coarsest': True},
-    'srresnet': {'crop_size': 16, 'channels': 8, 'n_blocks': 1, 'batch_size': 2},
-    'srgan': {'crop_size': 16, 'channels': 8, 'n_blocks': 1, 'd_channels': 8, 'batch_size': 2},
-    'style': {'image_size': 16, 'channels': 4, 'n_blocks': 1, 'batch_size': 2},
-    'style_linear': {'image_size': 16, 'channels': 4, 'n_blocks': 1, 'batch_size': 1, 'g_output': 'none',
-                     'tv_weight': 1e-3},
+  "pix2pix": {"crop_size": 32, "num_downs": 5, "ngf": 4, "ndf": 4, "batch_size": 2},
+  "cyclegan": {"crop_size": 32, "ngf": 4, "ndf": 4, "n_blocks": 1, "pool_size": 1},
+  "dcgan": {"image_size": 16, "nz": 8, "ngf": 4, "ndf": 4, "batch_size": 4},
+  "singan": {"height": 20, "width": 24, "nfc": 4, "min_nfc": 4},
+  "singan_coarsest": {"height": 20, "width": 24, "nfc": 4, "min_nfc": 4, "coarsest": True},
+  "srresnet": {"crop_size": 16, "channels": 8, "n_blocks": 1, "batch_size": 2},
+  "srgan": {"crop_size": 16, "channels": 8, "n_blocks": 1, "d_channels": 8, "batch_size": 2},
+  "style": {"image_size": 16, "channels": 4, "n_blocks": 1, "batch_size": 2},
+  "style_linear": {
+    "image_size": 16,
+    "channels": 4,
+    "n_blocks": 1,
+    "batch_size": 1,
+    "g_output": "none",
+    "tv_weight": 1e-3,
+  },
 }
 
 
 def test_every_method_has_a_tiny_setting():
-  assert {name.split('_')[0] for name in TINY} == set(torch_steps.METHODS)
+  assert {name.split("_")[0] for name in TINY} == set(torch_steps.METHODS)
 
 
-@pytest.mark.parametrize('name', list(TINY))
+@pytest.mark.parametrize("name", list(TINY))
 def test_step_runs_and_trains_every_network(name):
-  method = name.split('_')[0]
+  method = name.split("_")[0]
   torch.set_num_threads(1)
-  result, nets = torch_steps.make_with_networks(method, seed=1, device='cpu', **TINY[name])
+  result, nets = torch_steps.make_with_networks(method, seed=1, device="cpu", **TINY[name])
   assert isinstance(result, torch_steps.TorchStep) and result.name == method
   assert result.params == sum(p.numel() for net in nets.values() for p in net.parameters() if p.requires_grad)
-  assert result.info['method'] == method and result.info['device'] == 'cpu'
+  assert result.info["method"] == method and result.info["device"] == "cpu"
   before = {k: [p.detach().clone() for p in net.parameters()] for k, net in nets.items()}
   for _ in range(2):  # the second step: the image pools are full (CycleGAN)
     assert result.step() is None
@@ -327,19 +361,25 @@ def test_step_runs_and_trains_every_network(name):
     assert all(torch.isfinite(p).all() for p in after), k
     changed = sum(not torch.equal(a, b) for a, b in zip(before[k], after))
     # Most, not all: a conv bias right before a norm gets no gradient (the norm removes it).
-    assert changed >= len(after) / 2, f'{name}: {len(after) - changed} of {len(after)} parameters of {k} unchanged'
+    assert changed >= len(after) / 2, f"{name}: {len(after) - changed} of {len(after)} parameters of {k} unchanged"
 
 
-SINGAN_PYRAMID = {'shapes': ((12, 16), (15, 20), (19, 25)), 'widths': ((8, 8),) * 3, 'height': 19, 'width': 25,
-                  'nfc': 8, 'min_nfc': 8}
+SINGAN_PYRAMID = {
+  "shapes": ((12, 16), (15, 20), (19, 25)),
+  "widths": ((8, 8),) * 3,
+  "height": 19,
+  "width": 25,
+  "nfc": 8,
+  "min_nfc": 8,
+}
 
 
 def _singan_step_trains_g(**overrides):
   torch.set_num_threads(1)
-  result, nets = torch_steps.make_with_networks('singan', seed=1, device='cpu', **overrides)
-  before = [p.detach().clone() for p in nets['G'].parameters()]
+  result, nets = torch_steps.make_with_networks("singan", seed=1, device="cpu", **overrides)
+  before = [p.detach().clone() for p in nets["G"].parameters()]
   assert result.step() is None
-  after = list(nets['G'].parameters())
+  after = list(nets["G"].parameters())
   assert all(torch.isfinite(p).all() for p in after)
   assert sum(not torch.equal(a, b) for a, b in zip(before, after)) >= len(after) / 2
   return result
@@ -353,9 +393,9 @@ def test_singan_step_runs_the_frozen_coarser_generators(monkeypatch):
     calls.append((self.training, torch.is_grad_enabled(), tuple(x.shape[2:])))
     return forward(self, x, y)
 
-  monkeypatch.setattr(tn.GeneratorConcatSkip2CleanAdd, 'forward', counting)
+  monkeypatch.setattr(tn.GeneratorConcatSkip2CleanAdd, "forward", counting)
   result = _singan_step_trains_g(**SINGAN_PYRAMID, coarsest=False)
-  assert 'frozen generator' in result.info['prev'] and result.info['amp'] == 0.1
+  assert "frozen generator" in result.info["prev"] and result.info["amp"] == 0.1
   frozen = [c for c in calls if not c[0]]
   # 'rec' once at construction, then 'rand' in each of the 3 critic steps: 2 coarser scales each.
   assert len(frozen) == 2 * (1 + 3) and not any(c[1] for c in frozen)
@@ -364,21 +404,22 @@ def test_singan_step_runs_the_frozen_coarser_generators(monkeypatch):
 
 
 def test_singan_step_with_one_scale_and_without_shapes():
-  _singan_step_trains_g(**{**SINGAN_PYRAMID, 'shapes': ((19, 25),), 'widths': ((8, 8),)}, coarsest=True,
-                        noise_amps=(1.0,))
+  _singan_step_trains_g(
+    **{**SINGAN_PYRAMID, "shapes": ((19, 25),), "widths": ((8, 8),)}, coarsest=True, noise_amps=(1.0,)
+  )
   result = _singan_step_trains_g(height=19, width=25, nfc=8, min_nfc=8, coarsest=False)
-  assert result.info['prev'] == 'fixed image (draw_concat replaced)' and result.info['shapes'] is None
-  with pytest.raises(ValueError, match='one entry per scale'):
-    torch_steps.make('singan', **SINGAN_PYRAMID, noise_amps=(0.1,), device='cpu')
-  with pytest.raises(ValueError, match='coarsest'):
-    torch_steps.make('singan', **SINGAN_PYRAMID, coarsest=True, device='cpu')
+  assert result.info["prev"] == "fixed image (draw_concat replaced)" and result.info["shapes"] is None
+  with pytest.raises(ValueError, match="one entry per scale"):
+    torch_steps.make("singan", **SINGAN_PYRAMID, noise_amps=(0.1,), device="cpu")
+  with pytest.raises(ValueError, match="coarsest"):
+    torch_steps.make("singan", **SINGAN_PYRAMID, coarsest=True, device="cpu")
 
 
 def test_make_rejects_unknown_names():
-  with pytest.raises(ValueError, match='unknown method'):
-    torch_steps.make('wgan')
+  with pytest.raises(ValueError, match="unknown method"):
+    torch_steps.make("wgan")
   with pytest.raises(ValueError, match=r"unknown override\(s\) \['img_size'\]"):
-    torch_steps.make('dcgan', img_size=16)
+    torch_steps.make("dcgan", img_size=16)
 
 
 def test_defaults_are_jaxgans():
@@ -390,39 +431,86 @@ def test_defaults_are_jaxgans():
 
   def same(method, config, names):
     for name in names:
-      assert d[method][name] == getattr(config, name), f'{method}: {name}'
+      assert d[method][name] == getattr(config, name), f"{method}: {name}"
 
-  translation = ('crop_size', 'batch_size', 'input_nc', 'output_nc', 'ngf', 'ndf', 'learning_rate', 'beta1',
-                 'beta2', 'norm', 'dropout', 'gan_mode')
+  translation = (
+    "crop_size",
+    "batch_size",
+    "input_nc",
+    "output_nc",
+    "ngf",
+    "ndf",
+    "learning_rate",
+    "beta1",
+    "beta2",
+    "norm",
+    "dropout",
+    "gan_mode",
+  )
   c = pix2pix.Config()
-  same('pix2pix', c, translation + ('lambda_L1',))
-  assert d['pix2pix']['num_downs'] == unet.GENERATORS[c.netG].keywords['num_downs']
-  assert d['pix2pix']['n_layers_D'] == patchgan.DISCRIMINATORS[c.netD].keywords['n_layers']
+  same("pix2pix", c, translation + ("lambda_L1",))
+  assert d["pix2pix"]["num_downs"] == unet.GENERATORS[c.netG].keywords["num_downs"]
+  assert d["pix2pix"]["n_layers_D"] == patchgan.DISCRIMINATORS[c.netD].keywords["n_layers"]
   c = cyclegan.Config()
-  same('cyclegan', c, translation + ('lambda_A', 'lambda_B', 'lambda_identity', 'pool_size'))
-  assert d['cyclegan']['n_blocks'] == resnet_generator.GENERATORS[c.netG].keywords['n_blocks']
-  assert d['cyclegan']['n_layers_D'] == patchgan.DISCRIMINATORS[c.netD].keywords['n_layers']
+  same("cyclegan", c, translation + ("lambda_A", "lambda_B", "lambda_identity", "pool_size"))
+  assert d["cyclegan"]["n_blocks"] == resnet_generator.GENERATORS[c.netG].keywords["n_blocks"]
+  assert d["cyclegan"]["n_layers_D"] == patchgan.DISCRIMINATORS[c.netD].keywords["n_layers"]
   c = dcgan.Config()
-  same('dcgan', c, ('image_size', 'channels', 'nz', 'ngf', 'ndf', 'batch_size', 'learning_rate', 'beta1', 'beta2'))
-  assert (c.loss, c.d_steps, c.noise, c.gp_weight) == ('non_saturating', 1, 'normal', 0.0)
+  same("dcgan", c, ("image_size", "channels", "nz", "ngf", "ndf", "batch_size", "learning_rate", "beta1", "beta2"))
+  assert (c.loss, c.d_steps, c.noise, c.gp_weight) == ("non_saturating", 1, "normal", 0.0)
   c = singan.Config()
-  same('singan', c, ('lr_g', 'lr_d', 'beta1', 'beta2', 'lr_milestone', 'lr_gamma', 'd_steps', 'g_steps',
-                     'gp_weight', 'alpha', 'noise_amp'))
-  assert (c.gp_norm, c.g_adv_grad) == ('pixel', 'official')
+  same(
+    "singan",
+    c,
+    (
+      "lr_g",
+      "lr_d",
+      "beta1",
+      "beta2",
+      "lr_milestone",
+      "lr_gamma",
+      "d_steps",
+      "g_steps",
+      "gp_weight",
+      "alpha",
+      "noise_amp",
+    ),
+  )
+  assert (c.gp_norm, c.g_adv_grad) == ("pixel", "official")
   shapes = single_image.pyramid_spec(188, 250, max_size=c.max_size).shapes
-  assert (d['singan']['height'], d['singan']['width']) == shapes[-1]
-  assert (d['singan']['nfc'], d['singan']['min_nfc']) == jsingan.channels_at_scale(
-      len(shapes) - 1, nfc=c.nfc, min_nfc=c.min_nfc)
-  sr_fields = ('scale', 'crop_size', 'batch_size', 'channels', 'prelu_per_channel', 'learning_rate', 'beta1', 'beta2')
+  assert (d["singan"]["height"], d["singan"]["width"]) == shapes[-1]
+  assert (d["singan"]["nfc"], d["singan"]["min_nfc"]) == jsingan.channels_at_scale(
+    len(shapes) - 1, nfc=c.nfc, min_nfc=c.min_nfc
+  )
+  sr_fields = ("scale", "crop_size", "batch_size", "channels", "prelu_per_channel", "learning_rate", "beta1", "beta2")
   c = sr.Config()
-  same('srresnet', c, sr_fields)
-  assert (c.loss, c.generator, d['srresnet']['n_blocks']) == ('mse', 'srresnet', c.generator_blocks)
-  c = sr.Config(loss='srgan')
-  same('srgan', c, sr_fields + ('d_channels', 'vgg_rescale', 'adversarial_weight'))
-  assert (d['srgan']['content_layer'], d['srgan']['vgg_depth']) == (c.vgg_layer, sr.VGG_DEPTH)
+  same("srresnet", c, sr_fields)
+  assert (c.loss, c.generator, d["srresnet"]["n_blocks"]) == ("mse", "srresnet", c.generator_blocks)
+  c = sr.Config(loss="srgan")
+  same("srgan", c, sr_fields + ("d_channels", "vgg_rescale", "adversarial_weight"))
+  assert (d["srgan"]["content_layer"], d["srgan"]["vgg_depth"]) == (c.vgg_layer, sr.VGG_DEPTH)
   c = style_transfer.Config()
-  same('style', c, ('image_size', 'batch_size', 'learning_rate', 'beta1', 'beta2', 'content_weight',
-                    'style_weight', 'tv_weight', 'content_layers', 'style_layers', 'vgg_depth', 'g_output'))
+  same(
+    "style",
+    c,
+    (
+      "image_size",
+      "batch_size",
+      "learning_rate",
+      "beta1",
+      "beta2",
+      "content_weight",
+      "style_weight",
+      "tv_weight",
+      "content_layers",
+      "style_layers",
+      "vgg_depth",
+      "g_output",
+    ),
+  )
   preset = jtn.style_transformer.keywords
-  assert (d['style']['channels'], d['style']['n_blocks'], c.norm) == (preset['channels'], preset['n_blocks'],
-                                                                        preset['norm'])
+  assert (d["style"]["channels"], d["style"]["n_blocks"], c.norm) == (
+    preset["channels"],
+    preset["n_blocks"],
+    preset["norm"],
+  )

@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxgan.methods import dcgan, gan
 from jaxgan.train import sharding
 from jaxgan.train.loop import compile_train_step, init_or_restore
-from jaxgan.methods import dcgan, gan
 from tests import tiny
 
 BUILDERS = {"dcgan": (dcgan.build, tiny.dcgan_config), "gan": (gan.build, tiny.gan_config)}

@@ -13,7 +13,7 @@ def test_grid_places_each_image_in_row_major_order():
   assert grid.shape == (3 * 4 + 1, 2 * 5 + 1, 1)
   for i, v in enumerate(np.linspace(-1, 1, 5)):
     r, c = divmod(i, 2)
-    tile = grid[1 + r * 4: 1 + r * 4 + 3, 1 + c * 5: 1 + c * 5 + 4]
+    tile = grid[1 + r * 4 : 1 + r * 4 + 3, 1 + c * 5 : 1 + c * 5 + 4]
     assert np.all(tile == np.uint8(np.rint((v + 1) * 127.5)))
   assert np.all(grid[-4:, 6:] == 255)  # the empty sixth cell keeps the padding colour
 

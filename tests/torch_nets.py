@@ -44,9 +44,9 @@ from torch import nn
 
 
 def get_norm_layer(norm_type):
-  if norm_type == 'batch':
+  if norm_type == "batch":
     return functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True)
-  if norm_type == 'instance':
+  if norm_type == "instance":
     return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
   return lambda x: nn.Identity()
 
@@ -63,11 +63,11 @@ def init_weights(net, init_gain=0.02):
 
   def init(m):
     name = m.__class__.__name__
-    if hasattr(m, 'weight') and ('Conv' in name or 'Linear' in name):
+    if hasattr(m, "weight") and ("Conv" in name or "Linear" in name):
       nn.init.normal_(m.weight.data, 0.0, init_gain)
-      if getattr(m, 'bias', None) is not None:
+      if getattr(m, "bias", None) is not None:
         nn.init.constant_(m.bias.data, 0.0)
-    elif 'BatchNorm2d' in name:
+    elif "BatchNorm2d" in name:
       nn.init.normal_(m.weight.data, 1.0, init_gain)
       nn.init.constant_(m.bias.data, 0.0)
 
@@ -76,7 +76,6 @@ def init_weights(net, init_gain=0.02):
 
 
 class NLayerDiscriminator(nn.Module):
-
   def __init__(self, input_nc, ndf=64, n_layers=3, norm_layer=nn.BatchNorm2d):
     super().__init__()
     use_bias = use_bias_for(norm_layer)
@@ -85,13 +84,17 @@ class NLayerDiscriminator(nn.Module):
     nf_mult = 1
     for n in range(1, n_layers):
       nf_mult_prev, nf_mult = nf_mult, min(2**n, 8)
-      sequence += [nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=2, padding=padw,
-                             bias=use_bias),
-                   norm_layer(ndf * nf_mult), nn.LeakyReLU(0.2, True)]
+      sequence += [
+        nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=2, padding=padw, bias=use_bias),
+        norm_layer(ndf * nf_mult),
+        nn.LeakyReLU(0.2, True),
+      ]
     nf_mult_prev, nf_mult = nf_mult, min(2**n_layers, 8)
-    sequence += [nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=1, padding=padw,
-                           bias=use_bias),
-                 norm_layer(ndf * nf_mult), nn.LeakyReLU(0.2, True)]
+    sequence += [
+      nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=1, padding=padw, bias=use_bias),
+      norm_layer(ndf * nf_mult),
+      nn.LeakyReLU(0.2, True),
+    ]
     sequence += [nn.Conv2d(ndf * nf_mult, 1, kernel_size=kw, stride=1, padding=padw)]
     self.model = nn.Sequential(*sequence)
 
@@ -100,9 +103,17 @@ class NLayerDiscriminator(nn.Module):
 
 
 class UnetSkipConnectionBlock(nn.Module):
-
-  def __init__(self, outer_nc, inner_nc, input_nc=None, submodule=None, outermost=False,
-               innermost=False, norm_layer=nn.BatchNorm2d, use_dropout=False):
+  def __init__(
+    self,
+    outer_nc,
+    inner_nc,
+    input_nc=None,
+    submodule=None,
+    outermost=False,
+    innermost=False,
+    norm_layer=nn.BatchNorm2d,
+    use_dropout=False,
+  ):
     super().__init__()
     self.outermost = outermost
     use_bias = use_bias_for(norm_layer)
@@ -120,8 +131,7 @@ class UnetSkipConnectionBlock(nn.Module):
       upconv = nn.ConvTranspose2d(inner_nc, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
       model = [downrelu, downconv] + [uprelu, upconv, upnorm]
     else:
-      upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1,
-                                  bias=use_bias)
+      upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
       model = [downrelu, downconv, downnorm] + [submodule] + [uprelu, upconv, upnorm]
       if use_dropout:
         model = model + [nn.Dropout(0.5)]
@@ -134,44 +144,40 @@ class UnetSkipConnectionBlock(nn.Module):
 
 
 class UnetGenerator(nn.Module):
-
-  def __init__(self, input_nc, output_nc, num_downs, ngf=64, norm_layer=nn.BatchNorm2d,
-               use_dropout=False):
+  def __init__(self, input_nc, output_nc, num_downs, ngf=64, norm_layer=nn.BatchNorm2d, use_dropout=False):
     super().__init__()
-    block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=None, norm_layer=norm_layer,
-                                    innermost=True)
+    block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=None, norm_layer=norm_layer, innermost=True)
     for _ in range(num_downs - 5):
-      block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, norm_layer=norm_layer,
-                                      use_dropout=use_dropout)
+      block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, norm_layer=norm_layer, use_dropout=use_dropout)
     block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, norm_layer=norm_layer)
     block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, norm_layer=norm_layer)
     block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, norm_layer=norm_layer)
-    self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
-                                         outermost=True, norm_layer=norm_layer)
+    self.model = UnetSkipConnectionBlock(
+      output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, norm_layer=norm_layer
+    )
 
   def forward(self, x):
     return self.model(x)
 
 
 class TorchPixelDiscriminator(nn.Module):
-
   def __init__(self, input_nc, ndf=64, norm_layer=nn.BatchNorm2d):
     super().__init__()
     use_bias = use_bias_for(norm_layer)
     self.net = nn.Sequential(
-        nn.Conv2d(input_nc, ndf, kernel_size=1, stride=1, padding=0),
-        nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf, ndf * 2, kernel_size=1, stride=1, padding=0, bias=use_bias),
-        norm_layer(ndf * 2),
-        nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf * 2, 1, kernel_size=1, stride=1, padding=0, bias=use_bias))
+      nn.Conv2d(input_nc, ndf, kernel_size=1, stride=1, padding=0),
+      nn.LeakyReLU(0.2, True),
+      nn.Conv2d(ndf, ndf * 2, kernel_size=1, stride=1, padding=0, bias=use_bias),
+      norm_layer(ndf * 2),
+      nn.LeakyReLU(0.2, True),
+      nn.Conv2d(ndf * 2, 1, kernel_size=1, stride=1, padding=0, bias=use_bias),
+    )
 
   def forward(self, x):
     return self.net(x)
 
 
 class ResnetBlock(nn.Module):
-
   def __init__(self, dim, padding_type, norm_layer, use_dropout, use_bias):
     super().__init__()
     self.conv_block = self.build_conv_block(dim, padding_type, norm_layer, use_dropout, use_bias)
@@ -179,23 +185,23 @@ class ResnetBlock(nn.Module):
   def build_conv_block(self, dim, padding_type, norm_layer, use_dropout, use_bias):
     conv_block = []
     p = 0
-    if padding_type == 'reflect':
+    if padding_type == "reflect":
       conv_block += [nn.ReflectionPad2d(1)]
-    elif padding_type == 'replicate':
+    elif padding_type == "replicate":
       conv_block += [nn.ReplicationPad2d(1)]
-    elif padding_type == 'zero':
+    elif padding_type == "zero":
       p = 1
     else:
-      raise NotImplementedError(f'padding [{padding_type}] is not implemented')
+      raise NotImplementedError(f"padding [{padding_type}] is not implemented")
     conv_block += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), norm_layer(dim), nn.ReLU(True)]
     if use_dropout:
       conv_block += [nn.Dropout(0.5)]
     p = 0
-    if padding_type == 'reflect':
+    if padding_type == "reflect":
       conv_block += [nn.ReflectionPad2d(1)]
-    elif padding_type == 'replicate':
+    elif padding_type == "replicate":
       conv_block += [nn.ReplicationPad2d(1)]
-    elif padding_type == 'zero':
+    elif padding_type == "zero":
       p = 1
     conv_block += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), norm_layer(dim)]
     return nn.Sequential(*conv_block)
@@ -205,32 +211,42 @@ class ResnetBlock(nn.Module):
 
 
 class TorchResnetGenerator(nn.Module):
-
-  def __init__(self, input_nc, output_nc, ngf=64, norm_layer=nn.BatchNorm2d, use_dropout=False, n_blocks=6,
-               padding_type='reflect'):
+  def __init__(
+    self, input_nc, output_nc, ngf=64, norm_layer=nn.BatchNorm2d, use_dropout=False, n_blocks=6, padding_type="reflect"
+  ):
     assert n_blocks >= 0
     super().__init__()
     use_bias = use_bias_for(norm_layer)
-    model = [nn.ReflectionPad2d(3),
-             nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0, bias=use_bias),
-             norm_layer(ngf),
-             nn.ReLU(True)]
+    model = [
+      nn.ReflectionPad2d(3),
+      nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0, bias=use_bias),
+      norm_layer(ngf),
+      nn.ReLU(True),
+    ]
     n_downsampling = 2
     for i in range(n_downsampling):
       mult = 2**i
-      model += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=use_bias),
-                norm_layer(ngf * mult * 2),
-                nn.ReLU(True)]
+      model += [
+        nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=use_bias),
+        norm_layer(ngf * mult * 2),
+        nn.ReLU(True),
+      ]
     mult = 2**n_downsampling
     for _ in range(n_blocks):
-      model += [ResnetBlock(ngf * mult, padding_type=padding_type, norm_layer=norm_layer,
-                            use_dropout=use_dropout, use_bias=use_bias)]
+      model += [
+        ResnetBlock(
+          ngf * mult, padding_type=padding_type, norm_layer=norm_layer, use_dropout=use_dropout, use_bias=use_bias
+        )
+      ]
     for i in range(n_downsampling):
-      mult = 2**(n_downsampling - i)
-      model += [nn.ConvTranspose2d(ngf * mult, int(ngf * mult / 2), kernel_size=3, stride=2, padding=1,
-                                   output_padding=1, bias=use_bias),
-                norm_layer(int(ngf * mult / 2)),
-                nn.ReLU(True)]
+      mult = 2 ** (n_downsampling - i)
+      model += [
+        nn.ConvTranspose2d(
+          ngf * mult, int(ngf * mult / 2), kernel_size=3, stride=2, padding=1, output_padding=1, bias=use_bias
+        ),
+        norm_layer(int(ngf * mult / 2)),
+        nn.ReLU(True),
+      ]
     model += [nn.ReflectionPad2d(3)]
     model += [nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0)]
     model += [nn.Tanh()]
@@ -246,16 +262,16 @@ class TorchResnetGenerator(nn.Module):
 def _dcgan_upsamplings(image_size):
   """Stride-2 layers between 4x4 and ``image_size`` (4 at the example's 64x64)."""
   if image_size < 16 or image_size & (image_size - 1):
-    raise ValueError(f'DCGAN image_size must be a power of two >= 16, got {image_size}')
+    raise ValueError(f"DCGAN image_size must be a power of two >= 16, got {image_size}")
   return image_size.bit_length() - 3
 
 
 def dcgan_weights_init(m):
   """The example's ``weights_init``: conv weights N(0, 0.02); batch-norm scales N(1, 0.02), biases 0."""
   name = m.__class__.__name__
-  if name.find('Conv') != -1:
+  if name.find("Conv") != -1:
     nn.init.normal_(m.weight, 0.0, 0.02)
-  elif name.find('BatchNorm') != -1:
+  elif name.find("BatchNorm") != -1:
     nn.init.normal_(m.weight, 1.0, 0.02)
     nn.init.zeros_(m.bias)
 
@@ -266,13 +282,17 @@ class DCGANGenerator(nn.Module):
   def __init__(self, nz=100, ngf=64, nc=3, image_size=64):
     super().__init__()
     n = _dcgan_upsamplings(image_size)
-    layers = [nn.ConvTranspose2d(nz, ngf * 2**(n - 1), 4, 1, 0, bias=False),
-              nn.BatchNorm2d(ngf * 2**(n - 1)),
-              nn.ReLU(True)]
+    layers = [
+      nn.ConvTranspose2d(nz, ngf * 2 ** (n - 1), 4, 1, 0, bias=False),
+      nn.BatchNorm2d(ngf * 2 ** (n - 1)),
+      nn.ReLU(True),
+    ]
     for i in range(n - 1, 0, -1):
-      layers += [nn.ConvTranspose2d(ngf * 2**i, ngf * 2**(i - 1), 4, 2, 1, bias=False),
-                 nn.BatchNorm2d(ngf * 2**(i - 1)),
-                 nn.ReLU(True)]
+      layers += [
+        nn.ConvTranspose2d(ngf * 2**i, ngf * 2 ** (i - 1), 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ngf * 2 ** (i - 1)),
+        nn.ReLU(True),
+      ]
     layers += [nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh()]
     self.main = nn.Sequential(*layers)
 
@@ -288,10 +308,12 @@ class DCGANDiscriminator(nn.Module):
     n = _dcgan_upsamplings(image_size)
     layers = [nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
     for i in range(1, n):
-      layers += [nn.Conv2d(ndf * 2**(i - 1), ndf * 2**i, 4, 2, 1, bias=False),
-                 nn.BatchNorm2d(ndf * 2**i),
-                 nn.LeakyReLU(0.2, inplace=True)]
-    layers += [nn.Conv2d(ndf * 2**(n - 1), 1, 4, 1, 0, bias=False), nn.Sigmoid()]
+      layers += [
+        nn.Conv2d(ndf * 2 ** (i - 1), ndf * 2**i, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ndf * 2**i),
+        nn.LeakyReLU(0.2, inplace=True),
+      ]
+    layers += [nn.Conv2d(ndf * 2 ** (n - 1), 1, 4, 1, 0, bias=False), nn.Sigmoid()]
     self.main = nn.Sequential(*layers)
 
   def forward(self, x):
@@ -306,18 +328,17 @@ class ConvBlock(nn.Sequential):
 
   def __init__(self, in_channel, out_channel, ker_size, padd, stride):
     super().__init__()
-    self.add_module('conv', nn.Conv2d(in_channel, out_channel, kernel_size=ker_size, stride=stride,
-                                      padding=padd))
-    self.add_module('norm', nn.BatchNorm2d(out_channel))
-    self.add_module('LeakyRelu', nn.LeakyReLU(0.2, inplace=True))
+    self.add_module("conv", nn.Conv2d(in_channel, out_channel, kernel_size=ker_size, stride=stride, padding=padd))
+    self.add_module("norm", nn.BatchNorm2d(out_channel))
+    self.add_module("LeakyRelu", nn.LeakyReLU(0.2, inplace=True))
 
 
 def singan_weights_init(m):
   """The official ``weights_init``: conv weights N(0, 0.02) (biases kept); norm scales N(1, 0.02), biases 0."""
   name = m.__class__.__name__
-  if name.find('Conv2d') != -1:
+  if name.find("Conv2d") != -1:
     m.weight.data.normal_(0.0, 0.02)
-  elif name.find('Norm') != -1:
+  elif name.find("Norm") != -1:
     m.weight.data.normal_(1.0, 0.02)
     m.bias.data.fill_(0)
 
@@ -330,7 +351,7 @@ def _singan_trunk(module, nc_im, nfc, min_nfc, ker_size, padd_size, num_layer):
   for i in range(num_layer - 2):
     n = int(nfc / pow(2, (i + 1)))
     block = ConvBlock(max(2 * n, min_nfc), max(n, min_nfc), ker_size, padd_size, 1)
-    module.body.add_module('block%d' % (i + 1), block)
+    module.body.add_module("block%d" % (i + 1), block)
   return max(n, min_nfc)
 
 
@@ -352,14 +373,12 @@ class GeneratorConcatSkip2CleanAdd(nn.Module):
   def __init__(self, nc_im=3, nfc=32, min_nfc=32, ker_size=3, padd_size=0, num_layer=5):
     super().__init__()
     width = _singan_trunk(self, nc_im, nfc, min_nfc, ker_size, padd_size, num_layer)
-    self.tail = nn.Sequential(
-        nn.Conv2d(width, nc_im, kernel_size=ker_size, stride=1, padding=padd_size),
-        nn.Tanh())
+    self.tail = nn.Sequential(nn.Conv2d(width, nc_im, kernel_size=ker_size, stride=1, padding=padd_size), nn.Tanh())
 
   def forward(self, x, y):
     x = self.tail(self.body(self.head(x)))
     ind = int((y.shape[2] - x.shape[2]) / 2)
-    y = y[:, :, ind:(y.shape[2] - ind), ind:(y.shape[3] - ind)]
+    y = y[:, :, ind : (y.shape[2] - ind), ind : (y.shape[3] - ind)]
     return x + y
 
 
@@ -387,11 +406,10 @@ class SRResNet(nn.Module):
   """LR ``[B, 3, h, w]`` -> HR ``[B, 3, h scale, w scale]``: 9x9 conv + PReLU, residual blocks,
   conv + BN + long skip, ``log2(scale)`` x [conv to 4x channels, PixelShuffle(2), PReLU], 9x9 conv."""
 
-  def __init__(self, scale=4, in_channels=3, out_channels=3, channels=64, n_blocks=16,
-               prelu_per_channel=False):
+  def __init__(self, scale=4, in_channels=3, out_channels=3, channels=64, n_blocks=16, prelu_per_channel=False):
     super().__init__()
     if scale < 2 or scale & (scale - 1):
-      raise ValueError(f'scale must be a power of 2, got {scale}')
+      raise ValueError(f"scale must be a power of 2, got {scale}")
     slopes = channels if prelu_per_channel else 1
     self.conv1 = nn.Conv2d(in_channels, channels, 9, padding=4)
     self.prelu1 = nn.PReLU(slopes)
@@ -424,8 +442,9 @@ class SRGANDiscriminator(nn.Module):
       cin = cout
       h, w = -(-h // stride), -(-w // stride)
     self.features = nn.Sequential(*layers)
-    self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(cin * h * w, 1024), nn.LeakyReLU(0.2, True),
-                                    nn.Linear(1024, 1))
+    self.classifier = nn.Sequential(
+      nn.Flatten(), nn.Linear(cin * h * w, 1024), nn.LeakyReLU(0.2, True), nn.Linear(1024, 1)
+    )
 
   def forward(self, x):
     return self.classifier(self.features(x)).squeeze(1)
@@ -435,7 +454,6 @@ class SRGANDiscriminator(nn.Module):
 
 
 class ConvLayer(nn.Module):
-
   def __init__(self, in_channels, out_channels, kernel_size, stride):
     super().__init__()
     self.reflection_pad = nn.ReflectionPad2d(kernel_size // 2)
@@ -446,7 +464,6 @@ class ConvLayer(nn.Module):
 
 
 class ResidualBlock(nn.Module):
-
   def __init__(self, channels):
     super().__init__()
     self.conv1 = ConvLayer(channels, channels, kernel_size=3, stride=1)
@@ -471,7 +488,7 @@ class UpsampleConvLayer(nn.Module):
 
   def forward(self, x):
     if self.upsample:
-      x = nn.functional.interpolate(x, mode='nearest', scale_factor=self.upsample)
+      x = nn.functional.interpolate(x, mode="nearest", scale_factor=self.upsample)
     return self.conv2d(self.reflection_pad(x))
 
 
@@ -489,7 +506,7 @@ class TransformerNet(nn.Module):
     self.in3 = nn.InstanceNorm2d(4 * c, affine=True)
     self.n_blocks = n_blocks
     for i in range(1, n_blocks + 1):
-      setattr(self, f'res{i}', ResidualBlock(4 * c))
+      setattr(self, f"res{i}", ResidualBlock(4 * c))
     self.deconv1 = UpsampleConvLayer(4 * c, 2 * c, kernel_size=3, stride=1, upsample=2)
     self.in4 = nn.InstanceNorm2d(2 * c, affine=True)
     self.deconv2 = UpsampleConvLayer(2 * c, c, kernel_size=3, stride=1, upsample=2)
@@ -502,7 +519,7 @@ class TransformerNet(nn.Module):
     y = self.relu(self.in2(self.conv2(y)))
     y = self.relu(self.in3(self.conv3(y)))
     for i in range(1, self.n_blocks + 1):
-      y = getattr(self, f'res{i}')(y)
+      y = getattr(self, f"res{i}")(y)
     y = self.relu(self.in4(self.deconv1(y)))
     y = self.relu(self.in5(self.deconv2(y)))
     return self.deconv3(y)
@@ -511,9 +528,8 @@ class TransformerNet(nn.Module):
 # ------------------------------------------------------------ VGG16 / VGG19 features (torchvision)
 
 VGG_CFGS = {
-    16: (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'),
-    19: (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M',
-         512, 512, 512, 512, 'M'),
+  16: (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),
+  19: (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"),
 }
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -524,11 +540,11 @@ def vgg_features(depth=16):
   its weight initialisation (kaiming normal, fan-out, biases 0)."""
   layers, cin = [], 3
   for v in VGG_CFGS[depth]:
-    if v == 'M':
+    if v == "M":
       layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
     else:
       conv = nn.Conv2d(cin, v, kernel_size=3, padding=1)
-      nn.init.kaiming_normal_(conv.weight, mode='fan_out', nonlinearity='relu')
+      nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
       nn.init.zeros_(conv.bias)
       layers += [conv, nn.ReLU(inplace=True)]
       cin = v
@@ -539,11 +555,11 @@ def vgg_relu_indices(depth=16):
   """``{'relu1_1': 1, 'relu1_2': 3, ...}``: the index of each ReLU in :func:`vgg_features`."""
   indices, block, conv, i = {}, 1, 0, 0
   for v in VGG_CFGS[depth]:
-    if v == 'M':
+    if v == "M":
       block, conv, i = block + 1, 0, i + 1
     else:
       conv += 1
-      indices[f'relu{block}_{conv}'] = i + 1
+      indices[f"relu{block}_{conv}"] = i + 1
       i += 2
   return indices
 
@@ -556,14 +572,14 @@ class VGGFeatures(nn.Module):
   preprocessed for the weights already (torchvision's: ImageNet mean and std).
   """
 
-  def __init__(self, depth=16, layers=('relu1_2', 'relu2_2', 'relu3_3', 'relu4_3')):
+  def __init__(self, depth=16, layers=("relu1_2", "relu2_2", "relu3_3", "relu4_3")):
     super().__init__()
     indices = vgg_relu_indices(depth)
     unknown = [name for name in layers if name not in indices]
     if unknown or not layers:
-      raise ValueError(f'unknown VGG{depth} layers {unknown or layers}; the layers are {list(indices)}')
+      raise ValueError(f"unknown VGG{depth} layers {unknown or layers}; the layers are {list(indices)}")
     self.taps = {indices[name]: name for name in layers}
-    self.features = nn.Sequential(*list(vgg_features(depth))[:max(self.taps) + 1])
+    self.features = nn.Sequential(*list(vgg_features(depth))[: max(self.taps) + 1])
     for p in self.parameters():
       p.requires_grad_(False)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-torch = pytest.importorskip('torch')
+torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from tests.torch_nets import NLayerDiscriminator, get_norm_layer, use_bias_for  # noqa: E402,F401
@@ -28,16 +28,16 @@ def randomise(net, seed):
     for name, p in net.named_parameters():
       if p.ndim > 1:
         p.copy_(torch.randn(p.shape, generator=g) / np.sqrt(p[0].numel()))
-      elif name.endswith('weight'):  # batch-norm scale
+      elif name.endswith("weight"):  # batch-norm scale
         p.copy_(1 + 0.3 * torch.randn(p.shape, generator=g))
       else:
         p.copy_(0.3 * torch.randn(p.shape, generator=g))
     for name, b in net.named_buffers():
-      if name.endswith('running_mean'):
+      if name.endswith("running_mean"):
         b.copy_(0.3 * torch.randn(b.shape, generator=g))
-      elif name.endswith('running_var'):
+      elif name.endswith("running_var"):
         b.copy_(0.5 + torch.rand(b.shape, generator=g))
-      elif name.endswith('num_batches_tracked'):
+      elif name.endswith("num_batches_tracked"):
         b.fill_(7)
   return net
 
@@ -49,11 +49,11 @@ def randomise_jax(state, seed):
   for path, var in nnx.to_flat_state(state):
     shape = var.get_value().shape
     name = path[-1]
-    if name == 'kernel':
+    if name == "kernel":
       v = rng.standard_normal(shape) / np.sqrt(np.prod(shape[:-1]))
-    elif name == 'scale':
+    elif name == "scale":
       v = 1 + 0.3 * rng.standard_normal(shape)
-    elif name == 'var':
+    elif name == "var":
       v = 0.5 + rng.uniform(size=shape)
     else:  # bias, mean
       v = 0.3 * rng.standard_normal(shape)
@@ -61,7 +61,7 @@ def randomise_jax(state, seed):
   return nnx.from_flat_state(new)
 
 
-def saved(net, tmp_path, name='latest_net.pth'):
+def saved(net, tmp_path, name="latest_net.pth"):
   path = tmp_path / name
   torch.save(net.state_dict(), path)
   return path
@@ -94,8 +94,8 @@ def compare(tnet, graphdef, params, stats, x, *, squash=False):
       want = want[..., 0]
     assert got.shape == want.shape
     diff = np.max(np.abs(got - want))
-    assert diff <= TOL, f'train={train}: max |jaxgan - torch| = {diff}'
-    assert np.std(want) > 0.05, 'degenerate test: outputs nearly constant'
+    assert diff <= TOL, f"train={train}: max |jaxgan - torch| = {diff}"
+    assert np.std(want) > 0.05, "degenerate test: outputs nearly constant"
     if squash:  # tanh outputs: not all saturated
       assert np.mean(np.abs(want) < 0.95) > 0.2
 

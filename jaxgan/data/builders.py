@@ -26,12 +26,10 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxgan.data import fingerprint
-from jaxgan.data import folders
-from jaxgan.data import idx
+from jaxgan.data import fingerprint, folders, idx
 from jaxgan.data import images as images_lib
 
-FILE_FORMAT = 'array_record'
+FILE_FORMAT = "array_record"
 DIGITS_TEST_EVERY = 5
 
 Example = tuple[str, dict[str, object]]
@@ -51,15 +49,17 @@ class LocalDatasetInfo(tfds.core.DatasetInfo):
 
 
 def _labelled_features(image_shape, class_label) -> tfds.features.FeaturesDict:
-  return tfds.features.FeaturesDict({
-      'image': tfds.features.Image(shape=tuple(image_shape), encoding_format='png'),
-      'label': class_label,
-  })
+  return tfds.features.FeaturesDict(
+    {
+      "image": tfds.features.Image(shape=tuple(image_shape), encoding_format="png"),
+      "label": class_label,
+    }
+  )
 
 
 def _examples(pixels: Iterator[np.ndarray], labels, ids) -> Iterator[Example]:
   for image, label, key in zip(pixels, labels, ids):
-    yield str(key), {'image': images_lib.encode_png(image), 'label': int(label)}
+    yield str(key), {"image": images_lib.encode_png(image), "label": int(label)}
 
 
 # ------------------------------------------------------------------ digits
@@ -68,6 +68,7 @@ def _examples(pixels: Iterator[np.ndarray], labels, ids) -> Iterator[Example]:
 def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
   """scikit-learn's 1797 8x8 digits as uint8 (N, 8, 8, 1) (0..16 -> 0..255) and labels."""
   from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
+
   digits = load_digits()
   pixels = np.rint(digits.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
   return pixels, digits.target.astype(np.int64)
@@ -78,23 +79,22 @@ def digits_test_mask(labels: np.ndarray) -> np.ndarray:
   mask = np.zeros(len(labels), bool)
   for label in np.unique(labels):
     (members,) = np.nonzero(labels == label)
-    mask[members[DIGITS_TEST_EVERY - 1::DIGITS_TEST_EVERY]] = True
+    mask[members[DIGITS_TEST_EVERY - 1 :: DIGITS_TEST_EVERY]] = True
   return mask
 
 
 class JaxganDigits(tfds.core.GeneratorBasedBuilder):
   """scikit-learn's digits: 8x8x1, 10 classes; 'test' is every 5th image per class."""
 
-  VERSION = tfds.core.Version('1.0.0')
+  VERSION = tfds.core.Version("1.0.0")
 
   def _info(self) -> tfds.core.DatasetInfo:
     return LocalDatasetInfo(
-        builder=self,
-        description=self.__doc__,
-        features=_labelled_features(
-            (8, 8, 1), tfds.features.ClassLabel(num_classes=10)),
-        supervised_keys=('image', 'label'),
-        disable_shuffling=True,
+      builder=self,
+      description=self.__doc__,
+      features=_labelled_features((8, 8, 1), tfds.features.ClassLabel(num_classes=10)),
+      supervised_keys=("image", "label"),
+      disable_shuffling=True,
     )
 
   def _split_generators(self, dl_manager):
@@ -103,8 +103,8 @@ class JaxganDigits(tfds.core.GeneratorBasedBuilder):
     test = digits_test_mask(labels)
     ids = np.arange(len(labels))
     return {
-        'train': self._generate_examples(pixels[~test], labels[~test], ids[~test]),
-        'test': self._generate_examples(pixels[test], labels[test], ids[test]),
+      "train": self._generate_examples(pixels[~test], labels[~test], ids[~test]),
+      "test": self._generate_examples(pixels[test], labels[test], ids[test]),
     }
 
   def _generate_examples(self, pixels, labels, ids):
@@ -118,7 +118,7 @@ class JaxganDigits(tfds.core.GeneratorBasedBuilder):
 class IdxConfig(tfds.core.BuilderConfig):
   """A directory of MNIST-format IDX files (see :mod:`jaxgan.data.idx`)."""
 
-  path: str = ''
+  path: str = ""
   image_shape: tuple[int, int, int] = (0, 0, 0)
   num_classes: int = 0
 
@@ -130,43 +130,40 @@ def idx_config(directory: str | os.PathLike) -> IdxConfig:
   for images_path, labels_path in files.values():
     shape = idx.read_idx_shape(images_path)
     if len(shape) not in (3, 4):
-      raise idx.IdxFormatError(
-          images_path, f'expected images of shape (N, H, W[, C]), got {shape}')
+      raise idx.IdxFormatError(images_path, f"expected images of shape (N, H, W[, C]), got {shape}")
     shapes.add(tuple(shape[1:3]) + (shape[3] if len(shape) == 4 else 1,))
     labels = idx.read_idx(labels_path)
     if labels.size:
       num_classes = max(num_classes, int(labels.max()) + 1)
   if len(shapes) != 1:
-    raise ValueError(f'IDX files in {directory} have different image shapes {shapes}')
+    raise ValueError(f"IDX files in {directory} have different image shapes {shapes}")
   (image_shape,) = shapes
   if image_shape[-1] not in (1, 3):
-    raise ValueError(f'IDX images in {directory} have {image_shape[-1]} channels')
+    raise ValueError(f"IDX images in {directory} have {image_shape[-1]} channels")
   all_files = [f for pair in files.values() for f in pair]
   key = fingerprint.files_fingerprint(directory, all_files)
   return IdxConfig(
-      name=fingerprint.config_name(directory, key),
-      description=f'IDX files in {pathlib.Path(directory).resolve()}',
-      path=os.fspath(pathlib.Path(directory).resolve()),
-      image_shape=image_shape,
-      num_classes=max(num_classes, 1),
+    name=fingerprint.config_name(directory, key),
+    description=f"IDX files in {pathlib.Path(directory).resolve()}",
+    path=os.fspath(pathlib.Path(directory).resolve()),
+    image_shape=image_shape,
+    num_classes=max(num_classes, 1),
   )
 
 
 class JaxganIdx(tfds.core.GeneratorBasedBuilder):
   """Labelled images from MNIST-format IDX files; splits 'train' and 'test'."""
 
-  VERSION = tfds.core.Version('1.0.0')
+  VERSION = tfds.core.Version("1.0.0")
 
   def _info(self) -> tfds.core.DatasetInfo:
     config: IdxConfig = self.builder_config
     return LocalDatasetInfo(
-        builder=self,
-        description=config.description,
-        features=_labelled_features(
-            config.image_shape,
-            tfds.features.ClassLabel(num_classes=config.num_classes)),
-        supervised_keys=('image', 'label'),
-        disable_shuffling=True,
+      builder=self,
+      description=config.description,
+      features=_labelled_features(config.image_shape, tfds.features.ClassLabel(num_classes=config.num_classes)),
+      supervised_keys=("image", "label"),
+      disable_shuffling=True,
     )
 
   def _split_generators(self, dl_manager):
@@ -192,29 +189,27 @@ class FolderConfig(tfds.core.BuilderConfig):
 
 
 def folder_config(
-    root: str | os.PathLike,
-    *,
-    channels: int = 3,
-    image_size: int | tuple[int, int] | None = None,
+  root: str | os.PathLike,
+  *,
+  channels: int = 3,
+  image_size: int | tuple[int, int] | None = None,
 ) -> FolderConfig:
   """Scans ``root`` and names its cache entry after its files and the options."""
   if channels not in (1, 3):
-    raise ValueError(f'channels must be 1 or 3, got {channels!r}')
+    raise ValueError(f"channels must be 1 or 3, got {channels!r}")
   if image_size is not None:
-    image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(
-        image_size)
+    image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
     if len(image_size) != 2 or min(image_size) <= 0:
-      raise ValueError(f'image_size must be positive (h, w), got {image_size!r}')
+      raise ValueError(f"image_size must be positive (h, w), got {image_size!r}")
   layout = folders.scan_folder(root)
-  options = {'channels': channels, 'image_size': image_size,
-             'classes': layout.class_names}
+  options = {"channels": channels, "image_size": image_size, "classes": layout.class_names}
   key = fingerprint.files_fingerprint(root, layout.all_files(), options)
   return FolderConfig(
-      name=fingerprint.config_name(root, key),
-      description=f'image folder {pathlib.Path(root).resolve()}',
-      layout=layout,
-      channels=channels,
-      image_size=image_size,
+    name=fingerprint.config_name(root, key),
+    description=f"image folder {pathlib.Path(root).resolve()}",
+    layout=layout,
+    channels=channels,
+    image_size=image_size,
   )
 
 
@@ -225,27 +220,24 @@ class JaxganImageFolder(tfds.core.GeneratorBasedBuilder):
   resized to it (bicubic); otherwise they keep their own sizes (shape None x None).
   """
 
-  VERSION = tfds.core.Version('1.0.0')
+  VERSION = tfds.core.Version("1.0.0")
 
   def _info(self) -> tfds.core.DatasetInfo:
     config: FolderConfig = self.builder_config
     height, width = config.image_size or (None, None)
     return LocalDatasetInfo(
-        builder=self,
-        description=config.description,
-        features=_labelled_features(
-            (height, width, config.channels),
-            tfds.features.ClassLabel(names=list(config.layout.class_names))),
-        supervised_keys=('image', 'label'),
-        disable_shuffling=True,
+      builder=self,
+      description=config.description,
+      features=_labelled_features(
+        (height, width, config.channels), tfds.features.ClassLabel(names=list(config.layout.class_names))
+      ),
+      supervised_keys=("image", "label"),
+      disable_shuffling=True,
     )
 
   def _split_generators(self, dl_manager):
     del dl_manager
-    return {
-        split: self._generate_examples(items)
-        for split, items in self.builder_config.layout.splits.items()
-    }
+    return {split: self._generate_examples(items) for split, items in self.builder_config.layout.splits.items()}
 
   def _generate_examples(self, items):
     config: FolderConfig = self.builder_config
@@ -254,7 +246,7 @@ class JaxganImageFolder(tfds.core.GeneratorBasedBuilder):
       if config.image_size is not None:
         image = images_lib.resize(image, config.image_size)
       key = os.path.relpath(path, config.layout.root)
-      yield key, {'image': images_lib.encode_png(image), 'label': label}
+      yield key, {"image": images_lib.encode_png(image), "label": label}
 
 
 # ------------------------------------------------------------------ building
@@ -272,13 +264,15 @@ def remove_incomplete_builds(builder: tfds.core.DatasetBuilder) -> list[str]:
   parent = pathlib.Path(builder.data_dir).parent
   if not parent.is_dir():
     return []
-  removed = sorted(os.fspath(p) for p in parent.glob('incomplete.*')
-                   if p.is_dir() and not p.is_symlink())
+  removed = sorted(os.fspath(p) for p in parent.glob("incomplete.*") if p.is_dir() and not p.is_symlink())
   for path in removed:
     shutil.rmtree(path)
   if removed:
-    print(f'jaxgan: removed {len(removed)} unfinished build(s) of {builder.name} '
-          f'left by a killed run: {", ".join(removed)}', flush=True)
+    print(
+      f"jaxgan: removed {len(removed)} unfinished build(s) of {builder.name} "
+      f"left by a killed run: {', '.join(removed)}",
+      flush=True,
+    )
   return removed
 
 
@@ -300,17 +294,15 @@ def digits_builder(data_dir: str | os.PathLike) -> JaxganDigits:
 
 
 def idx_builder(path: str | os.PathLike, data_dir: str | os.PathLike) -> JaxganIdx:
-  return JaxganIdx(
-      config=idx_config(path), data_dir=os.fspath(data_dir), file_format=FILE_FORMAT)
+  return JaxganIdx(config=idx_config(path), data_dir=os.fspath(data_dir), file_format=FILE_FORMAT)
 
 
 def folder_builder(
-    path: str | os.PathLike,
-    data_dir: str | os.PathLike,
-    *,
-    channels: int = 3,
-    image_size: int | tuple[int, int] | None = None,
+  path: str | os.PathLike,
+  data_dir: str | os.PathLike,
+  *,
+  channels: int = 3,
+  image_size: int | tuple[int, int] | None = None,
 ) -> JaxganImageFolder:
   config = folder_config(path, channels=channels, image_size=image_size)
-  return JaxganImageFolder(
-      config=config, data_dir=os.fspath(data_dir), file_format=FILE_FORMAT)
+  return JaxganImageFolder(config=config, data_dir=os.fspath(data_dir), file_format=FILE_FORMAT)

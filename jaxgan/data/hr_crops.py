@@ -47,7 +47,7 @@ from jaxgan.data import images as images_lib
 from jaxgan.data.record_source import RecordSource, decode_name
 
 SRGAN_CROP_SIZE = 96
-SPLIT = 'train'
+SPLIT = "train"
 
 Example = dict[str, object]
 
@@ -64,16 +64,16 @@ def scan_hr_folder(root: str | os.PathLike) -> tuple[str, ...]:
   """
   root = pathlib.Path(root)
   if not root.exists():
-    raise FileNotFoundError(f'HR image folder {root} does not exist')
+    raise FileNotFoundError(f"HR image folder {root} does not exist")
   if not root.is_dir():
-    raise NotADirectoryError(f'HR image folder {root} is not a directory')
+    raise NotADirectoryError(f"HR image folder {root} is not a directory")
   files = sorted(
-      p for p in root.iterdir()
-      if p.is_file() and not p.name.startswith('.')
-      and p.suffix.lower() in images_lib.IMAGE_EXTENSIONS)
+    p
+    for p in root.iterdir()
+    if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in images_lib.IMAGE_EXTENSIONS
+  )
   if not files:
-    raise ValueError(f'HR image folder {root} has no image files (extensions '
-                     f'{", ".join(images_lib.IMAGE_EXTENSIONS)})')
+    raise ValueError(f"HR image folder {root} has no image files (extensions {', '.join(images_lib.IMAGE_EXTENSIONS)})")
   return tuple(os.fspath(f) for f in files)
 
 
@@ -81,33 +81,35 @@ def scan_hr_folder(root: str | os.PathLike) -> tuple[str, ...]:
 class HRConfig(tfds.core.BuilderConfig):
   """A folder of HR images."""
 
-  root: str = ''
+  root: str = ""
   files: tuple[str, ...] = dataclasses.field(default=(), repr=False)  # logged by tfds: keep short
 
 
 def hr_config(root: str | os.PathLike) -> HRConfig:
   """Scans ``root`` and names its cache entry after its files."""
   files = scan_hr_folder(root)
-  key = fingerprint.files_fingerprint(root, files, {'layout': 'hr_images', 'channels': 3})
+  key = fingerprint.files_fingerprint(root, files, {"layout": "hr_images", "channels": 3})
   return HRConfig(
-      name=fingerprint.config_name(root, key),
-      description=f'HR images in {pathlib.Path(root).resolve()}',
-      root=os.fspath(pathlib.Path(root).resolve()), files=files)
+    name=fingerprint.config_name(root, key),
+    description=f"HR images in {pathlib.Path(root).resolve()}",
+    root=os.fspath(pathlib.Path(root).resolve()),
+    files=files,
+  )
 
 
 class JaxganHrImages(tfds.core.GeneratorBasedBuilder):
   """HR images of a folder: {'image': RGB of its own size, 'name': file name}; split 'train'."""
 
-  VERSION = tfds.core.Version('1.0.0')
+  VERSION = tfds.core.Version("1.0.0")
 
   def _info(self) -> tfds.core.DatasetInfo:
     return builders.LocalDatasetInfo(
-        builder=self,
-        description=self.builder_config.description,
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(shape=(None, None, 3), encoding_format='png'),
-            'name': tfds.features.Text()}),
-        disable_shuffling=True,
+      builder=self,
+      description=self.builder_config.description,
+      features=tfds.features.FeaturesDict(
+        {"image": tfds.features.Image(shape=(None, None, 3), encoding_format="png"), "name": tfds.features.Text()}
+      ),
+      disable_shuffling=True,
     )
 
   def _split_generators(self, dl_manager):
@@ -118,13 +120,12 @@ class JaxganHrImages(tfds.core.GeneratorBasedBuilder):
     for path in files:
       name = os.path.basename(path)
       image = images_lib.load_image(path, channels=3)
-      yield name, {'image': images_lib.encode_png(image), 'name': name}
+      yield name, {"image": images_lib.encode_png(image), "name": name}
 
 
 def hr_builder(root: str | os.PathLike, data_dir: str | os.PathLike) -> JaxganHrImages:
   """The (possibly not yet prepared) builder of the HR images in ``root``."""
-  return JaxganHrImages(config=hr_config(root), data_dir=os.fspath(data_dir),
-                        file_format=builders.FILE_FORMAT)
+  return JaxganHrImages(config=hr_config(root), data_dir=os.fspath(data_dir), file_format=builders.FILE_FORMAT)
 
 
 class HRSource(RecordSource):
@@ -137,14 +138,13 @@ class HRSource(RecordSource):
 
   def _example(self, raw, index: int) -> Example:
     del index
-    return {'image': np.asarray(raw['image']), 'name': decode_name(raw['name'])}
+    return {"image": np.asarray(raw["image"]), "name": decode_name(raw["name"])}
 
   def __repr__(self) -> str:
-    return f'HRSource({self.root!r}, split={self.split!r}, {len(self)} images)'
+    return f"HRSource({self.root!r}, split={self.split!r}, {len(self)} images)"
 
 
-def hr_source(root: str | os.PathLike, data_dir: str | os.PathLike, *,
-              split: str = SPLIT) -> HRSource:
+def hr_source(root: str | os.PathLike, data_dir: str | os.PathLike, *, split: str = SPLIT) -> HRSource:
   """Opens the HR images in folder ``root`` (built into ``data_dir`` on first use).
 
   ``split`` is 'train' (the folder's only split) or a tfds slice of it ('train[:60]').
@@ -153,10 +153,11 @@ def hr_source(root: str | os.PathLike, data_dir: str | os.PathLike, *,
     ValueError: naming the value, for a bad split or folder (see :func:`scan_hr_folder`).
     ImageReadError: naming the file, for an unreadable image.
   """
-  base = split.partition('[')[0] if isinstance(split, str) else split
+  base = split.partition("[")[0] if isinstance(split, str) else split
   if base != SPLIT:
-    raise ValueError(f'an HR image folder has one split, {SPLIT!r} (or a slice of it such as '
-                     f"'{SPLIT}[:10]'), got split={split!r}")
+    raise ValueError(
+      f"an HR image folder has one split, {SPLIT!r} (or a slice of it such as '{SPLIT}[:10]'), got split={split!r}"
+    )
   builder = builders.prepared(hr_builder(root, data_dir))
   return HRSource(builder.as_data_source(split=split), root=os.fspath(root), split=split)
 
@@ -166,7 +167,7 @@ def hr_source(root: str | os.PathLike, data_dir: str | os.PathLike, *,
 
 def _check_scale(scale) -> int:
   if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
-    raise ValueError(f'scale must be a positive integer, got {scale!r}')
+    raise ValueError(f"scale must be a positive integer, got {scale!r}")
   return int(scale)
 
 
@@ -175,34 +176,34 @@ def modcrop(image: np.ndarray, scale: int) -> np.ndarray:
   scale = _check_scale(scale)
   h, w = np.shape(image)[:2]
   if h < scale or w < scale:
-    raise ValueError(f'image size {h}x{w} is smaller than the scale {scale}')
-  return image[:h - h % scale, :w - w % scale]
+    raise ValueError(f"image size {h}x{w} is smaller than the scale {scale}")
+  return image[: h - h % scale, : w - w % scale]
 
 
 def lr_hr_pair(hr: np.ndarray, scale: int, *, quantize: bool = True) -> Example:
   """``{'lr': [0, 1], 'hr': [-1, 1]}`` float32 from uint8 ``hr`` (sides multiples of ``scale``)."""
   hr = np.asarray(hr)
   if hr.dtype != np.uint8 or hr.ndim != 3:
-    raise ValueError(f'expected a uint8 HxWxC HR image, got {hr.dtype} {hr.shape}')
+    raise ValueError(f"expected a uint8 HxWxC HR image, got {hr.dtype} {hr.shape}")
   if quantize:
     lr = resize_lib.bicubic_downscale(hr, scale).astype(np.float32) / np.float32(255.0)
   else:
     lr = np.clip(resize_lib.bicubic_downscale(hr.astype(np.float64) / 255.0, scale), 0.0, 1.0)
-  return {'lr': np.asarray(lr, np.float32), 'hr': images_lib.to_float(hr)}
+  return {"lr": np.asarray(lr, np.float32), "hr": images_lib.to_float(hr)}
 
 
 def _image(example: Example) -> np.ndarray:
-  return images_lib.convert_channels(np.asarray(example['image']), 3)
+  return images_lib.convert_channels(np.asarray(example["image"]), 3)
 
 
 def _where(example: Example) -> str:
-  name = example.get('name')
-  return f' ({name})' if name is not None else ''
+  name = example.get("name")
+  return f" ({name})" if name is not None else ""
 
 
-def sr_crop_transform(*, scale: int = 4, crop_size: int = SRGAN_CROP_SIZE, flip: bool = False,
-                      rot90: bool = False, quantize: bool = True
-                      ) -> Callable[[Example, np.random.Generator | None], Example]:
+def sr_crop_transform(
+  *, scale: int = 4, crop_size: int = SRGAN_CROP_SIZE, flip: bool = False, rot90: bool = False, quantize: bool = True
+) -> Callable[[Example, np.random.Generator | None], Example]:
   """Random HR crops and their bicubic LR, for training.
 
   Returns ``transform(example, rng=None) -> {'lr': float32 (crop_size / scale,) * 2 + (3,)
@@ -218,23 +219,25 @@ def sr_crop_transform(*, scale: int = 4, crop_size: int = SRGAN_CROP_SIZE, flip:
       called, naming the sizes, for an image smaller than the crop.
   """
   scale = _check_scale(scale)
-  if isinstance(crop_size, bool) or not isinstance(crop_size, (int, np.integer)) or (
-      crop_size < scale or crop_size % scale):
-    raise ValueError(f'crop_size must be a positive multiple of scale {scale}, got {crop_size!r}')
+  if (
+    isinstance(crop_size, bool)
+    or not isinstance(crop_size, (int, np.integer))
+    or (crop_size < scale or crop_size % scale)
+  ):
+    raise ValueError(f"crop_size must be a positive multiple of scale {scale}, got {crop_size!r}")
   crop_size = int(crop_size)
 
   def transform(example: Example, rng: np.random.Generator | None = None) -> Example:
     image = _image(example)
     h, w = image.shape[:2]
     if h < crop_size or w < crop_size:
-      raise ValueError(f'image{_where(example)} of size {h}x{w} is smaller than the HR crop '
-                       f'{crop_size}x{crop_size}')
+      raise ValueError(f"image{_where(example)} of size {h}x{w} is smaller than the HR crop {crop_size}x{crop_size}")
     if rng is None:
       top, left = (h - crop_size) // 2, (w - crop_size) // 2
     else:
       top = int(rng.integers(0, h - crop_size + 1))
       left = int(rng.integers(0, w - crop_size + 1))
-    hr = image[top:top + crop_size, left:left + crop_size]
+    hr = image[top : top + crop_size, left : left + crop_size]
     if rng is not None and flip and rng.random() < 0.5:
       hr = hr[:, ::-1]
     if rng is not None and rot90:
@@ -244,8 +247,9 @@ def sr_crop_transform(*, scale: int = 4, crop_size: int = SRGAN_CROP_SIZE, flip:
   return transform
 
 
-def sr_eval_transform(*, scale: int = 4, quantize: bool = True
-                      ) -> Callable[[Example, np.random.Generator | None], Example]:
+def sr_eval_transform(
+  *, scale: int = 4, quantize: bool = True
+) -> Callable[[Example, np.random.Generator | None], Example]:
   """Whole images for evaluation: ``{'lr', 'hr'}`` (as :func:`sr_crop_transform`) plus 'name'.
 
   The HR image is :func:`modcrop`-ped to a multiple of ``scale`` and the LR made from it;
@@ -257,8 +261,8 @@ def sr_eval_transform(*, scale: int = 4, quantize: bool = True
   def transform(example: Example, rng: np.random.Generator | None = None) -> Example:
     del rng  # deterministic
     out = lr_hr_pair(modcrop(_image(example), scale), scale, quantize=quantize)
-    if 'name' in example:
-      out['name'] = example['name']
+    if "name" in example:
+      out["name"] = example["name"]
     return out
 
   return transform
@@ -273,5 +277,4 @@ def sr_eval_batches(source, *, scale: int = 4, quantize: bool = True) -> Iterato
   transform = sr_eval_transform(scale=scale, quantize=quantize)
   for index in range(len(source)):
     example = transform(source[index])
-    yield {'lr': example['lr'][None], 'hr': example['hr'][None],
-           'name': example.get('name', str(index))}
+    yield {"lr": example["lr"][None], "hr": example["hr"][None], "name": example.get("name", str(index))}

@@ -35,11 +35,11 @@ import numpy as np
 from jaxgan.data import images as images_lib
 
 PREPROCESS: dict[str, str] = {
-    'resize_and_crop': 'resize to load_size x load_size, random crop crop_size',
-    'crop': 'random crop crop_size',
-    'scale_width': 'width to load_size keeping the aspect (height >= crop_size)',
-    'scale_width_and_crop': 'scale_width, then random crop crop_size',
-    'none': 'sides rounded to multiples of 4',
+  "resize_and_crop": "resize to load_size x load_size, random crop crop_size",
+  "crop": "random crop crop_size",
+  "scale_width": "width to load_size keeping the aspect (height >= crop_size)",
+  "scale_width_and_crop": "scale_width, then random crop crop_size",
+  "none": "sides rounded to multiples of 4",
 }
 PREPROCESS_MODES: tuple[str, ...] = tuple(PREPROCESS)
 POWER_BASE = 4
@@ -55,7 +55,7 @@ class JitterParams:
 
 def _positive_int(name: str, value) -> int:
   if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-    raise ValueError(f'{name} must be a positive integer, got {value!r}')
+    raise ValueError(f"{name} must be a positive integer, got {value!r}")
   return int(value)
 
 
@@ -81,36 +81,33 @@ class Jitter:
 
   def __post_init__(self):
     if self.preprocess not in PREPROCESS_MODES:
+      raise ValueError(f"unknown preprocess {self.preprocess!r}; choose from {PREPROCESS_MODES}")
+    _positive_int("load_size", self.load_size)
+    _positive_int("crop_size", self.crop_size)
+    if self.preprocess in ("resize_and_crop", "scale_width_and_crop") and (self.crop_size > self.load_size):
       raise ValueError(
-          f'unknown preprocess {self.preprocess!r}; choose from {PREPROCESS_MODES}')
-    _positive_int('load_size', self.load_size)
-    _positive_int('crop_size', self.crop_size)
-    if self.preprocess in ('resize_and_crop', 'scale_width_and_crop') and (
-        self.crop_size > self.load_size):
-      raise ValueError(
-          f'crop_size {self.crop_size} is larger than load_size {self.load_size} '
-          f'(preprocess={self.preprocess!r})')
+        f"crop_size {self.crop_size} is larger than load_size {self.load_size} (preprocess={self.preprocess!r})"
+      )
 
   @property
   def crops(self) -> bool:
     """Whether the mode crops (after its resize step)."""
-    return 'crop' in self.preprocess
+    return "crop" in self.preprocess
 
   def resized_size(self, size: tuple[int, int]) -> tuple[int, int]:
     """(h, w) of an image of size ``size = (h, w)`` after the resize step."""
     h, w = (int(s) for s in size)
-    if self.preprocess == 'resize_and_crop':
+    if self.preprocess == "resize_and_crop":
       return self.load_size, self.load_size
-    if self.preprocess.startswith('scale_width'):
+    if self.preprocess.startswith("scale_width"):
       if w == self.load_size and h >= self.crop_size:
         return h, w
       return int(max(self.load_size * h / w, self.crop_size)), self.load_size
-    if self.preprocess == 'none':
+    if self.preprocess == "none":
       return _make_power_2(h), _make_power_2(w)
     return h, w
 
-  def params(self, size: tuple[int, int],
-             rng: np.random.Generator | None) -> JitterParams:
+  def params(self, size: tuple[int, int], rng: np.random.Generator | None) -> JitterParams:
     """Draws the crop and flip of an image of size ``(h, w)`` (the official get_params).
 
     Raises:
@@ -120,18 +117,19 @@ class Jitter:
     c = self.crop_size
     if self.crops and (h < c or w < c):
       raise ValueError(
-          f'cannot crop {c}x{c} from a {size[0]}x{size[1]} image ({h}x{w} after '
-          f'the resize step of preprocess={self.preprocess!r}, '
-          f'load_size={self.load_size})')
+        f"cannot crop {c}x{c} from a {size[0]}x{size[1]} image ({h}x{w} after "
+        f"the resize step of preprocess={self.preprocess!r}, "
+        f"load_size={self.load_size})"
+      )
     if rng is None:
       return JitterParams(crop_pos=(max(0, w - c) // 2, max(0, h - c) // 2), flip=False)
     # The official get_params: the size the crop is drawn in is the resized one
     # in the cropping modes (equal to resized_size there) and the original one
     # otherwise (where the offsets are unused but still drawn).
     h, w = (int(s) for s in size)
-    if self.preprocess == 'resize_and_crop':
+    if self.preprocess == "resize_and_crop":
       h = w = self.load_size
-    elif self.preprocess == 'scale_width_and_crop':
+    elif self.preprocess == "scale_width_and_crop":
       h, w = self.load_size * h // w, self.load_size
     x = int(rng.integers(0, max(0, w - c) + 1))
     y = int(rng.integers(0, max(0, h - c) + 1))
@@ -149,9 +147,10 @@ class Jitter:
       h, w = size
       if not (0 <= x <= w - c and 0 <= y <= h - c):
         raise ValueError(
-            f'a {c}x{c} crop at (x={x}, y={y}) does not fit in a {h}x{w} image '
-            f'(preprocess={self.preprocess!r}, load_size={self.load_size})')
-      image = image[y:y + c, x:x + c]
+          f"a {c}x{c} crop at (x={x}, y={y}) does not fit in a {h}x{w} image "
+          f"(preprocess={self.preprocess!r}, load_size={self.load_size})"
+        )
+      image = image[y : y + c, x : x + c]
     if params.flip:
       image = image[:, ::-1]
     return np.ascontiguousarray(image)

@@ -41,7 +41,7 @@ def epoch_order(seed: int, epoch: int, num_examples: int) -> np.ndarray:
 
 def _positive_int(name: str, value) -> int:
   if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-    raise ValueError(f'{name} must be a positive integer, got {value!r}')
+    raise ValueError(f"{name} must be a positive integer, got {value!r}")
   return int(value)
 
 
@@ -65,45 +65,51 @@ class BatchLoader:
     prefetch: batches made ahead of the consumer in :meth:`iterate`.
   """
 
-  def __init__(self, source, *, global_batch_size: int, seed: int,
-               transform: Callable[[Example, np.random.Generator | None], Example] | None = None,
-               process_index: int = 0, process_count: int = 1,
-               num_threads: int = 2, prefetch: int = 2):
-    self.global_batch_size = _positive_int('global_batch_size', global_batch_size)
-    self.process_count = _positive_int('process_count', process_count)
+  def __init__(
+    self,
+    source,
+    *,
+    global_batch_size: int,
+    seed: int,
+    transform: Callable[[Example, np.random.Generator | None], Example] | None = None,
+    process_index: int = 0,
+    process_count: int = 1,
+    num_threads: int = 2,
+    prefetch: int = 2,
+  ):
+    self.global_batch_size = _positive_int("global_batch_size", global_batch_size)
+    self.process_count = _positive_int("process_count", process_count)
     if not 0 <= process_index < self.process_count:
-      raise ValueError(
-          f'process_index must be in [0, {self.process_count}), got {process_index!r}')
+      raise ValueError(f"process_index must be in [0, {self.process_count}), got {process_index!r}")
     if self.global_batch_size % self.process_count:
       raise ValueError(
-          f'global_batch_size {self.global_batch_size} is not divisible by '
-          f'process_count {self.process_count}')
+        f"global_batch_size {self.global_batch_size} is not divisible by process_count {self.process_count}"
+      )
     self.num_examples = len(source)
     if self.num_examples < self.global_batch_size:
       raise ValueError(
-          f'the data set has {self.num_examples} examples, fewer than one global '
-          f'batch of {self.global_batch_size}')
+        f"the data set has {self.num_examples} examples, fewer than one global batch of {self.global_batch_size}"
+      )
     self.source = source
     self.seed = int(seed)
     self.transform = transform
     self.process_index = int(process_index)
-    self.num_threads = _positive_int('num_threads', num_threads)
-    self.prefetch = _positive_int('prefetch', prefetch)
+    self.num_threads = _positive_int("num_threads", num_threads)
+    self.prefetch = _positive_int("prefetch", prefetch)
     self.per_process_batch_size = self.global_batch_size // self.process_count
     self.steps_per_epoch = self.num_examples // self.global_batch_size
 
   def indices(self, step: int) -> np.ndarray:
     """The source indices of this process's part of global batch ``step``."""
     if step < 0:
-      raise ValueError(f'step must be >= 0, got {step}')
+      raise ValueError(f"step must be >= 0, got {step}")
     epoch, step_in_epoch = divmod(int(step), self.steps_per_epoch)
-    start = (step_in_epoch * self.global_batch_size
-             + self.process_index * self.per_process_batch_size)
+    start = step_in_epoch * self.global_batch_size + self.process_index * self.per_process_batch_size
     order = epoch_order(self.seed, epoch, self.num_examples)
-    return order[start:start + self.per_process_batch_size]
+    return order[start : start + self.per_process_batch_size]
 
   def _read(self, indices: np.ndarray) -> list[Example]:
-    getitems = getattr(self.source, '__getitems__', None)
+    getitems = getattr(self.source, "__getitems__", None)
     if getitems is not None:
       return list(getitems([int(i) for i in indices]))
     return [self.source[int(i)] for i in indices]
@@ -113,8 +119,7 @@ class BatchLoader:
     examples = self._read(self.indices(step))
     if self.transform is not None:
       first = self.process_index * self.per_process_batch_size
-      examples = [self.transform(ex, example_rng(self.seed, step, first + i))
-                  for i, ex in enumerate(examples)]
+      examples = [self.transform(ex, example_rng(self.seed, step, first + i)) for i, ex in enumerate(examples)]
     return stack_examples(examples)
 
   def iterate(self, start_step: int = 0, stop_step: int | None = None) -> Iterator[Batch]:
@@ -124,8 +129,7 @@ class BatchLoader:
     ahead of the consumer; closing the generator cancels the pending work.
     """
     steps = _steps(start_step, stop_step)
-    with concurrent.futures.ThreadPoolExecutor(
-        self.num_threads, thread_name_prefix='jaxgan-batches') as pool:
+    with concurrent.futures.ThreadPoolExecutor(self.num_threads, thread_name_prefix="jaxgan-batches") as pool:
       pending = collections.deque()
       try:
         for step in steps:
@@ -147,31 +151,29 @@ def example_rng(seed: int, step: int, position: int) -> np.random.Generator:
 def _steps(start: int, stop: int | None) -> Iterator[int]:
   """start, start + 1, ... forever, or up to (not including) ``stop``."""
   if start < 0:
-    raise ValueError(f'start_step must be >= 0, got {start}')
+    raise ValueError(f"start_step must be >= 0, got {start}")
   step = start
   while stop is None or step < stop:
     yield step
     step += 1
 
 
-def labelled_transform(*, image_size: int, channels: int
-                       ) -> Callable[[Example, np.random.Generator | None], Example]:
+def labelled_transform(*, image_size: int, channels: int) -> Callable[[Example, np.random.Generator | None], Example]:
   """A transform from a labelled source's example to model inputs.
 
   Returns ``{'image': float32 [-1, 1] (image_size, image_size, channels),
   'label': int32}``: channels converted (grey replicated to RGB, RGB to luma,
   alpha dropped) and the image resized (bicubic) when its size differs.
   """
-  _positive_int('image_size', image_size)
+  _positive_int("image_size", image_size)
   if channels not in (1, 3):
-    raise ValueError(f'channels must be 1 or 3, got {channels!r}')
+    raise ValueError(f"channels must be 1 or 3, got {channels!r}")
 
   def transform(example: Example, rng: np.random.Generator | None = None) -> Example:
     del rng  # deterministic
-    image = images_lib.convert_channels(np.asarray(example['image']), channels)
+    image = images_lib.convert_channels(np.asarray(example["image"]), channels)
     if image.shape[:2] != (image_size, image_size):
       image = images_lib.resize(image, (image_size, image_size))
-    return {'image': images_lib.to_float(image),
-            'label': np.int32(example['label'])}
+    return {"image": images_lib.to_float(image), "label": np.int32(example["label"])}
 
   return transform

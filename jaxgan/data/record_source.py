@@ -22,7 +22,7 @@ class RecordSource:
 
   def __init__(self, data_source, *, batched_reads: bool = True):
     self._data_source = data_source
-    self._batched_reads = batched_reads and hasattr(data_source, '__getitems__')
+    self._batched_reads = batched_reads and hasattr(data_source, "__getitems__")
 
   def __len__(self) -> int:
     return len(self._data_source)
@@ -33,7 +33,7 @@ class RecordSource:
   def _position(self, index: Any) -> int:
     index = int(index)
     if not -len(self) <= index < len(self):
-      raise IndexError(f'index {index} out of range for {len(self)} examples')
+      raise IndexError(f"index {index} out of range for {len(self)} examples")
     return index % len(self)
 
   def __getitem__(self, index: int) -> dict[str, Any]:

@@ -40,7 +40,7 @@ MAX_SIZE = 250
 MIN_SIZE = 25
 SCALE_FACTOR = 0.75
 SR_MIN_SIZE = 18
-SR_STEP = 0.5**(1 / 3)  # the official SR pyramid step (in_scale = 2^(1/3))
+SR_STEP = 0.5 ** (1 / 3)  # the official SR pyramid step (in_scale = 2^(1/3))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,22 +77,29 @@ def _log(x: float, base: float) -> float:
 
 def _spec(h: int, w: int, *, scale1: float, stop_scale: int, min_size: float) -> PyramidSpec:
   if stop_scale < 1:
-    raise ValueError(f"an image of {h}x{w} gives a SinGAN pyramid of {stop_scale + 1} scale(s) with "
-                     f"min_size {min_size}: it needs at least 2; use a larger image or a smaller "
-                     "min_size")
+    raise ValueError(
+      f"an image of {h}x{w} gives a SinGAN pyramid of {stop_scale + 1} scale(s) with "
+      f"min_size {min_size}: it needs at least 2; use a larger image or a smaller "
+      "min_size"
+    )
   top = (output_side(h, scale1), output_side(w, scale1))
   if min(top) <= min_size:
-    raise ValueError(f"an image of {h}x{w} ({top[0]}x{top[1]} after fitting the longer side to "
-                     f"max_size) has a shorter side <= min_size {min_size}: no pyramid to learn; "
-                     "use a larger image or a smaller --min_size")
-  factor = (min_size / min(top))**(1 / stop_scale)
-  shapes = tuple((output_side(top[0], factor**(stop_scale - i)),
-                  output_side(top[1], factor**(stop_scale - i))) for i in range(stop_scale + 1))
+    raise ValueError(
+      f"an image of {h}x{w} ({top[0]}x{top[1]} after fitting the longer side to "
+      f"max_size) has a shorter side <= min_size {min_size}: no pyramid to learn; "
+      "use a larger image or a smaller --min_size"
+    )
+  factor = (min_size / min(top)) ** (1 / stop_scale)
+  shapes = tuple(
+    (output_side(top[0], factor ** (stop_scale - i)), output_side(top[1], factor ** (stop_scale - i)))
+    for i in range(stop_scale + 1)
+  )
   return PyramidSpec((h, w), scale1, factor, stop_scale, shapes)
 
 
-def pyramid_spec(h: int, w: int, *, max_size: int = MAX_SIZE, min_size: int = MIN_SIZE,
-                 scale_factor: float = SCALE_FACTOR) -> PyramidSpec:
+def pyramid_spec(
+  h: int, w: int, *, max_size: int = MAX_SIZE, min_size: int = MIN_SIZE, scale_factor: float = SCALE_FACTOR
+) -> PyramidSpec:
   """The official training pyramid of an ``h x w`` image (see the module docstring)."""
   h, w = _check_shape(h, w)
   if not 0 < scale_factor < 1:
@@ -101,18 +108,17 @@ def pyramid_spec(h: int, w: int, *, max_size: int = MAX_SIZE, min_size: int = MI
     raise ValueError(f"need 1 <= min_size <= max_size, got min_size={min_size}, max_size={max_size}")
   num_scales = math.ceil(_log(min_size / min(h, w), scale_factor)) + 1
   scale2stop = math.ceil(_log(min(max_size, max(h, w)) / max(h, w), scale_factor))
-  return _spec(h, w, scale1=min(max_size / max(h, w), 1.0), stop_scale=num_scales - scale2stop,
-               min_size=min_size)
+  return _spec(h, w, scale1=min(max_size / max(h, w), 1.0), stop_scale=num_scales - scale2stop, min_size=min_size)
 
 
-def sr_pyramid_spec(h: int, w: int, *, max_size: int = MAX_SIZE, min_size: int = SR_MIN_SIZE,
-                    scale_factor: float = SR_STEP) -> PyramidSpec:
+def sr_pyramid_spec(
+  h: int, w: int, *, max_size: int = MAX_SIZE, min_size: int = SR_MIN_SIZE, scale_factor: float = SR_STEP
+) -> PyramidSpec:
   """The official super-resolution pyramid (``adjust_scales2image_SR``)."""
   h, w = _check_shape(h, w)
   num_scales = int(_log(min_size / min(h, w), scale_factor)) + 1
   scale2stop = int(_log(min(max_size, max(h, w)) / max(1, w), scale_factor))
-  return _spec(h, w, scale1=min(max_size / max(h, w), 1.0), stop_scale=num_scales - scale2stop,
-               min_size=min_size)
+  return _spec(h, w, scale1=min(max_size / max(h, w), 1.0), stop_scale=num_scales - scale2stop, min_size=min_size)
 
 
 def to_model_range(image: np.ndarray) -> np.ndarray:
@@ -120,8 +126,7 @@ def to_model_range(image: np.ndarray) -> np.ndarray:
   return image.astype(np.float32) / 127.5 - 1.0
 
 
-def imresize_clamped(images, scale: float | None = None, *,
-                     output_shape: tuple[int, int] | None = None):
+def imresize_clamped(images, scale: float | None = None, *, output_shape: tuple[int, int] | None = None):
   """SinGAN's ``imresize``: MATLAB bicubic (numpy or JAX), clamped to [-1, 1].
 
   The cubic kernel overshoots at sharp edges (a black/white edge reaches about -1.1 and 1.2);
@@ -143,7 +148,7 @@ def build_pyramid(image: np.ndarray, spec: PyramidSpec) -> list[np.ndarray]:
   top = imresize_clamped(image, spec.scale1)
   reals = []
   for i in range(spec.num_scales):
-    reals.append(imresize_clamped(top, spec.scale_factor**(spec.stop_scale - i)))
+    reals.append(imresize_clamped(top, spec.scale_factor ** (spec.stop_scale - i)))
     if reals[-1].shape[:2] != spec.shapes[i]:  # pragma: no cover - both use output_side
       raise AssertionError(f"scale {i}: {reals[-1].shape} != {spec.shapes[i]}")
   return reals
@@ -173,11 +178,13 @@ class JaxganSingleImage(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     return builders.LocalDatasetInfo(
-        builder=self, description=self.builder_config.description,
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(shape=(None, None, 3), encoding_format="png"),
-            "name": tfds.features.Text()}),
-        disable_shuffling=True)
+      builder=self,
+      description=self.builder_config.description,
+      features=tfds.features.FeaturesDict(
+        {"image": tfds.features.Image(shape=(None, None, 3), encoding_format="png"), "name": tfds.features.Text()}
+      ),
+      disable_shuffling=True,
+    )
 
   def _split_generators(self, dl_manager):
     del dl_manager
@@ -186,13 +193,13 @@ class JaxganSingleImage(tfds.core.GeneratorBasedBuilder):
   def _generate_examples(self):
     path = self.builder_config.path
     image = images_lib.load_image(path, channels=3)
-    yield os.path.basename(path), {"image": images_lib.encode_png(image),
-                                   "name": os.path.basename(path)}
+    yield os.path.basename(path), {"image": images_lib.encode_png(image), "name": os.path.basename(path)}
 
 
 def single_image_builder(path: str | os.PathLike, data_dir: str | os.PathLike) -> JaxganSingleImage:
-  return JaxganSingleImage(config=single_image_config(path), data_dir=os.fspath(data_dir),
-                           file_format=builders.FILE_FORMAT)
+  return JaxganSingleImage(
+    config=single_image_config(path), data_dir=os.fspath(data_dir), file_format=builders.FILE_FORMAT
+  )
 
 
 def single_image_source(path: str | os.PathLike, data_dir: str | os.PathLike) -> np.ndarray:

@@ -34,26 +34,23 @@ def all_labels(source) -> np.ndarray:
   otherwise reads the examples in chunks (with ``__getitems__`` when present) and
   keeps only their ``'label'`` field.
   """
-  labels = getattr(source, 'labels', None)
+  labels = getattr(source, "labels", None)
   if labels is not None:
     labels = np.asarray(labels)
     if labels.shape != (len(source),):
-      raise ValueError(
-          f'source.labels has shape {labels.shape}, expected ({len(source)},)')
+      raise ValueError(f"source.labels has shape {labels.shape}, expected ({len(source)},)")
     return labels.astype(np.int64)
   n = len(source)
   out = np.empty(n, np.int64)
-  getitems = getattr(source, '__getitems__', None)
+  getitems = getattr(source, "__getitems__", None)
   for start in range(0, n, _LABEL_READ_CHUNK):
     indices = list(range(start, min(start + _LABEL_READ_CHUNK, n)))
     examples = getitems(indices) if getitems is not None else [source[i] for i in indices]
-    out[start:start + len(indices)] = [int(ex['label']) for ex in examples]
+    out[start : start + len(indices)] = [int(ex["label"]) for ex in examples]
   return out
 
 
-def balanced_labeled_indices(
-    labels, *, num_labeled: int, num_classes: int, seed: int
-) -> np.ndarray:
+def balanced_labeled_indices(labels, *, num_labeled: int, num_classes: int, seed: int) -> np.ndarray:
   """``num_labeled / num_classes`` examples of every class, chosen by ``seed``, sorted.
 
   The choice within each class is ``np.random.default_rng([seed, class])``'s
@@ -66,32 +63,29 @@ def balanced_labeled_indices(
   """
   labels = np.asarray(labels)
   if labels.ndim != 1 or (labels.size and not np.issubdtype(labels.dtype, np.integer)):
-    raise ValueError(f'labels must be an integer vector [N]; got {labels.dtype} {labels.shape}')
-  if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
-      or num_classes < 1:
-    raise ValueError(f'num_classes must be a positive integer; got {num_classes!r}')
-  if isinstance(num_labeled, bool) or not isinstance(num_labeled, (int, np.integer)) \
-      or num_labeled <= 0:
-    raise ValueError(f'--num_labeled must be a positive integer; got {num_labeled!r}')
+    raise ValueError(f"labels must be an integer vector [N]; got {labels.dtype} {labels.shape}")
+  if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+    raise ValueError(f"num_classes must be a positive integer; got {num_classes!r}")
+  if isinstance(num_labeled, bool) or not isinstance(num_labeled, (int, np.integer)) or num_labeled <= 0:
+    raise ValueError(f"--num_labeled must be a positive integer; got {num_labeled!r}")
   if num_labeled % num_classes:
     raise ValueError(
-        f'--num_labeled={num_labeled} is not divisible by the number of classes '
-        f'{num_classes}: the labelled subset has the same number of examples per '
-        f'class (e.g. --num_labeled={max(1, num_labeled // num_classes) * num_classes})')
+      f"--num_labeled={num_labeled} is not divisible by the number of classes "
+      f"{num_classes}: the labelled subset has the same number of examples per "
+      f"class (e.g. --num_labeled={max(1, num_labeled // num_classes) * num_classes})"
+    )
   if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-    raise ValueError(
-        f'labels must be in [0, {num_classes}); got values in '
-        f'[{labels.min()}, {labels.max()}]')
+    raise ValueError(f"labels must be in [0, {num_classes}); got values in [{labels.min()}, {labels.max()}]")
   per_class = num_labeled // num_classes
   counts = np.bincount(labels, minlength=num_classes)
   short = [(k, int(c)) for k, c in enumerate(counts) if c < per_class]
   if short:
     k, count = short[0]
     raise ValueError(
-        f'--num_labeled={num_labeled} asks for {per_class} examples of each of '
-        f'{num_classes} classes, but class {k} has only {count} examples'
-        + (f' ({len(short)} classes are short; the smallest has {counts.min()})'
-           if len(short) > 1 else ''))
+      f"--num_labeled={num_labeled} asks for {per_class} examples of each of "
+      f"{num_classes} classes, but class {k} has only {count} examples"
+      + (f" ({len(short)} classes are short; the smallest has {counts.min()})" if len(short) > 1 else "")
+    )
   chosen = []
   for k in range(num_classes):
     members = np.flatnonzero(labels == k)
@@ -114,20 +108,18 @@ class SubsetSource:
   def __init__(self, source, indices, *, hide_labels: bool = False):
     indices = np.asarray(indices)
     if indices.ndim != 1 or (indices.size and not np.issubdtype(indices.dtype, np.integer)):
-      raise ValueError(f'indices must be an integer vector; got {indices.dtype} '
-                       f'{indices.shape}')
+      raise ValueError(f"indices must be an integer vector; got {indices.dtype} {indices.shape}")
     n = len(source)
     if indices.size and (indices.min() < 0 or indices.max() >= n):
-      raise ValueError(
-          f'indices must be in [0, {n}); got values in [{indices.min()}, {indices.max()}]')
+      raise ValueError(f"indices must be in [0, {n}); got values in [{indices.min()}, {indices.max()}]")
     self._source = source
     self._indices = indices.astype(np.int64)
     self._indices.flags.writeable = False
     self.hide_labels = bool(hide_labels)
-    self.name = getattr(source, 'name', type(source).__name__)
-    self.num_classes = getattr(source, 'num_classes', None)
-    self.class_names = getattr(source, 'class_names', None)
-    self.image_shape = getattr(source, 'image_shape', None)
+    self.name = getattr(source, "name", type(source).__name__)
+    self.num_classes = getattr(source, "num_classes", None)
+    self.class_names = getattr(source, "class_names", None)
+    self.image_shape = getattr(source, "image_shape", None)
 
   @property
   def indices(self) -> np.ndarray:
@@ -144,36 +136,35 @@ class SubsetSource:
   def _position(self, index) -> int:
     index = int(index)
     if not -len(self) <= index < len(self):
-      raise IndexError(f'index {index} out of range for {len(self)} examples')
+      raise IndexError(f"index {index} out of range for {len(self)} examples")
     return int(self._indices[index])
 
   def _view(self, example: dict[str, Any]) -> dict[str, Any]:
     if not self.hide_labels:
       return example
-    return {**example, 'label': HIDDEN_LABEL}
+    return {**example, "label": HIDDEN_LABEL}
 
   def __getitem__(self, index: int) -> dict[str, Any]:
     return self._view(self._source[self._position(index)])
 
   def __getitems__(self, indices: Sequence[int]) -> list[dict[str, Any]]:
     positions = [self._position(i) for i in indices]
-    getitems = getattr(self._source, '__getitems__', None)
-    examples = (getitems(positions) if getitems is not None
-                else [self._source[p] for p in positions])
+    getitems = getattr(self._source, "__getitems__", None)
+    examples = getitems(positions) if getitems is not None else [self._source[p] for p in positions]
     return [self._view(ex) for ex in examples]
 
   def __repr__(self) -> str:
-    hidden = ', labels hidden' if self.hide_labels else ''
-    return f'SubsetSource({self.name!r}, {len(self)} of {len(self._source)} examples{hidden})'
+    hidden = ", labels hidden" if self.hide_labels else ""
+    return f"SubsetSource({self.name!r}, {len(self)} of {len(self._source)} examples{hidden})"
 
 
 def semi_supervised_sources(
-    source,
-    *,
-    num_labeled: int,
-    seed: int,
-    labels: np.ndarray | None = None,
-    num_classes: int | None = None,
+  source,
+  *,
+  num_labeled: int,
+  seed: int,
+  labels: np.ndarray | None = None,
+  num_classes: int | None = None,
 ) -> tuple[SubsetSource, SubsetSource]:
   """The ``(labeled, unlabeled)`` streams of a semi-supervised GAN.
 
@@ -190,16 +181,15 @@ def semi_supervised_sources(
     source (the labelled examples included) with labels hidden (-1).
   """
   if num_classes is None:
-    num_classes = getattr(source, 'num_classes', None)
+    num_classes = getattr(source, "num_classes", None)
     if num_classes is None:
-      raise ValueError('num_classes is required for a source without .num_classes')
+      raise ValueError("num_classes is required for a source without .num_classes")
   if labels is None:
     labels = all_labels(source)
   labels = np.asarray(labels)
   if labels.shape != (len(source),):
-    raise ValueError(f'labels must have shape ({len(source)},); got {labels.shape}')
-  chosen = balanced_labeled_indices(
-      labels, num_labeled=num_labeled, num_classes=num_classes, seed=seed)
+    raise ValueError(f"labels must have shape ({len(source)},); got {labels.shape}")
+  chosen = balanced_labeled_indices(labels, num_labeled=num_labeled, num_classes=num_classes, seed=seed)
   labeled = SubsetSource(source, chosen)
   unlabeled = SubsetSource(source, np.arange(len(source)), hide_labels=True)
   return labeled, unlabeled

@@ -65,14 +65,21 @@ from jaxgan.data.record_source import RecordSource, decode_name
 from jaxgan.data.streams import ZippedBatches
 
 PREPROCESS = jitter_lib.PREPROCESS
-DOMAINS = ('A', 'B')
-PHASES = ('train', 'val', 'test')
-DIRECTIONS = ('AtoB', 'BtoA')
+DOMAINS = ("A", "B")
+PHASES = ("train", "val", "test")
+DIRECTIONS = ("AtoB", "BtoA")
 DIGITS_CLASSES = (3, 8)
 FASHION_MNIST_CLASSES = (7, 9)  # sneaker <-> ankle boot
-B_ORDERS = ('random', 'shuffle')
-UNPAIRED_SPEC_FORMS = ('DIR', 'unpaired:DIR', 'cycle_gan/NAME', 'tfds:NAME',
-                       'idx-classes:DIR:A=a:B=b', 'digits', 'digits-classes:A=a:B=b')
+B_ORDERS = ("random", "shuffle")
+UNPAIRED_SPEC_FORMS = (
+  "DIR",
+  "unpaired:DIR",
+  "cycle_gan/NAME",
+  "tfds:NAME",
+  "idx-classes:DIR:A=a:B=b",
+  "digits",
+  "digits-classes:A=a:B=b",
+)
 DRAW_TAG = 0x0B0B  # separates the B draws from the augmentation RNG of the same example
 _SEED_TAG = 0xC7C1
 
@@ -91,7 +98,7 @@ class UnpairedSpec:
   classes: tuple[int, int] | None = None
 
 
-_CLASSES = r'A=(\d+):B=(\d+)'
+_CLASSES = r"A=(\d+):B=(\d+)"
 
 
 def parse_unpaired_spec(spec: str) -> UnpairedSpec:
@@ -100,37 +107,37 @@ def parse_unpaired_spec(spec: str) -> UnpairedSpec:
   Raises:
     ValueError: naming the spec and the accepted forms.
   """
-  forms = ', '.join(UNPAIRED_SPEC_FORMS)
+  forms = ", ".join(UNPAIRED_SPEC_FORMS)
   if not isinstance(spec, str) or not spec:
-    raise ValueError(f'bad unpaired data spec {spec!r}; accepted forms: {forms}')
-  if spec == 'digits':
-    return UnpairedSpec('digits-classes', classes=DIGITS_CLASSES)
-  prefix, sep, argument = spec.partition(':')
-  if sep and prefix in ('idx-classes', 'digits-classes'):
-    pattern = (r'(.+):' if prefix == 'idx-classes' else '') + _CLASSES
+    raise ValueError(f"bad unpaired data spec {spec!r}; accepted forms: {forms}")
+  if spec == "digits":
+    return UnpairedSpec("digits-classes", classes=DIGITS_CLASSES)
+  prefix, sep, argument = spec.partition(":")
+  if sep and prefix in ("idx-classes", "digits-classes"):
+    pattern = (r"(.+):" if prefix == "idx-classes" else "") + _CLASSES
     match = re.fullmatch(pattern, argument)
     if not match:
-      example = ('idx-classes:/data/fashion-mnist:A=7:B=9' if prefix == 'idx-classes'
-                 else 'digits-classes:A=3:B=8')
+      example = "idx-classes:/data/fashion-mnist:A=7:B=9" if prefix == "idx-classes" else "digits-classes:A=3:B=8"
       raise ValueError(
-          f'bad unpaired data spec {spec!r}: expected {prefix}:'
-          f'{"DIR:" if prefix == "idx-classes" else ""}A=<label>:B=<label>, e.g. {example}')
+        f"bad unpaired data spec {spec!r}: expected {prefix}:"
+        f"{'DIR:' if prefix == 'idx-classes' else ''}A=<label>:B=<label>, e.g. {example}"
+      )
     *path, a, b = match.groups()
     return UnpairedSpec(prefix, path[0] if path else None, _two_classes(int(a), int(b)))
-  if sep and prefix in ('unpaired', 'tfds'):
+  if sep and prefix in ("unpaired", "tfds"):
     if not argument:
       raise ValueError(f'unpaired data spec {spec!r} needs a value after "{prefix}:"')
-    return UnpairedSpec('folders' if prefix == 'unpaired' else 'tfds', argument)
-  if (spec == 'cycle_gan' or spec.startswith('cycle_gan/')) and not os.path.exists(spec):
-    return UnpairedSpec('tfds', spec)
-  if sep and re.fullmatch(r'[A-Za-z][\w-]+', prefix) and not os.path.exists(spec):
-    raise ValueError(f'unknown unpaired data spec {spec!r}; accepted forms: {forms}')
-  return UnpairedSpec('folders', spec)
+    return UnpairedSpec("folders" if prefix == "unpaired" else "tfds", argument)
+  if (spec == "cycle_gan" or spec.startswith("cycle_gan/")) and not os.path.exists(spec):
+    return UnpairedSpec("tfds", spec)
+  if sep and re.fullmatch(r"[A-Za-z][\w-]+", prefix) and not os.path.exists(spec):
+    raise ValueError(f"unknown unpaired data spec {spec!r}; accepted forms: {forms}")
+  return UnpairedSpec("folders", spec)
 
 
 def _two_classes(a: int, b: int) -> tuple[int, int]:
   if a == b:
-    raise ValueError(f'domains A and B are the same class {a}; choose two classes')
+    raise ValueError(f"domains A and B are the same class {a}; choose two classes")
   return a, b
 
 
@@ -152,7 +159,7 @@ class UnpairedLayout:
 
   @property
   def phases(self) -> tuple[str, ...]:
-    return tuple(p for p in PHASES if f'{p}A' in self.splits)
+    return tuple(p for p in PHASES if f"{p}A" in self.splits)
 
   def all_files(self) -> list[str]:
     return [f for items in self.splits.values() for _, f in items]
@@ -167,10 +174,9 @@ def domain_files(folder: str | os.PathLike) -> list[Item]:
   folder = pathlib.Path(folder)
   found = []
   for dirpath, dirnames, filenames in os.walk(folder):
-    dirnames[:] = [d for d in dirnames if not d.startswith('.')]
+    dirnames[:] = [d for d in dirnames if not d.startswith(".")]
     for filename in filenames:
-      if filename.startswith('.') or (
-          os.path.splitext(filename)[1].lower() not in images_lib.IMAGE_EXTENSIONS):
+      if filename.startswith(".") or (os.path.splitext(filename)[1].lower() not in images_lib.IMAGE_EXTENSIONS):
         continue
       path = pathlib.Path(dirpath) / filename
       found.append((path.relative_to(folder).as_posix(), os.fspath(path)))
@@ -188,31 +194,31 @@ def scan_unpaired_folder(root: str | os.PathLike) -> UnpairedLayout:
   """
   root = pathlib.Path(root)
   if not root.exists():
-    raise FileNotFoundError(f'unpaired image folder {root} does not exist')
+    raise FileNotFoundError(f"unpaired image folder {root} does not exist")
   if not root.is_dir():
-    raise NotADirectoryError(f'unpaired image folder {root} is not a directory')
+    raise NotADirectoryError(f"unpaired image folder {root} is not a directory")
   splits = {}
   for phase in PHASES:
-    a_dir, b_dir = root / f'{phase}A', root / f'{phase}B'
+    a_dir, b_dir = root / f"{phase}A", root / f"{phase}B"
     if not a_dir.is_dir() and not b_dir.is_dir():
       continue
     for folder, other in ((a_dir, b_dir), (b_dir, a_dir)):
       if not folder.is_dir():
-        raise ValueError(f'{other} has no counterpart: {folder} is missing')
-    for folder, domain in ((a_dir, 'A'), (b_dir, 'B')):
+        raise ValueError(f"{other} has no counterpart: {folder} is missing")
+    for folder, domain in ((a_dir, "A"), (b_dir, "B")):
       items = domain_files(folder)
       if not items:
         raise ValueError(
-            f'domain folder {folder} has no image files (extensions '
-            f'{", ".join(images_lib.IMAGE_EXTENSIONS)})')
-      splits[f'{phase}{domain}'] = tuple(items)
+          f"domain folder {folder} has no image files (extensions {', '.join(images_lib.IMAGE_EXTENSIONS)})"
+        )
+      splits[f"{phase}{domain}"] = tuple(items)
   if not splits:
-    present = sorted(p.name for p in root.iterdir()
-                     if p.is_dir() and not p.name.startswith('.'))
+    present = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     raise ValueError(
-        f'unpaired image folder {root} has no domain folders: expected {root}/trainA/ '
-        f'and {root}/trainB/ (and {root}/testA/, {root}/testB/), phases among '
-        f'{", ".join(PHASES)}; found folders {present}')
+      f"unpaired image folder {root} has no domain folders: expected {root}/trainA/ "
+      f"and {root}/trainB/ (and {root}/testA/, {root}/testB/), phases among "
+      f"{', '.join(PHASES)}; found folders {present}"
+    )
   return UnpairedLayout(root=root, splits=splits)
 
 
@@ -223,7 +229,7 @@ def scan_unpaired_folder(root: str | os.PathLike) -> UnpairedLayout:
 class UnpairedConfig(tfds.core.BuilderConfig):
   """Two domains: the folders of ``layout``, or two ``classes`` of IDX files or digits."""
 
-  kind: str = 'folders'
+  kind: str = "folders"
   layout: UnpairedLayout | None = dataclasses.field(default=None, repr=False)  # logged by tfds: keep short
   path: str | None = None
   classes: tuple[int, int] | None = None
@@ -234,66 +240,75 @@ def _class_counts(labels: np.ndarray, classes: tuple[int, int], where: str) -> N
   present = np.unique(labels)
   for domain, label in zip(DOMAINS, classes):
     if label not in present:
-      raise ValueError(
-          f'domain {domain}: class {label} has no images in {where} (its labels are '
-          f'{present.tolist()})')
+      raise ValueError(f"domain {domain}: class {label} has no images in {where} (its labels are {present.tolist()})")
 
 
 def folders_config(layout: UnpairedLayout) -> UnpairedConfig:
   """Names the folder's cache entry after its files."""
   key = fingerprint.files_fingerprint(
-      layout.root, layout.all_files(),
-      {'kind': 'unpaired', 'splits': {s: len(items) for s, items in layout.splits.items()}})
+    layout.root,
+    layout.all_files(),
+    {"kind": "unpaired", "splits": {s: len(items) for s, items in layout.splits.items()}},
+  )
   return UnpairedConfig(
-      name=fingerprint.config_name(layout.root, key),
-      description=f'unpaired images in {layout.root.resolve()}', kind='folders',
-      layout=layout, image_shape=(None, None, 3))
+    name=fingerprint.config_name(layout.root, key),
+    description=f"unpaired images in {layout.root.resolve()}",
+    kind="folders",
+    layout=layout,
+    image_shape=(None, None, 3),
+  )
 
 
-def idx_classes_config(directory: str | os.PathLike, classes: tuple[int, int]
-                       ) -> UnpairedConfig:
+def idx_classes_config(directory: str | os.PathLike, classes: tuple[int, int]) -> UnpairedConfig:
   """Two classes of the IDX files in ``directory``; checks that both have train images."""
   files = idx.find_idx_files(directory)
-  images_path, labels_path = files['train']
+  images_path, labels_path = files["train"]
   _class_counts(idx.read_idx(labels_path), classes, os.fspath(labels_path))
   shape = tuple(idx.read_idx_shape(images_path))
   if len(shape) not in (3, 4) or (len(shape) == 4 and shape[3] not in (1, 3)):
-    raise idx.IdxFormatError(
-        images_path, f'expected images (N, H, W[, C]) with C 1 or 3, got {shape}')
+    raise idx.IdxFormatError(images_path, f"expected images (N, H, W[, C]) with C 1 or 3, got {shape}")
   image_shape = shape[1:3] + (shape[3] if len(shape) == 4 else 1,)
   all_files = [f for pair in files.values() for f in pair]
-  key = fingerprint.files_fingerprint(directory, all_files, {'classes': classes})
+  key = fingerprint.files_fingerprint(directory, all_files, {"classes": classes})
   a, b = classes
   return UnpairedConfig(
-      name=f'{fingerprint.config_name(directory, key)}_{a}v{b}',
-      description=f'classes {a} (A) and {b} (B) of the IDX files in '
-      f'{pathlib.Path(directory).resolve()}',
-      kind='idx-classes', path=os.fspath(pathlib.Path(directory).resolve()),
-      classes=classes, image_shape=image_shape)
+    name=f"{fingerprint.config_name(directory, key)}_{a}v{b}",
+    description=f"classes {a} (A) and {b} (B) of the IDX files in {pathlib.Path(directory).resolve()}",
+    kind="idx-classes",
+    path=os.fspath(pathlib.Path(directory).resolve()),
+    classes=classes,
+    image_shape=image_shape,
+  )
 
 
 def digits_classes_config(classes: tuple[int, int] = DIGITS_CLASSES) -> UnpairedConfig:
   """Two classes of scikit-learn's digits."""
   for domain, label in zip(DOMAINS, classes):
     if not 0 <= label <= 9:
-      raise ValueError(f'domain {domain}: digits classes are 0..9, got {label}')
+      raise ValueError(f"domain {domain}: digits classes are 0..9, got {label}")
   import sklearn  # pylint: disable=g-import-not-at-top
+
   options = (sklearn.__version__, classes, builders.DIGITS_TEST_EVERY)
   digest = hashlib.sha256(repr(options).encode()).hexdigest()[:12]
   a, b = classes
   return UnpairedConfig(
-      name=f'digits_{a}v{b}_{digest}',
-      description=f"scikit-learn's digits, class {a} (A) and {b} (B)",
-      kind='digits-classes', classes=classes, image_shape=(8, 8, 1))
+    name=f"digits_{a}v{b}_{digest}",
+    description=f"scikit-learn's digits, class {a} (A) and {b} (B)",
+    kind="digits-classes",
+    classes=classes,
+    image_shape=(8, 8, 1),
+  )
 
 
 def _class_arrays(config: UnpairedConfig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
   """phase -> (uint8 images, their indices in the data, labels) of a class config."""
-  if config.kind == 'digits-classes':
+  if config.kind == "digits-classes":
     pixels, labels = builders.digits_arrays()
     test = builders.digits_test_mask(labels)
-    return {'train': (pixels[~test], np.flatnonzero(~test), labels[~test]),
-            'test': (pixels[test], np.flatnonzero(test), labels[test])}
+    return {
+      "train": (pixels[~test], np.flatnonzero(~test), labels[~test]),
+      "test": (pixels[test], np.flatnonzero(test), labels[test]),
+    }
   files = idx.find_idx_files(config.path)
   out = {}
   for phase, pair in files.items():
@@ -308,41 +323,42 @@ class JaxganUnpaired(tfds.core.GeneratorBasedBuilder):
   'label' is the domain (A or B), as in the tfds ``cycle_gan`` catalogue.
   """
 
-  VERSION = tfds.core.Version('1.0.0')
+  VERSION = tfds.core.Version("1.0.0")
 
   def _info(self) -> tfds.core.DatasetInfo:
     config: UnpairedConfig = self.builder_config
     return builders.LocalDatasetInfo(
-        builder=self,
-        description=config.description,
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(shape=tuple(config.image_shape),
-                                         encoding_format='png'),
-            'label': tfds.features.ClassLabel(names=list(DOMAINS)),
-            'name': tfds.features.Text(),
-        }),
-        supervised_keys=('image', 'label'),
-        disable_shuffling=True,
+      builder=self,
+      description=config.description,
+      features=tfds.features.FeaturesDict(
+        {
+          "image": tfds.features.Image(shape=tuple(config.image_shape), encoding_format="png"),
+          "label": tfds.features.ClassLabel(names=list(DOMAINS)),
+          "name": tfds.features.Text(),
+        }
+      ),
+      supervised_keys=("image", "label"),
+      disable_shuffling=True,
     )
 
   def _split_generators(self, dl_manager):
     del dl_manager
     config: UnpairedConfig = self.builder_config
-    if config.kind == 'folders':
-      return {split: self._generate_examples(_read_files(items), split[-1])
-              for split, items in config.layout.splits.items()}
+    if config.kind == "folders":
+      return {
+        split: self._generate_examples(_read_files(items), split[-1]) for split, items in config.layout.splits.items()
+      }
     generators = {}
     for phase, (pixels, ids, labels) in _class_arrays(config).items():
       for domain, label in zip(DOMAINS, config.classes):
         members = np.flatnonzero(labels == label)
-        named = ((f'{phase}-{int(i):05d}', image)
-                 for i, image in zip(ids[members], pixels[members]))
-        generators[f'{phase}{domain}'] = self._generate_examples(named, domain)
+        named = ((f"{phase}-{int(i):05d}", image) for i, image in zip(ids[members], pixels[members]))
+        generators[f"{phase}{domain}"] = self._generate_examples(named, domain)
     return generators
 
   def _generate_examples(self, named_images, domain):
     for name, image in named_images:
-      yield name, {'image': images_lib.encode_png(image), 'label': domain, 'name': name}
+      yield name, {"image": images_lib.encode_png(image), "label": domain, "name": name}
 
 
 def _read_files(items):
@@ -350,21 +366,19 @@ def _read_files(items):
     yield name, images_lib.load_image(path, channels=3)
 
 
-def unpaired_builder(spec: str | UnpairedSpec, data_dir: str | os.PathLike
-                     ) -> JaxganUnpaired:
+def unpaired_builder(spec: str | UnpairedSpec, data_dir: str | os.PathLike) -> JaxganUnpaired:
   """The (possibly not yet prepared) builder of local unpaired data named by ``spec``."""
   parsed = parse_unpaired_spec(spec) if isinstance(spec, str) else spec
   label = spec if isinstance(spec, str) else parsed.path  # for error messages
-  if parsed.kind == 'folders':
+  if parsed.kind == "folders":
     config = folders_config(scan_unpaired_folder(sources_lib.spec_folder(label, parsed.path)))
-  elif parsed.kind == 'idx-classes':
+  elif parsed.kind == "idx-classes":
     config = idx_classes_config(sources_lib.spec_folder(label, parsed.path), parsed.classes)
-  elif parsed.kind == 'digits-classes':
+  elif parsed.kind == "digits-classes":
     config = digits_classes_config(parsed.classes)
   else:
-    raise ValueError(f'{spec!r} is a tfds catalogue dataset, not local data')
-  return JaxganUnpaired(
-      config=config, data_dir=os.fspath(data_dir), file_format=builders.FILE_FORMAT)
+    raise ValueError(f"{spec!r} is a tfds catalogue dataset, not local data")
+  return JaxganUnpaired(config=config, data_dir=os.fspath(data_dir), file_format=builders.FILE_FORMAT)
 
 
 # ------------------------------------------------------------------ sources
@@ -380,9 +394,16 @@ class DomainSource(RecordSource):
     image_shape: (H, W, C); H and W are None when images differ in size.
   """
 
-  def __init__(self, data_source, *, name: str, split: str, domain: str,
-               image_shape: tuple[int | None, int | None, int | None],
-               batched_reads: bool = True):
+  def __init__(
+    self,
+    data_source,
+    *,
+    name: str,
+    split: str,
+    domain: str,
+    image_shape: tuple[int | None, int | None, int | None],
+    batched_reads: bool = True,
+  ):
     super().__init__(data_source, batched_reads=batched_reads)
     self.name = name
     self.split = split
@@ -390,43 +411,41 @@ class DomainSource(RecordSource):
     self.image_shape = tuple(image_shape)
 
   def _example(self, raw, index: int) -> Example:
-    image = np.asarray(raw['image'])
+    image = np.asarray(raw["image"])
     if image.ndim == 2:
       image = image[..., None]
-    return {'image': image, 'name': decode_name(raw.get('name', f'{self.split}_{index}'))}
+    return {"image": image, "name": decode_name(raw.get("name", f"{self.split}_{index}"))}
 
   def __repr__(self) -> str:
-    return (f'DomainSource({self.name!r}, split={self.split!r}, domain={self.domain}, '
-            f'{len(self)} examples)')
+    return f"DomainSource({self.name!r}, split={self.split!r}, domain={self.domain}, {len(self)} examples)"
 
 
 def _phase(split: str) -> tuple[str, str]:
-  base, bracket, rest = split.partition('[')
+  base, bracket, rest = split.partition("[")
   return base, bracket + rest
 
 
-def _tfds_sources(name: str, phase: str, slice_: str, data_dir: str, spec: str
-                  ) -> list[DomainSource]:
+def _tfds_sources(name: str, phase: str, slice_: str, data_dir: str, spec: str) -> list[DomainSource]:
   out = []
   for domain in DOMAINS:
-    split = f'{phase}{domain}{slice_}'
+    split = f"{phase}{domain}{slice_}"
     source, batched_reads = sources_lib.open_tfds_split(
-        name, split=split, data_dir=data_dir,
-        hint='unpaired data has splits <phase>A and <phase>B, e.g. trainA')
+      name, split=split, data_dir=data_dir, hint="unpaired data has splits <phase>A and <phase>B, e.g. trainA"
+    )
     features = source.dataset_info.features
-    if 'image' not in features:
-      raise ValueError(
-          f'tfds dataset {name!r} has no image feature; its features are '
-          f'{sorted(features.keys())}')
-    out.append(DomainSource(
-        source, name=spec, split=split, domain=domain,
-        image_shape=features['image'].shape,
-        batched_reads=batched_reads))
+    if "image" not in features:
+      raise ValueError(f"tfds dataset {name!r} has no image feature; its features are {sorted(features.keys())}")
+    out.append(
+      DomainSource(
+        source, name=spec, split=split, domain=domain, image_shape=features["image"].shape, batched_reads=batched_reads
+      )
+    )
   return out
 
 
-def unpaired_sources(spec: str, split: str, data_dir: str | os.PathLike, *,
-                     direction: str = 'AtoB') -> tuple[DomainSource, DomainSource]:
+def unpaired_sources(
+  spec: str, split: str, data_dir: str | os.PathLike, *, direction: str = "AtoB"
+) -> tuple[DomainSource, DomainSource]:
   """Opens the two domains named by ``spec`` (see the module docstring): ``(A, B)``.
 
   ``split`` is a phase ('train', 'test' or, for folders, 'val'), read from the
@@ -442,27 +461,32 @@ def unpaired_sources(spec: str, split: str, data_dir: str | os.PathLike, *,
     ImageReadError: naming the file, for an unreadable image.
   """
   if direction not in DIRECTIONS:
-    raise ValueError(f'direction must be one of {DIRECTIONS}, got {direction!r}')
+    raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
   parsed = parse_unpaired_spec(spec)
   data_dir = os.fspath(data_dir)
   phase, slice_ = _phase(split)
-  if parsed.kind == 'tfds':
+  if parsed.kind == "tfds":
     a, b = _tfds_sources(parsed.path, phase, slice_, data_dir, spec)
   else:
     builder = builders.prepared(unpaired_builder(parsed, data_dir))
     splits = list(builder.info.splits.keys())
-    if f'{phase}A' not in splits:
-      phases = [s[:-1] for s in splits if s.endswith('A')]
-      raise ValueError(
-          f'{spec} has no split {split!r}: no {phase}A / {phase}B domains (its phases '
-          f'are {phases})')
-    shape = builder.info.features['image'].shape
-    a, b = (DomainSource(builder.as_data_source(split=f'{phase}{d}{slice_}'), name=spec,
-                         split=f'{phase}{d}{slice_}', domain=d, image_shape=shape)
-            for d in DOMAINS)
-  if direction == 'BtoA':
+    if f"{phase}A" not in splits:
+      phases = [s[:-1] for s in splits if s.endswith("A")]
+      raise ValueError(f"{spec} has no split {split!r}: no {phase}A / {phase}B domains (its phases are {phases})")
+    shape = builder.info.features["image"].shape
+    a, b = (
+      DomainSource(
+        builder.as_data_source(split=f"{phase}{d}{slice_}"),
+        name=spec,
+        split=f"{phase}{d}{slice_}",
+        domain=d,
+        image_shape=shape,
+      )
+      for d in DOMAINS
+    )
+  if direction == "BtoA":
     a, b = b, a
-    a.domain, b.domain = 'A', 'B'
+    a.domain, b.domain = "A", "B"
   return a, b
 
 
@@ -478,7 +502,7 @@ class CyclicSource:
 
   def __init__(self, source, length: int):
     if len(source) == 0:
-      raise ValueError(f'{source!r} has no examples')
+      raise ValueError(f"{source!r} has no examples")
     self.source = source
     self.length = int(length)
 
@@ -488,13 +512,13 @@ class CyclicSource:
   def __getitem__(self, index: int) -> Example:
     index = int(index)
     if not 0 <= index < self.length:
-      raise IndexError(f'index {index} out of range for {self.length} examples')
+      raise IndexError(f"index {index} out of range for {self.length} examples")
     return self.source[index % len(self.source)]
 
   def __getitems__(self, indices: Sequence[int]) -> list[Example]:
     n = len(self.source)
     wrapped = [int(i) % n for i in indices]
-    getitems = getattr(self.source, '__getitems__', None)
+    getitems = getattr(self.source, "__getitems__", None)
     if getitems is not None:
       return list(getitems(wrapped))
     return [self.source[i] for i in wrapped]
@@ -521,10 +545,11 @@ class UniformDrawLoader(BatchLoader):
 
   def indices(self, step: int) -> np.ndarray:
     if step < 0:
-      raise ValueError(f'step must be >= 0, got {step}')
+      raise ValueError(f"step must be >= 0, got {step}")
     first = self.process_index * self.per_process_batch_size
-    return np.array([draw_index(self.seed, step, first + i, self.population)
-                     for i in range(self.per_process_batch_size)], np.int64)
+    return np.array(
+      [draw_index(self.seed, step, first + i, self.population) for i in range(self.per_process_batch_size)], np.int64
+    )
 
 
 def domain_seeds(seed: int) -> tuple[int, int]:
@@ -542,19 +567,25 @@ class UnpairedBatches(ZippedBatches):
   """
 
   def __init__(self, loader_a: BatchLoader, loader_b: BatchLoader):
-    super().__init__({'A': loader_a, 'B': loader_b})
+    super().__init__({"A": loader_a, "B": loader_b})
     self.epoch_length = loader_a.num_examples
     self.steps_per_epoch = loader_a.steps_per_epoch
 
 
-def unpaired_batches(source_a, source_b, *, global_batch_size: int, seed: int,
-                     transform_a: Callable[[Example, np.random.Generator | None], Example]
-                     | None = None,
-                     transform_b: Callable[[Example, np.random.Generator | None], Example]
-                     | None = None,
-                     b_order: str = 'random', process_index: int = 0,
-                     process_count: int = 1, num_threads: int = 2, prefetch: int = 2
-                     ) -> UnpairedBatches:
+def unpaired_batches(
+  source_a,
+  source_b,
+  *,
+  global_batch_size: int,
+  seed: int,
+  transform_a: Callable[[Example, np.random.Generator | None], Example] | None = None,
+  transform_b: Callable[[Example, np.random.Generator | None], Example] | None = None,
+  b_order: str = "random",
+  process_index: int = 0,
+  process_count: int = 1,
+  num_threads: int = 2,
+  prefetch: int = 2,
+) -> UnpairedBatches:
   """Per-process batches of two domains, as the official UnalignedDataset and loader.
 
   An epoch has ``n = max(len(A), len(B))`` examples. A is read in the order of a
@@ -572,32 +603,33 @@ def unpaired_batches(source_a, source_b, *, global_batch_size: int, seed: int,
     :func:`unpaired_transform`; without a transform, also ``'A/name'``, ``'B/name'``).
   """
   if b_order not in B_ORDERS:
-    raise ValueError(f'b_order must be one of {B_ORDERS}, got {b_order!r}')
-  for name, source in (('A', source_a), ('B', source_b)):
+    raise ValueError(f"b_order must be one of {B_ORDERS}, got {b_order!r}")
+  for name, source in (("A", source_a), ("B", source_b)):
     if len(source) == 0:
-      raise ValueError(f'domain {name} ({source!r}) has no examples')
+      raise ValueError(f"domain {name} ({source!r}) has no examples")
   n = max(len(source_a), len(source_b))
   seed_a, seed_b = domain_seeds(seed)
-  common = {'global_batch_size': global_batch_size, 'process_index': process_index,
-            'process_count': process_count, 'num_threads': num_threads,
-            'prefetch': prefetch}
-  loader_a = BatchLoader(CyclicSource(source_a, n), seed=seed_a, transform=transform_a,
-                         **common)
-  if b_order == 'random':
-    loader_b = UniformDrawLoader(source_b, epoch_length=n, seed=seed_b,
-                                 transform=transform_b, **common)
+  common = {
+    "global_batch_size": global_batch_size,
+    "process_index": process_index,
+    "process_count": process_count,
+    "num_threads": num_threads,
+    "prefetch": prefetch,
+  }
+  loader_a = BatchLoader(CyclicSource(source_a, n), seed=seed_a, transform=transform_a, **common)
+  if b_order == "random":
+    loader_b = UniformDrawLoader(source_b, epoch_length=n, seed=seed_b, transform=transform_b, **common)
   else:
-    loader_b = BatchLoader(CyclicSource(source_b, n), seed=seed_b, transform=transform_b,
-                           **common)
+    loader_b = BatchLoader(CyclicSource(source_b, n), seed=seed_b, transform=transform_b, **common)
   return UnpairedBatches(loader_a, loader_b)
 
 
 # ------------------------------------------------------------------ transform
 
 
-def unpaired_transform(*, preprocess: str, load_size: int = 286, crop_size: int = 256,
-                       flip: bool = True, channels: int = 3
-                       ) -> Callable[[Example, np.random.Generator | None], Example]:
+def unpaired_transform(
+  *, preprocess: str, load_size: int = 286, crop_size: int = 256, flip: bool = True, channels: int = 3
+) -> Callable[[Example, np.random.Generator | None], Example]:
   """A transform of one domain's example, as the official ``get_transform`` without params.
 
   Returns ``transform(example, rng=None) -> {'image': float32 [-1, 1] (h, w,
@@ -616,10 +648,10 @@ def unpaired_transform(*, preprocess: str, load_size: int = 286, crop_size: int 
   """
   jitter = jitter_lib.Jitter(preprocess, load_size=load_size, crop_size=crop_size, flip=flip)
   if channels not in (1, 3):
-    raise ValueError(f'channels must be 1 or 3, got {channels!r}')
+    raise ValueError(f"channels must be 1 or 3, got {channels!r}")
 
   def transform(example: Example, rng: np.random.Generator | None = None) -> Example:
-    image = images_lib.convert_channels(np.asarray(example['image']), channels)
-    return {'image': images_lib.to_float(jitter(image, jitter.params(image.shape[:2], rng)))}
+    image = images_lib.convert_channels(np.asarray(example["image"]), channels)
+    return {"image": images_lib.to_float(jitter(image, jitter.params(image.shape[:2], rng)))}
 
   return transform

@@ -10,9 +10,30 @@ flags that take a path or a name.
 from jaxgan.download.fetch import ChecksumError, DownloadError
 from jaxgan.download.names import resolve_flag
 from jaxgan.download.registry import REGISTRY, Entry, Remote
-from jaxgan.download.store import (NotAvailableError, download_command, fetch_entry, home, locate,
-                                   mirrors, resolve, status)
+from jaxgan.download.store import (
+  NotAvailableError,
+  download_command,
+  fetch_entry,
+  home,
+  locate,
+  mirrors,
+  resolve,
+  status,
+)
 
-__all__ = ['ChecksumError', 'DownloadError', 'Entry', 'NotAvailableError', 'REGISTRY', 'Remote',
-           'download_command', 'fetch_entry', 'home', 'locate', 'mirrors', 'resolve', 'resolve_flag',
-           'status']
+__all__ = [
+  "ChecksumError",
+  "DownloadError",
+  "Entry",
+  "NotAvailableError",
+  "REGISTRY",
+  "Remote",
+  "download_command",
+  "fetch_entry",
+  "home",
+  "locate",
+  "mirrors",
+  "resolve",
+  "resolve_flag",
+  "status",
+]

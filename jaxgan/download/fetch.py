@@ -19,7 +19,7 @@ from pathlib import Path
 from jaxgan.download.registry import Remote
 
 CHUNK = 1 << 20
-USER_AGENT = 'jaxgan-download/1'
+USER_AGENT = "jaxgan-download/1"
 
 
 class DownloadError(OSError):
@@ -33,11 +33,11 @@ class ChecksumError(DownloadError):
 def digests(path: str | os.PathLike) -> dict[str, str]:
   """``{'sha256': hex, 'md5': hex}`` of a file, read in chunks."""
   sha, md5 = hashlib.sha256(), hashlib.md5()
-  with open(path, 'rb') as f:
-    for block in iter(lambda: f.read(CHUNK), b''):
+  with open(path, "rb") as f:
+    for block in iter(lambda: f.read(CHUNK), b""):
       sha.update(block)
       md5.update(block)
-  return {'sha256': sha.hexdigest(), 'md5': md5.hexdigest()}
+  return {"sha256": sha.hexdigest(), "md5": md5.hexdigest()}
 
 
 def check(path: Path, remote: Remote, recorded: str | None, *, origin: str) -> str:
@@ -49,42 +49,45 @@ def check(path: Path, remote: Remote, recorded: str | None, *, origin: str) -> s
   size = path.stat().st_size
   problems = []
   if remote.size is not None and size != remote.size:
-    problems.append(f'size {size:,} bytes, expected {remote.size:,}')
+    problems.append(f"size {size:,} bytes, expected {remote.size:,}")
   got = digests(path)
-  if remote.sha256 and got['sha256'] != remote.sha256:
+  if remote.sha256 and got["sha256"] != remote.sha256:
     problems.append(f"SHA-256 {got['sha256']}, expected {remote.sha256} (published)")
-  if remote.sha256_prefix and not got['sha256'].startswith(remote.sha256_prefix):
-    problems.append(f"SHA-256 {got['sha256']}, expected one starting {remote.sha256_prefix} "
-                    '(the hash prefix in the published file name)')
-  if remote.md5 and got['md5'] != remote.md5:
+  if remote.sha256_prefix and not got["sha256"].startswith(remote.sha256_prefix):
+    problems.append(
+      f"SHA-256 {got['sha256']}, expected one starting {remote.sha256_prefix} "
+      "(the hash prefix in the published file name)"
+    )
+  if remote.md5 and got["md5"] != remote.md5:
     problems.append(f"MD5 {got['md5']}, expected {remote.md5} (published)")
-  if recorded and got['sha256'] != recorded:
+  if recorded and got["sha256"] != recorded:
     problems.append(f"SHA-256 {got['sha256']}, expected {recorded} (recorded at the first download)")
   if problems:
     path.unlink(missing_ok=True)
-    raise ChecksumError(f'{origin}: not the expected file ({"; ".join(problems)}); '
-                        'the file was removed')
-  return got['sha256']
+    raise ChecksumError(f"{origin}: not the expected file ({'; '.join(problems)}); the file was removed")
+  return got["sha256"]
 
 
 class IncompleteTransfer(Exception):
   """A transfer cut short after ``got`` bytes (resumable)."""
 
   def __init__(self, got: int, total: int | None):
-    super().__init__(f'{got:,} of {total if total is None else f"{total:,}"} bytes')
+    super().__init__(f"{got:,} of {total if total is None else f'{total:,}'} bytes")
     self.got = got
 
 
 def _progress(total: int | None, initial: int, desc: str, quiet: bool):
   from tqdm import tqdm  # pylint: disable=import-outside-toplevel
-  return tqdm(total=total, initial=initial, unit='B', unit_scale=True, unit_divisor=1024,
-              desc=desc, disable=quiet, leave=False)
+
+  return tqdm(
+    total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=quiet, leave=False
+  )
 
 
 def _open(url: str, start: int, timeout: float):
-  headers = {'User-Agent': USER_AGENT}
+  headers = {"User-Agent": USER_AGENT}
   if start:
-    headers['Range'] = f'bytes={start}-'
+    headers["Range"] = f"bytes={start}-"
   return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
 
 
@@ -103,11 +106,13 @@ def _transfer(url: str, part: Path, *, timeout: float, quiet: bool) -> None:
     resumed = start and response.status == 206
     if not resumed:
       start = 0
-    length = response.headers.get('Content-Length')
+    length = response.headers.get("Content-Length")
     total = start + int(length) if length is not None else None
     got = start
-    with open(part, 'ab' if resumed else 'wb') as f, \
-        _progress(total, start, part.name.removesuffix('.part'), quiet) as bar:
+    with (
+      open(part, "ab" if resumed else "wb") as f,
+      _progress(total, start, part.name.removesuffix(".part"), quiet) as bar,
+    ):
       while True:
         try:
           block = response.read(CHUNK)
@@ -122,11 +127,18 @@ def _transfer(url: str, part: Path, *, timeout: float, quiet: bool) -> None:
       raise IncompleteTransfer(got, total)
 
 
-def download(remote: Remote, dest: Path, *, recorded: str | None = None, attempts: int = 3,
-             timeout: float = 60.0, quiet: bool = False) -> str:
+def download(
+  remote: Remote,
+  dest: Path,
+  *,
+  recorded: str | None = None,
+  attempts: int = 3,
+  timeout: float = 60.0,
+  quiet: bool = False,
+) -> str:
   """Download ``remote`` to ``dest`` (resuming ``dest.part``); its SHA-256 once verified."""
   dest.parent.mkdir(parents=True, exist_ok=True)
-  part = dest.with_name(dest.name + '.part')
+  part = dest.with_name(dest.name + ".part")
   progress = -1
   for attempt in range(1, attempts + 1):
     try:
@@ -134,16 +146,20 @@ def download(remote: Remote, dest: Path, *, recorded: str | None = None, attempt
       break
     except IncompleteTransfer as e:
       if attempt == attempts or e.got <= progress:
-        raise DownloadError(f'{remote.url}: the transfer stopped after {e} ({attempts} attempts); '
-                            f'the partial file {part} is kept: run the same command again to '
-                            'resume') from e
+        raise DownloadError(
+          f"{remote.url}: the transfer stopped after {e} ({attempts} attempts); "
+          f"the partial file {part} is kept: run the same command again to "
+          "resume"
+        ) from e
       progress = e.got
     except urllib.error.HTTPError as e:
-      raise DownloadError(f'{remote.url}: HTTP {e.code} {e.reason}') from e
+      raise DownloadError(f"{remote.url}: HTTP {e.code} {e.reason}") from e
     except (urllib.error.URLError, OSError) as e:
-      reason = getattr(e, 'reason', e)
-      raise DownloadError(f'{remote.url}: {reason} (no internet? put the file in a mirror folder '
-                          'and pass --mirror DIR or set $JAXGAN_MIRROR)') from e
+      reason = getattr(e, "reason", e)
+      raise DownloadError(
+        f"{remote.url}: {reason} (no internet? put the file in a mirror folder "
+        "and pass --mirror DIR or set $JAXGAN_MIRROR)"
+      ) from e
   sha = check(part, remote, recorded, origin=remote.url)
   os.replace(part, dest)
   return sha
@@ -152,7 +168,7 @@ def download(remote: Remote, dest: Path, *, recorded: str | None = None, attempt
 def copy_from_mirror(source: Path, remote: Remote, dest: Path, *, recorded: str | None = None) -> str:
   """Copy a mirror's copy of ``remote`` to ``dest``, verified like a download."""
   dest.parent.mkdir(parents=True, exist_ok=True)
-  part = dest.with_name(dest.name + '.part')
+  part = dest.with_name(dest.name + ".part")
   shutil.copyfile(source, part)
   sha = check(part, remote, recorded, origin=str(source))
   os.replace(part, dest)

@@ -27,10 +27,10 @@ from jaxgan import atomic
 from jaxgan.download import fetch
 from jaxgan.download.registry import REGISTRY, Entry, Remote
 
-ASSETS = Path(__file__).resolve().parents[1] / 'assets'
-HOME_ENV = 'JAXGAN_HOME'
-MIRROR_ENV = 'JAXGAN_MIRROR'
-COMPLETE = '.complete'
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+HOME_ENV = "JAXGAN_HOME"
+MIRROR_ENV = "JAXGAN_MIRROR"
+COMPLETE = ".complete"
 
 
 class NotAvailableError(FileNotFoundError):
@@ -38,24 +38,24 @@ class NotAvailableError(FileNotFoundError):
 
 
 def home() -> Path:
-  return Path(os.environ.get(HOME_ENV) or Path('~/.cache/jaxgan').expanduser())
+  return Path(os.environ.get(HOME_ENV) or Path("~/.cache/jaxgan").expanduser())
 
 
 def mirrors(extra: str | os.PathLike | None = None) -> list[Path]:
   """``extra`` (a --mirror flag) first, then ``$JAXGAN_MIRROR``'s folders."""
   folders = [str(extra)] if extra else []
-  folders += [p for p in os.environ.get(MIRROR_ENV, '').split(os.pathsep) if p]
+  folders += [p for p in os.environ.get(MIRROR_ENV, "").split(os.pathsep) if p]
   return [Path(p).expanduser() for p in folders]
 
 
 def entry(name: str) -> Entry:
   if name not in REGISTRY:
-    raise KeyError(f'{name!r} is not a registered name; `python -m jaxgan.download --list` lists them')
+    raise KeyError(f"{name!r} is not a registered name; `python -m jaxgan.download --list` lists them")
   return REGISTRY[name]
 
 
 def download_command(name: str) -> str:
-  return f'python -m jaxgan.download {name}'
+  return f"python -m jaxgan.download {name}"
 
 
 def cached_path(e: Entry) -> Path:
@@ -66,13 +66,13 @@ def locate(name: str, *, mirror: str | os.PathLike | None = None) -> tuple[Path,
   """``(path, where)`` of the entry itself (no alternatives): shipped, cache or mirror; or None."""
   e = entry(name)
   if e.shipped:
-    return ASSETS / e.shipped, 'shipped'
+    return ASSETS / e.shipped, "shipped"
   if (home() / e.name / COMPLETE).is_file() and cached_path(e).exists():
-    return cached_path(e), 'cache'
+    return cached_path(e), "cache"
   for folder in mirrors(mirror):
     for rel in e.mirror:
       if (folder / rel).exists():
-        return folder / rel, f'mirror {folder}'
+        return folder / rel, f"mirror {folder}"
   return None
 
 
@@ -86,15 +86,15 @@ def resolve(name: str, *, mirror: str | os.PathLike | None = None) -> Path:
     if found:
       return found[0]
   alts = entry(name).alternatives
-  also = f' (or {" / ".join(download_command(a) for a in alts)})' if alts else ''
-  raise NotAvailableError(f'{name} is not downloaded: run `{download_command(name)}`{also}')
+  also = f" (or {' / '.join(download_command(a) for a in alts)})" if alts else ""
+  raise NotAvailableError(f"{name} is not downloaded: run `{download_command(name)}`{also}")
 
 
 # -- hashes recorded at first download ------------------------------------------------------------
 
 
 def _records_path() -> Path:
-  return home() / 'hashes.json'
+  return home() / "hashes.json"
 
 
 def recorded(remote: Remote) -> str | None:
@@ -140,8 +140,8 @@ def _get(e: Entry, remote: Remote, dest: Path, *, mirror, quiet: bool) -> None:
 def _safe_members(names: list[str], archive: Path) -> None:
   for member in names:
     parts = Path(member).parts
-    if Path(member).is_absolute() or '..' in parts:
-      raise fetch.DownloadError(f'{archive}: member {member!r} would be written outside the folder')
+    if Path(member).is_absolute() or ".." in parts:
+      raise fetch.DownloadError(f"{archive}: member {member!r} would be written outside the folder")
 
 
 def extract(archive: Path, into: Path) -> None:
@@ -157,16 +157,16 @@ def extract(archive: Path, into: Path) -> None:
       _safe_members([m.name for m in members], archive)
       bad = [m.name for m in members if not (m.isfile() or m.isdir())]
       if bad:
-        raise fetch.DownloadError(f'{archive}: links or special files in the archive: {bad[:3]}')
+        raise fetch.DownloadError(f"{archive}: links or special files in the archive: {bad[:3]}")
       t.extractall(into)
   else:
-    raise fetch.DownloadError(f'{archive}: neither a zip nor a tar archive')
+    raise fetch.DownloadError(f"{archive}: neither a zip nor a tar archive")
 
 
 def _keep_members(folder: Path, members: tuple[str, ...], name: str) -> None:
   missing = [m for m in members if not (folder / m).is_file()]
   if missing:
-    raise fetch.DownloadError(f'{name}: the archive lacks {len(missing)} expected files, e.g. {missing[:3]}')
+    raise fetch.DownloadError(f"{name}: the archive lacks {len(missing)} expected files, e.g. {missing[:3]}")
   keep = set(members)
   for path in folder.iterdir():
     if path.name not in keep:
@@ -186,15 +186,15 @@ def fetch_entry(name: str, *, mirror: str | os.PathLike | None = None, quiet: bo
   else:
     archives = []
     for remote in e.remotes:
-      archives.append(home() / 'downloads' / remote.name)
+      archives.append(home() / "downloads" / remote.name)
       _get(e, remote, archives[-1], mirror=mirror, quiet=quiet)
     home().mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f'.{e.name}.', dir=home()))
+    staging = Path(tempfile.mkdtemp(prefix=f".{e.name}.", dir=home()))
     try:
       for archive in archives:
         extract(archive, staging)
       if not (staging / e.path).exists():
-        raise fetch.DownloadError(f'{name}: the archive has no {e.path!r}')
+        raise fetch.DownloadError(f"{name}: the archive has no {e.path!r}")
       if e.members:
         _keep_members(staging / e.path, e.members, name)
       if folder.exists():
@@ -202,11 +202,11 @@ def fetch_entry(name: str, *, mirror: str | os.PathLike | None = None, quiet: bo
       os.replace(staging, folder)
     finally:
       shutil.rmtree(staging, ignore_errors=True)
-  (folder / COMPLETE).write_text(json.dumps({'name': e.name, 'files': [r.url for r in e.remotes]}))
+  (folder / COMPLETE).write_text(json.dumps({"name": e.name, "files": [r.url for r in e.remotes]}))
   return cached_path(e)
 
 
 def status(name: str, *, mirror: str | os.PathLike | None = None) -> tuple[str, Path | None]:
   """``('shipped' | 'cache' | 'mirror DIR' | 'missing', path)`` of the entry itself."""
   found = locate(name, mirror=mirror)
-  return (found[1], found[0]) if found else ('missing', None)
+  return (found[1], found[0]) if found else ("missing", None)

@@ -62,51 +62,51 @@ _FIRST_BLOCK = 4 + 3 * N_DOWNSAMPLING
 
 def resnet_block_keymap(km: KeyMap, prefix: str, block: ResnetBlock, path: tuple[Any, ...]) -> KeyMap:
   """Adds the official ``ResnetBlock`` at ``prefix`` (``model.10.``, ...) to ``km``."""
-  pad = 0 if block.padding_type == 'zero' else 1  # a padding module before each convolution
+  pad = 0 if block.padding_type == "zero" else 1  # a padding module before each convolution
   dropout = 1 if block.use_dropout else 0
   conv2 = 2 * pad + 3 + dropout  # pad, conv, norm, ReLU, (Dropout), pad, conv
-  seq = prefix + 'conv_block.'
-  km.conv(f'{seq}{pad}', block.conv1, (*path, 'conv1'))
-  km.norm(f'{seq}{pad + 1}', block.norm1, (*path, 'norm1'))
-  km.conv(f'{seq}{conv2}', block.conv2, (*path, 'conv2'))
-  return km.norm(f'{seq}{conv2 + 1}', block.norm2, (*path, 'norm2'))
+  seq = prefix + "conv_block."
+  km.conv(f"{seq}{pad}", block.conv1, (*path, "conv1"))
+  km.norm(f"{seq}{pad + 1}", block.norm1, (*path, "norm1"))
+  km.conv(f"{seq}{conv2}", block.conv2, (*path, "conv2"))
+  return km.norm(f"{seq}{conv2 + 1}", block.norm2, (*path, "norm2"))
 
 
 def resnet_keymap(net: ResnetGenerator) -> KeyMap:
   """The official ``ResnetGenerator`` keys of a jaxgan :class:`ResnetGenerator`."""
   km = KeyMap()
-  km.conv(f'model.{_FIRST_CONV}', net.first, ('first',))
-  km.norm(f'model.{_FIRST_CONV + 1}', net.first_norm, ('first_norm',))
+  km.conv(f"model.{_FIRST_CONV}", net.first, ("first",))
+  km.norm(f"model.{_FIRST_CONV + 1}", net.first_norm, ("first_norm",))
   for i, (conv, norm) in enumerate(zip(net.downs, net.down_norms)):
-    km.conv(f'model.{_FIRST_CONV + 3 + 3 * i}', conv, ('downs', i))
-    km.norm(f'model.{_FIRST_CONV + 4 + 3 * i}', norm, ('down_norms', i))
+    km.conv(f"model.{_FIRST_CONV + 3 + 3 * i}", conv, ("downs", i))
+    km.norm(f"model.{_FIRST_CONV + 4 + 3 * i}", norm, ("down_norms", i))
   for j, block in enumerate(net.blocks):
-    resnet_block_keymap(km, f'model.{_FIRST_BLOCK + j}.', block, ('blocks', j))
+    resnet_block_keymap(km, f"model.{_FIRST_BLOCK + j}.", block, ("blocks", j))
   first_up = _FIRST_BLOCK + net.n_blocks
   for i, (conv, norm) in enumerate(zip(net.ups, net.up_norms)):
-    km.conv_transpose(f'model.{first_up + 3 * i}', conv, ('ups', i))
-    km.norm(f'model.{first_up + 3 * i + 1}', norm, ('up_norms', i))
+    km.conv_transpose(f"model.{first_up + 3 * i}", conv, ("ups", i))
+    km.norm(f"model.{first_up + 3 * i + 1}", norm, ("up_norms", i))
   # After the last [ConvTranspose2d, norm, ReLU]: ReflectionPad2d(3), Conv2d, Tanh.
-  return km.conv(f'model.{first_up + 3 * N_DOWNSAMPLING + 1}', net.last, ('last',))
+  return km.conv(f"model.{first_up + 3 * N_DOWNSAMPLING + 1}", net.last, ("last",))
 
 
 pix2pix.KEYMAPS[ResnetGenerator] = resnet_keymap
 
 
-def load_cyclegan_generator(state_dict: Mapping[str, Any] | str | os.PathLike,
-                            net: Any) -> tuple[nnx.State, nnx.State]:
+def load_cyclegan_generator(state_dict: Mapping[str, Any] | str | os.PathLike, net: Any) -> tuple[nnx.State, nnx.State]:
   """``(params, stats)`` of a :class:`ResnetGenerator` from a ``*_net_G_A.pth`` / test model.
 
   ``state_dict`` and ``net`` as in :func:`jaxgan.interop.load_pix2pix`; ``net`` must be a
   :class:`ResnetGenerator` built with the checkpoint's settings (``ngf``, ``norm``,
   ``n_blocks``, ``use_dropout``, ``padding_type``, channels).
   """
-  pix2pix.expect_module(net, (ResnetGenerator,), 'the generator')
+  pix2pix.expect_module(net, (ResnetGenerator,), "the generator")
   return load_pix2pix(state_dict, net)
 
 
-def load_cyclegan_discriminator(state_dict: Mapping[str, Any] | str | os.PathLike,
-                                net: Any) -> tuple[nnx.State, nnx.State]:
+def load_cyclegan_discriminator(
+  state_dict: Mapping[str, Any] | str | os.PathLike, net: Any
+) -> tuple[nnx.State, nnx.State]:
   """``(params, stats)`` of a PatchGAN / PixelGAN from a ``*_net_D_A.pth`` / ``*_net_D_B.pth``.
 
   CycleGAN's default is ``PatchGANDiscriminator(in_channels=3, norm='instance')``.

@@ -55,8 +55,8 @@ from jaxgan.models.unet import UNetGenerator
 def unet_block_prefix(level: int) -> str:
   """Key prefix of the official ``UnetSkipConnectionBlock`` at ``level`` (0: outermost)."""
   if level == 0:
-    return 'model.'
-  return 'model.model.1.' + 'model.3.' * (level - 1)
+    return "model."
+  return "model.model.1." + "model.3." * (level - 1)
 
 
 def unet_keymap(net: UNetGenerator) -> KeyMap:
@@ -66,42 +66,45 @@ def unet_keymap(net: UNetGenerator) -> KeyMap:
   # Registration order of the nested blocks: each level's down layers, then (after the
   # inner levels) its up layers.
   for i in range(n):
-    seq = unet_block_prefix(i) + 'model.'
-    km.conv(seq + ('0' if i == 0 else '1'), net.downs[i], ('downs', i))
+    seq = unet_block_prefix(i) + "model."
+    km.conv(seq + ("0" if i == 0 else "1"), net.downs[i], ("downs", i))
     if 0 < i < n - 1:
-      km.norm(seq + '2', net.down_norms[i - 1], ('down_norms', i - 1))
+      km.norm(seq + "2", net.down_norms[i - 1], ("down_norms", i - 1))
   for i in reversed(range(n)):
-    seq = unet_block_prefix(i) + 'model.'
-    up, up_norm = ('3', None) if i == 0 else ('3', '4') if i == n - 1 else ('5', '6')
-    km.conv_transpose(seq + up, net.ups[i], ('ups', i))
+    seq = unet_block_prefix(i) + "model."
+    up, up_norm = ("3", None) if i == 0 else ("3", "4") if i == n - 1 else ("5", "6")
+    km.conv_transpose(seq + up, net.ups[i], ("ups", i))
     if up_norm is not None:
-      km.norm(seq + up_norm, net.up_norms[i - 1], ('up_norms', i - 1))
+      km.norm(seq + up_norm, net.up_norms[i - 1], ("up_norms", i - 1))
   return km
 
 
 def patchgan_keymap(net: PatchGANDiscriminator) -> KeyMap:
   """The official ``NLayerDiscriminator`` keys of a jaxgan :class:`PatchGANDiscriminator`."""
-  km = KeyMap().conv('model.0', net.first, ('first',))
+  km = KeyMap().conv("model.0", net.first, ("first",))
   for j, (conv, norm) in enumerate(zip(net.convs, net.norms)):
-    km.conv(f'model.{2 + 3 * j}', conv, ('convs', j))
-    km.norm(f'model.{3 + 3 * j}', norm, ('norms', j))
-  return km.conv(f'model.{2 + 3 * net.n_layers}', net.to_logits, ('to_logits',))
+    km.conv(f"model.{2 + 3 * j}", conv, ("convs", j))
+    km.norm(f"model.{3 + 3 * j}", norm, ("norms", j))
+  return km.conv(f"model.{2 + 3 * net.n_layers}", net.to_logits, ("to_logits",))
 
 
 def pixel_keymap(net: PixelDiscriminator) -> KeyMap:
   """The official ``PixelDiscriminator`` keys of a jaxgan :class:`PixelDiscriminator`."""
-  return (KeyMap().conv('net.0', net.first, ('first',))
-          .conv('net.2', net.hidden, ('hidden',))
-          .norm('net.3', net.norm, ('norm',))
-          .conv('net.5', net.to_logits, ('to_logits',)))
+  return (
+    KeyMap()
+    .conv("net.0", net.first, ("first",))
+    .conv("net.2", net.hidden, ("hidden",))
+    .norm("net.3", net.norm, ("norm",))
+    .conv("net.5", net.to_logits, ("to_logits",))
+  )
 
 
 # jaxgan network class -> its official key map; :mod:`jaxgan.interop.cyclegan` adds the
 # ResNet generator (imported with :mod:`jaxgan.interop`, so always registered).
 KEYMAPS = {
-    UNetGenerator: unet_keymap,
-    PatchGANDiscriminator: patchgan_keymap,
-    PixelDiscriminator: pixel_keymap,
+  UNetGenerator: unet_keymap,
+  PatchGANDiscriminator: patchgan_keymap,
+  PixelDiscriminator: pixel_keymap,
 }
 
 
@@ -110,8 +113,10 @@ def pix2pix_keymap(module: nnx.Module) -> KeyMap:
   for cls, make in KEYMAPS.items():
     if isinstance(module, cls):
       return make(module)
-  raise TypeError(f'no official pix2pix / CycleGAN equivalent for {type(module).__name__}; expected one of '
-                  f'{[c.__name__ for c in KEYMAPS]}')
+  raise TypeError(
+    f"no official pix2pix / CycleGAN equivalent for {type(module).__name__}; expected one of "
+    f"{[c.__name__ for c in KEYMAPS]}"
+  )
 
 
 def state_dict_keys(net: Any) -> list[str]:
@@ -147,22 +152,21 @@ def expect_module(net: Any, classes: tuple[type, ...], what: str) -> nnx.Module:
   """The module of ``net`` (see :func:`split_net`); a ``TypeError`` unless one of ``classes``."""
   module = split_net(net)[0]
   if not isinstance(module, classes):
-    raise TypeError(f'{what} must be a {" or ".join(c.__name__ for c in classes)}, got '
-                    f'{type(module).__name__}')
+    raise TypeError(f"{what} must be a {' or '.join(c.__name__ for c in classes)}, got {type(module).__name__}")
   return module
 
 
-def load_pix2pix_generator(state_dict: Mapping[str, Any] | str | os.PathLike,
-                           net: Any) -> tuple[nnx.State, nnx.State]:
+def load_pix2pix_generator(state_dict: Mapping[str, Any] | str | os.PathLike, net: Any) -> tuple[nnx.State, nnx.State]:
   """:func:`load_pix2pix` for a ``*_net_G.pth`` into a :class:`UNetGenerator`."""
-  expect_module(net, (UNetGenerator,), 'the generator')
+  expect_module(net, (UNetGenerator,), "the generator")
   return load_pix2pix(state_dict, net)
 
 
-def load_pix2pix_discriminator(state_dict: Mapping[str, Any] | str | os.PathLike,
-                               net: Any) -> tuple[nnx.State, nnx.State]:
+def load_pix2pix_discriminator(
+  state_dict: Mapping[str, Any] | str | os.PathLike, net: Any
+) -> tuple[nnx.State, nnx.State]:
   """:func:`load_pix2pix` for a ``*_net_D.pth`` into a PatchGAN or PixelGAN discriminator."""
-  expect_module(net, (PatchGANDiscriminator, PixelDiscriminator), 'the discriminator')
+  expect_module(net, (PatchGANDiscriminator, PixelDiscriminator), "the discriminator")
   return load_pix2pix(state_dict, net)
 
 

@@ -47,14 +47,14 @@ def _import_torch():
   try:
     import torch  # an optional dependency, imported when needed
   except ImportError as e:
-    raise ImportError(f'reading and writing PyTorch checkpoints needs PyTorch: {TORCH_HINT}') from e
+    raise ImportError(f"reading and writing PyTorch checkpoints needs PyTorch: {TORCH_HINT}") from e
   return torch
 
 
 # ------------------------------------------------------------------------ files
 
 
-def load_torch_state_dict(path: str | os.PathLike, *, strip_prefix: str | None = 'module.') -> StateDict:
+def load_torch_state_dict(path: str | os.PathLike, *, strip_prefix: str | None = "module.") -> StateDict:
   """A ``torch.save``-d ``state_dict`` as ``{key: numpy array}`` (tensors moved to the CPU).
 
   Loads with ``weights_only=True`` (no arbitrary code runs). If every key starts with
@@ -64,16 +64,18 @@ def load_torch_state_dict(path: str | os.PathLike, *, strip_prefix: str | None =
   """
   path = os.fspath(path)
   if not os.path.isfile(path):
-    raise FileNotFoundError(f'no PyTorch checkpoint at {path!r}')
+    raise FileNotFoundError(f"no PyTorch checkpoint at {path!r}")
   torch = _import_torch()
   try:
-    obj = torch.load(path, map_location='cpu', weights_only=True)
+    obj = torch.load(path, map_location="cpu", weights_only=True)
   except Exception as e:  # torch raises RuntimeError, UnpicklingError, EOFError, ... on bad files
-    raise ValueError(f'could not read the PyTorch checkpoint {path!r}: {type(e).__name__}: {e}') from e
+    raise ValueError(f"could not read the PyTorch checkpoint {path!r}: {type(e).__name__}: {e}") from e
   if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-    what = (f'a mapping with keys {sorted(obj)[:8]}' if isinstance(obj, Mapping) else type(obj).__name__)
-    raise ValueError(f'{path!r} does not hold a state_dict (a mapping from names to tensors, as saved '
-                     f'by torch.save(net.state_dict(), path)) but {what}')
+    what = f"a mapping with keys {sorted(obj)[:8]}" if isinstance(obj, Mapping) else type(obj).__name__
+    raise ValueError(
+      f"{path!r} does not hold a state_dict (a mapping from names to tensors, as saved "
+      f"by torch.save(net.state_dict(), path)) but {what}"
+    )
   out = {}
   for key, tensor in obj.items():
     tensor = tensor.detach().cpu()
@@ -81,7 +83,7 @@ def load_torch_state_dict(path: str | os.PathLike, *, strip_prefix: str | None =
       tensor = tensor.float()
     out[key] = tensor.numpy()
   if strip_prefix and out and all(k.startswith(strip_prefix) for k in out):
-    out = {k[len(strip_prefix):]: v for k, v in out.items()}
+    out = {k[len(strip_prefix) :]: v for k, v in out.items()}
   return out
 
 
@@ -89,7 +91,8 @@ def save_torch_state_dict(state_dict: Mapping[str, Any], path: str | os.PathLike
   """``torch.save`` a ``{key: array}`` mapping as a ``state_dict`` of CPU tensors."""
   torch = _import_torch()
   tensors = collections.OrderedDict(
-      (k, torch.from_numpy(np.array(v, copy=True, order='C'))) for k, v in state_dict.items())
+    (k, torch.from_numpy(np.array(v, copy=True, order="C"))) for k, v in state_dict.items()
+  )
   torch.save(tensors, os.fspath(path))
 
 
@@ -124,17 +127,17 @@ class Layout:
     if self.to_jax_axes is None:
       return tuple(jax_shape)
     if len(jax_shape) != self.ndim:
-      raise ValueError(f'a {self.name} array has {self.ndim} axes, got shape {tuple(jax_shape)}')
+      raise ValueError(f"a {self.name} array has {self.ndim} axes, got shape {tuple(jax_shape)}")
     return tuple(jax_shape[a] for a in self.to_torch_axes)
 
 
-AS_IS = Layout('as-is')
+AS_IS = Layout("as-is")
 # Conv2d weight (O, I, kh, kw) <-> nnx.Conv kernel (kh, kw, I, O).
-CONV = Layout('conv', (2, 3, 1, 0))
+CONV = Layout("conv", (2, 3, 1, 0))
 # ConvTranspose2d weight (I, O, kh, kw) <-> jaxgan.nn.ConvTranspose kernel (kh, kw, I, O), unflipped.
-CONV_TRANSPOSE = Layout('conv_transpose', (2, 3, 0, 1))
+CONV_TRANSPOSE = Layout("conv_transpose", (2, 3, 0, 1))
 # Linear weight (O, I) <-> nnx.Linear kernel (I, O).
-LINEAR = Layout('linear', (1, 0))
+LINEAR = Layout("linear", (1, 0))
 
 
 def conv_kernel_from_torch(w: np.ndarray) -> np.ndarray:
@@ -169,11 +172,11 @@ class Target:
 
 
 def format_path(path: Path) -> str:
-  return '/'.join(str(p) for p in path)
+  return "/".join(str(p) for p in path)
 
 
 def _has_bias(module: nnx.Module) -> bool:
-  return getattr(module, 'bias', None) is not None
+  return getattr(module, "bias", None) is not None
 
 
 class KeyMap:
@@ -194,7 +197,7 @@ class KeyMap:
 
   def add(self, key: str, path: Path, layout: Layout = AS_IS) -> KeyMap:
     if key in self.targets or key in self.constants:
-      raise ValueError(f'key {key!r} mapped twice')
+      raise ValueError(f"key {key!r} mapped twice")
     self.targets[key] = Target(tuple(path), layout)
     self._order.append(key)
     return self
@@ -211,9 +214,9 @@ class KeyMap:
     return self
 
   def _weight_and_bias(self, prefix: str, module: nnx.Module, path: Path, layout: Layout) -> KeyMap:
-    self.add(f'{prefix}.weight', (*path, 'kernel'), layout)
+    self.add(f"{prefix}.weight", (*path, "kernel"), layout)
     if _has_bias(module):
-      self.add(f'{prefix}.bias', (*path, 'bias'))
+      self.add(f"{prefix}.bias", (*path, "bias"))
     return self
 
   def conv(self, prefix: str, module: nnx.Module, path: Path) -> KeyMap:
@@ -230,11 +233,11 @@ class KeyMap:
 
   def batch_norm(self, prefix: str, path: Path) -> KeyMap:
     """``BatchNorm2d(affine=True, track_running_stats=True)`` <-> an ``nnx.BatchNorm`` at ``path``."""
-    self.add(f'{prefix}.weight', (*path, 'scale'))
-    self.add(f'{prefix}.bias', (*path, 'bias'))
-    self.add(f'{prefix}.running_mean', (*path, 'mean'))
-    self.add(f'{prefix}.running_var', (*path, 'var'))
-    return self.constant(f'{prefix}.num_batches_tracked', np.array(0, np.int64))
+    self.add(f"{prefix}.weight", (*path, "scale"))
+    self.add(f"{prefix}.bias", (*path, "bias"))
+    self.add(f"{prefix}.running_mean", (*path, "mean"))
+    self.add(f"{prefix}.running_var", (*path, "var"))
+    return self.constant(f"{prefix}.num_batches_tracked", np.array(0, np.int64))
 
   def norm(self, prefix: str, module: nnx.Module, path: Path) -> KeyMap:
     """The ``--norm`` layer at ``prefix`` <-> the jaxgan norm ``module`` at ``path``.
@@ -245,18 +248,17 @@ class KeyMap:
     nothing.
     """
     if isinstance(module, BatchNorm):
-      return self.batch_norm(prefix, (*path, 'norm'))
+      return self.batch_norm(prefix, (*path, "norm"))
     if isinstance(module, nnx.BatchNorm):
       return self.batch_norm(prefix, path)
     if isinstance(module, InstanceNorm):
       if module.scale is not None:
-        self.add(f'{prefix}.weight', (*path, 'scale'))
-        self.add(f'{prefix}.bias', (*path, 'bias'))
-      return self.ignore(*(f'{prefix}.{s}' for s in ('running_mean', 'running_var', 'num_batches_tracked')))
+        self.add(f"{prefix}.weight", (*path, "scale"))
+        self.add(f"{prefix}.bias", (*path, "bias"))
+      return self.ignore(*(f"{prefix}.{s}" for s in ("running_mean", "running_var", "num_batches_tracked")))
     if isinstance(module, NoNorm):
       return self
-    raise TypeError(f'no PyTorch equivalent known for the norm layer {type(module).__name__} at '
-                    f'{format_path(path)}')
+    raise TypeError(f"no PyTorch equivalent known for the norm layer {type(module).__name__} at {format_path(path)}")
 
   def torch_keys(self) -> list[str]:
     """The PyTorch ``state_dict`` keys of the network, in PyTorch's order."""
@@ -281,21 +283,21 @@ def split_net(net: Any) -> tuple[nnx.Module, Any, nnx.State, nnx.State]:
   try:
     graphdef, params, stats = net
   except (TypeError, ValueError):
-    raise TypeError('expected an nnx.Module or a (graphdef, params, stats) tuple, got '
-                    f'{type(net).__name__}') from None
+    raise TypeError(f"expected an nnx.Module or a (graphdef, params, stats) tuple, got {type(net).__name__}") from None
   return nnx.merge(graphdef, params, stats, copy=True), graphdef, params, stats
 
 
 def _leaves(params: nnx.State, stats: nnx.State) -> dict[Path, tuple[str, nnx.Variable]]:
   out = {}
-  for collection, state in (('params', params), ('stats', stats)):
+  for collection, state in (("params", params), ("stats", stats)):
     for path, var in nnx.to_flat_state(state):
       out[tuple(path)] = (collection, var)
   return out
 
 
-def assign_state_dict(state_dict: Mapping[str, Any], keymap: KeyMap, params: nnx.State,
-                      stats: nnx.State, *, source: str | None = None) -> tuple[nnx.State, nnx.State]:
+def assign_state_dict(
+  state_dict: Mapping[str, Any], keymap: KeyMap, params: nnx.State, stats: nnx.State, *, source: str | None = None
+) -> tuple[nnx.State, nnx.State]:
   """New ``(params, stats)`` holding the ``state_dict`` arrays that ``keymap`` places.
 
   ``params``/``stats`` give the structure, shapes and dtypes (their values are unused;
@@ -307,17 +309,17 @@ def assign_state_dict(state_dict: Mapping[str, Any], keymap: KeyMap, params: nnx
   problems = []
   missing = [k for k in keymap.targets if k not in state_dict]
   if missing:
-    problems.append(f'{len(missing)} key(s) missing from the checkpoint: {missing}')
+    problems.append(f"{len(missing)} key(s) missing from the checkpoint: {missing}")
   unused = [k for k in state_dict if k not in keymap.targets and k not in keymap.ignored]
   if unused:
-    problems.append(f'{len(unused)} unexpected key(s) in the checkpoint: {unused}')
-  unknown = [f'{k} -> {format_path(t.path)}' for k, t in keymap.targets.items() if t.path not in leaves]
+    problems.append(f"{len(unused)} unexpected key(s) in the checkpoint: {unused}")
+  unknown = [f"{k} -> {format_path(t.path)}" for k, t in keymap.targets.items() if t.path not in leaves]
   if unknown:  # a key map that does not describe this network
-    problems.append(f'key(s) mapped to paths the network does not have: {unknown}')
+    problems.append(f"key(s) mapped to paths the network does not have: {unknown}")
   mapped = {t.path for t in keymap.targets.values()}
   unfilled = [format_path(p) for p in leaves if p not in mapped]
   if unfilled:
-    problems.append(f'network arrays no checkpoint key fills: {unfilled}')
+    problems.append(f"network arrays no checkpoint key fills: {unfilled}")
   values = {}
   for key, target in keymap.targets.items():
     if key not in state_dict or target.path not in leaves:
@@ -327,21 +329,23 @@ def assign_state_dict(state_dict: Mapping[str, Any], keymap: KeyMap, params: nnx
     expected = target.layout.torch_shape(jax_shape)
     value = np.asarray(state_dict[key])
     if value.shape != expected:
-      problems.append(f'shape mismatch for {key!r}: the checkpoint has {value.shape}, the network '
-                      f'expects {expected} (jaxgan {format_path(target.path)} {jax_shape}, '
-                      f'{target.layout.name} layout)')
+      problems.append(
+        f"shape mismatch for {key!r}: the checkpoint has {value.shape}, the network "
+        f"expects {expected} (jaxgan {format_path(target.path)} {jax_shape}, "
+        f"{target.layout.name} layout)"
+      )
       continue
     values[target.path] = jnp.asarray(target.layout.to_jax(value), dtype=var.get_value().dtype)
   if problems:
-    where = f' {source!r}' if source else ''
+    where = f" {source!r}" if source else ""
     raise StateDictMismatchError(
-        f'the PyTorch checkpoint{where} does not fit the network; check that the network was '
-        'built with the checkpoint\'s settings (norm, depth, widths, channels):\n  - '
-        + '\n  - '.join(problems))
-  new = {'params': [], 'stats': []}
+      f"the PyTorch checkpoint{where} does not fit the network; check that the network was "
+      "built with the checkpoint's settings (norm, depth, widths, channels):\n  - " + "\n  - ".join(problems)
+    )
+  new = {"params": [], "stats": []}
   for path, (collection, var) in leaves.items():
     new[collection].append((path, var.replace(value=values[path])))
-  return nnx.from_flat_state(new['params']), nnx.from_flat_state(new['stats'])
+  return nnx.from_flat_state(new["params"]), nnx.from_flat_state(new["stats"])
 
 
 def export_state_dict(keymap: KeyMap, params: nnx.State, stats: nnx.State) -> StateDict:
@@ -351,8 +355,9 @@ def export_state_dict(keymap: KeyMap, params: nnx.State, stats: nnx.State) -> St
   unfilled = [format_path(p) for p in leaves if p not in mapped]
   unknown = [format_path(t.path) for t in keymap.targets.values() if t.path not in leaves]
   if unfilled or unknown:
-    raise StateDictMismatchError(f'the key map does not describe the network: arrays without a key '
-                                 f'{unfilled}, keys without an array {unknown}')
+    raise StateDictMismatchError(
+      f"the key map does not describe the network: arrays without a key {unfilled}, keys without an array {unknown}"
+    )
   out = {}
   for key in keymap.torch_keys():
     if key in keymap.constants:

@@ -54,11 +54,11 @@ from flax import nnx, struct
 
 from jaxgan import download
 from jaxgan.interop.torch_checkpoint import (
-    KeyMap,
-    StateDictMismatchError,
-    assign_state_dict,
-    export_state_dict,
-    load_torch_state_dict,
+  KeyMap,
+  StateDictMismatchError,
+  assign_state_dict,
+  export_state_dict,
+  load_torch_state_dict,
 )
 from jaxgan.models.vgg import BLOCK_CONVS, CONV_NAMES, LAYER_NAMES, VGG, check_depth
 from jaxgan.nn.precision import cast_floating
@@ -98,22 +98,22 @@ class Preprocessing:
     return (self.scale * x - mean) / std
 
 
-TORCHVISION = Preprocessing('torchvision', bgr=False, scale=1.0, mean=IMAGENET_MEAN, std=IMAGENET_STD)
-KERAS = Preprocessing('keras', bgr=True, scale=255.0, mean=CAFFE_MEAN_BGR)
-CONVENTIONS: dict[str, Preprocessing] = {'torchvision': TORCHVISION, 'keras': KERAS}
+TORCHVISION = Preprocessing("torchvision", bgr=False, scale=1.0, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+KERAS = Preprocessing("keras", bgr=True, scale=255.0, mean=CAFFE_MEAN_BGR)
+CONVENTIONS: dict[str, Preprocessing] = {"torchvision": TORCHVISION, "keras": KERAS}
 
 # File extension -> the convention of the weights published in that format.
-FORMATS: dict[str, str] = {'.pth': 'torchvision', '.pt': 'torchvision', '.npz': 'keras', '.h5': 'keras'}
+FORMATS: dict[str, str] = {".pth": "torchvision", ".pt": "torchvision", ".npz": "keras", ".h5": "keras"}
 
 # Where load_vgg looks when no path is given.
-PATH_ENV: dict[int, str] = {16: 'JAXGAN_VGG16', 19: 'JAXGAN_VGG19'}
+PATH_ENV: dict[int, str] = {16: "JAXGAN_VGG16", 19: "JAXGAN_VGG19"}
 
-FIRST_CONV = 'block1_conv1'  # the convolution that sees the preprocessed image
+FIRST_CONV = "block1_conv1"  # the convolution that sees the preprocessed image
 
 
 def check_convention(convention: str) -> Preprocessing:
   if convention not in CONVENTIONS:
-    raise ValueError(f'VGG convention must be one of {sorted(CONVENTIONS)}, got {convention!r}')
+    raise ValueError(f"VGG convention must be one of {sorted(CONVENTIONS)}, got {convention!r}")
   return CONVENTIONS[convention]
 
 
@@ -144,8 +144,8 @@ def expected_shapes(depth: int) -> dict[str, tuple[int, ...]]:
   out = {}
   for name in CONV_NAMES[depth]:
     conv = net.convs[name]
-    out[f'{name}/kernel'] = tuple(conv.kernel.shape)
-    out[f'{name}/bias'] = tuple(conv.bias.shape)
+    out[f"{name}/kernel"] = tuple(conv.kernel.shape)
+    out[f"{name}/bias"] = tuple(conv.bias.shape)
   return out
 
 
@@ -157,7 +157,7 @@ class LossNetwork(struct.PyTreeNode):
 
   params: Params
   depth: int = struct.field(pytree_node=False, default=16)
-  convention: str = struct.field(pytree_node=False, default='keras')
+  convention: str = struct.field(pytree_node=False, default="keras")
   compute_dtype: Any = struct.field(pytree_node=False, default=None)  # e.g. bfloat16 (jaxgan.nn.precision)
   remat: bool = struct.field(pytree_node=False, default=False)  # recompute convolutions in the backward pass
 
@@ -166,7 +166,7 @@ class LossNetwork(struct.PyTreeNode):
     """The weights of a :class:`jaxgan.models.vgg.VGG` that expects ``convention``'s inputs."""
     check_convention(convention)
     pure = nnx.to_pure_dict(nnx.state(net, nnx.Param))
-    return cls(params=pure['convs'], depth=net.depth, convention=convention)
+    return cls(params=pure["convs"], depth=net.depth, convention=convention)
 
   @property
   def preprocessing(self) -> Preprocessing:
@@ -178,20 +178,25 @@ class LossNetwork(struct.PyTreeNode):
 
   def module(self) -> VGG:
     """The :class:`VGG` module holding these weights (trainable, no stop_gradient)."""
-    return nnx.merge(nnx.graphdef(_abstract_vgg(self.depth)), {'convs': self.params}, copy=True)
+    return nnx.merge(nnx.graphdef(_abstract_vgg(self.depth)), {"convs": self.params}, copy=True)
 
   def preprocess(self, images: jax.Array, *, value_range: tuple[float, float] = (-1.0, 1.0)) -> jax.Array:
     """RGB ``images`` with values in ``value_range`` -> this network's input."""
     lo, hi = value_range
     if not hi > lo:
-      raise ValueError(f'value_range must be (low, high) with high > low, got {value_range!r}')
+      raise ValueError(f"value_range must be (low, high) with high > low, got {value_range!r}")
     images = jnp.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3:
-      raise ValueError(f'images must be RGB with shape [B, H, W, 3], got {images.shape}')
+      raise ValueError(f"images must be RGB with shape [B, H, W, 3], got {images.shape}")
     return self.preprocessing((images - lo) / (hi - lo))
 
-  def features(self, images: jax.Array, layers: Sequence[str] | str | None = None, *,
-               value_range: tuple[float, float] = (-1.0, 1.0)) -> dict[str, jax.Array]:
+  def features(
+    self,
+    images: jax.Array,
+    layers: Sequence[str] | str | None = None,
+    *,
+    value_range: tuple[float, float] = (-1.0, 1.0),
+  ) -> dict[str, jax.Array]:
     """The ReLU activations ``layers`` (default all) of RGB ``images`` [B, H, W, 3].
 
     ``images`` have values in ``value_range`` ([-1, 1] by default); the convention's
@@ -203,7 +208,7 @@ class LossNetwork(struct.PyTreeNode):
     frozen = jax.tree.map(jax.lax.stop_gradient, self.params)
     if self.compute_dtype is not None:
       x, frozen = cast_floating((x, frozen), self.compute_dtype)
-    net = nnx.merge(nnx.graphdef(_abstract_vgg(self.depth)), {'convs': frozen}, copy=True)
+    net = nnx.merge(nnx.graphdef(_abstract_vgg(self.depth)), {"convs": frozen}, copy=True)
     feats = net(x, layers=layers, remat=self.remat)
     return feats if self.compute_dtype is None else cast_floating(feats, jnp.float32)
 
@@ -232,10 +237,10 @@ def convert_preprocessing(params: Params, src: Preprocessing, dst: Preprocessing
   two conventions pad different colours, see the module docstring). Computed in float64.
   """
   first = FIRST_CONV
-  kernel = np.asarray(params[first]['kernel'], np.float64)
-  bias = np.asarray(params[first]['bias'], np.float64)
+  kernel = np.asarray(params[first]["kernel"], np.float64)
+  bias = np.asarray(params[first]["bias"], np.float64)
   if kernel.ndim != 4 or kernel.shape[2] != 3:
-    raise ValueError(f'{first} kernel must be [3, 3, 3, C_out] (RGB input), got {kernel.shape}')
+    raise ValueError(f"{first} kernel must be [3, 3, 3, C_out] (RGB input), got {kernel.shape}")
   new_kernel = np.empty_like(kernel)
   new_bias = bias.copy()
   for i in range(3):
@@ -246,8 +251,8 @@ def convert_preprocessing(params: Params, src: Preprocessing, dst: Preprocessing
     new_kernel[:, :, j, :] = alpha * kernel[:, :, i, :]
     new_bias += beta * kernel[:, :, i, :].sum(axis=(0, 1))
   out = dict(params)
-  dtype = jnp.asarray(params[first]['kernel']).dtype
-  out[first] = {'kernel': jnp.asarray(new_kernel, dtype), 'bias': jnp.asarray(new_bias, dtype)}
+  dtype = jnp.asarray(params[first]["kernel"]).dtype
+  out[first] = {"kernel": jnp.asarray(new_kernel, dtype), "bias": jnp.asarray(new_bias, dtype)}
   return out
 
 
@@ -269,15 +274,17 @@ class VGGWeightsNotFoundError(FileNotFoundError):
 
 
 def weights_hint(depth: int = 16) -> str:
-  env = PATH_ENV.get(depth, 'JAXGAN_VGG16')
-  return (f'Perceptual losses need ImageNet-trained VGG{depth} weights; jaxgan never substitutes '
-          'a random network. It reads: the torchvision state dicts vgg16-397923af.pth / '
-          'vgg19-dcbb9e9d.pth (https://download.pytorch.org/models/; reading them needs '
-          "PyTorch), Keras' vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 / "
-          'vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (reading them needs h5py), or an .npz '
-          'with HWIO arrays block{b}_conv{c}/kernel and block{b}_conv{c}/bias (Keras names and '
-          f'convention). Put the file anywhere and pass its path (load_vgg(path), or the '
-          f"experiment's VGG weights flag), or set the environment variable {env}=/path/to/file.")
+  env = PATH_ENV.get(depth, "JAXGAN_VGG16")
+  return (
+    f"Perceptual losses need ImageNet-trained VGG{depth} weights; jaxgan never substitutes "
+    "a random network. It reads: the torchvision state dicts vgg16-397923af.pth / "
+    "vgg19-dcbb9e9d.pth (https://download.pytorch.org/models/; reading them needs "
+    "PyTorch), Keras' vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 / "
+    "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (reading them needs h5py), or an .npz "
+    "with HWIO arrays block{b}_conv{c}/kernel and block{b}_conv{c}/bias (Keras names and "
+    f"convention). Put the file anywhere and pass its path (load_vgg(path), or the "
+    f"experiment's VGG weights flag), or set the environment variable {env}=/path/to/file."
+  )
 
 
 def default_vgg_path(depth: int = 16) -> str | None:
@@ -301,32 +308,35 @@ def weights_flag(value: str, depth: int = 16, *, needed_by: str) -> str:
   hint = weights_hint(depth)
   if value:
     try:
-      return download.resolve_flag(value, flag='--vgg_weights', kind='file')
+      return download.resolve_flag(value, flag="--vgg_weights", kind="file")
     except download.NotAvailableError:
       raise
     except FileNotFoundError as e:
-      raise VGGWeightsNotFoundError(f'{e}. {hint}') from None
+      raise VGGWeightsNotFoundError(f"{e}. {hint}") from None
   path = default_vgg_path(depth)
   if not path:
-    raise VGGWeightsNotFoundError(f'{needed_by} needs ImageNet VGG{depth} weights: pass --vgg_weights=PATH or '
-                                  f'set ${PATH_ENV[depth]}. {hint}')
+    raise VGGWeightsNotFoundError(
+      f"{needed_by} needs ImageNet VGG{depth} weights: pass --vgg_weights=PATH or set ${PATH_ENV[depth]}. {hint}"
+    )
   if not os.path.isfile(path):
-    raise VGGWeightsNotFoundError(f'--vgg_weights={path}: no such file. {hint}')
+    raise VGGWeightsNotFoundError(f"--vgg_weights={path}: no such file. {hint}")
   return path
 
 
 # ---------------------------------------------------------------------- checked weights
 
-_KERAS_KEY = re.compile(r'^block\d+_conv\d+/(kernel|bias)$')
+_KERAS_KEY = re.compile(r"^block\d+_conv\d+/(kernel|bias)$")
 
 
 def _mismatch(source: str, depth: int, problems: list[str], expected: str) -> StateDictMismatchError:
   return StateDictMismatchError(
-      f'the VGG weights {source!r} do not fit VGG{depth} (is depth={depth} right?):\n  - '
-      + '\n  - '.join(problems) + f'\nexpected {expected}')
+    f"the VGG weights {source!r} do not fit VGG{depth} (is depth={depth} right?):\n  - "
+    + "\n  - ".join(problems)
+    + f"\nexpected {expected}"
+  )
 
 
-def keras_params(arrays: Mapping[str, Any], *, depth: int = 16, source: str = '<mapping>') -> Params:
+def keras_params(arrays: Mapping[str, Any], *, depth: int = 16, source: str = "<mapping>") -> Params:
   """Checked ``Params`` from ``{'block1_conv1/kernel': HWIO, 'block1_conv1/bias': ..., ...}``.
 
   Every convolution of VGG``depth`` must be there with its shape; other ``block*_conv*``
@@ -337,54 +347,62 @@ def keras_params(arrays: Mapping[str, Any], *, depth: int = 16, source: str = '<
   problems = []
   missing = [k for k in shapes if k not in arrays]
   if missing:
-    problems.append(f'{len(missing)} array(s) missing: {missing}')
+    problems.append(f"{len(missing)} array(s) missing: {missing}")
   unexpected = [k for k in arrays if _KERAS_KEY.match(k) and k not in shapes]
   if unexpected:
-    problems.append(f'{len(unexpected)} unexpected convolution array(s): {unexpected}')
+    problems.append(f"{len(unexpected)} unexpected convolution array(s): {unexpected}")
   values = {}
   for key, shape in shapes.items():
     if key not in arrays:
       continue
     value = np.asarray(arrays[key])
     if value.shape != shape:
-      hint = ''
+      hint = ""
       if value.ndim == 4 and value.shape == (shape[3], shape[2], shape[0], shape[1]):
-        hint = (' (OIHW: a Theano-ordered or PyTorch kernel; use the tf_dim_ordering file, or '
-                'a .pth for PyTorch weights)')
-      problems.append(f'{key} has shape {value.shape}, expected {shape}{hint}')
+        hint = (
+          " (OIHW: a Theano-ordered or PyTorch kernel; use the tf_dim_ordering file, or a .pth for PyTorch weights)"
+        )
+      problems.append(f"{key} has shape {value.shape}, expected {shape}{hint}")
       continue
     values[key] = value
   if problems:
-    raise _mismatch(source, depth, problems,
-                    'arrays block{b}_conv{c}/kernel (HWIO) and block{b}_conv{c}/bias for '
-                    f'{list(CONV_NAMES[depth])}')
-  return {name: {'kernel': jnp.asarray(values[f'{name}/kernel'], jnp.float32),
-                 'bias': jnp.asarray(values[f'{name}/bias'], jnp.float32)}
-          for name in CONV_NAMES[depth]}
+    raise _mismatch(
+      source,
+      depth,
+      problems,
+      f"arrays block{{b}}_conv{{c}}/kernel (HWIO) and block{{b}}_conv{{c}}/bias for {list(CONV_NAMES[depth])}",
+    )
+  return {
+    name: {
+      "kernel": jnp.asarray(values[f"{name}/kernel"], jnp.float32),
+      "bias": jnp.asarray(values[f"{name}/bias"], jnp.float32),
+    }
+    for name in CONV_NAMES[depth]
+  }
 
 
 def torchvision_keymap(net: VGG) -> KeyMap:
   """torchvision's ``features.N.weight`` / ``.bias`` keys <-> the convolutions of ``net``."""
   km = KeyMap()
   for name, index in zip(CONV_NAMES[net.depth], torchvision_conv_indices(net.depth)):
-    km.conv(f'features.{index}', net.convs[name], ('convs', name))
+    km.conv(f"features.{index}", net.convs[name], ("convs", name))
   return km
 
 
-def torchvision_params(state_dict: Mapping[str, Any], *, depth: int = 16,
-                       source: str = '<state_dict>') -> Params:
+def torchvision_params(state_dict: Mapping[str, Any], *, depth: int = 16, source: str = "<state_dict>") -> Params:
   """Checked ``Params`` from a torchvision VGG ``state_dict`` (``classifier.*`` ignored)."""
   net = _abstract_vgg(check_depth(depth))
-  features = {k: v for k, v in state_dict.items() if not k.startswith('classifier.')}
+  features = {k: v for k, v in state_dict.items() if not k.startswith("classifier.")}
   _, params, stats = split_module(net)
   try:
     params, _ = assign_state_dict(features, torchvision_keymap(net), params, stats, source=source)
   except StateDictMismatchError as e:
     raise StateDictMismatchError(
-        f'{e}\nexpected torchvision vgg{depth} keys features.N.weight (OIHW) and features.N.bias '
-        f'for N in {list(torchvision_conv_indices(depth))} (batch-norm VGGs, vgg{depth}_bn, are '
-        'not supported)') from None
-  return nnx.to_pure_dict(params)['convs']
+      f"{e}\nexpected torchvision vgg{depth} keys features.N.weight (OIHW) and features.N.bias "
+      f"for N in {list(torchvision_conv_indices(depth))} (batch-norm VGGs, vgg{depth}_bn, are "
+      "not supported)"
+    ) from None
+  return nnx.to_pure_dict(params)["convs"]
 
 
 # ---------------------------------------------------------------------- files
@@ -393,7 +411,7 @@ def torchvision_params(state_dict: Mapping[str, Any], *, depth: int = 16,
 def _check_file(path: str | os.PathLike, depth: int) -> str:
   path = os.fspath(path)
   if not os.path.isfile(path):
-    raise VGGWeightsNotFoundError(f'no VGG weights file at {path!r}. {weights_hint(depth)}')
+    raise VGGWeightsNotFoundError(f"no VGG weights file at {path!r}. {weights_hint(depth)}")
   return path
 
 
@@ -402,15 +420,17 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
     with np.load(path, allow_pickle=False) as data:
       return {k: data[k] for k in data.files}
   except Exception as e:  # BadZipFile, ValueError, OSError, ...
-    raise ValueError(f'could not read {path!r} as an .npz archive: {type(e).__name__}: {e}') from e
+    raise ValueError(f"could not read {path!r} as an .npz archive: {type(e).__name__}: {e}") from e
 
 
 def _import_h5py():
   try:
     import h5py  # an optional dependency, imported when needed
   except ImportError as e:
-    raise ImportError('reading Keras .h5 weights needs h5py: pip install h5py (or convert the '
-                      'file to an .npz with block{b}_conv{c}/kernel and /bias arrays)') from e
+    raise ImportError(
+      "reading Keras .h5 weights needs h5py: pip install h5py (or convert the "
+      "file to an .npz with block{b}_conv{c}/kernel and /bias arrays)"
+    ) from e
   return h5py
 
 
@@ -433,28 +453,30 @@ def _read_keras_h5(path: str) -> dict[str, np.ndarray]:
   h5py = _import_h5py()
   out = {}
   try:
-    f = h5py.File(path, 'r')
+    f = h5py.File(path, "r")
   except Exception as e:
-    raise ValueError(f'could not read {path!r} as an HDF5 file: {type(e).__name__}: {e}') from e
+    raise ValueError(f"could not read {path!r} as an HDF5 file: {type(e).__name__}: {e}") from e
   with f:
     roots = [f]
-    for name in ('model_weights', 'layers'):
+    for name in ("model_weights", "layers"):
       if isinstance(f.get(name), h5py.Group):
         roots.append(f[name])
     for root in roots:
       for name, group in root.items():
-        if not (isinstance(group, h5py.Group) and re.match(r'^block\d+_conv\d+$', name)):
+        if not (isinstance(group, h5py.Group) and re.match(r"^block\d+_conv\d+$", name)):
           continue
         datasets = _datasets(group, h5py)
         kernels = [obj[()] for _, obj in datasets if obj.ndim == 4]
         biases = [obj[()] for _, obj in datasets if obj.ndim == 1]
         if len(kernels) > 1 or len(biases) > 1:
-          raise ValueError(f'{path!r}: layer {name} holds several kernels or biases '
-                           f'({[n for n, _ in datasets]}); expected one 4-D kernel and one bias')
+          raise ValueError(
+            f"{path!r}: layer {name} holds several kernels or biases "
+            f"({[n for n, _ in datasets]}); expected one 4-D kernel and one bias"
+          )
         if kernels:
-          out[f'{name}/kernel'] = kernels[0]
+          out[f"{name}/kernel"] = kernels[0]
         if biases:
-          out[f'{name}/bias'] = biases[0]
+          out[f"{name}/bias"] = biases[0]
   return out
 
 
@@ -462,31 +484,30 @@ def load_torchvision_vgg(source: str | os.PathLike | Mapping[str, Any], *, depth
   """A torchvision-convention :class:`LossNetwork` from ``vgg16-397923af.pth`` / a state dict."""
   check_depth(depth)
   if isinstance(source, Mapping):
-    return LossNetwork(torchvision_params(source, depth=depth), depth=depth, convention='torchvision')
+    return LossNetwork(torchvision_params(source, depth=depth), depth=depth, convention="torchvision")
   path = _check_file(source, depth)
-  return LossNetwork(torchvision_params(load_torch_state_dict(path),
-                                        depth=depth, source=path),
-                     depth=depth, convention='torchvision')
+  return LossNetwork(
+    torchvision_params(load_torch_state_dict(path), depth=depth, source=path), depth=depth, convention="torchvision"
+  )
 
 
 def load_keras_vgg(source: str | os.PathLike | Mapping[str, Any], *, depth: int = 16) -> LossNetwork:
   """A keras-convention :class:`LossNetwork` from a ``*_notop.h5``, an ``.npz`` or a mapping."""
   check_depth(depth)
   if isinstance(source, Mapping):
-    return LossNetwork(keras_params(source, depth=depth), depth=depth, convention='keras')
+    return LossNetwork(keras_params(source, depth=depth), depth=depth, convention="keras")
   path = _check_file(source, depth)
   ext = os.path.splitext(path)[1].lower()
-  if ext == '.npz':
+  if ext == ".npz":
     arrays = _read_npz(path)
-  elif ext == '.h5':
+  elif ext == ".h5":
     arrays = _read_keras_h5(path)
   else:
-    raise ValueError(f'Keras VGG weights must be an .npz or .h5 file, got {path!r}')
-  return LossNetwork(keras_params(arrays, depth=depth, source=path), depth=depth, convention='keras')
+    raise ValueError(f"Keras VGG weights must be an .npz or .h5 file, got {path!r}")
+  return LossNetwork(keras_params(arrays, depth=depth, source=path), depth=depth, convention="keras")
 
 
-def load_vgg(path: str | os.PathLike | None = None, *, depth: int = 16,
-             convention: str | None = None) -> LossNetwork:
+def load_vgg(path: str | os.PathLike | None = None, *, depth: int = 16, convention: str | None = None) -> LossNetwork:
   """The VGG``depth`` :class:`LossNetwork` stored at ``path`` (default: ``$JAXGAN_VGG16/19``).
 
   The format follows the extension: ``.pth``/``.pt`` a torchvision state dict, ``.npz`` /
@@ -501,15 +522,17 @@ def load_vgg(path: str | os.PathLike | None = None, *, depth: int = 16,
   if path is None:
     path = default_vgg_path(depth)
     if path is None:
-      raise VGGWeightsNotFoundError(f'no VGG{depth} weights file was given and '
-                                    f'${PATH_ENV[depth]} is not set. {weights_hint(depth)}')
+      raise VGGWeightsNotFoundError(
+        f"no VGG{depth} weights file was given and ${PATH_ENV[depth]} is not set. {weights_hint(depth)}"
+      )
   path = os.fspath(path)
   ext = os.path.splitext(path)[1].lower()
   if ext not in FORMATS:
-    raise ValueError(f'unknown VGG weights format {path!r}: the extension must be one of '
-                     f'{sorted(FORMATS)}. {weights_hint(depth)}')
+    raise ValueError(
+      f"unknown VGG weights format {path!r}: the extension must be one of {sorted(FORMATS)}. {weights_hint(depth)}"
+    )
   _check_file(path, depth)
-  loader = load_torchvision_vgg if FORMATS[ext] == 'torchvision' else load_keras_vgg
+  loader = load_torchvision_vgg if FORMATS[ext] == "torchvision" else load_keras_vgg
   net = loader(path, depth=depth)
   return net if convention is None else net.replace(convention=convention)
 
@@ -519,8 +542,11 @@ def load_vgg(path: str | os.PathLike | None = None, *, depth: int = 16,
 
 def to_keras_arrays(net: LossNetwork) -> dict[str, np.ndarray]:
   """``{'block1_conv1/kernel': HWIO, 'block1_conv1/bias': ..., ...}`` as NumPy arrays."""
-  return {f'{name}/{kind}': np.asarray(net.params[name][kind])
-          for name in CONV_NAMES[net.depth] for kind in ('kernel', 'bias')}
+  return {
+    f"{name}/{kind}": np.asarray(net.params[name][kind])
+    for name in CONV_NAMES[net.depth]
+    for kind in ("kernel", "bias")
+  }
 
 
 def save_vgg_npz(net: LossNetwork, path: str | os.PathLike) -> None:

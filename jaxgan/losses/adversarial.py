@@ -17,27 +17,22 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-
 # ----------------------------------------------------------------------------- checks
 
 
 def _check_logits(logits: jax.Array, name: str) -> jax.Array:
   logits = jnp.asarray(logits)
   if logits.ndim < 1:
-    raise ValueError(
-        f'{name} must have a batch axis, shape [B, ...]; got a scalar of shape '
-        f'{logits.shape}'
-    )
+    raise ValueError(f"{name} must have a batch axis, shape [B, ...]; got a scalar of shape {logits.shape}")
   return logits
 
 
 def _check_pair(real_logits: jax.Array, fake_logits: jax.Array) -> tuple[jax.Array, jax.Array]:
-  real_logits = _check_logits(real_logits, 'real_logits')
-  fake_logits = _check_logits(fake_logits, 'fake_logits')
+  real_logits = _check_logits(real_logits, "real_logits")
+  fake_logits = _check_logits(fake_logits, "fake_logits")
   if real_logits.shape != fake_logits.shape:
     raise ValueError(
-        'real_logits and fake_logits must have the same shape; got '
-        f'{real_logits.shape} and {fake_logits.shape}'
+      f"real_logits and fake_logits must have the same shape; got {real_logits.shape} and {fake_logits.shape}"
     )
   return real_logits, fake_logits
 
@@ -61,13 +56,13 @@ def minimax_discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -
 
 def minimax_generator_loss(fake_logits: jax.Array) -> jax.Array:
   """``log(1 - D(G(z)))``, the saturating generator loss of the minimax game."""
-  fake_logits = _check_logits(fake_logits, 'fake_logits')
+  fake_logits = _check_logits(fake_logits, "fake_logits")
   return per_example_mean(-jax.nn.softplus(fake_logits))
 
 
 def non_saturating_generator_loss(fake_logits: jax.Array) -> jax.Array:
   """``-log D(G(z))``: the generator heuristic of Goodfellow et al. 2014, Sec. 3."""
-  fake_logits = _check_logits(fake_logits, 'fake_logits')
+  fake_logits = _check_logits(fake_logits, "fake_logits")
   return per_example_mean(jax.nn.softplus(-fake_logits))
 
 
@@ -75,11 +70,11 @@ def non_saturating_generator_loss(fake_logits: jax.Array) -> jax.Array:
 
 
 def lsgan_discriminator_loss(
-    real_logits: jax.Array,
-    fake_logits: jax.Array,
-    *,
-    fake_target: float = 0.0,
-    real_target: float = 1.0,
+  real_logits: jax.Array,
+  fake_logits: jax.Array,
+  *,
+  fake_target: float = 0.0,
+  real_target: float = 1.0,
 ) -> jax.Array:
   """``0.5 * ((D(x) - b)^2 + (D(G(z)) - a)^2)`` with ``a = fake_target``, ``b = real_target``.
 
@@ -88,14 +83,12 @@ def lsgan_discriminator_loss(
   scale the returned value in the caller to match either convention.
   """
   real_logits, fake_logits = _check_pair(real_logits, fake_logits)
-  return per_example_mean(
-      0.5 * (jnp.square(real_logits - real_target) + jnp.square(fake_logits - fake_target))
-  )
+  return per_example_mean(0.5 * (jnp.square(real_logits - real_target) + jnp.square(fake_logits - fake_target)))
 
 
 def lsgan_generator_loss(fake_logits: jax.Array, *, target: float = 1.0) -> jax.Array:
   """``0.5 * (D(G(z)) - c)^2`` with ``c = target`` (Mao et al. 2017, Eq. 2)."""
-  fake_logits = _check_logits(fake_logits, 'fake_logits')
+  fake_logits = _check_logits(fake_logits, "fake_logits")
   return per_example_mean(0.5 * jnp.square(fake_logits - target))
 
 
@@ -110,7 +103,7 @@ def hinge_discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> 
 
 def hinge_generator_loss(fake_logits: jax.Array) -> jax.Array:
   """``-D(G(z))``."""
-  fake_logits = _check_logits(fake_logits, 'fake_logits')
+  fake_logits = _check_logits(fake_logits, "fake_logits")
   return per_example_mean(-fake_logits)
 
 
@@ -125,7 +118,7 @@ def wasserstein_critic_loss(real_logits: jax.Array, fake_logits: jax.Array) -> j
 
 def wasserstein_generator_loss(fake_logits: jax.Array) -> jax.Array:
   """``-D(G(z))``."""
-  fake_logits = _check_logits(fake_logits, 'fake_logits')
+  fake_logits = _check_logits(fake_logits, "fake_logits")
   return per_example_mean(-fake_logits)
 
 
@@ -139,17 +132,17 @@ def _safe_norm(x: jax.Array, axes: tuple[int, ...]) -> jax.Array:
   return jnp.where(positive, jnp.sqrt(jnp.where(positive, sq, 1.0)), 0.0)
 
 
-GP_NORMS = ('example', 'pixel')
+GP_NORMS = ("example", "pixel")
 
 
 def gradient_penalty(
-    critic_fn: Callable[[jax.Array], jax.Array],
-    real: jax.Array,
-    fake: jax.Array,
-    key: jax.Array,
-    *,
-    target: float = 1.0,
-    norm: str = 'example',
+  critic_fn: Callable[[jax.Array], jax.Array],
+  real: jax.Array,
+  fake: jax.Array,
+  key: jax.Array,
+  *,
+  target: float = 1.0,
+  norm: str = "example",
 ) -> jax.Array:
   """WGAN-GP penalty ``(||grad critic(x_hat)||_2 - target)^2`` per example (Gulrajani 2017).
 
@@ -168,11 +161,9 @@ def gradient_penalty(
   real = jnp.asarray(real)
   fake = jnp.asarray(fake)
   if real.ndim < 1:
-    raise ValueError(f'real must have a batch axis, shape [B, ...]; got {real.shape}')
+    raise ValueError(f"real must have a batch axis, shape [B, ...]; got {real.shape}")
   if real.shape != fake.shape:
-    raise ValueError(
-        f'real and fake must have the same shape; got {real.shape} and {fake.shape}'
-    )
+    raise ValueError(f"real and fake must have the same shape; got {real.shape} and {fake.shape}")
   batch = real.shape[0]
   eps = jax.random.uniform(key, (batch,) + (1,) * (real.ndim - 1), dtype=real.dtype)
   x_hat = eps * real + (1.0 - eps) * fake
@@ -180,16 +171,13 @@ def gradient_penalty(
   def summed_critic(x):
     out = critic_fn(x)
     if out.ndim < 1 or out.shape[0] != batch:
-      raise ValueError(
-          f'critic_fn must return per-example logits [B, ...] with B={batch}; '
-          f'got shape {out.shape}'
-      )
+      raise ValueError(f"critic_fn must return per-example logits [B, ...] with B={batch}; got shape {out.shape}")
     return jnp.sum(out)
 
   grads = jax.grad(summed_critic)(x_hat)
-  if norm == 'example':
+  if norm == "example":
     return jnp.square(_safe_norm(grads, tuple(range(1, grads.ndim))) - target)
-  if norm == 'pixel':
+  if norm == "pixel":
     if grads.ndim < 3:
       raise ValueError(f"norm='pixel' needs [B, ..., C] inputs with pixels, got {grads.shape}")
     per_pixel = jnp.square(_safe_norm(grads, (grads.ndim - 1,)) - target)
@@ -209,13 +197,11 @@ class AdversarialLoss:
 
 
 ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {
-    'minimax': AdversarialLoss(minimax_discriminator_loss, minimax_generator_loss),
-    'non_saturating': AdversarialLoss(
-        minimax_discriminator_loss, non_saturating_generator_loss
-    ),
-    'lsgan': AdversarialLoss(lsgan_discriminator_loss, lsgan_generator_loss),
-    'hinge': AdversarialLoss(hinge_discriminator_loss, hinge_generator_loss),
-    'wgan': AdversarialLoss(wasserstein_critic_loss, wasserstein_generator_loss),
+  "minimax": AdversarialLoss(minimax_discriminator_loss, minimax_generator_loss),
+  "non_saturating": AdversarialLoss(minimax_discriminator_loss, non_saturating_generator_loss),
+  "lsgan": AdversarialLoss(lsgan_discriminator_loss, lsgan_generator_loss),
+  "hinge": AdversarialLoss(hinge_discriminator_loss, hinge_generator_loss),
+  "wgan": AdversarialLoss(wasserstein_critic_loss, wasserstein_generator_loss),
 }
 
 
@@ -224,6 +210,4 @@ def get_adversarial_loss(name: str) -> AdversarialLoss:
   try:
     return ADVERSARIAL_LOSSES[name]
   except (KeyError, TypeError):
-    raise ValueError(
-        f'unknown adversarial loss {name!r}; valid names: {sorted(ADVERSARIAL_LOSSES)}'
-    ) from None
+    raise ValueError(f"unknown adversarial loss {name!r}; valid names: {sorted(ADVERSARIAL_LOSSES)}") from None

@@ -30,14 +30,12 @@ import jax
 import jax.numpy as jnp
 
 
-def _check_logits(logits, name: str = 'logits') -> jax.Array:
+def _check_logits(logits, name: str = "logits") -> jax.Array:
   logits = jnp.asarray(logits)
   if logits.ndim != 2 or logits.shape[0] < 1 or logits.shape[1] < 1:
-    raise ValueError(
-        f'{name} must have shape [B, K] with B >= 1 and K >= 1; got shape {logits.shape}'
-    )
+    raise ValueError(f"{name} must have shape [B, K] with B >= 1 and K >= 1; got shape {logits.shape}")
   if not jnp.issubdtype(logits.dtype, jnp.floating):
-    raise ValueError(f'{name} must be floating point; got dtype {logits.dtype}')
+    raise ValueError(f"{name} must be floating point; got dtype {logits.dtype}")
   return logits
 
 
@@ -70,29 +68,27 @@ def marginal_entropy(logits: jax.Array) -> jax.Array:
 
 
 def catgan_discriminator_loss(
-    real_logits: jax.Array, fake_logits: jax.Array, *, marginal_weight: float = 1.0
+  real_logits: jax.Array, fake_logits: jax.Array, *, marginal_weight: float = 1.0
 ) -> jax.Array:
   """``-(w H[E_x p(y|x)] - E_x H[p(y|x)] + E_z H[p(y|G(z))])``, a scalar to minimise.
 
   The real and fake batches may differ in size but must have the same K.
   """
-  real_logits = _check_logits(real_logits, 'real_logits')
-  fake_logits = _check_logits(fake_logits, 'fake_logits')
+  real_logits = _check_logits(real_logits, "real_logits")
+  fake_logits = _check_logits(fake_logits, "fake_logits")
   if real_logits.shape[1] != fake_logits.shape[1]:
     raise ValueError(
-        'real_logits and fake_logits must have the same number of classes K; got '
-        f'shapes {real_logits.shape} and {fake_logits.shape}'
+      "real_logits and fake_logits must have the same number of classes K; got "
+      f"shapes {real_logits.shape} and {fake_logits.shape}"
     )
   return -(
-      marginal_weight * marginal_entropy(real_logits)
-      - conditional_entropy(real_logits)
-      + conditional_entropy(fake_logits)
+    marginal_weight * marginal_entropy(real_logits)
+    - conditional_entropy(real_logits)
+    + conditional_entropy(fake_logits)
   )
 
 
-def catgan_generator_loss(
-    fake_logits: jax.Array, *, marginal_weight: float = 1.0
-) -> jax.Array:
+def catgan_generator_loss(fake_logits: jax.Array, *, marginal_weight: float = 1.0) -> jax.Array:
   """``E_z H[p(y|G(z))] - w H[E_z p(y|G(z))]``, a scalar to minimise."""
-  fake_logits = _check_logits(fake_logits, 'fake_logits')
+  fake_logits = _check_logits(fake_logits, "fake_logits")
   return conditional_entropy(fake_logits) - marginal_weight * marginal_entropy(fake_logits)

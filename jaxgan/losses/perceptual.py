@@ -41,36 +41,35 @@ import jax.numpy as jnp
 from jaxgan.losses.adversarial import per_example_mean
 from jaxgan.losses.translation import l1_loss
 
-REDUCTIONS = ('sum', 'mean')
+REDUCTIONS = ("sum", "mean")
 
 
 def _check_features(f: jax.Array, name: str) -> jax.Array:
   f = jnp.asarray(f)
   if f.ndim != 4:
-    raise ValueError(f'{name} must be feature maps [B, H, W, C], got shape {f.shape}')
+    raise ValueError(f"{name} must be feature maps [B, H, W, C], got shape {f.shape}")
   return f
 
 
 def _check_same(a: jax.Array, b: jax.Array, names: str) -> None:
   if a.shape != b.shape:
-    raise ValueError(f'{names} must have the same shape, got {a.shape} and {b.shape}')
+    raise ValueError(f"{names} must have the same shape, got {a.shape} and {b.shape}")
 
 
 def feature_reconstruction_loss(f_a: jax.Array, f_b: jax.Array) -> jax.Array:
   """``||f_a - f_b||^2 / (C H W)`` per example: feature maps ``[B, H, W, C]`` -> ``[B]``."""
-  f_a = _check_features(f_a, 'f_a')
-  f_b = _check_features(f_b, 'f_b')
-  _check_same(f_a, f_b, 'f_a and f_b')
+  f_a = _check_features(f_a, "f_a")
+  f_b = _check_features(f_b, "f_b")
+  _check_same(f_a, f_b, "f_a and f_b")
   return per_example_mean(jnp.square(f_a - f_b))
 
 
 def gram_matrix(f: jax.Array) -> jax.Array:
   """``psi^T psi / (C H W)`` of feature maps ``[B, H, W, C]``: ``[B, C, C]``, symmetric."""
-  f = _check_features(f, 'f')
+  f = _check_features(f, "f")
   b, h, w, c = f.shape
   psi = f.reshape(b, h * w, c)
-  gram = jnp.einsum('bnc,bnd->bcd', psi, psi,
-                    preferred_element_type=jnp.promote_types(f.dtype, jnp.float32))
+  gram = jnp.einsum("bnc,bnd->bcd", psi, psi, preferred_element_type=jnp.promote_types(f.dtype, jnp.float32))
   return gram / (c * h * w)
 
 
@@ -78,17 +77,22 @@ def _check_gram(target: jax.Array, batch: int, channels: int, layer: str) -> jax
   target = jnp.asarray(target)
   if target.ndim == 2:
     target = target[None]
-  if (target.ndim != 3 or target.shape[1:] != (channels, channels)
-      or target.shape[0] not in (1, batch)):
-    raise ValueError(f'the target Gram matrix of {layer!r} must have shape [{channels}, {channels}], '
-                     f'[1, {channels}, {channels}] or [{batch}, {channels}, {channels}] (use '
-                     f'gram_matrix on feature maps), got {target.shape}')
+  if target.ndim != 3 or target.shape[1:] != (channels, channels) or target.shape[0] not in (1, batch):
+    raise ValueError(
+      f"the target Gram matrix of {layer!r} must have shape [{channels}, {channels}], "
+      f"[1, {channels}, {channels}] or [{batch}, {channels}, {channels}] (use "
+      f"gram_matrix on feature maps), got {target.shape}"
+    )
   return target
 
 
-def style_reconstruction_loss(features: Mapping[str, jax.Array], target_grams: Mapping[str, jax.Array],
-                              *, layers: Sequence[str] | None = None,
-                              reduction: str = 'sum') -> jax.Array:
+def style_reconstruction_loss(
+  features: Mapping[str, jax.Array],
+  target_grams: Mapping[str, jax.Array],
+  *,
+  layers: Sequence[str] | None = None,
+  reduction: str = "sum",
+) -> jax.Array:
   """``sum_j ||G_j(features) - target_j||_F^2`` over ``layers`` per example ``[B]``.
 
   ``features[j]`` are ``[B, H, W, C]`` maps of the images, ``target_grams[j]`` Gram matrices
@@ -97,21 +101,23 @@ def style_reconstruction_loss(features: Mapping[str, jax.Array], target_grams: M
   squared Frobenius norm, ``'mean'`` the official code's mean over the ``C^2`` entries.
   """
   if reduction not in REDUCTIONS:
-    raise ValueError(f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
+    raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
   layers = tuple(target_grams) if layers is None else tuple(layers)
   if not layers:
-    raise ValueError('style_reconstruction_loss needs at least one layer')
+    raise ValueError("style_reconstruction_loss needs at least one layer")
   missing = [j for j in layers if j not in features or j not in target_grams]
   if missing:
-    raise ValueError(f'layer(s) {missing} are missing from the features (have {sorted(features)}) '
-                     f'or the target Gram matrices (have {sorted(target_grams)})')
+    raise ValueError(
+      f"layer(s) {missing} are missing from the features (have {sorted(features)}) "
+      f"or the target Gram matrices (have {sorted(target_grams)})"
+    )
   total = 0.0
   for j in layers:
-    f = _check_features(features[j], f'features[{j!r}]')
+    f = _check_features(features[j], f"features[{j!r}]")
     gram = gram_matrix(f)
     target = _check_gram(target_grams[j], f.shape[0], f.shape[-1], j)
     sq = jnp.square(gram - target)
-    total = total + (jnp.sum(sq, axis=(1, 2)) if reduction == 'sum' else jnp.mean(sq, axis=(1, 2)))
+    total = total + (jnp.sum(sq, axis=(1, 2)) if reduction == "sum" else jnp.mean(sq, axis=(1, 2)))
   return total
 
 
@@ -124,7 +130,7 @@ def total_variation(x: jax.Array) -> jax.Array:
   """
   x = jnp.asarray(x)
   if x.ndim != 4:
-    raise ValueError(f'x must be images [B, H, W, C], got shape {x.shape}')
+    raise ValueError(f"x must be images [B, H, W, C], got shape {x.shape}")
   dh = jnp.square(x[:, 1:, :, :] - x[:, :-1, :, :])
   dw = jnp.square(x[:, :, 1:, :] - x[:, :, :-1, :])
   return jnp.sum(dh, axis=(1, 2, 3)) + jnp.sum(dw, axis=(1, 2, 3))
@@ -133,9 +139,9 @@ def total_variation(x: jax.Array) -> jax.Array:
 def mse_loss(x: jax.Array, y: jax.Array) -> jax.Array:
   """Mean squared difference per example ``[B]`` (``torch.nn.MSELoss`` per example)."""
   x, y = jnp.asarray(x), jnp.asarray(y)
-  _check_same(x, y, 'x and y')
+  _check_same(x, y, "x and y")
   if x.ndim < 1:
-    raise ValueError(f'x and y must have a batch axis [B, ...], got shape {x.shape}')
+    raise ValueError(f"x and y must have a batch axis [B, ...], got shape {x.shape}")
   return per_example_mean(jnp.square(x - y))
 
 
@@ -160,7 +166,7 @@ class PerceptualObjective:
   style_weight: float
   tv_weight: float
   scale: float = 1.0
-  style_reduction: str = 'mean'
+  style_reduction: str = "mean"
 
   @property
   def layers(self) -> tuple[str, ...]:
@@ -175,7 +181,7 @@ class PerceptualObjective:
     if not self.content_layers:
       return {}
     if images is None:
-      raise ValueError(f'content_layers {self.content_layers} need content_images, got None')
+      raise ValueError(f"content_layers {self.content_layers} need content_images, got None")
     return self.features(net, images, self.content_layers)
 
   def style_grams(self, net: Any, style_image: jax.Array) -> dict[str, jax.Array]:
@@ -185,14 +191,15 @@ class PerceptualObjective:
     feats = self.features(net, style_image[None], self.style_layers)
     return {name: gram_matrix(f) for name, f in feats.items()}
 
-  def __call__(self, net: Any, images: jax.Array, content_targets: Mapping[str, jax.Array],
-               style_grams: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
+  def __call__(
+    self, net: Any, images: jax.Array, content_targets: Mapping[str, jax.Array], style_grams: Mapping[str, jax.Array]
+  ) -> dict[str, jax.Array]:
     """``{'content', 'style', 'tv', 'total'}`` per example ``[B]``, each times its weight."""
     missing = [name for name in self.content_layers if name not in (content_targets or {})]
     if missing:
-      raise ValueError(f'content_targets lack the content layers {missing}')
+      raise ValueError(f"content_targets lack the content layers {missing}")
     if self.style_layers and style_grams is None:
-      raise ValueError(f'style_layers {self.style_layers} need style_grams, got None')
+      raise ValueError(f"style_layers {self.style_layers} need style_grams, got None")
     feats = self.features(net, images, self.layers) if self.layers else {}
     zero = jnp.zeros((jnp.shape(images)[0],), jnp.float32)
     content = zero
@@ -201,18 +208,21 @@ class PerceptualObjective:
     style = zero
     if self.style_layers:
       style = style_reconstruction_loss(feats, style_grams, layers=self.style_layers, reduction=self.style_reduction)
-    out = {'content': self.content_weight * content, 'style': self.style_weight * style,
-           'tv': self.tv_weight * total_variation(images)}
-    out['total'] = out['content'] + out['style'] + out['tv']
+    out = {
+      "content": self.content_weight * content,
+      "style": self.style_weight * style,
+      "tv": self.tv_weight * total_variation(images),
+    }
+    out["total"] = out["content"] + out["style"] + out["tv"]
     return out
 
 
 __all__ = [
-    'feature_reconstruction_loss',
-    'gram_matrix',
-    'l1_loss',
-    'mse_loss',
-    'PerceptualObjective',
-    'style_reconstruction_loss',
-    'total_variation',
+  "feature_reconstruction_loss",
+  "gram_matrix",
+  "l1_loss",
+  "mse_loss",
+  "PerceptualObjective",
+  "style_reconstruction_loss",
+  "total_variation",
 ]

@@ -37,9 +37,8 @@ import dataclasses
 from collections.abc import Callable
 
 import jax
-import numpy as np
 import jax.numpy as jnp
-
+import numpy as np
 
 # ----------------------------------------------------------------------------- heads
 
@@ -72,8 +71,8 @@ def _split_implicit(logits: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 HEADS: dict[str, ClassifierHead] = {
-    'explicit': ClassifierHead('explicit', 1, _split_explicit),
-    'implicit': ClassifierHead('implicit', 0, _split_implicit),
+  "explicit": ClassifierHead("explicit", 1, _split_explicit),
+  "implicit": ClassifierHead("implicit", 0, _split_implicit),
 }
 
 
@@ -82,9 +81,7 @@ def get_head(name: str) -> ClassifierHead:
   try:
     return HEADS[name]
   except (KeyError, TypeError):
-    raise ValueError(
-        f'unknown classifier head {name!r}; valid names: {sorted(HEADS)}'
-    ) from None
+    raise ValueError(f"unknown classifier head {name!r}; valid names: {sorted(HEADS)}") from None
 
 
 # ----------------------------------------------------------------------------- checks
@@ -94,21 +91,15 @@ def _resolve(head: str | ClassifierHead) -> ClassifierHead:
   return head if isinstance(head, ClassifierHead) else get_head(head)
 
 
-def _check_logits(logits, head: ClassifierHead, name: str = 'logits') -> jax.Array:
+def _check_logits(logits, head: ClassifierHead, name: str = "logits") -> jax.Array:
   logits = jnp.asarray(logits)
   if logits.ndim != 2:
-    raise ValueError(
-        f'{name} must have shape [B, num_logits] (batch, classes); got shape '
-        f'{logits.shape}'
-    )
+    raise ValueError(f"{name} must have shape [B, num_logits] (batch, classes); got shape {logits.shape}")
   if not jnp.issubdtype(logits.dtype, jnp.floating):
-    raise ValueError(f'{name} must be floating point; got dtype {logits.dtype}')
+    raise ValueError(f"{name} must be floating point; got dtype {logits.dtype}")
   if head.num_classes(logits.shape[1]) < 1:
-    need = 'K+1 >= 2 (the last is the fake class)' if head.extra_outputs else 'K >= 1'
-    raise ValueError(
-        f'the {head.name!r} head needs {name} of shape [B, {need}]; got shape '
-        f'{logits.shape}'
-    )
+    need = "K+1 >= 2 (the last is the fake class)" if head.extra_outputs else "K >= 1"
+    raise ValueError(f"the {head.name!r} head needs {name} of shape [B, {need}]; got shape {logits.shape}")
   return logits
 
 
@@ -128,17 +119,17 @@ def _log_p_fake_and_real(logits, head) -> tuple[jax.Array, jax.Array]:
 def _check_labels(labels, batch: int, num_classes: int) -> jax.Array:
   labels = jnp.asarray(labels)
   if labels.shape != (batch,):
-    raise ValueError(f'labels must have shape [B] = ({batch},); got shape {labels.shape}')
+    raise ValueError(f"labels must have shape [B] = ({batch},); got shape {labels.shape}")
   if not jnp.issubdtype(labels.dtype, jnp.integer):
-    raise ValueError(f'labels must be integers; got dtype {labels.dtype}')
+    raise ValueError(f"labels must be integers; got dtype {labels.dtype}")
   if not isinstance(labels, jax.core.Tracer) and labels.size:
     concrete = np.asarray(labels)  # numpy, so that no op is staged inside an enclosing trace
     low, high = int(concrete.min()), int(concrete.max())
     if low < 0 or high >= num_classes:
       raise ValueError(
-          f'labels must be in [0, {num_classes}) (the K real classes); got values in '
-          f'[{low}, {high}]. Unlabelled examples (label -1) belong in '
-          'unsupervised_real_loss, not supervised_loss.'
+        f"labels must be in [0, {num_classes}) (the K real classes); got values in "
+        f"[{low}, {high}]. Unlabelled examples (label -1) belong in "
+        "unsupervised_real_loss, not supervised_loss."
       )
   return labels
 
@@ -147,8 +138,11 @@ def _check_labels(labels, batch: int, num_classes: int) -> jax.Array:
 
 
 def supervised_loss(
-    logits: jax.Array, labels: jax.Array, *, head: str | ClassifierHead,
-    given_real: bool = True,
+  logits: jax.Array,
+  labels: jax.Array,
+  *,
+  head: str | ClassifierHead,
+  given_real: bool = True,
 ) -> jax.Array:
   """Cross-entropy of the true class of labelled real examples, ``[B]``.
 
@@ -178,8 +172,7 @@ def supervised_loss(
   labels = _check_labels(labels, batch, num_classes)
   labels = labels.astype(jnp.int32)
   in_range = (labels >= 0) & (labels < num_classes)
-  label_logit = jnp.take_along_axis(
-      class_logits, jnp.where(in_range, labels, 0)[:, None], axis=-1)[:, 0]
+  label_logit = jnp.take_along_axis(class_logits, jnp.where(in_range, labels, 0)[:, None], axis=-1)[:, 0]
   label_logit = jnp.where(in_range, label_logit, jnp.nan)
   normaliser = jax.nn.logsumexp(class_logits, axis=-1)
   if not given_real:
@@ -206,9 +199,7 @@ def unsupervised_fake_loss(logits: jax.Array, *, head: str | ClassifierHead) -> 
   return -log_p_fake
 
 
-def generator_adversarial_loss(
-    logits: jax.Array, *, head: str | ClassifierHead
-) -> jax.Array:
+def generator_adversarial_loss(logits: jax.Array, *, head: str | ClassifierHead) -> jax.Array:
   """Non-saturating generator loss ``-log(1 - p(fake|G(z)))``, ``[B]``.
 
   The same formula as :func:`unsupervised_real_loss`, applied to ``D(G(z))``.
@@ -217,9 +208,7 @@ def generator_adversarial_loss(
   return unsupervised_real_loss(logits, head=head)
 
 
-def feature_matching_loss(
-    real_features: jax.Array, fake_features: jax.Array, *, average: bool = False
-) -> jax.Array:
+def feature_matching_loss(real_features: jax.Array, fake_features: jax.Array, *, average: bool = False) -> jax.Array:
   """``||mean_x f(x) - mean_z f(G(z))||_2^2``: a scalar (Salimans et al. 2016, Sec. 3.1).
 
   This is a *batch statistic*, not a per-example loss: it compares the batch means
@@ -235,15 +224,13 @@ def feature_matching_loss(
   """
   real_features = jnp.asarray(real_features)
   fake_features = jnp.asarray(fake_features)
-  for name, x in (('real_features', real_features), ('fake_features', fake_features)):
+  for name, x in (("real_features", real_features), ("fake_features", fake_features)):
     if x.ndim < 2 or x.shape[0] < 1:
-      raise ValueError(
-          f'{name} must have shape [B, F] or [B, ...] with B >= 1; got {x.shape}'
-      )
+      raise ValueError(f"{name} must have shape [B, F] or [B, ...] with B >= 1; got {x.shape}")
   if real_features.shape[1:] != fake_features.shape[1:]:
     raise ValueError(
-        'real_features and fake_features must have the same per-example shape; got '
-        f'{real_features.shape} and {fake_features.shape}'
+      "real_features and fake_features must have the same per-example shape; got "
+      f"{real_features.shape} and {fake_features.shape}"
     )
   real_mean = jnp.mean(real_features.reshape(real_features.shape[0], -1), axis=0)
   fake_mean = jnp.mean(fake_features.reshape(fake_features.shape[0], -1), axis=0)

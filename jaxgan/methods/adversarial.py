@@ -26,17 +26,17 @@ from jaxgan.train.state import ModelState, Network, TrainState, abstract_network
 _SQRT3 = math.sqrt(3.0)
 
 NOISE: dict[str, Callable[[jax.Array, tuple[int, ...]], jax.Array]] = {
-    # Unit-variance uniform noise, as in Goodfellow et al.'s released code.
-    "uniform": lambda key, shape: jax.random.uniform(key, shape, minval=-_SQRT3, maxval=_SQRT3),
-    "normal": lambda key, shape: jax.random.normal(key, shape),
+  # Unit-variance uniform noise, as in Goodfellow et al.'s released code.
+  "uniform": lambda key, shape: jax.random.uniform(key, shape, minval=-_SQRT3, maxval=_SQRT3),
+  "normal": lambda key, shape: jax.random.normal(key, shape),
 }
 
 
 G_FAKES = {
-    "new": "G's update draws new noise and runs G again (Goodfellow et al.'s Algorithm 1).",
-    "shared": "G's update backpropagates through the fakes of the (last) D update, re-scored by the "
-              "updated D: one G forward per step, as the DCGAN reference code (dcgan.torch, "
-              "pytorch/examples) does.",
+  "new": "G's update draws new noise and runs G again (Goodfellow et al.'s Algorithm 1).",
+  "shared": "G's update backpropagates through the fakes of the (last) D update, re-scored by the "
+  "updated D: one G forward per step, as the DCGAN reference code (dcgan.torch, "
+  "pytorch/examples) does.",
 }
 
 
@@ -50,17 +50,18 @@ class AdversarialConfig(TrainConfig):
   noise: str = field("normal", "Distribution of z.", choices=NOISE)
   loss: str = field("non_saturating", "Adversarial loss.", choices=ADVERSARIAL_LOSSES)
   gp_weight: float = field(0.0, "Weight of the gradient penalty on D (WGAN-GP uses 10).", check=NON_NEGATIVE)
-  d_steps: int = field(1, "Discriminator updates per generator update (k in Goodfellow's Algorithm 1).",
-                       check=POSITIVE)
+  d_steps: int = field(1, "Discriminator updates per generator update (k in Goodfellow's Algorithm 1).", check=POSITIVE)
   g_fakes: str = field("new", "Fakes of G's update.", choices=G_FAKES)
   num_samples: int = field(64, "Images in the sample grid.", check=POSITIVE)
   # Latent-space tools (--mode=interpolate / arithmetic), applied to the latest checkpoint.
-  interpolation: str = field("slerp", "Interpolation of --mode=interpolate.",
-                             choices=latent.INTERPOLATIONS, run_only=True)
+  interpolation: str = field(
+    "slerp", "Interpolation of --mode=interpolate.", choices=latent.INTERPOLATIONS, run_only=True
+  )
   interpolation_steps: int = field(10, "Images per interpolation strip.", check=POSITIVE, run_only=True)
   num_strips: int = field(8, "Interpolation strips (rows).", check=POSITIVE, run_only=True)
-  arithmetic_groups: str = field("0,1,2;3,4,5;6,7,8", "Sample-grid indices of groups A;B;C for "
-                                 "--mode=arithmetic (A - B + C).", run_only=True)
+  arithmetic_groups: str = field(
+    "0,1,2;3,4,5;6,7,8", "Sample-grid indices of groups A;B;C for --mode=arithmetic (A - B + C).", run_only=True
+  )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,8 +85,8 @@ class Method:
   (z, y) with y drawn uniformly over the classes, D gets (x, y) with the real images' own
   labels and the fakes' sampled ones.
   """
-  consts = None  # what the step reads but never trains (fit's consts): none here
 
+  consts = None  # what the step reads but never trains (fit's consts): none here
 
   config: AdversarialConfig
   parts: Parts
@@ -96,8 +97,9 @@ class Method:
 
   @functools.cached_property
   def discriminator(self) -> Network:
-    return abstract_network(self.parts.make_discriminator, self.parts.d_tx, self.parts.d_project,
-                            compute_dtype=self.config.compute_dtype())
+    return abstract_network(
+      self.parts.make_discriminator, self.parts.d_tx, self.parts.d_project, compute_dtype=self.config.compute_dtype()
+    )
 
   # -- state -----------------------------------------------------------------------------
   def init_state(self, key: jax.Array) -> TrainState:
@@ -135,8 +137,11 @@ class Method:
     real_logits, d_stats = self.discriminate(d_params, d_stats, real, k_real, y_real)
     fake_logits, d_stats = self.discriminate(d_params, d_stats, fake, k_fake, y_fake)
     total = loss.discriminator(real_logits, fake_logits).mean()
-    metrics = {"d_loss": total, "d_real": jax.nn.sigmoid(real_logits).mean(),
-               "d_fake": jax.nn.sigmoid(fake_logits).mean()}
+    metrics = {
+      "d_loss": total,
+      "d_real": jax.nn.sigmoid(real_logits).mean(),
+      "d_fake": jax.nn.sigmoid(fake_logits).mean(),
+    }
     if self.config.gp_weight:
       if self.conditional:
         raise NotImplementedError("gradient penalty with conditioning is not supported yet")
@@ -164,13 +169,11 @@ class Method:
     y_fake = self.sample_labels(k_y, real.shape[0])
     z = self.noise(k_z, real.shape[0])
     if keep_fakes:
-      fake, g_vjp, g_stats = jax.vjp(lambda p: self.generate(g.replace(params=p), z, y_fake), g.params,
-                                     has_aux=True)
+      fake, g_vjp, g_stats = jax.vjp(lambda p: self.generate(g.replace(params=p), z, y_fake), g.params, has_aux=True)
     else:
       fake, _ = self.generate(g, z, y_fake)
     fake = jax.lax.stop_gradient(fake)
-    grads, (stats, metrics) = jax.grad(self.d_loss, has_aux=True)(d.params, d.stats, real, fake, k_d,
-                                                                  y_real, y_fake)
+    grads, (stats, metrics) = jax.grad(self.d_loss, has_aux=True)(d.params, d.stats, real, fake, k_d, y_real, y_fake)
     d = self.discriminator.update(d, grads, stats)
     return (d, metrics, (fake, y_fake, g_vjp, g_stats)) if keep_fakes else (d, metrics)
 
@@ -178,7 +181,8 @@ class Method:
     g, d = state_nets["G"], state_nets["D"]
     k_z, k_y, k_d = jax.random.split(key, 3)
     grads, (stats, metrics) = jax.grad(self.g_loss, has_aux=True)(
-        g.params, g.stats, d, self.noise(k_z, n), k_d, self.sample_labels(k_y, n))
+      g.params, g.stats, d, self.noise(k_z, n), k_d, self.sample_labels(k_y, n)
+    )
     return self.generator.update(g, grads, stats), metrics
 
   def g_update_shared(self, state_nets: dict[str, ModelState], fakes, key) -> tuple[ModelState, dict]:
@@ -241,13 +245,21 @@ class Method:
 def train(method: Method, eval_fn=None) -> TrainState:
   """Train on ``config.dataset`` into ``config.workdir`` (resuming if it has checkpoints)."""
   config = method.config
-  batches = runner.labelled_batches(config, global_batch_size=config.batch_size * config.d_steps,
-                                    image_size=config.image_size, channels=config.channels)
+  batches = runner.labelled_batches(
+    config, global_batch_size=config.batch_size * config.d_steps, image_size=config.image_size, channels=config.channels
+  )
   if method.conditional and batches.source.num_classes != method.parts.num_classes:
-    raise ValueError(f"--num_classes={method.parts.num_classes} but {config.dataset} has "
-                     f"{batches.source.num_classes} classes")
-  return runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
-                      sample_fn=compiler.jit(method.sample), eval_fn=eval_fn)
+    raise ValueError(
+      f"--num_classes={method.parts.num_classes} but {config.dataset} has {batches.source.num_classes} classes"
+    )
+  return runner.train(
+    config,
+    init_fn=method.init_state,
+    train_step=method.train_step,
+    batches=batches,
+    sample_fn=compiler.jit(method.sample),
+    eval_fn=eval_fn,
+  )
 
 
 def _generate_grid(method: Method, state: TrainState, z: jax.Array) -> jax.Array:
@@ -265,8 +277,9 @@ def interpolate(method: Method) -> str:
   ts = jnp.linspace(0.0, 1.0, config.interpolation_steps)
   z = jax.vmap(lambda a, b: latent.INTERPOLATIONS[config.interpolation](a, b, ts))(*ends)
   grid = visualize.make_grid(jax.device_get(_generate_grid(method, state, z)))
-  path = os.path.join(os.path.abspath(config.workdir), "latent",
-                      f"{config.interpolation}_step{int(state.step):08d}.png")
+  path = os.path.join(
+    os.path.abspath(config.workdir), "latent", f"{config.interpolation}_step{int(state.step):08d}.png"
+  )
   return report(visualize.save_png(path, grid))
 
 
@@ -275,8 +288,10 @@ def parse_groups(text: str) -> list[list[int]]:
   try:
     groups = [[int(i) for i in g.split(",") if i.strip()] for g in text.split(";")]
   except ValueError:
-    raise ValueError(f"--arithmetic_groups={text!r}: expected three ';'-separated lists of "
-                     "comma-separated sample indices, e.g. 0,1,2;3,4,5;6,7,8") from None
+    raise ValueError(
+      f"--arithmetic_groups={text!r}: expected three ';'-separated lists of "
+      "comma-separated sample indices, e.g. 0,1,2;3,4,5;6,7,8"
+    ) from None
   if len(groups) != 3 or not all(groups):
     raise ValueError(f"--arithmetic_groups={text!r}: expected three non-empty groups A;B;C")
   return groups

@@ -19,7 +19,7 @@ import dataclasses
 
 from jaxgan.config import NON_NEGATIVE, POSITIVE, field
 from jaxgan.methods import semi_supervised
-from jaxgan.methods.semi_supervised import MODES, Method, OBJECTIVES  # noqa: F401
+from jaxgan.methods.semi_supervised import MODES, OBJECTIVES, Method  # noqa: F401
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -27,8 +27,9 @@ class Config(semi_supervised.Config):
   objective: str = field("catgan", "What D learns.", choices=OBJECTIVES)
   unsupervised_weight: float = field(1.0, "Weight of D's entropy terms.", check=NON_NEGATIVE)
   feature_matching: float = field(0.0, "Weight of an extra feature-matching loss for G.", check=NON_NEGATIVE)
-  learning_rate: float = field(2e-4, "Adam learning rate (G and D); SGAN's 3e-3 collapses the unsupervised "
-                               "CatGAN.", check=POSITIVE)
+  learning_rate: float = field(
+    2e-4, "Adam learning rate (G and D); SGAN's 3e-3 collapses the unsupervised CatGAN.", check=POSITIVE
+  )
 
 
 def build(config: Config) -> Method:

@@ -32,12 +32,15 @@ import numpy as np
 from jaxgan import visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, field
 from jaxgan.methods import adversarial, runner
-from jaxgan.metrics import accuracy, cached_classifier, classify, per_class_accuracy
 from jaxgan.methods.adversarial import NOISE, AdversarialConfig, Method, Parts
-from jaxgan.models.conditional import (ConditionalDCGANDiscriminator, ConditionalDCGANGenerator,
-                                       ConditionalMLPDiscriminator, ConditionalMLPGenerator)
-from jaxgan.train import compiler
-from jaxgan.train import optim
+from jaxgan.metrics import accuracy, cached_classifier, classify, per_class_accuracy
+from jaxgan.models.conditional import (
+  ConditionalDCGANDiscriminator,
+  ConditionalDCGANGenerator,
+  ConditionalMLPDiscriminator,
+  ConditionalMLPGenerator,
+)
+from jaxgan.train import compiler, optim
 from jaxgan.train.state import TrainState
 
 MISMATCH_LOSSES = ("minimax", "non_saturating")
@@ -56,30 +59,43 @@ class Config(AdversarialConfig, optim.Pylearn2SGD, optim.adam_fields(learning_ra
   num_samples: int = field(100, "Sample-grid images (num_samples // num_classes per class row).", check=POSITIVE)
   ngf: int = field(64, "DCGAN generator width.", check=POSITIVE)
   ndf: int = field(64, "DCGAN discriminator width.", check=POSITIVE)
-  optimizer: str = field("sgd", "Optimiser of G and D: the paper's SGD or Adam (--learning_rate, --beta1/2).",
-                         choices=OPTIMIZERS)
-  lr_decay_factor: float = field(1.00004, "SGD: learning rate divided by this every step.",
-                                 check=(lambda v: v >= 1, "must be >= 1"))
+  optimizer: str = field(
+    "sgd", "Optimiser of G and D: the paper's SGD or Adam (--learning_rate, --beta1/2).", choices=OPTIMIZERS
+  )
+  lr_decay_factor: float = field(
+    1.00004, "SGD: learning rate divided by this every step.", check=(lambda v: v >= 1, "must be >= 1")
+  )
   # The judge does not change what is trained: a finished run may be judged again with another.
   classifier_steps: int = field(1500, "Training steps of the judging classifier.", check=POSITIVE, run_only=True)
-  classifier_features: tuple[int, ...] = field((16, 32, 64), "Conv widths of the judging classifier.",
-                                               check=POSITIVE, run_only=True)
-  eval_samples_per_class: int = field(100, "Generated images per class judged by the classifier.", check=POSITIVE,
-                                      run_only=True)
-  mismatch_weight: float = field(0.0, "Weight of D's matching-aware term (Reed et al. 2016): real images "
-                                 "with a wrong label count as fake (0: the paper's D).", check=NON_NEGATIVE)
+  classifier_features: tuple[int, ...] = field(
+    (16, 32, 64), "Conv widths of the judging classifier.", check=POSITIVE, run_only=True
+  )
+  eval_samples_per_class: int = field(
+    100, "Generated images per class judged by the classifier.", check=POSITIVE, run_only=True
+  )
+  mismatch_weight: float = field(
+    0.0,
+    "Weight of D's matching-aware term (Reed et al. 2016): real images "
+    "with a wrong label count as fake (0: the paper's D).",
+    check=NON_NEGATIVE,
+  )
   eval_every: int = field(2000, "Class-agreement evaluation every N steps.", check=NON_NEGATIVE, run_only=True)
-  gen_class: int = field(0, "Class of --mode=generate.", check=(lambda v: v >= 0, "must be >= 0"),
-                         run_only=True, flag="class")
+  gen_class: int = field(
+    0, "Class of --mode=generate.", check=(lambda v: v >= 0, "must be >= 0"), run_only=True, flag="class"
+  )
 
   def __post_init__(self):
     super().__post_init__()
     if self.gp_weight:
-      raise ValueError(f"gp_weight={self.gp_weight} is not supported by the conditional GAN (the real and "
-                       "the fake image it would interpolate carry different labels); use --gp_weight=0")
+      raise ValueError(
+        f"gp_weight={self.gp_weight} is not supported by the conditional GAN (the real and "
+        "the fake image it would interpolate carry different labels); use --gp_weight=0"
+      )
     if self.mismatch_weight and self.loss not in MISMATCH_LOSSES:
-      raise ValueError(f"mismatch_weight={self.mismatch_weight} needs --loss in {MISMATCH_LOSSES} "
-                       f"(a cross-entropy D); got loss={self.loss!r}")
+      raise ValueError(
+        f"mismatch_weight={self.mismatch_weight} needs --loss in {MISMATCH_LOSSES} "
+        f"(a cross-entropy D); got loss={self.loss!r}"
+      )
     if self.mismatch_weight and self.num_classes < 2:
       raise ValueError(f"mismatch_weight={self.mismatch_weight} needs num_classes >= 2 (a wrong label)")
     if self.gen_class >= self.num_classes:
@@ -90,16 +106,28 @@ def parts(config: Config) -> Parts:
   k, shape = config.num_classes, (config.image_size, config.image_size, config.channels)
   tx, project = OPTIMIZERS[config.optimizer](config), optim.max_norm_projection(config)
   if config.architecture == "mlp":
-    make_g = lambda rngs: ConditionalMLPGenerator(nz=config.nz, num_classes=k, out_shape=shape, remat=config.remat,
-                                                  rngs=rngs)
+    make_g = lambda rngs: ConditionalMLPGenerator(
+      nz=config.nz, num_classes=k, out_shape=shape, remat=config.remat, rngs=rngs
+    )
     make_d = lambda rngs: ConditionalMLPDiscriminator(in_shape=shape, num_classes=k, remat=config.remat, rngs=rngs)
     return Parts(make_g, make_d, tx, tx, d_needs_key=True, num_classes=k, d_project=project)
-  make_g = lambda rngs: ConditionalDCGANGenerator(resolution=config.image_size, nz=config.nz, num_classes=k,
-                                                  ngf=config.ngf, out_channels=config.channels, remat=config.remat,
-                                                  rngs=rngs)
-  make_d = lambda rngs: ConditionalDCGANDiscriminator(resolution=config.image_size, num_classes=k,
-                                                      ndf=config.ndf, in_channels=config.channels, remat=config.remat,
-                                                      rngs=rngs)
+  make_g = lambda rngs: ConditionalDCGANGenerator(
+    resolution=config.image_size,
+    nz=config.nz,
+    num_classes=k,
+    ngf=config.ngf,
+    out_channels=config.channels,
+    remat=config.remat,
+    rngs=rngs,
+  )
+  make_d = lambda rngs: ConditionalDCGANDiscriminator(
+    resolution=config.image_size,
+    num_classes=k,
+    ndf=config.ndf,
+    in_channels=config.channels,
+    remat=config.remat,
+    rngs=rngs,
+  )
   return Parts(make_g, make_d, tx, tx, num_classes=k)
 
 
@@ -136,8 +164,9 @@ def generate(method: Method) -> str:
   z = method.fixed_noise()
   y = jnp.full((z.shape[0],), config.gen_class)
   images = compiler.jit(method.sample)(state, z, y)
-  path = os.path.join(os.path.abspath(config.workdir), "generated",
-                      f"class{config.gen_class}_step{int(state.step):08d}.png")
+  path = os.path.join(
+    os.path.abspath(config.workdir), "generated", f"class{config.gen_class}_step{int(state.step):08d}.png"
+  )
   return adversarial.report(visualize.save_png(path, visualize.make_grid(jax.device_get(images))))
 
 
@@ -153,9 +182,11 @@ def agreement_evaluator(method: Method, classifier_params, *, per_class: int):
     images = np.asarray(jax.device_get(sample(state, z, y)))
     predicted = classify(classifier_params, images)
     per = per_class_accuracy(predicted, np.asarray(y), k)
-    return {"class_agreement": accuracy(predicted, np.asarray(y)),
-            "class_agreement_worst_class": float(per.min()),
-            **{f"class_agreement_class{c}": float(a) for c, a in enumerate(per)}}
+    return {
+      "class_agreement": accuracy(predicted, np.asarray(y)),
+      "class_agreement_worst_class": float(per.min()),
+      **{f"class_agreement_class{c}": float(a) for c, a in enumerate(per)},
+    }
 
   return eval_fn
 
@@ -169,28 +200,42 @@ def train(method: Method) -> TrainState:
   config = method.config
   train_source, test_source = runner.labelled_sources(config, ("train", "test"))
   if train_source.num_classes != config.num_classes:
-    raise ValueError(f"--num_classes={config.num_classes} but {config.dataset} has "
-                     f"{train_source.num_classes} classes")
+    raise ValueError(f"--num_classes={config.num_classes} but {config.dataset} has {train_source.num_classes} classes")
   size = dict(image_size=config.image_size, channels=config.channels)
   images, labels = runner.labelled_arrays(train_source, **size)
-  params = cached_classifier(os.path.join(os.path.abspath(config.workdir), "classifier"), images, labels,
-                             train_source.num_classes, steps=config.classifier_steps, seed=config.seed,
-                             features=config.classifier_features)
+  params = cached_classifier(
+    os.path.join(os.path.abspath(config.workdir), "classifier"),
+    images,
+    labels,
+    train_source.num_classes,
+    steps=config.classifier_steps,
+    seed=config.seed,
+    features=config.classifier_features,
+  )
   test_images, test_labels = runner.labelled_arrays(test_source, **size)
   test_predicted = classify(params, test_images)
   classifier_accuracy = accuracy(test_predicted, test_labels)
   # The judge's own accuracy per class on real test images: the ceiling to read the agreement against.
-  judge_per_class = {f"classifier_test_accuracy_class{c}": float(a)
-                     for c, a in enumerate(per_class_accuracy(test_predicted, test_labels, config.num_classes))}
+  judge_per_class = {
+    f"classifier_test_accuracy_class{c}": float(a)
+    for c, a in enumerate(per_class_accuracy(test_predicted, test_labels, config.num_classes))
+  }
   eval_fn = runner.once_per_step(agreement_evaluator(method, params, per_class=config.eval_samples_per_class))
   state = adversarial.train(method, eval_fn=eval_fn)
-  result = {"step": int(state.step), "classifier_test_accuracy": float(classifier_accuracy), **judge_per_class,
-            **eval_fn(state)}
+  result = {
+    "step": int(state.step),
+    "classifier_test_accuracy": float(classifier_accuracy),
+    **judge_per_class,
+    **eval_fn(state),
+  }
   path = runner.write_json(config, "eval.json", result)
   if jax.process_index() == 0:
-    print(f"jaxgan: class agreement {result['class_agreement']:.4f} (worst class "
-          f"{result['class_agreement_worst_class']:.4f}); classifier test accuracy {classifier_accuracy:.4f} "
-          f"-> {path}", flush=True)
+    print(
+      f"jaxgan: class agreement {result['class_agreement']:.4f} (worst class "
+      f"{result['class_agreement_worst_class']:.4f}); classifier test accuracy {classifier_accuracy:.4f} "
+      f"-> {path}",
+      flush=True,
+    )
   return state
 
 

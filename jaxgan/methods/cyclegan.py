@@ -39,8 +39,7 @@ from jaxgan.losses import discriminator_loss, generator_loss, l1_loss
 from jaxgan.methods import runner
 from jaxgan.methods import translation as tr
 from jaxgan.metrics import cached_classifier, classify
-from jaxgan.train import compiler
-from jaxgan.train import image_pool
+from jaxgan.train import compiler, image_pool
 from jaxgan.train.state import TrainState, abstract_network, create_network
 
 GENERATORS = ("G_A", "G_B")
@@ -49,43 +48,59 @@ DISCRIMINATORS = ("D_A", "D_B")
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(tr.TranslationConfig):
-  dataset: str = field("digits", "Unpaired data: 'digits' (embedded: sklearn digits 3 <-> 8), "
-                       "'DIR' / 'unpaired:DIR' (trainA/, trainB/, testA/, testB/), 'cycle_gan/NAME' "
-                       "(tfds, prepared in --data_dir), 'idx-classes:DIR:A=a:B=b' (two classes of IDX files).")
+  dataset: str = field(
+    "digits",
+    "Unpaired data: 'digits' (embedded: sklearn digits 3 <-> 8), "
+    "'DIR' / 'unpaired:DIR' (trainA/, trainB/, testA/, testB/), 'cycle_gan/NAME' "
+    "(tfds, prepared in --data_dir), 'idx-classes:DIR:A=a:B=b' (two classes of IDX files).",
+  )
   netG: str = field("resnet_9blocks", "Generators G_A and G_B.", choices=tr.GENERATORS)
   norm: str = field("instance", "Normalisation of G and D.", choices=tr.NORMS)
   dropout: bool = field(False, "Dropout 0.5 in the generators (official CycleGAN: off).")
   gan_mode: str = field("lsgan", "GAN loss.", choices=tr.GAN_MODES)
   lambda_A: float = field(10.0, "Weight of the cycle loss A -> B -> A.", check=NON_NEGATIVE)
   lambda_B: float = field(10.0, "Weight of the cycle loss B -> A -> B.", check=NON_NEGATIVE)
-  lambda_identity: float = field(0.5, "Identity loss weight, relative to lambda_A / lambda_B.",
-                                 check=NON_NEGATIVE)
-  pool_size: int = field(image_pool.POOL_SIZE, "Generated images kept per direction for D (0: none).",
-                         check=NON_NEGATIVE)
-  translate_with: str = field("G_A", "--mode=test with --test_input: the generator applied to the folder.",
-                              choices={"G_A": "A -> B", "G_B": "B -> A"}, run_only=True)
+  lambda_identity: float = field(0.5, "Identity loss weight, relative to lambda_A / lambda_B.", check=NON_NEGATIVE)
+  pool_size: int = field(
+    image_pool.POOL_SIZE, "Generated images kept per direction for D (0: none).", check=NON_NEGATIVE
+  )
+  translate_with: str = field(
+    "G_A",
+    "--mode=test with --test_input: the generator applied to the folder.",
+    choices={"G_A": "A -> B", "G_B": "B -> A"},
+    run_only=True,
+  )
   # Official PyTorch checkpoints (--mode=import_torch / export_torch; needs torch). A single-
   # generator test model such as horse2zebra.pth is a G_A (or G_B) state_dict.
-  torch_G_A: str = field("", "An official *_net_G_A.pth (or e.g. horse2zebra.pth, or its name "
-                         "cyclegan_horse2zebra_model), as pix2pix's --torch_G.",
-                         run_only=True)
+  torch_G_A: str = field(
+    "",
+    "An official *_net_G_A.pth (or e.g. horse2zebra.pth, or its name "
+    "cyclegan_horse2zebra_model), as pix2pix's --torch_G.",
+    run_only=True,
+  )
   torch_G_B: str = field("", "An official *_net_G_B.pth.", run_only=True)
   torch_D_A: str = field("", "An official *_net_D_A.pth.", run_only=True)
   torch_D_B: str = field("", "An official *_net_D_B.pth.", run_only=True)
-  classifier_steps: int = field(2000, "Class domains (idx-classes, digits): training steps of the classifier "
-                                "that judges the translations.", check=NON_NEGATIVE, run_only=True)
+  classifier_steps: int = field(
+    2000,
+    "Class domains (idx-classes, digits): training steps of the classifier that judges the translations.",
+    check=NON_NEGATIVE,
+    run_only=True,
+  )
 
   def __post_init__(self):
     super().__post_init__()
     if self.lambda_identity > 0 and self.input_nc != self.output_nc:
-      raise ValueError(f"lambda_identity={self.lambda_identity} needs input_nc == output_nc "
-                       f"(got {self.input_nc} and {self.output_nc}): set --lambda_identity=0")
+      raise ValueError(
+        f"lambda_identity={self.lambda_identity} needs input_nc == output_nc "
+        f"(got {self.input_nc} and {self.output_nc}): set --lambda_identity=0"
+      )
 
 
 class CycleGAN:
   """The static half of CycleGAN: four networks, their optimisers, the losses and the step."""
-  consts = None  # what the step reads but never trains (fit's consts): none here
 
+  consts = None  # what the step reads but never trains (fit's consts): none here
 
   def __init__(self, config: Config, steps_per_epoch: int = 1):
     self.config = config
@@ -93,10 +108,10 @@ class CycleGAN:
     self.tx, self.schedule = tr.adam_with_schedule(config, steps_per_epoch)
     a, b = config.input_nc, config.output_nc
     self.makers = {
-        "G_A": functools.partial(tr.make_generator, config, in_channels=a, out_channels=b),
-        "G_B": functools.partial(tr.make_generator, config, in_channels=b, out_channels=a),
-        "D_A": functools.partial(tr.make_discriminator, config, in_channels=b),  # judges domain B
-        "D_B": functools.partial(tr.make_discriminator, config, in_channels=a),
+      "G_A": functools.partial(tr.make_generator, config, in_channels=a, out_channels=b),
+      "G_B": functools.partial(tr.make_generator, config, in_channels=b, out_channels=a),
+      "D_A": functools.partial(tr.make_discriminator, config, in_channels=b),  # judges domain B
+      "D_B": functools.partial(tr.make_discriminator, config, in_channels=a),
     }
 
   @functools.cached_property
@@ -108,8 +123,10 @@ class CycleGAN:
     keys = jax.random.split(key, len(self.makers) + 1)
     nets = {name: create_network(make, self.tx, k)[1] for (name, make), k in zip(self.makers.items(), keys)}
     size = self.config.crop_size
-    pools = {"fake_A": image_pool.init_pool(self.config.pool_size, (size, size, self.config.input_nc)),
-             "fake_B": image_pool.init_pool(self.config.pool_size, (size, size, self.config.output_nc))}
+    pools = {
+      "fake_A": image_pool.init_pool(self.config.pool_size, (size, size, self.config.input_nc)),
+      "fake_B": image_pool.init_pool(self.config.pool_size, (size, size, self.config.output_nc)),
+    }
     return TrainState(step=jnp.zeros((), jnp.int32), rng=keys[-1], nets=nets, extra=pools)
 
   def apply(self, name: str, params, stats, x, *, train: bool = True):
@@ -164,8 +181,7 @@ class CycleGAN:
     k_g, k_pool_a, k_pool_b = jax.random.split(state.step_key(), 3)
     nets = dict(state.nets)
     g_params = {n: nets[n].params for n in GENERATORS}
-    grads, (g_stats, fake_a, fake_b, metrics) = jax.grad(self.g_loss, has_aux=True)(
-        g_params, nets, real_a, real_b, k_g)
+    grads, (g_stats, fake_a, fake_b, metrics) = jax.grad(self.g_loss, has_aux=True)(g_params, nets, real_a, real_b, k_g)
     for n in GENERATORS:
       nets[n] = self.networks[n].update(nets[n], grads[n], g_stats[n])
     pool_b, fake_b = image_pool.query_pool(state.extra["fake_B"], fake_b, k_pool_b)
@@ -173,7 +189,8 @@ class CycleGAN:
     for name, real, fake in (("D_A", real_b, fake_b), ("D_B", real_a, fake_a)):
       d = nets[name]
       (loss, d_stats), d_grads = jax.value_and_grad(functools.partial(self.d_loss, name), has_aux=True)(
-          d.params, d.stats, real, jax.lax.stop_gradient(fake))
+        d.params, d.stats, real, jax.lax.stop_gradient(fake)
+      )
       nets[name] = self.networks[name].update(d, d_grads, d_stats)
       metrics[name] = loss
     metrics["learning_rate"] = self.schedule(state.step)
@@ -188,8 +205,7 @@ class CycleGAN:
   def translate(self, state: TrainState, x: jax.Array, name: str) -> jax.Array:
     """``name`` (G_A or G_B) applied to a batch with the test-time settings."""
     ms = state.nets[name]
-    return self.networks[name].apply(ms.params, ms.stats, x, train=self.config.test_batch_stats,
-                                     key=self.test_key())[0]
+    return self.networks[name].apply(ms.params, ms.stats, x, train=self.config.test_batch_stats, key=self.test_key())[0]
 
   @functools.cached_property
   def translate_batch(self):
@@ -212,14 +228,16 @@ def build(config: Config) -> CycleGAN:
 def sources(config: Config, split: str):
   data_dir = config.resolved_data_dir()
   return runner.built_by_process0_first(
-      lambda: unpaired_sources(config.dataset, split, data_dir, direction=config.direction))
+    lambda: unpaired_sources(config.dataset, split, data_dir, direction=config.direction)
+  )
 
 
 def transforms(config: Config, *, train: bool):
   """Per-domain transforms: the official jitter in training, load_size = crop_size at test."""
   load, flip = (config.load_size, config.flip) if train else (config.crop_size, False)
-  make = lambda channels: unpaired_transform(preprocess=config.preprocess, load_size=load,
-                                             crop_size=config.crop_size, flip=flip, channels=channels)
+  make = lambda channels: unpaired_transform(
+    preprocess=config.preprocess, load_size=load, crop_size=config.crop_size, flip=flip, channels=channels
+  )
   return make(config.input_nc), make(config.output_nc)
 
 
@@ -232,7 +250,7 @@ def held_out(config: Config, n: int) -> tuple[list[np.ndarray], list[np.ndarray]
 
 
 def _in_chunks(fn, images: np.ndarray, size: int = 100) -> np.ndarray:
-  return np.concatenate([np.asarray(fn(images[i:i + size])) for i in range(0, len(images), size)])
+  return np.concatenate([np.asarray(fn(images[i : i + size])) for i in range(0, len(images), size)])
 
 
 def evaluator(method: CycleGAN, test_a: list[np.ndarray], test_b: list[np.ndarray]):
@@ -247,10 +265,17 @@ def evaluator(method: CycleGAN, test_a: list[np.ndarray], test_b: list[np.ndarra
   if spec.kind in ("idx-classes", "digits-classes") and config.classifier_steps:
     labelled = f"idx:{spec.path}" if spec.kind == "idx-classes" else "digits"
     (source,) = runner.built_by_process0_first(
-        lambda: [labelled_source(labelled, split="train", data_dir=config.resolved_data_dir())])
+      lambda: [labelled_source(labelled, split="train", data_dir=config.resolved_data_dir())]
+    )
     images, labels = runner.labelled_arrays(source, image_size=config.crop_size, channels=config.input_nc)
-    judge = cached_classifier(os.path.join(os.path.abspath(config.workdir), "classifier"), images, labels,
-                              source.num_classes, steps=config.classifier_steps, seed=config.seed)
+    judge = cached_classifier(
+      os.path.join(os.path.abspath(config.workdir), "classifier"),
+      images,
+      labels,
+      source.num_classes,
+      steps=config.classifier_steps,
+      seed=config.seed,
+    )
     class_a, class_b = spec.classes if config.direction == "AtoB" else spec.classes[::-1]
 
   def eval_fn(state):
@@ -259,10 +284,12 @@ def evaluator(method: CycleGAN, test_a: list[np.ndarray], test_b: list[np.ndarra
     rec_a, rec_b = _in_chunks(run("G_B"), fake_b), _in_chunks(run("G_A"), fake_a)
     result = {"cycle_l1_A": float(np.abs(rec_a - a).mean()), "cycle_l1_B": float(np.abs(rec_b - b).mean())}
     if judge is not None:
-      result.update(success_AtoB=float((classify(judge, fake_b) == class_b).mean()),
-                    success_BtoA=float((classify(judge, fake_a) == class_a).mean()),
-                    judge_accuracy_A=float((classify(judge, a) == class_a).mean()),
-                    judge_accuracy_B=float((classify(judge, b) == class_b).mean()))
+      result.update(
+        success_AtoB=float((classify(judge, fake_b) == class_b).mean()),
+        success_BtoA=float((classify(judge, fake_a) == class_a).mean()),
+        judge_accuracy_A=float((classify(judge, a) == class_a).mean()),
+        judge_accuracy_B=float((classify(judge, b) == class_b).mean()),
+      )
     return result
 
   return eval_fn
@@ -272,9 +299,16 @@ def train(method: CycleGAN) -> TrainState:
   config = method.config
   source_a, source_b = sources(config, "train")
   t_a, t_b = transforms(config, train=True)
-  batches = unpaired_batches(source_a, source_b, global_batch_size=config.batch_size, seed=config.seed,
-                             transform_a=t_a, transform_b=t_b, process_index=jax.process_index(),
-                             process_count=jax.process_count())
+  batches = unpaired_batches(
+    source_a,
+    source_b,
+    global_batch_size=config.batch_size,
+    seed=config.seed,
+    transform_a=t_a,
+    transform_b=t_b,
+    process_index=jax.process_index(),
+    process_count=jax.process_count(),
+  )
   config = tr.resolved_num_steps(config, batches.steps_per_epoch)
   method = CycleGAN(config, steps_per_epoch=batches.steps_per_epoch)
   shown_a, shown_b = held_out(config, config.num_samples)
@@ -290,13 +324,21 @@ def train(method: CycleGAN) -> TrainState:
 
   test_a, test_b = held_out(config, config.num_test)
   eval_fn = runner.once_per_step(evaluator(method, test_a, test_b))
-  state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
-                       sample_fn=sample_fn, eval_fn=eval_fn)
+  state = runner.train(
+    config,
+    init_fn=method.init_state,
+    train_step=method.train_step,
+    batches=batches,
+    sample_fn=sample_fn,
+    eval_fn=eval_fn,
+  )
   result = {"step": int(state.step), "num_test_A": len(test_a), "num_test_B": len(test_b), **eval_fn(state)}
   path = runner.write_json(config, "eval.json", result)
   if jax.process_index() == 0:
-    print("jaxgan: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items() if isinstance(v, float))
-          + f" -> {path}", flush=True)
+    print(
+      "jaxgan: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items() if isinstance(v, float)) + f" -> {path}",
+      flush=True,
+    )
   return state
 
 
@@ -316,9 +358,11 @@ def test(method: CycleGAN) -> str:
     items = [(name, x, config.translate_with) for name, x in tr.folder_inputs(config, channels)]
   else:
     source_a, source_b = sources(config, "test")
-    items = [(str(src[i].get("name", i)), tr.as_float(src[i]["image"], channels), gen)
-             for src, channels, gen in ((source_a, config.input_nc, "G_A"), (source_b, config.output_nc, "G_B"))
-             for i in range(min(config.num_test, len(src)))]
+    items = [
+      (str(src[i].get("name", i)), tr.as_float(src[i]["image"], channels), gen)
+      for src, channels, gen in ((source_a, config.input_nc, "G_A"), (source_b, config.output_nc, "G_B"))
+      for i in range(min(config.num_test, len(src)))
+    ]
   for name, x, gen in items:
     fitted, undo = fit(x, name=name)
     y = method.translate_one(state, fitted, gen)

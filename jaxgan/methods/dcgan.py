@@ -25,25 +25,37 @@ def _power_of_two(v: int) -> bool:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(AdversarialConfig,
-             optim.adam_fields(learning_rate=2e-4, learning_rate_help="Adam learning rate (G and D).")):
-  image_size: int = field(64, "Side of the square images: a power of two >= 16.",
-                          check=(_power_of_two, "must be a power of two >= 16"))
+class Config(
+  AdversarialConfig, optim.adam_fields(learning_rate=2e-4, learning_rate_help="Adam learning rate (G and D).")
+):
+  image_size: int = field(
+    64, "Side of the square images: a power of two >= 16.", check=(_power_of_two, "must be a power of two >= 16")
+  )
   channels: int = field(3, "Image channels (1 or 3).", check=(lambda c: c in (1, 3), "must be 1 or 3"))
   ngf: int = field(64, "Generator width (channels of its last hidden layer).", check=POSITIVE)
   ndf: int = field(64, "Discriminator width (channels of its first layer).", check=POSITIVE)
-  g_fakes: str = field("shared", "Fakes of G's update (the reference code: those D was just trained on).",
-                       choices=G_FAKES)
+  g_fakes: str = field(
+    "shared", "Fakes of G's update (the reference code: those D was just trained on).", choices=G_FAKES
+  )
 
 
 def parts(config: Config) -> Parts:
   tx = optim.adam(config)
   return Parts(
-      make_generator=lambda rngs: DCGANGenerator(resolution=config.image_size, nz=config.nz, ngf=config.ngf,
-                                                 out_channels=config.channels, remat=config.remat, rngs=rngs),
-      make_discriminator=lambda rngs: DCGANDiscriminator(resolution=config.image_size, in_channels=config.channels,
-                                                         ndf=config.ndf, remat=config.remat, rngs=rngs),
-      g_tx=tx, d_tx=tx)
+    make_generator=lambda rngs: DCGANGenerator(
+      resolution=config.image_size,
+      nz=config.nz,
+      ngf=config.ngf,
+      out_channels=config.channels,
+      remat=config.remat,
+      rngs=rngs,
+    ),
+    make_discriminator=lambda rngs: DCGANDiscriminator(
+      resolution=config.image_size, in_channels=config.channels, ndf=config.ndf, remat=config.remat, rngs=rngs
+    ),
+    g_tx=tx,
+    d_tx=tx,
+  )
 
 
 def build(config: Config) -> Method:

@@ -36,13 +36,23 @@ def parts(config: Config) -> Parts:
   shape = (config.image_size, config.image_size, config.channels)
   tx, project = optim.pylearn2_sgd(config), optim.max_norm_projection(config)
   return Parts(
-      make_generator=lambda rngs: MLPGenerator(nz=config.nz, hidden=config.g_hidden, out_shape=shape,
-                                               remat=config.remat, rngs=rngs),
-      make_discriminator=lambda rngs: MLPDiscriminator(
-          in_shape=shape, units=config.d_units, pieces=config.d_pieces,
-          input_dropout=config.d_input_dropout, hidden_dropout=config.d_hidden_dropout, remat=config.remat,
-          rngs=rngs),
-      g_tx=tx, d_tx=tx, d_needs_key=True, d_project=project)
+    make_generator=lambda rngs: MLPGenerator(
+      nz=config.nz, hidden=config.g_hidden, out_shape=shape, remat=config.remat, rngs=rngs
+    ),
+    make_discriminator=lambda rngs: MLPDiscriminator(
+      in_shape=shape,
+      units=config.d_units,
+      pieces=config.d_pieces,
+      input_dropout=config.d_input_dropout,
+      hidden_dropout=config.d_hidden_dropout,
+      remat=config.remat,
+      rngs=rngs,
+    ),
+    g_tx=tx,
+    d_tx=tx,
+    d_needs_key=True,
+    d_project=project,
+  )
 
 
 def build(config: Config) -> Method:

@@ -59,10 +59,12 @@ OPTIMIZERS = {"lbfgs": "L-BFGS with a zoom line search (the paper)", "adam": "Ad
 class Config(st.LossConfig):
   workdir: str = field("", "Where the result and its losses are written (required).", run_only=True)
   seed: int = field(0, "Seed of the initial noise.")
-  content_image: str = field("", "The content image (required): a file, or a name of the shipped "
-                             "style_content (amber).")
-  image_size: int = field(512, "Longer side of the content image (and the result); 0: its own size.",
-                          check=NON_NEGATIVE)
+  content_image: str = field(
+    "", "The content image (required): a file, or a name of the shipped style_content (amber)."
+  )
+  image_size: int = field(
+    512, "Longer side of the content image (and the result); 0: its own size.", check=NON_NEGATIVE
+  )
   init: str = field("noise", "Initial image.", choices=INITS)
   optimizer: str = field("lbfgs", "Pixel optimiser.", choices=OPTIMIZERS)
   num_steps: int = field(500, "Optimiser steps (L-BFGS iterations or Adam steps).", check=NON_NEGATIVE)
@@ -75,8 +77,13 @@ class Config(st.LossConfig):
 
 def load_content_image(config: Config) -> np.ndarray:
   """The content image as float [-1, 1] ``[H, W, 3]``, its longer side ``--image_size``."""
-  return st.load_flag_image(config.content_image, flag="content_image", longer_side=config.image_size,
-                            what="the photo to restyle", search=st.CONTENT_SEARCH)
+  return st.load_flag_image(
+    config.content_image,
+    flag="content_image",
+    longer_side=config.image_size,
+    what="the photo to restyle",
+    search=st.CONTENT_SEARCH,
+  )
 
 
 def make_optimizer(config: Config) -> optax.GradientTransformationExtraArgs:
@@ -106,8 +113,10 @@ class Gatys:
     return terms["total"], terms
 
   def targets(self, vgg, content: jax.Array, style: jax.Array) -> dict:
-    return {"content": self.objective.content_targets(vgg, content[None]),
-            "style_grams": self.objective.style_grams(vgg, style)}
+    return {
+      "content": self.objective.content_targets(vgg, content[None]),
+      "style_grams": self.objective.style_grams(vgg, style),
+    }
 
   def step(self, x: jax.Array, opt_state, vgg, targets: dict):
     """One optimiser step on the pixels; metrics are the terms at ``x`` before the step. Pure."""
@@ -162,8 +171,10 @@ def run(config: Config) -> dict:
   method = Gatys(config, vgg.convention)
   for name, image in (("content_image", content), ("style_image", style)):
     if min(image.shape[:2]) < method.objective.min_side:
-      raise ValueError(f"--{name} is {image.shape[0]}x{image.shape[1]} here: the layers need sides of "
-                       f"at least {method.objective.min_side}")
+      raise ValueError(
+        f"--{name} is {image.shape[0]}x{image.shape[1]} here: the layers need sides of "
+        f"at least {method.objective.min_side}"
+      )
   vgg = method.objective.network(method.objective.kept_params(vgg))
   targets = compiler.jit(method.targets)(vgg, jnp.asarray(content), jnp.asarray(style))
   terms = compiler.jit(lambda x, vgg, t: method.loss_fn(x, vgg, t)[1])
@@ -175,16 +186,31 @@ def run(config: Config) -> dict:
   after = {k: float(v) for k, v in terms(x, vgg, targets).items()}
   reference = {k: float(v) for k, v in terms(jnp.asarray(content), vgg, targets).items()}
   visualize.save_png(out, images_lib.to_uint8(np.asarray(x)))
-  result = {"output": out, "size": list(content.shape[:2]), "init": config.init, "optimizer": config.optimizer,
-            "num_steps": config.num_steps, "seconds_per_step": seconds, "before": before, "after": after,
-            "after_unclipped": unclipped,
-            "content_image_itself": reference,
-            "weights": {"content": config.content_weight, "style": config.style_weight,
-                        "tv": config.tv_weight, "feature_scale": method.objective.scale}}
+  result = {
+    "output": out,
+    "size": list(content.shape[:2]),
+    "init": config.init,
+    "optimizer": config.optimizer,
+    "num_steps": config.num_steps,
+    "seconds_per_step": seconds,
+    "before": before,
+    "after": after,
+    "after_unclipped": unclipped,
+    "content_image_itself": reference,
+    "weights": {
+      "content": config.content_weight,
+      "style": config.style_weight,
+      "tv": config.tv_weight,
+      "feature_scale": method.objective.scale,
+    },
+  }
   if jax.process_index() == 0:
     atomic.write_json(json_path, result)
-  print(f"jaxgan: loss {before['total']:.6g} -> {after['total']:.6g} in {config.num_steps} "
-        f"{config.optimizer} steps ({seconds:.3g} s/step); {out}, {json_path}", flush=True)
+  print(
+    f"jaxgan: loss {before['total']:.6g} -> {after['total']:.6g} in {config.num_steps} "
+    f"{config.optimizer} steps ({seconds:.3g} s/step); {out}, {json_path}",
+    flush=True,
+  )
   return result
 
 

@@ -38,15 +38,22 @@ from jaxgan.train.state import ModelState, TrainState, abstract_network, create_
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(tr.TranslationConfig):
-  dataset: str = field("skimage", "Paired data: 'skimage[:gray2color|:edges2photo]' (embedded), a "
-                       "directory of side-by-side AB files or A/ and B/ folders ('DIR' or 'paired:DIR'), "
-                       "or pairs derived from photos ('gray2color:DIR', 'edges2photo:DIR').")
+  dataset: str = field(
+    "skimage",
+    "Paired data: 'skimage[:gray2color|:edges2photo]' (embedded), a "
+    "directory of side-by-side AB files or A/ and B/ folders ('DIR' or 'paired:DIR'), "
+    "or pairs derived from photos ('gray2color:DIR', 'edges2photo:DIR').",
+  )
   lambda_L1: float = field(100.0, "Weight of the L1 loss.", check=NON_NEGATIVE)
   gp_weight: float = field(10.0, "Gradient-penalty weight with --gan_mode=wgangp.", check=NON_NEGATIVE)
   # Official PyTorch checkpoints (--mode=import_torch / export_torch; needs torch).
-  torch_G: str = field("", "An official *_net_G.pth, or for --mode=import_torch also a pretrained "
-                       "generator's name (pix2pix_facades_label2photo, ...): import makes it step 0 of "
-                       "a new --workdir; --mode=export_torch writes G there.", run_only=True)
+  torch_G: str = field(
+    "",
+    "An official *_net_G.pth, or for --mode=import_torch also a pretrained "
+    "generator's name (pix2pix_facades_label2photo, ...): import makes it step 0 of "
+    "a new --workdir; --mode=export_torch writes G there.",
+    run_only=True,
+  )
   torch_D: str = field("", "An official *_net_D.pth (optional), as --torch_G.", run_only=True)
 
 
@@ -63,8 +70,8 @@ class Pix2Pix:
 
   ``steps_per_epoch`` sets the learning-rate schedule (epochs are the official unit).
   """
-  consts = None  # what the step reads but never trains (fit's consts): none here
 
+  consts = None  # what the step reads but never trains (fit's consts): none here
 
   def __init__(self, config: Config, steps_per_epoch: int = 1):
     self.config = config
@@ -122,11 +129,13 @@ class Pix2Pix:
     a, b = batch["a"], batch["b"]
     k_dropout, k_gp = jax.random.split(state.step_key())
     g, d = state.nets["G"], state.nets["D"]
-    forward = lambda params: self.generator.apply(params, g.stats, a, train=True,
-                                                  key=k_dropout if self.config.dropout else None)
+    forward = lambda params: self.generator.apply(
+      params, g.stats, a, train=True, key=k_dropout if self.config.dropout else None
+    )
     fake, pullback, g_stats = jax.vjp(forward, g.params, has_aux=True)
     d_grads, (d_stats, d_metrics) = jax.grad(self.d_loss, has_aux=True)(
-        d.params, d.stats, a, b, jax.lax.stop_gradient(fake), k_gp)
+      d.params, d.stats, a, b, jax.lax.stop_gradient(fake), k_gp
+    )
     d = self.discriminator.update(d, d_grads, d_stats)
     fake_grad, (d_stats, g_metrics) = jax.grad(self.g_loss, has_aux=True)(fake, d, a, b)
     (g_grads,) = pullback(fake_grad)
@@ -161,25 +170,36 @@ def build(config: Config) -> Pix2Pix:
 def sources(config: Config, splits=("train", "test")) -> list:
   data_dir = config.resolved_data_dir()
   return runner.built_by_process0_first(
-      lambda: [paired_source(config.dataset, split=s, data_dir=data_dir, direction=config.direction)
-               for s in splits])
+    lambda: [paired_source(config.dataset, split=s, data_dir=data_dir, direction=config.direction) for s in splits]
+  )
 
 
 def train_transform(config: Config):
-  return paired_transform(preprocess=config.preprocess, load_size=config.load_size, crop_size=config.crop_size,
-                          flip=config.flip, in_channels=config.input_nc, out_channels=config.output_nc)
+  return paired_transform(
+    preprocess=config.preprocess,
+    load_size=config.load_size,
+    crop_size=config.crop_size,
+    flip=config.flip,
+    in_channels=config.input_nc,
+    out_channels=config.output_nc,
+  )
 
 
 def test_transform(config: Config):
   """The official test-time pipeline: load_size = crop_size, no flip, no random crop."""
-  return paired_transform(preprocess=config.preprocess, load_size=config.crop_size, crop_size=config.crop_size,
-                          flip=False, in_channels=config.input_nc, out_channels=config.output_nc)
+  return paired_transform(
+    preprocess=config.preprocess,
+    load_size=config.crop_size,
+    crop_size=config.crop_size,
+    flip=False,
+    in_channels=config.input_nc,
+    out_channels=config.output_nc,
+  )
 
 
 def held_out_pairs(config: Config, source, n: int) -> list[dict]:
   transform = test_transform(config)
-  return [dict(transform(source[i], None), name=source[i].get("name", str(i)))
-          for i in range(min(n, len(source)))]
+  return [dict(transform(source[i], None), name=source[i].get("name", str(i))) for i in range(min(n, len(source)))]
 
 
 def evaluate(method: Pix2Pix, state: TrainState, pairs: list[dict]) -> dict[str, float]:
@@ -192,26 +212,35 @@ def train(method: Pix2Pix) -> TrainState:
   """Train on the dataset's train split; sample and evaluate on its test split."""
   config = method.config
   train_source, test_source = sources(config)
-  batches = runner.loader(config, train_source, global_batch_size=config.batch_size,
-                          transform=train_transform(config))
+  batches = runner.loader(config, train_source, global_batch_size=config.batch_size, transform=train_transform(config))
   config = tr.resolved_num_steps(config, batches.steps_per_epoch)
   method = Pix2Pix(config, steps_per_epoch=batches.steps_per_epoch)
   pairs = held_out_pairs(config, test_source, max(config.num_test, config.num_samples))
-  shown, pairs = pairs[:config.num_samples], pairs[:config.num_test]
+  shown, pairs = pairs[: config.num_samples], pairs[: config.num_test]
 
   def sample_fn(state):
     """Rows of input | output | target for the first held-out pairs."""
-    return np.stack([[tr.three_channels(x) for x in (p["a"], method.predict_one(state, p["a"]), p["b"])]
-                     for p in shown])
+    return np.stack(
+      [[tr.three_channels(x) for x in (p["a"], method.predict_one(state, p["a"]), p["b"])] for p in shown]
+    )
 
   eval_fn = runner.once_per_step(lambda s: evaluate(method, s, pairs))
-  state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
-                       sample_fn=sample_fn, eval_fn=eval_fn)
+  state = runner.train(
+    config,
+    init_fn=method.init_state,
+    train_step=method.train_step,
+    batches=batches,
+    sample_fn=sample_fn,
+    eval_fn=eval_fn,
+  )
   result = {"step": int(state.step), "num_test": len(pairs), **eval_fn(state)}
   path = runner.write_json(config, "eval.json", result)
   if jax.process_index() == 0:
-    print(f"jaxgan: held-out L1 {result['l1']:.4f}, PSNR {result['psnr']:.2f} dB, SSIM {result['ssim']:.4f} "
-          f"({len(pairs)} pairs) -> {path}", flush=True)
+    print(
+      f"jaxgan: held-out L1 {result['l1']:.4f}, PSNR {result['psnr']:.2f} dB, SSIM {result['ssim']:.4f} "
+      f"({len(pairs)} pairs) -> {path}",
+      flush=True,
+    )
   return state
 
 
@@ -227,8 +256,11 @@ def _test_items(config: Config):
   (source,) = sources(config, ("test",))
   for i in range(min(config.num_test, len(source))):
     example = source[i]
-    yield (str(example.get("name", i)), tr.as_float(example["a"], config.input_nc),
-           tr.as_float(example["b"], config.output_nc))
+    yield (
+      str(example.get("name", i)),
+      tr.as_float(example["a"], config.input_nc),
+      tr.as_float(example["b"], config.output_nc),
+    )
 
 
 def test(method: Pix2Pix) -> str:
@@ -258,8 +290,11 @@ def test(method: Pix2Pix) -> str:
     summary = {**image_quality.mean_scores(per_image), "step": step, "num_test": len(per_image)}
     if baseline:
       summary["input_as_output"] = image_quality.mean_scores(baseline)
-    print(f"jaxgan: L1 {summary['l1']:.4f}, PSNR {summary['psnr']:.2f} dB, SSIM {summary['ssim']:.4f} "
-          f"on {len(per_image)} pairs", flush=True)
+    print(
+      f"jaxgan: L1 {summary['l1']:.4f}, PSNR {summary['psnr']:.2f} dB, SSIM {summary['ssim']:.4f} "
+      f"on {len(per_image)} pairs",
+      flush=True,
+    )
   return writer.finish(f"pix2pix {config.direction}, step {step}", summary)
 
 

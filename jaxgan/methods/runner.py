@@ -34,10 +34,17 @@ def mesh_for(config: TrainConfig) -> jax.sharding.Mesh:
 
 
 def loop_options(config: TrainConfig, *, progress: bool = True, restore_step: bool = True) -> LoopOptions:
-  return LoopOptions(num_steps=config.num_steps, checkpoint_every=config.checkpoint_every,
-                     keep_checkpoints=config.keep_checkpoints, log_every=config.log_every,
-                     sample_every=config.sample_every, eval_every=config.eval_every, progress=progress,
-                     on_nonfinite=config.on_nonfinite, restore_step=config.restore_step if restore_step else 0)
+  return LoopOptions(
+    num_steps=config.num_steps,
+    checkpoint_every=config.checkpoint_every,
+    keep_checkpoints=config.keep_checkpoints,
+    log_every=config.log_every,
+    sample_every=config.sample_every,
+    eval_every=config.eval_every,
+    progress=progress,
+    on_nonfinite=config.on_nonfinite,
+    restore_step=config.restore_step if restore_step else 0,
+  )
 
 
 def built_by_process0_first(make: Callable):
@@ -49,17 +56,28 @@ def built_by_process0_first(make: Callable):
 
 def loader(config: TrainConfig, source, *, global_batch_size: int, transform) -> BatchLoader:
   """This process's slice of every global batch of ``source``."""
-  return BatchLoader(source, global_batch_size=global_batch_size, seed=config.seed, transform=transform,
-                     process_index=jax.process_index(), process_count=jax.process_count())
+  return BatchLoader(
+    source,
+    global_batch_size=global_batch_size,
+    seed=config.seed,
+    transform=transform,
+    process_index=jax.process_index(),
+    process_count=jax.process_count(),
+  )
 
 
-def labelled_batches(config: TrainConfig, *, global_batch_size: int, image_size: int, channels: int,
-                     split: str = "train") -> BatchLoader:
+def labelled_batches(
+  config: TrainConfig, *, global_batch_size: int, image_size: int, channels: int, split: str = "train"
+) -> BatchLoader:
   """This process's slice of every global batch of a labelled dataset."""
   data_dir = config.resolved_data_dir()
   source = built_by_process0_first(lambda: labelled_source(config.dataset, split=split, data_dir=data_dir))
-  return loader(config, source, global_batch_size=global_batch_size,
-                transform=labelled_transform(image_size=image_size, channels=channels))
+  return loader(
+    config,
+    source,
+    global_batch_size=global_batch_size,
+    transform=labelled_transform(image_size=image_size, channels=channels),
+  )
 
 
 def labelled_arrays(source, *, image_size: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -72,8 +90,7 @@ def labelled_arrays(source, *, image_size: int, channels: int) -> tuple[np.ndarr
 def labelled_sources(config: TrainConfig, splits: tuple[str, ...]) -> list:
   """Sources of several splits of ``config.dataset``; process 0 builds the dataset first."""
   data_dir = config.resolved_data_dir()
-  return built_by_process0_first(
-      lambda: [labelled_source(config.dataset, split=s, data_dir=data_dir) for s in splits])
+  return built_by_process0_first(lambda: [labelled_source(config.dataset, split=s, data_dir=data_dir) for s in splits])
 
 
 def once_per_step(eval_fn: Callable[[TrainState], dict]) -> Callable[[TrainState], dict]:
@@ -120,8 +137,17 @@ def record_config(config: TrainConfig) -> None:
     config_lib.record(config, os.path.join(os.path.abspath(config.workdir), "config.json"))
 
 
-def train(config: TrainConfig, *, init_fn: Callable, train_step: Callable, batches, sample_fn=None,
-          eval_fn=None, consts=None, started: float | None = None) -> TrainState:
+def train(
+  config: TrainConfig,
+  *,
+  init_fn: Callable,
+  train_step: Callable,
+  batches,
+  sample_fn=None,
+  eval_fn=None,
+  consts=None,
+  started: float | None = None,
+) -> TrainState:
   """``fit`` into ``config.workdir``: the config checked against the recorded one, then recorded
   once the state has restored; ``consts`` passed to every step (see :func:`jaxgan.train.loop.fit`).
 
@@ -134,16 +160,29 @@ def train(config: TrainConfig, *, init_fn: Callable, train_step: Callable, batch
   if jax.process_index() == 0:
     print(f"jaxgan: workdir {workdir}", flush=True)
   deadline = started + 60 * config.time_budget_minutes if config.time_budget_minutes else None
-  state = fit(workdir=workdir, init_fn=init_fn, train_step=train_step, batches=batches,
-              options=loop_options(config), key=run_key(config), sample_fn=sample_fn,
-              eval_fn=eval_fn, mesh=mesh_for(config), deadline=deadline, consts=consts,
-              on_restored=lambda _: record_config(config))
+  state = fit(
+    workdir=workdir,
+    init_fn=init_fn,
+    train_step=train_step,
+    batches=batches,
+    options=loop_options(config),
+    key=run_key(config),
+    sample_fn=sample_fn,
+    eval_fn=eval_fn,
+    mesh=mesh_for(config),
+    deadline=deadline,
+    consts=consts,
+    on_restored=lambda _: record_config(config),
+  )
   step = int(state.step)
   if deadline is not None and 0 < step < config.num_steps:
     mark_finished(config, step, f"--time_budget_minutes={config.time_budget_minutes:g}")
   if jax.process_index() == 0:
-    print(f"jaxgan: stopped at step {step} after {(time.monotonic() - started) / 60:.1f} min; checkpoints, "
-          f"samples and TensorBoard events in {workdir}", flush=True)
+    print(
+      f"jaxgan: stopped at step {step} after {(time.monotonic() - started) / 60:.1f} min; checkpoints, "
+      f"samples and TensorBoard events in {workdir}",
+      flush=True,
+    )
   return state
 
 
@@ -225,8 +264,9 @@ def train_command(config: TrainConfig) -> str:
   return shlex.join(["python", f"experiments/{script}", "--mode=train", *args])
 
 
-def require_trained(config: TrainConfig, step: int | None, total: int, *, detail: str = "",
-                    quiet: bool = False) -> None:
+def require_trained(
+  config: TrainConfig, step: int | None, total: int, *, detail: str = "", quiet: bool = False
+) -> None:
   """Stop with ``train first: <command>`` unless the run of ``config.workdir`` is finished
   (``step >= total``) or ``--allow_partial`` takes it at ``step``; then say so (unless ``quiet``).
 
@@ -239,8 +279,9 @@ def require_trained(config: TrainConfig, step: int | None, total: int, *, detail
     return
   where = f"step {step} of {total}{detail}"
   if not config.allow_partial:
-    raise FileNotFoundError(f"train first: {train_command(config)} ({workdir} is at {where}; "
-                            "--allow_partial uses it as it is)")
+    raise FileNotFoundError(
+      f"train first: {train_command(config)} ({workdir} is at {where}; --allow_partial uses it as it is)"
+    )
   if not quiet and jax.process_index() == 0:
     print(f"jaxgan: --allow_partial: using {where} (the run in {workdir} is not finished)", flush=True)
 

@@ -38,48 +38,49 @@ from jaxgan.data import BatchLoader, labelled_transform, semi_supervised_sources
 from jaxgan.data.streams import ZippedBatches
 from jaxgan.losses import entropy as entropy_losses
 from jaxgan.losses import semi_supervised as ssl_losses
-from jaxgan.metrics import accuracy, clustering_accuracy
 from jaxgan.methods import runner
+from jaxgan.metrics import accuracy, clustering_accuracy
 from jaxgan.models.ssl_mlp import SSLMLPDiscriminator, SSLMLPGenerator
-from jaxgan.train import compiler
-from jaxgan.train import optim
+from jaxgan.train import compiler, optim
 from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, create_network
 
-OBJECTIVES = {"sgan": "K+1-class discriminator", "catgan": "entropy objectives",
-              "supervised": "labelled data only"}
+OBJECTIVES = {"sgan": "K+1-class discriminator", "catgan": "entropy objectives", "supervised": "labelled data only"}
 
 NOISE = {
-    "uniform01": lambda key, shape: jax.random.uniform(key, shape),  # the improved-GAN code's
-    "normal": lambda key, shape: jax.random.normal(key, shape),
+  "uniform01": lambda key, shape: jax.random.uniform(key, shape),  # the improved-GAN code's
+  "normal": lambda key, shape: jax.random.normal(key, shape),
 }
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(TrainConfig,
-             optim.adam_fields(learning_rate=3e-3, learning_rate_help="Adam learning rate (G and D).")):
+class Config(TrainConfig, optim.adam_fields(learning_rate=3e-3, learning_rate_help="Adam learning rate (G and D).")):
   objective: str = field("sgan", "What D learns.", choices=OBJECTIVES)
-  head: str = field("implicit", "SGAN classifier head: implicit (K logits, fake logit 0) or explicit "
-                    "(K+1 softmax).", choices=ssl_losses.HEADS)
+  head: str = field(
+    "implicit",
+    "SGAN classifier head: implicit (K logits, fake logit 0) or explicit (K+1 softmax).",
+    choices=ssl_losses.HEADS,
+  )
   num_classes: int = field(10, "Classes of the dataset.", check=POSITIVE)
-  num_labeled: int = field(100, "Labelled training examples (balanced per class, chosen by --seed).",
-                           check=POSITIVE)
+  num_labeled: int = field(100, "Labelled training examples (balanced per class, chosen by --seed).", check=POSITIVE)
   batch_size: int = field(100, "Unlabelled (and generated) images per step.", check=POSITIVE)
   labeled_batch_size: int = field(100, "Labelled images per step.", check=POSITIVE)
   image_size: int = field(28, "Side of the square images.", check=POSITIVE)
   channels: int = field(1, "Image channels.", check=(lambda c: c in (1, 3), "must be 1 or 3"))
   nz: int = field(100, "Dimension of z.", check=POSITIVE)
   noise: str = field("uniform01", "Distribution of z.", choices=NOISE)
-  input_noise_std: float = field(0.6, "Std of the Gaussian noise on D's input in training: the improved-GAN "
-                                 "code's 0.3 on [0, 1] pixels is 0.6 on jaxgan's [-1, 1] images.", check=NON_NEGATIVE)
-  unsupervised_weight: float = field(0.5, "Weight of D's unsupervised terms (SGAN, CatGAN).",
-                                     check=NON_NEGATIVE)
+  input_noise_std: float = field(
+    0.6,
+    "Std of the Gaussian noise on D's input in training: the improved-GAN "
+    "code's 0.3 on [0, 1] pixels is 0.6 on jaxgan's [-1, 1] images.",
+    check=NON_NEGATIVE,
+  )
+  unsupervised_weight: float = field(0.5, "Weight of D's unsupervised terms (SGAN, CatGAN).", check=NON_NEGATIVE)
   supervised_weight: float = field(1.0, "Weight of D's labelled cross-entropy.", check=NON_NEGATIVE)
-  feature_matching: float = field(1.0, "Weight of G's feature-matching loss (SGAN; CatGAN adds it if > 0).",
-                                  check=NON_NEGATIVE)
-  g_adversarial: float = field(0.0, "Weight of G's non-saturating adversarial loss (SGAN).",
-                               check=NON_NEGATIVE)
-  catgan_marginal_weight: float = field(1.0, "Weight of the marginal-entropy terms (CatGAN).",
-                                        check=NON_NEGATIVE)
+  feature_matching: float = field(
+    1.0, "Weight of G's feature-matching loss (SGAN; CatGAN adds it if > 0).", check=NON_NEGATIVE
+  )
+  g_adversarial: float = field(0.0, "Weight of G's non-saturating adversarial loss (SGAN).", check=NON_NEGATIVE)
+  catgan_marginal_weight: float = field(1.0, "Weight of the marginal-entropy terms (CatGAN).", check=NON_NEGATIVE)
   num_steps: int = field(6000, "Total training steps.", check=NON_NEGATIVE, run_only=True)
   eval_every: int = field(1000, "Test-set evaluation every N steps.", check=NON_NEGATIVE, run_only=True)
   num_samples: int = field(100, "Images in the sample grid.", check=POSITIVE)
@@ -87,8 +88,9 @@ class Config(TrainConfig,
   def __post_init__(self):
     super().__post_init__()
     if self.num_labeled % self.num_classes:
-      raise ValueError(f"num_labeled={self.num_labeled} must be a multiple of num_classes={self.num_classes} "
-                       "(balanced per class)")
+      raise ValueError(
+        f"num_labeled={self.num_labeled} must be a multiple of num_classes={self.num_classes} (balanced per class)"
+      )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,8 +105,13 @@ class Method:
 
   def _make_d(self, rngs):
     shape = (self.config.image_size, self.config.image_size, self.config.channels)
-    return SSLMLPDiscriminator(in_shape=shape, num_outputs=self.num_outputs,
-                               input_noise_std=self.config.input_noise_std, remat=self.config.remat, rngs=rngs)
+    return SSLMLPDiscriminator(
+      in_shape=shape,
+      num_outputs=self.num_outputs,
+      input_noise_std=self.config.input_noise_std,
+      remat=self.config.remat,
+      rngs=rngs,
+    )
 
   def _make_g(self, rngs):
     shape = (self.config.image_size, self.config.image_size, self.config.channels)
@@ -133,8 +140,7 @@ class Method:
 
   def classify(self, d: ModelState, x: jax.Array, key=None, *, train: bool = False):
     """``(logits, features)`` of D; noise layers are active only with ``train=True``."""
-    (logits, features), _ = self.discriminator.apply(d.params, d.stats, x, train=train, key=key,
-                                                     return_features=True)
+    (logits, features), _ = self.discriminator.apply(d.params, d.stats, x, train=train, key=key, return_features=True)
     return logits, features
 
   # -- losses ------------------------------------------------------------------------------
@@ -144,19 +150,23 @@ class Method:
     k_l, k_u, k_f = jax.random.split(key, 3)
     logits_l, _ = self.classify(d, batch["labeled/image"], k_l, train=True)
     supervised = ssl_losses.supervised_loss(logits_l, batch["labeled/label"], head=self._head).mean()
-    metrics = {"d_supervised": supervised,
-               "train_labeled_accuracy": jnp.mean(ssl_losses.predict(logits_l, head=self._head)
-                                                  == batch["labeled/label"])}
+    metrics = {
+      "d_supervised": supervised,
+      "train_labeled_accuracy": jnp.mean(ssl_losses.predict(logits_l, head=self._head) == batch["labeled/label"]),
+    }
     total = c.supervised_weight * supervised
     if c.objective != "supervised":
       logits_u, _ = self.classify(d, batch["unlabeled/image"], k_u, train=True)
       logits_f, _ = self.classify(d, fake, k_f, train=True)
       if c.objective == "sgan":
-        unsupervised = (ssl_losses.unsupervised_real_loss(logits_u, head=self._head).mean()
-                        + ssl_losses.unsupervised_fake_loss(logits_f, head=self._head).mean())
+        unsupervised = (
+          ssl_losses.unsupervised_real_loss(logits_u, head=self._head).mean()
+          + ssl_losses.unsupervised_fake_loss(logits_f, head=self._head).mean()
+        )
       else:
         unsupervised = entropy_losses.catgan_discriminator_loss(
-            logits_u, logits_f, marginal_weight=c.catgan_marginal_weight)
+          logits_u, logits_f, marginal_weight=c.catgan_marginal_weight
+        )
       metrics["d_unsupervised"] = unsupervised
       total = total + c.unsupervised_weight * unsupervised
     metrics["d_loss"] = total
@@ -206,7 +216,8 @@ class Method:
     metrics.update(d_metrics)
     if self.config.objective != "supervised":
       grads, (g_stats, g_metrics) = jax.grad(self.g_loss, has_aux=True)(
-          g.params, g.stats, nets["D"], batch["unlabeled/image"], self.noise(k_zg, n), k_g)
+        g.params, g.stats, nets["D"], batch["unlabeled/image"], self.noise(k_zg, n), k_g
+      )
       nets["G"] = self.generator.update(g, grads, g_stats)
       metrics.update(g_metrics)
     return state.replace(step=state.step + 1, nets=nets), metrics
@@ -235,10 +246,12 @@ def streams(config: Config, source) -> ZippedBatches:
   labeled, unlabeled = semi_supervised_sources(source, num_labeled=config.num_labeled, seed=config.seed)
   transform = labelled_transform(image_size=config.image_size, channels=config.channels)
   common = dict(transform=transform, process_index=jax.process_index(), process_count=jax.process_count())
-  return ZippedBatches({
+  return ZippedBatches(
+    {
       "labeled": BatchLoader(labeled, global_batch_size=config.labeled_batch_size, seed=config.seed, **common),
       "unlabeled": BatchLoader(unlabeled, global_batch_size=config.batch_size, seed=config.seed + 1, **common),
-  })
+    }
+  )
 
 
 def evaluator(method: Method, images: np.ndarray, labels: np.ndarray, batch_size: int = 1000):
@@ -247,8 +260,9 @@ def evaluator(method: Method, images: np.ndarray, labels: np.ndarray, batch_size
   k = method.config.num_classes
 
   def eval_fn(state):
-    preds = np.concatenate([np.asarray(predict(state, images[i:i + batch_size]))
-                            for i in range(0, len(images), batch_size)])
+    preds = np.concatenate(
+      [np.asarray(predict(state, images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
+    )
     cluster_acc, _ = clustering_accuracy(preds, labels, num_clusters=k, num_classes=k)
     return {"test_accuracy": float(accuracy(preds, labels)), "test_clustering_accuracy": float(cluster_acc)}
 
@@ -260,13 +274,22 @@ def train(method: Method) -> TrainState:
   train_source, test_source = runner.labelled_sources(config, ("train", "test"))
   images, labels = runner.labelled_arrays(test_source, image_size=config.image_size, channels=config.channels)
   eval_fn = runner.once_per_step(evaluator(method, images, labels))
-  state = runner.train(config, init_fn=method.init_state, train_step=method.train_step,
-                       batches=streams(config, train_source), sample_fn=compiler.jit(method.sample), eval_fn=eval_fn)
+  state = runner.train(
+    config,
+    init_fn=method.init_state,
+    train_step=method.train_step,
+    batches=streams(config, train_source),
+    sample_fn=compiler.jit(method.sample),
+    eval_fn=eval_fn,
+  )
   result = eval_fn(state)
   path = runner.write_json(config, "eval.json", {"step": int(state.step), "test_images": len(labels), **result})
   if jax.process_index() == 0:
-    print(f"jaxgan: {config.objective} test accuracy {result['test_accuracy']:.4f}, clustering accuracy "
-          f"{result['test_clustering_accuracy']:.4f} ({len(labels)} test images) -> {path}", flush=True)
+    print(
+      f"jaxgan: {config.objective} test accuracy {result['test_accuracy']:.4f}, clustering accuracy "
+      f"{result['test_clustering_accuracy']:.4f} ({len(labels)} test images) -> {path}",
+      flush=True,
+    )
   return state
 
 

@@ -68,108 +68,144 @@ from jaxgan.data import single_image as single_image_lib
 from jaxgan.losses.adversarial import GP_NORMS, gradient_penalty
 from jaxgan.methods import runner
 from jaxgan.models import singan as models
-from jaxgan.train import compiler
-from jaxgan.train import optim
-from jaxgan.train import sharding
+from jaxgan.train import compiler, optim, sharding
 from jaxgan.train.checkpoint import Checkpointer, abstract_with_shardings
 from jaxgan.train.loop import fit
 from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, create_network
 
 IMAGE_SEARCH = ("singan_images",)  # --image=balloons
-PYRAMIDS = {"default": "the official training pyramid (adjust_scales2image)",
-            "sr": "the official super-resolution pyramid (adjust_scales2image_SR): min_size 18, "
-                  "factor sr_factor^(-1/k) close to (1/2)^(1/3)"}
-G_ADV_GRADS = {"official": "the last critic step's fake, differentiated once for all G steps",
-               "recompute": "G re-run at its current parameters in every G step"}
-SR_BASE_STEP = 2**(1 / 3)  # the official SR upscaling step before refitting to sr_factor
+PYRAMIDS = {
+  "default": "the official training pyramid (adjust_scales2image)",
+  "sr": "the official super-resolution pyramid (adjust_scales2image_SR): min_size 18, "
+  "factor sr_factor^(-1/k) close to (1/2)^(1/3)",
+}
+G_ADV_GRADS = {
+  "official": "the last critic step's fake, differentiated once for all G steps",
+  "recompute": "G re-run at its current parameters in every G step",
+}
+SR_BASE_STEP = 2 ** (1 / 3)  # the official SR upscaling step before refitting to sr_factor
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(TrainConfig, optim.adam_fields(learning_rate=None)):
-  image: str = field("", "The training image (PNG/JPEG; alpha is dropped, grey replicated): a file, or a "
-                     "name of SinGAN's shipped images (balloons, birds, ...).")
+  image: str = field(
+    "",
+    "The training image (PNG/JPEG; alpha is dropped, grey replicated): a file, or a "
+    "name of SinGAN's shipped images (balloons, birds, ...).",
+  )
   dataset: str = field("", "Not used by SinGAN: give the image with --image.")
   num_steps: int = field(2000, "Iterations per scale (the official niter).", check=POSITIVE)
   batch_size: int = field(1, "SinGAN learns from one image: must be 1.", check=(lambda v: v == 1, "must be 1"))
-  checkpoint_every: int = field(500, "Checkpoint every N iterations within a scale (and at its end).",
-                                check=NON_NEGATIVE, run_only=True)
-  sample_every: int = field(500, "Sample grid every N iterations within a scale (and at its end).",
-                            check=NON_NEGATIVE, run_only=True)
-  eval_every: int = field(500, "Reconstruction RMSE every N iterations (and at the end).",
-                          check=NON_NEGATIVE, run_only=True)
-  num_devices: int = field(1, "SinGAN trains on one device.", check=(lambda v: v == 1, "must be 1"),
-                           run_only=True)
+  checkpoint_every: int = field(
+    500, "Checkpoint every N iterations within a scale (and at its end).", check=NON_NEGATIVE, run_only=True
+  )
+  sample_every: int = field(
+    500, "Sample grid every N iterations within a scale (and at its end).", check=NON_NEGATIVE, run_only=True
+  )
+  eval_every: int = field(
+    500, "Reconstruction RMSE every N iterations (and at the end).", check=NON_NEGATIVE, run_only=True
+  )
+  num_devices: int = field(1, "SinGAN trains on one device.", check=(lambda v: v == 1, "must be 1"), run_only=True)
   # Pyramid.
   pyramid: str = field("default", "Pyramid rule.", choices=PYRAMIDS)
   max_size: int = field(single_image_lib.MAX_SIZE, "Longest image side at the finest scale.", check=POSITIVE)
-  min_size: int = field(0, "Shortest side at the coarsest scale; 0: the pyramid's official value "
-                        "(25, or 18 with --pyramid=sr).", check=NON_NEGATIVE)
-  scale_factor: float = field(single_image_lib.SCALE_FACTOR, "Initial scale factor; refitted per image.",
-                              check=(lambda v: 0 < v < 1, "must be in (0, 1)"))
-  sr_factor: float = field(4.0, "Super-resolution factor (--pyramid=sr trains for it; --mode=sr).",
-                           check=(lambda v: v > 1, "must be > 1"))
+  min_size: int = field(
+    0,
+    "Shortest side at the coarsest scale; 0: the pyramid's official value (25, or 18 with --pyramid=sr).",
+    check=NON_NEGATIVE,
+  )
+  scale_factor: float = field(
+    single_image_lib.SCALE_FACTOR,
+    "Initial scale factor; refitted per image.",
+    check=(lambda v: 0 < v < 1, "must be in (0, 1)"),
+  )
+  sr_factor: float = field(
+    4.0, "Super-resolution factor (--pyramid=sr trains for it; --mode=sr).", check=(lambda v: v > 1, "must be > 1")
+  )
   # Networks and optimisation.
   nfc: int = field(models.NFC, "Channels at the coarsest scales (x2 every 4 scales, <= 128).", check=POSITIVE)
   min_nfc: int = field(models.MIN_NFC, "Minimum channels of the body layers.", check=POSITIVE)
   lr_g: float = field(5e-4, "Generator learning rate.", check=POSITIVE)
   lr_d: float = field(5e-4, "Critic learning rate.", check=POSITIVE)
-  lr_milestone: int = field(1600, "Iteration at which the learning rates are multiplied by lr_gamma.",
-                            check=NON_NEGATIVE)
+  lr_milestone: int = field(
+    1600, "Iteration at which the learning rates are multiplied by lr_gamma.", check=NON_NEGATIVE
+  )
   lr_gamma: float = field(0.1, "Learning-rate factor at lr_milestone.", check=POSITIVE)
   d_steps: int = field(3, "Critic steps per iteration.", check=POSITIVE)
   g_steps: int = field(3, "Generator steps per iteration.", check=POSITIVE)
   gp_weight: float = field(0.1, "WGAN-GP weight (the official lambda_grad).", check=NON_NEGATIVE)
-  gp_norm: str = field("pixel", "Gradient-penalty norm: 'pixel' (official code) or 'example' (WGAN-GP).",
-                       choices={k: k for k in GP_NORMS})
+  gp_norm: str = field(
+    "pixel", "Gradient-penalty norm: 'pixel' (official code) or 'example' (WGAN-GP).", choices={k: k for k in GP_NORMS}
+  )
   g_adv_grad: str = field("official", "Adversarial gradient of the G steps.", choices=G_ADV_GRADS)
   alpha: float = field(10.0, "Reconstruction loss weight (100 for super-resolution).", check=NON_NEGATIVE)
-  noise_amp: float = field(0.1, "Noise amplitude per scale, times the RMSE of the reconstruction.",
-                           check=NON_NEGATIVE)
+  noise_amp: float = field(0.1, "Noise amplitude per scale, times the RMSE of the reconstruction.", check=NON_NEGATIVE)
   # Applications (--mode=random_samples, sr, paint2image, editing, harmonization, animation).
   num_samples: int = field(8, "Random samples to write.", check=POSITIVE, run_only=True)
-  gen_start_scale: int = field(0, "Random samples: scales below this follow the reconstruction "
-                               "(the official gen_start_scale).", check=NON_NEGATIVE, run_only=True)
+  gen_start_scale: int = field(
+    0,
+    "Random samples: scales below this follow the reconstruction (the official gen_start_scale).",
+    check=NON_NEGATIVE,
+    run_only=True,
+  )
   scale_h: float = field(1.0, "Random samples: width factor of the output.", check=POSITIVE, run_only=True)
   scale_v: float = field(1.0, "Random samples: height factor of the output.", check=POSITIVE, run_only=True)
-  ref_image: str = field("", "paint2image / editing / harmonization: the painting, edited or "
-                         "pasted image (a file, or a name of SinGAN's shipped inputs: "
-                         "starry_night_naive).", run_only=True)
-  mask: str = field("", "editing / harmonization: the mask of the edited region (white = edited; "
-                    "RGB, RGBA, grey or JPEG; a file or a name: starry_night_naive_mask).", run_only=True)
-  inject_scale: int = field(1, "paint2image / editing / harmonization: scale at which the image "
-                            "is injected (>= 1).", check=POSITIVE, run_only=True)
-  quantize: bool = field(False, "paint2image: quantise the painting to the image's palette (k-means).",
-                         run_only=True)
-  quantize_colors: int = field(5, "paint2image: colours of the k-means palette.", check=POSITIVE,
-                               run_only=True)
-  anim_start_scale: int = field(2, "animation: scales below this follow the reconstruction.",
-                                check=NON_NEGATIVE, run_only=True)
-  anim_alpha: float = field(0.1, "animation: pull towards z* in the random walk.", check=PROBABILITY,
-                            run_only=True)
+  ref_image: str = field(
+    "",
+    "paint2image / editing / harmonization: the painting, edited or "
+    "pasted image (a file, or a name of SinGAN's shipped inputs: "
+    "starry_night_naive).",
+    run_only=True,
+  )
+  mask: str = field(
+    "",
+    "editing / harmonization: the mask of the edited region (white = edited; "
+    "RGB, RGBA, grey or JPEG; a file or a name: starry_night_naive_mask).",
+    run_only=True,
+  )
+  inject_scale: int = field(
+    1,
+    "paint2image / editing / harmonization: scale at which the image is injected (>= 1).",
+    check=POSITIVE,
+    run_only=True,
+  )
+  quantize: bool = field(False, "paint2image: quantise the painting to the image's palette (k-means).", run_only=True)
+  quantize_colors: int = field(5, "paint2image: colours of the k-means palette.", check=POSITIVE, run_only=True)
+  anim_start_scale: int = field(
+    2, "animation: scales below this follow the reconstruction.", check=NON_NEGATIVE, run_only=True
+  )
+  anim_alpha: float = field(0.1, "animation: pull towards z* in the random walk.", check=PROBABILITY, run_only=True)
   anim_beta: float = field(0.9, "animation: momentum of the random walk.", check=PROBABILITY, run_only=True)
   anim_frames: int = field(100, "animation: frames.", check=POSITIVE, run_only=True)
   anim_fps: int = field(10, "animation: frames per second.", check=POSITIVE, run_only=True)
-  anim_format: str = field("gif", "animation: 'gif' or 'mp4' (mp4 needs imageio-ffmpeg).",
-                           choices={"gif": "GIF", "mp4": "MP4"}, run_only=True)
+  anim_format: str = field(
+    "gif", "animation: 'gif' or 'mp4' (mp4 needs imageio-ffmpeg).", choices={"gif": "GIF", "mp4": "MP4"}, run_only=True
+  )
 
   def __post_init__(self):
     super().__post_init__()
     if self.dataset:
       raise ValueError(f"--dataset={self.dataset!r}: SinGAN learns from one image, give it with --image")
     if self.time_budget_minutes:
-      raise ValueError(f"--time_budget_minutes={self.time_budget_minutes:g}: not supported by SinGAN (a pyramid "
-                       "stopped part-way is not a model); use --num_steps or fewer scales (--min_size/--max_size)")
+      raise ValueError(
+        f"--time_budget_minutes={self.time_budget_minutes:g}: not supported by SinGAN (a pyramid "
+        "stopped part-way is not a model); use --num_steps or fewer scales (--min_size/--max_size)"
+      )
     if self.min_nfc > self.nfc:
       raise ValueError(f"min_nfc={self.min_nfc} must be <= nfc={self.nfc}")
 
   def pyramid_for(self, h: int, w: int) -> single_image_lib.PyramidSpec:
     if self.pyramid == "sr":
-      return single_image_lib.sr_pyramid_spec(h, w, max_size=self.max_size,
-                                              min_size=self.min_size or single_image_lib.SR_MIN_SIZE,
-                                              scale_factor=sr_step(self.sr_factor)[0])
-    return single_image_lib.pyramid_spec(h, w, max_size=self.max_size,
-                                         min_size=self.min_size or single_image_lib.MIN_SIZE,
-                                         scale_factor=self.scale_factor)
+      return single_image_lib.sr_pyramid_spec(
+        h,
+        w,
+        max_size=self.max_size,
+        min_size=self.min_size or single_image_lib.SR_MIN_SIZE,
+        scale_factor=sr_step(self.sr_factor)[0],
+      )
+    return single_image_lib.pyramid_spec(
+      h, w, max_size=self.max_size, min_size=self.min_size or single_image_lib.MIN_SIZE, scale_factor=self.scale_factor
+    )
 
 
 def sr_step(sr_factor: float) -> tuple[float, int]:
@@ -179,7 +215,7 @@ def sr_step(sr_factor: float) -> tuple[float, int]:
   upscaling by ``sr_factor^(1/k)``; the pyramid is trained with the factor ``sr_factor^(-1/k)``.
   """
   iterations = max(1, round(math.log(sr_factor) / math.log(SR_BASE_STEP)))
-  return sr_factor**(-1 / iterations), iterations
+  return sr_factor ** (-1 / iterations), iterations
 
 
 def _adam(config: Config, lr: float, steps_per_iteration: int) -> optax.GradientTransformation:
@@ -188,12 +224,12 @@ def _adam(config: Config, lr: float, steps_per_iteration: int) -> optax.Gradient
   The official MultiStepLR counts iterations; Adam's count here counts updates, of which
   each iteration makes ``steps_per_iteration``.
   """
+
   def schedule(count):
     iteration = count // steps_per_iteration
     return jnp.where(iteration >= config.lr_milestone, lr * config.lr_gamma, lr)
 
-  return optax.chain(optax.scale_by_adam(b1=config.beta1, b2=config.beta2),
-                     optax.scale_by_learning_rate(schedule))
+  return optax.chain(optax.scale_by_adam(b1=config.beta1, b2=config.beta2), optax.scale_by_learning_rate(schedule))
 
 
 def pad(x: jax.Array) -> jax.Array:
@@ -241,8 +277,8 @@ class ScaleNet:
 
 class SinGAN:
   """The static half of SinGAN for one image's pyramid: networks, optimisers, steps."""
-  consts = None  # what the step reads but never trains (fit's consts): none here
 
+  consts = None  # what the step reads but never trains (fit's consts): none here
 
   def __init__(self, config: Config, spec: single_image_lib.PyramidSpec):
     self.config = config
@@ -257,20 +293,22 @@ class SinGAN:
     return models.channels_at_scale(n, nfc=self.config.nfc, min_nfc=self.config.min_nfc)
 
   def make_g(self, n: int):
-    return models.generator_at_scale(n, nfc=self.config.nfc, min_nfc=self.config.min_nfc,
-                                     remat=self.config.remat)
+    return models.generator_at_scale(n, nfc=self.config.nfc, min_nfc=self.config.min_nfc, remat=self.config.remat)
 
   def make_d(self, n: int):
-    return models.discriminator_at_scale(n, nfc=self.config.nfc, min_nfc=self.config.min_nfc,
-                                         remat=self.config.remat)
+    return models.discriminator_at_scale(n, nfc=self.config.nfc, min_nfc=self.config.min_nfc, remat=self.config.remat)
 
-  @functools.cache
+  @functools.cache  # noqa: B019 -- one SinGAN per run, a few scales: nothing to leak
   def generator(self, n: int) -> Network:
-    return abstract_network(lambda rngs: self.make_g(n)(rngs=rngs), self.tx_g, compute_dtype=self.config.compute_dtype())
+    return abstract_network(
+      lambda rngs: self.make_g(n)(rngs=rngs), self.tx_g, compute_dtype=self.config.compute_dtype()
+    )
 
-  @functools.cache
+  @functools.cache  # noqa: B019 -- as generator
   def discriminator(self, n: int) -> Network:
-    return abstract_network(lambda rngs: self.make_d(n)(rngs=rngs), self.tx_d, compute_dtype=self.config.compute_dtype())
+    return abstract_network(
+      lambda rngs: self.make_d(n)(rngs=rngs), self.tx_d, compute_dtype=self.config.compute_dtype()
+    )
 
   def shape(self, n: int) -> tuple[int, int]:
     return self.spec.shapes[n]
@@ -282,11 +320,13 @@ class SinGAN:
   # -- the coarser scales -------------------------------------------------------------------
   def frozen_nets(self, extra: dict) -> list[ScaleNet]:
     """The finished scales of a state (``extra['frozen']`` and amplitudes)."""
-    return [ScaleNet(self.generator(k), f["params"], f["stats"], extra["amps"][k])
-            for k, f in enumerate(extra["frozen"])]
+    return [
+      ScaleNet(self.generator(k), f["params"], f["stats"], extra["amps"][k]) for k, f in enumerate(extra["frozen"])
+    ]
 
-  def draw(self, nets: list[ScaleNet], noises: list[jax.Array], shapes: list[tuple[int, int]],
-           start: jax.Array) -> jax.Array:
+  def draw(
+    self, nets: list[ScaleNet], noises: list[jax.Array], shapes: list[tuple[int, int]], start: jax.Array
+  ) -> jax.Array:
     """Run ``nets`` coarse to fine from ``start``; each output is upsampled to the next shape.
 
     ``shapes[k]`` is scale k's size; returns the input of scale ``len(nets)`` (size
@@ -299,7 +339,7 @@ class SinGAN:
 
   def random_prev(self, extra: dict, n: int, key: jax.Array) -> jax.Array:
     """A random image from the scales below ``n`` at scale n's size (the official 'rand')."""
-    shapes = list(self.spec.shapes[:n + 1])
+    shapes = list(self.spec.shapes[: n + 1])
     keys = jax.random.split(key, max(n, 1))
     zs = [noise(keys[k], shapes[k], coarsest=k == 0) for k in range(n)]
     start = jnp.zeros((1, *shapes[0], 3))
@@ -307,7 +347,7 @@ class SinGAN:
 
   def reconstruction_prev(self, extra: dict, n: int) -> jax.Array:
     """Scale n's input on the reconstruction path (z* at the coarsest scale, zeros above)."""
-    shapes = list(self.spec.shapes[:n + 1])
+    shapes = list(self.spec.shapes[: n + 1])
     zs = [extra["z_opt"]] + [jnp.zeros((1, *shapes[k], 3)) for k in range(1, n)]
     return self.draw(self.frozen_nets(extra), zs[:n], shapes, jnp.zeros((1, *shapes[0], 3)))
 
@@ -321,8 +361,7 @@ class SinGAN:
     _, d = create_network(lambda rngs: self.make_d(n)(rngs=rngs), self.tx_d, k_d)
     if n == 0:
       z_opt = noise(k_z, self.shape(0), coarsest=True)
-      extra = {"frozen": [], "amps": jnp.ones((1,)), "z_opt": z_opt,
-               "rec_prev": jnp.zeros((1, *self.shape(0), 3))}
+      extra = {"frozen": [], "amps": jnp.ones((1,)), "z_opt": z_opt, "rec_prev": jnp.zeros((1, *self.shape(0), 3))}
       return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets={"G": g, "D": d}, extra=extra)
     pg, pd = previous.nets["G"], previous.nets["D"]
     if self.widths(n) == self.widths(n - 1):  # the official warm start from the previous scale
@@ -384,7 +423,8 @@ class SinGAN:
         fake, pullback, g_stats = jax.vjp(forward, g.params, has_aux=True)
         g = g.replace(stats=g_stats)
         d_grads, (d_stats, d_metrics) = jax.grad(self.d_loss, has_aux=True)(
-            d.params, d.stats, n, real, jax.lax.stop_gradient(fake), keys[2 + 2 * j])
+          d.params, d.stats, n, real, jax.lax.stop_gradient(fake), keys[2 + 2 * j]
+        )
         d = disc.update(d, d_grads, d_stats)
 
       def adversarial(fake_image):
@@ -395,13 +435,20 @@ class SinGAN:
       (adv_grads,) = pullback(fake_grad)
       for _ in range(config.g_steps):
         if config.g_adv_grad == "recompute":
+
           def adv_loss(params, z_in=z_in, prev=prev, stats=g.stats):
             return adversarial(gen.apply(params, stats, z_in, pad(prev), train=True)[0])
+
           g_adv, adv_grads = jax.value_and_grad(adv_loss)(g.params)
         rec_grads, (g_stats, rec) = jax.grad(self.rec_loss, has_aux=True)(g.params, g.stats, n, extra, real)
         g = gen.update(g, jax.tree.map(jnp.add, adv_grads, rec_grads), g_stats)
-      metrics = {**d_metrics, "g_adv": g_adv, "rec_mse": rec, "noise_amp": amp,
-                 "lr_g": jnp.where(state.step >= config.lr_milestone, config.lr_g * config.lr_gamma, config.lr_g)}
+      metrics = {
+        **d_metrics,
+        "g_adv": g_adv,
+        "rec_mse": rec,
+        "noise_amp": amp,
+        "lr_g": jnp.where(state.step >= config.lr_milestone, config.lr_g * config.lr_gamma, config.lr_g),
+      }
       return state.replace(step=state.step + 1, nets={"G": g, "D": d}), metrics
 
     return train_step
@@ -410,8 +457,7 @@ class SinGAN:
   def scale_nets(self, state: TrainState, n: int) -> list[ScaleNet]:
     """All scales up to ``n`` of a scale-``n`` state (G of scale n with its running statistics)."""
     g = state.nets["G"]
-    return self.frozen_nets(state.extra) + [ScaleNet(self.generator(n), g.params, g.stats,
-                                                     state.extra["amps"][n])]
+    return self.frozen_nets(state.extra) + [ScaleNet(self.generator(n), g.params, g.stats, state.extra["amps"][n])]
 
   def reconstruct(self, state: TrainState, n: int) -> jax.Array:
     """Scale n's reconstruction of the image (running statistics)."""
@@ -422,7 +468,7 @@ class SinGAN:
   def sample(self, state: TrainState, n: int, key: jax.Array, num: int) -> jax.Array:
     """``num`` random images at scale n (noise at every scale)."""
     nets = self.scale_nets(state, n)
-    shapes = list(self.spec.shapes[:n + 1])
+    shapes = list(self.spec.shapes[: n + 1])
 
     def one(k):
       ks = jax.random.split(k, n + 1)
@@ -463,8 +509,7 @@ def check_image(config: Config) -> str:
 def load_reals(config: Config) -> tuple[single_image_lib.PyramidSpec, list[np.ndarray]]:
   """The image (through the tfds layer) and its pyramid, coarsest first, in [-1, 1]."""
   path = check_image(config)
-  image = runner.built_by_process0_first(
-      lambda: single_image_lib.single_image_source(path, config.resolved_data_dir()))
+  image = runner.built_by_process0_first(lambda: single_image_lib.single_image_source(path, config.resolved_data_dir()))
   spec = config.pyramid_for(*image.shape[:2])
   return spec, single_image_lib.build_pyramid(single_image_lib.to_model_range(image), spec)
 
@@ -488,8 +533,12 @@ def train_scales(config: Config, *, progress: bool = True) -> tuple[SinGAN, Trai
   if os.path.exists(report_path):
     with open(report_path) as f:
       report = json.load(f)
-  report.update(image=os.path.abspath(image_path), shapes=[list(s) for s in spec.shapes],
-                scale_factor=spec.scale_factor, scale1=spec.scale1)
+  report.update(
+    image=os.path.abspath(image_path),
+    shapes=[list(s) for s in spec.shapes],
+    scale_factor=spec.scale_factor,
+    scale1=spec.scale1,
+  )
   per_scale = {int(k): v for k, v in report.get("scales", {}).items()}
   state = None
   for n in range(spec.num_scales):
@@ -497,22 +546,31 @@ def train_scales(config: Config, *, progress: bool = True) -> tuple[SinGAN, Trai
     previous = state
     init_fn = functools.partial(method.init_state, n=n, real=real, previous=previous)
     directory = scale_dir(workdir, n)
-    eval_fn = runner.once_per_step(lambda s, n=n, real=real: {
-        "rec_rmse": float(jnp.sqrt(jnp.mean(jnp.square(method.reconstruct_jit(s, n) - real))))})
+    eval_fn = runner.once_per_step(
+      lambda s, n=n, real=real: {"rec_rmse": float(jnp.sqrt(jnp.mean(jnp.square(method.reconstruct_jit(s, n) - real))))}
+    )
     sample_fn = lambda s, n=n: method.sample_jit(s, n, jax.random.PRNGKey(config.seed), 4)
     started = time.perf_counter()
     done_before = _finished_step(directory) == config.num_steps
-    state = fit(workdir=directory, init_fn=init_fn, train_step=method.make_train_step(n),
-                batches=_SameImage(reals[n]),
-                options=runner.loop_options(config, progress=progress, restore_step=False),
-                key=_scale_key(config, n), sample_fn=sample_fn, eval_fn=eval_fn, mesh=mesh,
-                on_restored=lambda _: runner.record_config(config))
+    state = fit(
+      workdir=directory,
+      init_fn=init_fn,
+      train_step=method.make_train_step(n),
+      batches=_SameImage(reals[n]),
+      options=runner.loop_options(config, progress=progress, restore_step=False),
+      key=_scale_key(config, n),
+      sample_fn=sample_fn,
+      eval_fn=eval_fn,
+      mesh=mesh,
+      on_restored=lambda _: runner.record_config(config),
+    )
     if not done_before or n not in per_scale:
       entry = per_scale.get(n, {"seconds": 0.0})
       if not done_before:
         entry["seconds"] = entry.get("seconds", 0.0) + time.perf_counter() - started
-      entry.update(shape=list(spec.shapes[n]), nfc=method.widths(n)[0],
-                   noise_amp=float(state.extra["amps"][n]), **eval_fn(state))
+      entry.update(
+        shape=list(spec.shapes[n]), nfc=method.widths(n)[0], noise_amp=float(state.extra["amps"][n]), **eval_fn(state)
+      )
       per_scale[n] = entry
       report["scales"] = {str(k): v for k, v in sorted(per_scale.items())}
       report["total_seconds"] = sum(v["seconds"] for v in per_scale.values())
@@ -556,8 +614,8 @@ def restore_scales(config: Config) -> tuple[SinGAN, TrainState, list[np.ndarray]
   runner.require_trained(config, done, per_scale * spec.num_scales, detail=detail)
   _, reals = load_reals(config)
   if top < spec.stop_scale:
-    spec = dataclasses.replace(spec, stop_scale=top, shapes=spec.shapes[:top + 1])
-    reals = reals[:top + 1]
+    spec = dataclasses.replace(spec, stop_scale=top, shapes=spec.shapes[: top + 1])
+    reals = reals[: top + 1]
   method = SinGAN(config, spec)
   mesh = sharding.make_mesh(1)
   state = None
@@ -583,6 +641,9 @@ def train(config: Config) -> TrainState:
   finest = method.spec.num_scales - 1
   grid = visualize.make_grid(np.asarray(method.sample_jit(state, finest, jax.random.PRNGKey(config.seed), 4)))
   visualize.save_png(os.path.join(os.path.abspath(config.workdir), "samples_finest.png"), grid)
-  print(f"jaxgan: SinGAN trained {method.spec.num_scales} scales in {os.path.abspath(config.workdir)} "
-        "(scales.json: time, noise amplitude and reconstruction RMSE per scale)", flush=True)
+  print(
+    f"jaxgan: SinGAN trained {method.spec.num_scales} scales in {os.path.abspath(config.workdir)} "
+    "(scales.json: time, noise amplitude and reconstruction RMSE per scale)",
+    flush=True,
+  )
   return state

@@ -101,6 +101,7 @@ def blend_mask(mask: np.ndarray, *, radius: int, sigma: float = MASK_BLUR_SIGMA)
   """The official ``dilate_mask``: dilate by a disk, Gaussian blur, rescale to [0, 1]: ``[h, w, 1]``."""
   from scipy import ndimage  # pylint: disable=import-outside-toplevel
   from skimage import filters, morphology  # pylint: disable=import-outside-toplevel
+
   if not mask.any():
     raise ValueError("the mask is empty: no pixel has a first channel >= 128")
   # skimage's binary_dilation is deprecated (removed in 0.28); with a symmetric disk scipy's is the same.
@@ -124,14 +125,20 @@ def injected_input(method: singan.SinGAN, ref: np.ndarray, n: int) -> jax.Array:
   input clip, the upsampled image through its clamp.
   """
   spec = method.spec
-  down = imresize(ref, spec.scale_factor**(spec.stop_scale - n + 1))
-  down = down[:spec.shapes[n - 1][0], :spec.shapes[n - 1][1]]
+  down = imresize(ref, spec.scale_factor ** (spec.stop_scale - n + 1))
+  down = down[: spec.shapes[n - 1][0], : spec.shapes[n - 1][1]]
   return singan.upsample(jnp.asarray(down[None]), method.up_factor, spec.shapes[n])
 
 
-def generate_from(method: singan.SinGAN, state, n: int, start: jax.Array, key: jax.Array,
-                  shapes: list[tuple[int, int]] | None = None,
-                  fixed_below: int = 0) -> jax.Array:
+def generate_from(
+  method: singan.SinGAN,
+  state,
+  n: int,
+  start: jax.Array,
+  key: jax.Array,
+  shapes: list[tuple[int, int]] | None = None,
+  fixed_below: int = 0,
+) -> jax.Array:
   """Run scales ``n..`` from ``start`` (scale n's input) with fresh noise; returns the output.
 
   Scales below ``fixed_below`` use the reconstruction noise (z* at 0, zeros above).
@@ -158,45 +165,50 @@ def random_samples(config: singan.Config) -> list[str]:
   top = method.spec.num_scales - 1
   if config.gen_start_scale > top:
     raise ValueError(f"--gen_start_scale={config.gen_start_scale} must be <= {top}")
-  shapes = [(max(1, round(h * config.scale_v)), max(1, round(w * config.scale_h)))
-            for h, w in method.spec.shapes]
+  shapes = [(max(1, round(h * config.scale_v)), max(1, round(w * config.scale_h))) for h, w in method.spec.shapes]
   if (config.scale_h, config.scale_v) != (1.0, 1.0) and config.gen_start_scale:
-    raise ValueError("--gen_start_scale needs --scale_h=1 --scale_v=1 (the reconstruction path has "
-                     "the training image's size)")
-  run = compiler.jit(lambda s, k: generate_from(method, s, 0, jnp.zeros((1, *shapes[0], 3)), k, shapes,
-                                           fixed_below=config.gen_start_scale))
+    raise ValueError(
+      "--gen_start_scale needs --scale_h=1 --scale_v=1 (the reconstruction path has the training image's size)"
+    )
+  run = compiler.jit(
+    lambda s, k: generate_from(
+      method, s, 0, jnp.zeros((1, *shapes[0], 3)), k, shapes, fixed_below=config.gen_start_scale
+    )
+  )
   folder = f"gen_start_scale={config.gen_start_scale}_scale_h={config.scale_h:g}_scale_v={config.scale_v:g}"
   paths = []
   for i in range(config.num_samples):
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), i)
-    paths.append(_save(_out_path(config, "random_samples", f"{folder}/seed={config.seed}_{i:03d}.png"),
-                       run(state, key)[0]))
+    paths.append(
+      _save(_out_path(config, "random_samples", f"{folder}/seed={config.seed}_{i:03d}.png"), run(state, key)[0])
+    )
   print(f"jaxgan: {len(paths)} samples in {os.path.dirname(paths[0])}")
   return paths
 
 
-def super_resolve(method: singan.SinGAN, state, image: jax.Array, sr_factor: float, key: jax.Array
-                  ) -> jax.Array:
+def super_resolve(method: singan.SinGAN, state, image: jax.Array, sr_factor: float, key: jax.Array) -> jax.Array:
   """The official SR: ``k`` rounds of (bicubic x sr_factor^(1/k), clamped; finest G with its noise)."""
   _, iterations = singan.sr_step(sr_factor)
-  step = sr_factor**(1 / iterations)
+  step = sr_factor ** (1 / iterations)
   finest = method.scale_nets(state, method.spec.num_scales - 1)[-1]
   x = image
   for k in jax.random.split(key, iterations):
     x = imresize_clamped(jnp.clip(x, -1, 1), step)
     x = finest(singan.noise(k, x.shape[1:3], coarsest=False), x)
   h, w = image.shape[1:3]
-  return x[:, :int(sr_factor * h), :int(sr_factor * w)]
+  return x[:, : int(sr_factor * h), : int(sr_factor * w)]
 
 
 def sr(config: singan.Config) -> str:
   if config.pyramid != "sr":
-    raise ValueError("--mode=sr needs a pyramid trained with --pyramid=sr --alpha=100 "
-                     "(see experiments/flags/singan_sr.flags)")
+    raise ValueError(
+      "--mode=sr needs a pyramid trained with --pyramid=sr --alpha=100 (see experiments/flags/singan_sr.flags)"
+    )
   method, state, reals = trained(config)
   key = jax.random.PRNGKey(config.seed)
   out = compiler.jit(lambda s, x, k: super_resolve(method, s, x, config.sr_factor, k))(
-      state, jnp.asarray(reals[-1][None]), key)
+    state, jnp.asarray(reals[-1][None]), key
+  )
   path = _save(_out_path(config, "sr", f"sr_factor={config.sr_factor:g}_seed={config.seed}.png"), out[0])
   print(f"jaxgan: x{config.sr_factor:g} super-resolution of {config.image} in {path}")
   return path
@@ -205,6 +217,7 @@ def sr(config: singan.Config) -> str:
 def quantize_to_palette(ref: np.ndarray, real: np.ndarray, colors: int, seed: int = 0) -> np.ndarray:
   """Each pixel of ``ref`` replaced by the nearest of the k-means colours of ``real`` (official quant)."""
   from sklearn.cluster import KMeans  # pylint: disable=import-outside-toplevel
+
   km = KMeans(n_clusters=colors, random_state=seed, n_init=10).fit(real.reshape(-1, 3))
   centres = km.cluster_centers_.astype(np.float32)
   d = ((ref.reshape(-1, 1, 3) - centres[None]) ** 2).sum(-1)
@@ -286,8 +299,10 @@ def animation(config: singan.Config) -> str:
   key = jax.random.PRNGKey(config.seed)
   frames = np.asarray(compiler.jit(lambda s, k: animation_frames(method, s, config, k))(state, key))
   frames = images_lib.to_uint8(np.clip(frames, -1, 1))
-  name = (f"start_scale={config.anim_start_scale}_alpha={config.anim_alpha:g}_beta={config.anim_beta:g}"
-          f"_seed={config.seed}.{config.anim_format}")
+  name = (
+    f"start_scale={config.anim_start_scale}_alpha={config.anim_alpha:g}_beta={config.anim_beta:g}"
+    f"_seed={config.seed}.{config.anim_format}"
+  )
   path = _out_path(config, "animation", name)
   os.makedirs(os.path.dirname(path), exist_ok=True)
   write_video(path, frames, fps=config.anim_fps)
@@ -306,18 +321,27 @@ def write_video(path: str, frames: np.ndarray, *, fps: int) -> None:
 def _write_frames(tmp: str, frames: np.ndarray, *, fps: int) -> None:
   if tmp.endswith(".gif"):
     images = [Image.fromarray(f) for f in frames]
-    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
-                   duration=max(1, round(1000 / fps)), loop=0)
+    images[0].save(
+      tmp, format="GIF", save_all=True, append_images=images[1:], duration=max(1, round(1000 / fps)), loop=0
+    )
   else:
     try:
       import imageio.v2 as imageio  # pylint: disable=import-outside-toplevel
       import imageio_ffmpeg  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
     except ImportError as e:
-      raise ValueError("--anim_format=mp4 needs imageio and imageio-ffmpeg "
-                       "(pip install imageio imageio-ffmpeg); or use --anim_format=gif") from e
-    even = frames[:, :frames.shape[1] // 2 * 2, :frames.shape[2] // 2 * 2]  # H.264 wants even sides
+      raise ValueError(
+        "--anim_format=mp4 needs imageio and imageio-ffmpeg "
+        "(pip install imageio imageio-ffmpeg); or use --anim_format=gif"
+      ) from e
+    even = frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2]  # H.264 wants even sides
     imageio.mimsave(tmp, list(even), format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1)
 
 
-MODES = {"random_samples": random_samples, "sr": sr, "paint2image": paint2image, "editing": editing,
-         "harmonization": harmonization, "animation": animation}
+MODES = {
+  "random_samples": random_samples,
+  "sr": sr,
+  "paint2image": paint2image,
+  "editing": editing,
+  "harmonization": harmonization,
+  "animation": animation,
+}

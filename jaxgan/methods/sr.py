@@ -106,77 +106,119 @@ JOHNSON_BLOCKS = 4  # Johnson et al.'s supplementary, SR networks
 
 
 def _srresnet(config: Config, rngs):
-  return SRResNet(scale=config.scale, channels=config.channels, n_blocks=config.generator_blocks,
-                  prelu_per_channel=config.prelu_per_channel, remat=config.remat, rngs=rngs)
+  return SRResNet(
+    scale=config.scale,
+    channels=config.channels,
+    n_blocks=config.generator_blocks,
+    prelu_per_channel=config.prelu_per_channel,
+    remat=config.remat,
+    rngs=rngs,
+  )
 
 
 def _johnson(config: Config, rngs):
-  return johnson_sr(config.scale, channels=config.channels, n_blocks=config.generator_blocks,
-                    remat=config.remat, rngs=rngs)
+  return johnson_sr(
+    config.scale, channels=config.channels, n_blocks=config.generator_blocks, remat=config.remat, rngs=rngs
+  )
 
 
 GENERATORS = {"srresnet": _srresnet, "johnson": _johnson}
 DEFAULT_BLOCKS = {"srresnet": SRRESNET_BLOCKS, "johnson": JOHNSON_BLOCKS}
 LOSSES = {
-    "mse": "pixel MSE on [-1, 1] images (SRResNet, Ledig et al. 2017)",
-    "vgg": "VGG16 feature reconstruction (Johnson et al. 2016)",
-    "srgan": "VGG content loss + adversarial_weight * non-saturating GAN loss (SRGAN)",
+  "mse": "pixel MSE on [-1, 1] images (SRResNet, Ledig et al. 2017)",
+  "vgg": "VGG16 feature reconstruction (Johnson et al. 2016)",
+  "srgan": "VGG content loss + adversarial_weight * non-saturating GAN loss (SRGAN)",
 }
 DEFAULT_CONTENT_LAYERS = {"vgg": "relu2_2", "srgan": "relu4_3"}
 POWER_OF_TWO = (lambda v: v >= 2 and not v & (v - 1), "must be a power of 2 (2, 4, 8, ...)")
-CONTENT_LAYERS = (lambda v: v == "" or v in LAYER_NAMES[VGG_DEPTH],
-                  f"must be '' (the loss's default) or a VGG16 layer: {', '.join(LAYER_NAMES[VGG_DEPTH])}")
+CONTENT_LAYERS = (
+  lambda v: v == "" or v in LAYER_NAMES[VGG_DEPTH],
+  f"must be '' (the loss's default) or a VGG16 layer: {', '.join(LAYER_NAMES[VGG_DEPTH])}",
+)
 # Fields that decide G's parameter shapes: --init_from needs the same ones.
 GENERATOR_FIELDS = ("generator", "scale", "channels", "generator_blocks", "prelu_per_channel")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(TrainConfig, optim.adam_fields(learning_rate=1e-4, beta1=0.9, learning_rate_help=(
-    "Adam learning rate of G (and D) (paper: 1e-4; beta1 0.9)."))):
-  dataset: str = field("", "Folder of HR training images or a registered name such as bsd68 (required "
-                       "for --mode=train; random --crop_size crops, LR by MATLAB bicubic downscaling).")
-  generator: str = field("srresnet", "srresnet (Ledig et al.) or johnson (Johnson et al.'s "
-                         "johnson_sr_x<scale>).", choices=GENERATORS)
-  loss: str = field("mse", "mse (SRResNet), vgg (Johnson et al.'s feature reconstruction) or srgan "
-                    "(VGG content + adversarial).", choices=LOSSES)
+class Config(
+  TrainConfig,
+  optim.adam_fields(
+    learning_rate=1e-4, beta1=0.9, learning_rate_help=("Adam learning rate of G (and D) (paper: 1e-4; beta1 0.9).")
+  ),
+):
+  dataset: str = field(
+    "",
+    "Folder of HR training images or a registered name such as bsd68 (required "
+    "for --mode=train; random --crop_size crops, LR by MATLAB bicubic downscaling).",
+  )
+  generator: str = field(
+    "srresnet", "srresnet (Ledig et al.) or johnson (Johnson et al.'s johnson_sr_x<scale>).", choices=GENERATORS
+  )
+  loss: str = field(
+    "mse",
+    "mse (SRResNet), vgg (Johnson et al.'s feature reconstruction) or srgan (VGG content + adversarial).",
+    choices=LOSSES,
+  )
   scale: int = field(4, "Upscaling factor.", check=POWER_OF_TWO)
   crop_size: int = field(96, "Side of the HR training crops (a multiple of --scale).", check=POSITIVE)
   flip: bool = field(False, "Random horizontal flips of the crops (the paper does not mention any).")
   rot90: bool = field(False, "Random rotations of the crops by multiples of 90 degrees.")
   channels: int = field(64, "Width of G's trunk (both papers: 64).", check=POSITIVE)
-  n_blocks: int = field(-1, "Residual blocks of G; -1: the generator's own (SRResNet 16, Johnson 4).",
-                        check=(lambda v: v >= -1, "must be >= 0, or -1 for the generator's default"))
+  n_blocks: int = field(
+    -1,
+    "Residual blocks of G; -1: the generator's own (SRResNet 16, Johnson 4).",
+    check=(lambda v: v >= -1, "must be >= 0, or -1 for the generator's default"),
+  )
   prelu_per_channel: bool = field(False, "SRResNet: one PReLU slope per channel (default: one per layer).")
-  freeze_bn: bool = field(False, "Train G with its batch norms in inference mode (running statistics, "
-                          "not updated): a fine-tuning phase that closes the gap between batch and "
-                          "running statistics (use with --init_from; the papers train in batch mode).")
+  freeze_bn: bool = field(
+    False,
+    "Train G with its batch norms in inference mode (running statistics, "
+    "not updated): a fine-tuning phase that closes the gap between batch and "
+    "running statistics (use with --init_from; the papers train in batch mode).",
+  )
   d_channels: int = field(64, "Width of the SRGAN discriminator's first layer (paper: 64).", check=POSITIVE)
   batch_size: int = field(16, "Global batch size (paper: 16).", check=POSITIVE)
-  lr_decay_steps: int = field(0, "Multiply the learning rate by 0.1 after this many steps (0: never; "
-                              "SRGAN: 100000).", check=NON_NEGATIVE)
-  num_steps: int = field(1_000_000, "Total training steps (SRResNet: 10^6 updates).", check=NON_NEGATIVE,
-                         run_only=True)
-  vgg_weights: str = field("", "ImageNet VGG16 weights (.npz/.h5 Keras, .pth torchvision; a file or the "
-                           "name vgg16) for --loss=vgg and srgan; default $JAXGAN_VGG16.", run_only=True)
-  content_layer: str = field("", "VGG16 layer of the content loss; '' is the loss's own (vgg: relu2_2, "
-                             "srgan: relu4_3).", check=CONTENT_LAYERS)
-  vgg_rescale: float = field(1 / 12.75, "Multiply the VGG feature maps by this before the loss "
-                             "(SRGAN's 1/12.75; Johnson et al.: 1).", check=POSITIVE)
-  adversarial_weight: float = field(1e-3, "Weight of the adversarial loss with --loss=srgan.",
-                                    check=NON_NEGATIVE)
-  init_from: str = field("", "Start G from the latest checkpoint of this workdir (SRGAN: an "
-                         "MSE-trained SRResNet); used when --workdir has no checkpoint yet.")
+  lr_decay_steps: int = field(
+    0, "Multiply the learning rate by 0.1 after this many steps (0: never; SRGAN: 100000).", check=NON_NEGATIVE
+  )
+  num_steps: int = field(1_000_000, "Total training steps (SRResNet: 10^6 updates).", check=NON_NEGATIVE, run_only=True)
+  vgg_weights: str = field(
+    "",
+    "ImageNet VGG16 weights (.npz/.h5 Keras, .pth torchvision; a file or the "
+    "name vgg16) for --loss=vgg and srgan; default $JAXGAN_VGG16.",
+    run_only=True,
+  )
+  content_layer: str = field(
+    "", "VGG16 layer of the content loss; '' is the loss's own (vgg: relu2_2, srgan: relu4_3).", check=CONTENT_LAYERS
+  )
+  vgg_rescale: float = field(
+    1 / 12.75,
+    "Multiply the VGG feature maps by this before the loss (SRGAN's 1/12.75; Johnson et al.: 1).",
+    check=POSITIVE,
+  )
+  adversarial_weight: float = field(1e-3, "Weight of the adversarial loss with --loss=srgan.", check=NON_NEGATIVE)
+  init_from: str = field(
+    "",
+    "Start G from the latest checkpoint of this workdir (SRGAN: an "
+    "MSE-trained SRResNet); used when --workdir has no checkpoint yet.",
+  )
   # Evaluation, samples and --mode=test.
-  eval_dir: str = field("", "Folder of HR images (or a registered name, e.g. set5) scored (PSNR/SSIM on "
-                        "Y) every --eval_every steps and at the end, and by --mode=test.", run_only=True)
-  num_test: int = field(0, "Score only the first N images of the folder (0: all).", check=NON_NEGATIVE,
-                        run_only=True)
-  num_samples: int = field(4, "Images in the sample grid (bicubic | G | HR centre crops).", check=POSITIVE,
-                           run_only=True)
-  test_input: str = field("", "--mode=test: a folder of HR images or a registered name, e.g. set14 "
-                          "(default --eval_dir).", run_only=True)
-  results_dir: str = field("", "--mode=test: output folder (default <workdir>/test_step<N>; never "
-                           "overwritten).", run_only=True)
+  eval_dir: str = field(
+    "",
+    "Folder of HR images (or a registered name, e.g. set5) scored (PSNR/SSIM on "
+    "Y) every --eval_every steps and at the end, and by --mode=test.",
+    run_only=True,
+  )
+  num_test: int = field(0, "Score only the first N images of the folder (0: all).", check=NON_NEGATIVE, run_only=True)
+  num_samples: int = field(
+    4, "Images in the sample grid (bicubic | G | HR centre crops).", check=POSITIVE, run_only=True
+  )
+  test_input: str = field(
+    "", "--mode=test: a folder of HR images or a registered name, e.g. set14 (default --eval_dir).", run_only=True
+  )
+  results_dir: str = field(
+    "", "--mode=test: output folder (default <workdir>/test_step<N>; never overwritten).", run_only=True
+  )
 
   def __post_init__(self):
     super().__post_init__()
@@ -222,8 +264,9 @@ def folder_flag(value: str, flag: str) -> str:
 def check_train_flags(config: Config) -> None:
   """The flags training needs beyond the config's own checks; ValueError / FileNotFoundError."""
   if not config.dataset:
-    raise ValueError("--dataset is required for training: a folder of HR images or a registered "
-                     "name (e.g. --dataset=bsd68)")
+    raise ValueError(
+      "--dataset is required for training: a folder of HR images or a registered name (e.g. --dataset=bsd68)"
+    )
   folder_flag(config.dataset, "--dataset")
   if config.uses_vgg:
     vgg_weights(config)
@@ -243,12 +286,16 @@ class SuperResolution:
   def __init__(self, config: Config, initial_generator: ModelState | None = None):
     self.config = config
     self.initial_generator = initial_generator
-    self.schedule = (optax.piecewise_constant_schedule(config.learning_rate, {config.lr_decay_steps: 0.1})
-                     if config.lr_decay_steps else optax.constant_schedule(config.learning_rate))
+    self.schedule = (
+      optax.piecewise_constant_schedule(config.learning_rate, {config.lr_decay_steps: 0.1})
+      if config.lr_decay_steps
+      else optax.constant_schedule(config.learning_rate)
+    )
     self.tx = optim.adam(config, self.schedule)
     self.make_g = functools.partial(GENERATORS[config.generator], config)
-    self.make_d = lambda rngs: SRGANDiscriminator(image_size=config.crop_size, channels=config.d_channels,
-                                                  remat=config.remat, rngs=rngs)
+    self.make_d = lambda rngs: SRGANDiscriminator(
+      image_size=config.crop_size, channels=config.d_channels, remat=config.remat, rngs=rngs
+    )
 
   @property
   def adversarial(self) -> bool:
@@ -266,7 +313,7 @@ class SuperResolution:
   @property
   def vgg_convs(self) -> tuple[str, ...]:
     """The VGG16 convolutions up to the content layer: the ones the state carries."""
-    return CONV_NAMES[VGG_DEPTH][:LAYER_NAMES[VGG_DEPTH].index(self.config.vgg_layer) + 1]
+    return CONV_NAMES[VGG_DEPTH][: LAYER_NAMES[VGG_DEPTH].index(self.config.vgg_layer) + 1]
 
   @functools.cached_property
   def loss_network(self) -> vgg_lib.LossNetwork:
@@ -285,11 +332,19 @@ class SuperResolution:
     """Content-layer features of [-1, 1] images, times ``vgg_rescale``. The deeper convolutions
     are zeros that the compiled step never reads (XLA drops them)."""
     shapes = vgg_lib.expected_shapes(VGG_DEPTH)
-    params = {n: vgg_params[n] if n in vgg_params else
-              {k: jnp.zeros(shapes[f"{n}/{k}"], jnp.float32) for k in ("kernel", "bias")}
-              for n in CONV_NAMES[VGG_DEPTH]}
-    net = vgg_lib.LossNetwork(params=params, depth=VGG_DEPTH, convention=self.loss_network.convention,
-                              compute_dtype=self.config.compute_dtype(), remat=self.config.remat)
+    params = {
+      n: vgg_params[n]
+      if n in vgg_params
+      else {k: jnp.zeros(shapes[f"{n}/{k}"], jnp.float32) for k in ("kernel", "bias")}
+      for n in CONV_NAMES[VGG_DEPTH]
+    }
+    net = vgg_lib.LossNetwork(
+      params=params,
+      depth=VGG_DEPTH,
+      convention=self.loss_network.convention,
+      compute_dtype=self.config.compute_dtype(),
+      remat=self.config.remat,
+    )
     layer = self.config.vgg_layer
     return net.features(images, (layer,))[layer] * self.config.vgg_rescale
 
@@ -341,8 +396,7 @@ class SuperResolution:
   def update_discriminator(self, state: TrainState, hr: jax.Array, fake: jax.Array) -> tuple[TrainState, dict]:
     """One Adam step of D on ``hr`` and ``fake`` (constants); G is untouched."""
     d = state.nets["D"]
-    grads, (d_stats, metrics) = jax.grad(self.d_loss, has_aux=True)(d.params, d.stats, hr,
-                                                                    jax.lax.stop_gradient(fake))
+    grads, (d_stats, metrics) = jax.grad(self.d_loss, has_aux=True)(d.params, d.stats, hr, jax.lax.stop_gradient(fake))
     return state.replace(nets={**state.nets, "D": self.discriminator.update(d, grads, d_stats)}), metrics
 
   def train_step(self, state: TrainState, batch: dict[str, jax.Array], consts=None) -> tuple[TrainState, dict]:
@@ -388,8 +442,9 @@ class SuperResolution:
 
     ``folder_or_images`` is a folder or the ``[(name, uint8 HR image)]`` of :func:`load_images`.
     """
-    images = (load_images(folder_or_images, self.config.num_test) if isinstance(folder_or_images, str)
-              else folder_or_images)
+    images = (
+      load_images(folder_or_images, self.config.num_test) if isinstance(folder_or_images, str) else folder_or_images
+    )
     scale = self.config.scale
     per_image = []
     for _, image in images:
@@ -435,8 +490,10 @@ def scores(sr: np.ndarray, hr: np.ndarray, scale: int) -> dict[str, float]:
   """PSNR (dB) and SSIM of uint8 ``sr`` against uint8 ``hr`` ``[H, W, 3]`` as the SR literature:
   on the :func:`luma` (data range 255) with ``scale`` pixels shaved from each border."""
   x, y = luma(np.asarray(sr)[None]), luma(np.asarray(hr)[None])
-  return {"psnr": float(image_quality.psnr(x, y, data_range=255.0, shave=scale)[0]),
-          "ssim": float(image_quality.ssim(x, y, data_range=255.0, shave=scale)[0])}
+  return {
+    "psnr": float(image_quality.psnr(x, y, data_range=255.0, shave=scale)[0]),
+    "ssim": float(image_quality.ssim(x, y, data_range=255.0, shave=scale)[0]),
+  }
 
 
 def bicubic_scores(folder_or_images, scale: int) -> dict[str, float]:
@@ -473,8 +530,11 @@ def load_generator(config: Config) -> ModelState:
   if not os.path.isfile(recorded):
     raise FileNotFoundError(f"--init_from={config.init_from}: no config.json in {workdir}")
   source = config_from_json(recorded).replace(workdir=workdir)
-  differ = [f"{name}: {getattr(source, name)!r} there, {getattr(config, name)!r} here"
-            for name in GENERATOR_FIELDS if getattr(source, name) != getattr(config, name)]
+  differ = [
+    f"{name}: {getattr(source, name)!r} there, {getattr(config, name)!r} here"
+    for name in GENERATOR_FIELDS
+    if getattr(source, name) != getattr(config, name)
+  ]
   if differ:
     raise ValueError(f"--init_from={config.init_from} holds another generator ({'; '.join(differ)})")
   g = SuperResolution(source).restore(require_finished=False).nets["G"]  # any step: a starting point
@@ -487,11 +547,11 @@ def load_generator(config: Config) -> ModelState:
 def _sample_crops(config: Config, images: list[tuple[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
   """``(HR, LR)`` uint8 centre crops of side ``crop_size`` of up to ``num_samples`` images."""
   size, hrs = config.crop_size, []
-  for _, image in images[:config.num_samples]:
+  for _, image in images[: config.num_samples]:
     h, w = image.shape[:2]
     if min(h, w) >= size:
       top, left = (h - size) // 2, (w - size) // 2
-      hrs.append(image[top:top + size, left:left + size])
+      hrs.append(image[top : top + size, left : left + size])
   hr = np.stack(hrs) if hrs else np.zeros((0, size, size, 3), np.uint8)
   return hr, np.stack([resize_lib.bicubic_downscale(x, config.scale) for x in hr]) if hrs else hr
 
@@ -509,9 +569,12 @@ def train(method: SuperResolution) -> TrainState:
   data_dir = config.resolved_data_dir()
   dataset = folder_flag(config.dataset, "--dataset")
   source = runner.built_by_process0_first(lambda: hr_source(dataset, data_dir))
-  batches = runner.loader(config, source, global_batch_size=config.batch_size,
-                          transform=sr_crop_transform(scale=config.scale, crop_size=config.crop_size,
-                                                      flip=config.flip, rot90=config.rot90))
+  batches = runner.loader(
+    config,
+    source,
+    global_batch_size=config.batch_size,
+    transform=sr_crop_transform(scale=config.scale, crop_size=config.crop_size, flip=config.flip, rot90=config.rot90),
+  )
   eval_dir = folder_flag(config.eval_dir, "--eval_dir")
   eval_images = load_images(eval_dir, config.num_test) if eval_dir else []
   shown = eval_images or [(str(i), source[i]["image"]) for i in range(min(config.num_samples, len(source)))]
@@ -524,15 +587,25 @@ def train(method: SuperResolution) -> TrainState:
     return images_lib.to_float(np.stack([bic, sr, sample_hr], axis=1))
 
   score = runner.once_per_step(lambda s: method.evaluate(s, eval_images))
-  state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
-                       sample_fn=sample_fn if len(sample_hr) else None, eval_fn=score if eval_images else None,
-                       consts=method.consts, started=started)
+  state = runner.train(
+    config,
+    init_fn=method.init_state,
+    train_step=method.train_step,
+    batches=batches,
+    sample_fn=sample_fn if len(sample_hr) else None,
+    eval_fn=score if eval_images else None,
+    consts=method.consts,
+    started=started,
+  )
   if eval_images:
     result = {"step": int(state.step), "scale": config.scale, "eval_dir": config.eval_dir, **score(state)}
     path = runner.write_json(config, "eval.json", result)
     if jax.process_index() == 0:
-      print(f"jaxgan: {config.eval_dir} x{config.scale}: PSNR {result['psnr']:.2f} dB, SSIM "
-            f"{result['ssim']:.4f} (Y, {result['num_images']} images) -> {path}", flush=True)
+      print(
+        f"jaxgan: {config.eval_dir} x{config.scale}: PSNR {result['psnr']:.2f} dB, SSIM "
+        f"{result['ssim']:.4f} (Y, {result['num_images']} images) -> {path}",
+        flush=True,
+      )
   return state
 
 
@@ -549,10 +622,12 @@ def test(method: SuperResolution) -> str:
   """
   config = method.config
   if not (config.test_input or config.eval_dir):
-    raise ValueError("--mode=test needs --test_input=DIR or --eval_dir=DIR (a folder of HR images or "
-                     "a registered name, e.g. set5)")
-  folder = (folder_flag(config.test_input, "--test_input") if config.test_input
-            else folder_flag(config.eval_dir, "--eval_dir"))
+    raise ValueError(
+      "--mode=test needs --test_input=DIR or --eval_dir=DIR (a folder of HR images or a registered name, e.g. set5)"
+    )
+  folder = (
+    folder_flag(config.test_input, "--test_input") if config.test_input else folder_flag(config.eval_dir, "--eval_dir")
+  )
   state = method.restore()
   step = int(state.step)
   writer = results.ResultsWriter(results.run_folder(config, step), ["LR", "bicubic", "SR", "HR"])
@@ -561,14 +636,22 @@ def test(method: SuperResolution) -> str:
     hr, lr = eval_pair(image, config.scale)
     sr, bic = method.super_resolve(state, lr), bicubic_upscale(lr, config.scale)
     per_image[name], baseline[name] = scores(sr, hr, config.scale), scores(bic, hr, config.scale)
-    writer.add(name, {k: images_lib.to_float(v) for k, v in
-                      {"lr": lr, "bicubic": bic, "sr": sr, "hr": hr}.items()})
-  summary = {**image_quality.mean_scores(list(per_image.values())), "bicubic": image_quality.mean_scores(list(baseline.values())),
-             "per_image": {n: {**per_image[n], "bicubic": baseline[n]} for n in per_image},
-             "step": step, "scale": config.scale, "num_images": len(per_image), "folder": folder}
-  print(f"jaxgan: x{config.scale} on {len(per_image)} images of {folder}: PSNR {summary['psnr']:.2f} dB, "
-        f"SSIM {summary['ssim']:.4f} (bicubic {summary['bicubic']['psnr']:.2f} dB, "
-        f"{summary['bicubic']['ssim']:.4f})", flush=True)
+    writer.add(name, {k: images_lib.to_float(v) for k, v in {"lr": lr, "bicubic": bic, "sr": sr, "hr": hr}.items()})
+  summary = {
+    **image_quality.mean_scores(list(per_image.values())),
+    "bicubic": image_quality.mean_scores(list(baseline.values())),
+    "per_image": {n: {**per_image[n], "bicubic": baseline[n]} for n in per_image},
+    "step": step,
+    "scale": config.scale,
+    "num_images": len(per_image),
+    "folder": folder,
+  }
+  print(
+    f"jaxgan: x{config.scale} on {len(per_image)} images of {folder}: PSNR {summary['psnr']:.2f} dB, "
+    f"SSIM {summary['ssim']:.4f} (bicubic {summary['bicubic']['psnr']:.2f} dB, "
+    f"{summary['bicubic']['ssim']:.4f})",
+    flush=True,
+  )
   return writer.finish(f"{config.generator} / {config.loss} x{config.scale}, step {step}", summary)
 
 

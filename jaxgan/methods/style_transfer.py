@@ -120,8 +120,10 @@ def _valid_layers(config) -> None:
     layers = getattr(config, flag)
     unknown = [name for name in layers if name not in names]
     if unknown:
-      raise ValueError(f"{flag}={','.join(layers)}: unknown VGG{config.vgg_depth} layer(s) {unknown}; "
-                       f"the layers are {', '.join(names)}")
+      raise ValueError(
+        f"{flag}={','.join(layers)}: unknown VGG{config.vgg_depth} layer(s) {unknown}; "
+        f"the layers are {', '.join(names)}"
+      )
   if not config.content_layers and not config.style_layers:
     raise ValueError("content_layers and style_layers are both empty: nothing to optimise")
 
@@ -130,21 +132,28 @@ def _valid_layers(config) -> None:
 class LossConfig(ComputeConfig):
   """The perceptual objective shared by fast style transfer and Gatys et al.'s optimisation."""
 
-  style_image: str = field("", "The style image (required): a file, or a name of the shipped style_images "
-                           "(candy, mosaic, rain-princess, udnie).")
+  style_image: str = field(
+    "",
+    "The style image (required): a file, or a name of the shipped style_images (candy, mosaic, rain-princess, udnie).",
+  )
   style_size: int = field(0, "Longer side of the style image in pixels; 0: its own size.", check=NON_NEGATIVE)
-  vgg_weights: str = field("", "ImageNet VGG weights (.npz/.h5 Keras-Caffe or .pth torchvision; a file or a "
-                           "name: vgg16, vgg19); default $JAXGAN_VGG16 / $JAXGAN_VGG19.")
+  vgg_weights: str = field(
+    "",
+    "ImageNet VGG weights (.npz/.h5 Keras-Caffe or .pth torchvision; a file or a "
+    "name: vgg16, vgg19); default $JAXGAN_VGG16 / $JAXGAN_VGG19.",
+  )
   vgg_depth: int = field(16, "Loss network: VGG16 or VGG19.", choices=VGG_DEPTHS)
   content_layers: tuple[str, ...] = field(CONTENT_LAYERS, "VGG layers of the feature reconstruction loss.")
   style_layers: tuple[str, ...] = field(STYLE_LAYERS, "VGG layers of the style (Gram) loss.")
   content_weight: float = field(1e5, "Weight of the content loss.", check=NON_NEGATIVE)
   style_weight: float = field(1e10, "Weight of the style loss.", check=NON_NEGATIVE)
-  tv_weight: float = field(0.0, "Weight of the total variation of the output ([-1, 1] units).",
-                           check=NON_NEGATIVE)
-  feature_scale: float = field(0.0, "VGG activations are divided by this before the losses; 0: 1 for "
-                               "torchvision weights, 100*sqrt(2) for Keras/Caffe ones (see the docs).",
-                               check=NON_NEGATIVE)
+  tv_weight: float = field(0.0, "Weight of the total variation of the output ([-1, 1] units).", check=NON_NEGATIVE)
+  feature_scale: float = field(
+    0.0,
+    "VGG activations are divided by this before the losses; 0: 1 for "
+    "torchvision weights, 100*sqrt(2) for Keras/Caffe ones (see the docs).",
+    check=NON_NEGATIVE,
+  )
 
   def __post_init__(self):
     validate(self)
@@ -154,23 +163,23 @@ class LossConfig(ComputeConfig):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(TrainConfig, LossConfig, optim.adam_fields(learning_rate=1e-3, beta1=0.9)):
   dataset: str = field("", "Not used: give the content photos with --content_dir.")
-  content_dir: str = field("", "Folder of content photos to train on (required; its top-level images), or "
-                           "a registered name such as bsd68.")
-  image_size: int = field(256, "Content images: shorter side resized to this, then a square crop.",
-                          check=SIDE_MULTIPLE)
+  content_dir: str = field(
+    "", "Folder of content photos to train on (required; its top-level images), or a registered name such as bsd68."
+  )
+  image_size: int = field(256, "Content images: shorter side resized to this, then a square crop.", check=SIDE_MULTIPLE)
   crop: str = field("center", "Which square crop of the resized content image.", choices=CROPS)
   batch_size: int = field(4, "Global batch size.", check=POSITIVE)
-  num_steps: int = field(40_000, "Training steps (the paper: 40,000 of batch 4).", check=NON_NEGATIVE,
-                         run_only=True)
+  num_steps: int = field(40_000, "Training steps (the paper: 40,000 of batch 4).", check=NON_NEGATIVE, run_only=True)
   norm: str = field("instance", "Normalisation of G: instance (example) or batch (paper).", choices=G_NORMS)
   g_output: str = field("tanh", "Last activation of G: tanh (paper) or none (example).", choices=OUTPUTS)
-  num_samples: int = field(4, "Content images in the sample grid (rows: content | stylised).",
-                           check=POSITIVE, run_only=True)
+  num_samples: int = field(
+    4, "Content images in the sample grid (rows: content | stylised).", check=POSITIVE, run_only=True
+  )
   # --mode=stylize
-  input: str = field("", "--mode=stylize: an image or a folder of images (or a name: amber, bsd68).",
-                     run_only=True)
-  output: str = field("", "--mode=stylize: the output image (a single --input) or folder; default "
-                      "<workdir>/stylized.", run_only=True)
+  input: str = field("", "--mode=stylize: an image or a folder of images (or a name: amber, bsd68).", run_only=True)
+  output: str = field(
+    "", "--mode=stylize: the output image (a single --input) or folder; default <workdir>/stylized.", run_only=True
+  )
   overwrite: bool = field(False, "--mode=stylize: replace existing output files.", run_only=True)
 
   def __post_init__(self):
@@ -202,8 +211,7 @@ def image_flag(value: str, *, flag: str, what: str, search: Sequence[str] = ()) 
   return download.resolve_flag(value, flag=f"--{flag}", kind="file", search=search)
 
 
-def load_flag_image(path: str, *, flag: str, what: str, longer_side: int = 0,
-                    search: Sequence[str] = ()) -> np.ndarray:
+def load_flag_image(path: str, *, flag: str, what: str, longer_side: int = 0, search: Sequence[str] = ()) -> np.ndarray:
   """The image named by ``--flag`` (see :func:`image_flag`) as float [-1, 1] ``[H, W, 3]``;
   longer side resized if given."""
   image = images_lib.load_image(image_flag(path, flag=flag, what=what, search=search), channels=3)
@@ -216,8 +224,13 @@ def load_flag_image(path: str, *, flag: str, what: str, longer_side: int = 0,
 
 def load_style_image(config: LossConfig) -> np.ndarray:
   """The style image, its longer side resized to ``--style_size`` (0: its own size)."""
-  return load_flag_image(config.style_image, flag="style_image", longer_side=config.style_size,
-                         what="the painting whose style is transferred", search=STYLE_SEARCH)
+  return load_flag_image(
+    config.style_image,
+    flag="style_image",
+    longer_side=config.style_size,
+    what="the painting whose style is transferred",
+    search=STYLE_SEARCH,
+  )
 
 
 def feature_scale(config: LossConfig, convention: str) -> float:
@@ -229,13 +242,13 @@ def feature_scale(config: LossConfig, convention: str) -> float:
 def convs_up_to(depth: int, layers: Sequence[str]) -> tuple[str, ...]:
   """The convolutions that the deepest of ``layers`` needs (``relu{b}_{c}`` is ``block{b}_conv{c}``)."""
   deepest = max(LAYER_NAMES[depth].index(name) for name in layers)
-  return CONV_NAMES[depth][:deepest + 1]
+  return CONV_NAMES[depth][: deepest + 1]
 
 
 def min_side(depth: int, layers: Sequence[str]) -> int:
   """The smallest image side the deepest of ``layers`` accepts (``2^(b - 1)`` for block ``b``)."""
   block = max(int(name[4:].split("_")[0]) for name in layers)
-  return 2**(block - 1)
+  return 2 ** (block - 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,9 +266,19 @@ class Objective(PerceptualObjective):
 
   @classmethod
   def from_config(cls, config: LossConfig, convention: str) -> Objective:
-    return cls(tuple(config.content_layers), tuple(config.style_layers), config.content_weight,
-               config.style_weight, config.tv_weight, feature_scale(config, convention), "mean",
-               config.vgg_depth, convention, config.compute_dtype(), config.remat)
+    return cls(
+      tuple(config.content_layers),
+      tuple(config.style_layers),
+      config.content_weight,
+      config.style_weight,
+      config.tv_weight,
+      feature_scale(config, convention),
+      "mean",
+      config.vgg_depth,
+      convention,
+      config.compute_dtype(),
+      config.remat,
+    )
 
   @property
   def min_side(self) -> int:
@@ -268,16 +291,16 @@ class Objective(PerceptualObjective):
   def network(self, kept: Mapping) -> vgg_lib.LossNetwork:
     empty = {"kernel": jnp.zeros((0,), jnp.float32), "bias": jnp.zeros((0,), jnp.float32)}
     params = {name: kept.get(name, empty) for name in CONV_NAMES[self.depth]}
-    return vgg_lib.LossNetwork(params=params, depth=self.depth, convention=self.convention,
-                               compute_dtype=self.compute_dtype, remat=self.remat)
+    return vgg_lib.LossNetwork(
+      params=params, depth=self.depth, convention=self.convention, compute_dtype=self.compute_dtype, remat=self.remat
+    )
 
 
 # -- the method ------------------------------------------------------------------------------------
 
 
 def make_generator(config: Config, rngs):
-  return transformer_net.style_transformer(norm=config.norm, output=config.g_output, remat=config.remat,
-                                           rngs=rngs)
+  return transformer_net.style_transformer(norm=config.norm, output=config.g_output, remat=config.remat, rngs=rngs)
 
 
 class StyleTransfer:
@@ -310,8 +333,10 @@ class StyleTransfer:
     step reads but never trains (``fit``'s ``consts``)."""
     style = jnp.asarray(load_style_image(self.config))
     if min(style.shape[:2]) < self.objective.min_side:
-      raise ValueError(f"--style_image={self.config.style_image} is {style.shape[0]}x{style.shape[1]}: "
-                       f"the layers need sides of at least {self.objective.min_side}")
+      raise ValueError(
+        f"--style_image={self.config.style_image} is {style.shape[0]}x{style.shape[1]}: "
+        f"the layers need sides of at least {self.objective.min_side}"
+      )
     grams = compiler.jit(self.objective.style_grams)(self.loss_network, style)
     return {"vgg": self.objective.kept_params(self.loss_network), "style_grams": grams}
 
@@ -388,7 +413,7 @@ def pad_for_network(image: np.ndarray, *, multiple: int = 4, minimum: int = 8):
     width = [(0, 0)] * 3
     width[axis] = pads[axis]
     padded = np.pad(padded, width, mode="reflect" if size > 1 else "edge")
-  return padded, lambda out: out[ph // 2:ph // 2 + h, pw // 2:pw // 2 + w]
+  return padded, lambda out: out[ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w]
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -411,7 +436,7 @@ def content_transform(*, image_size: int, crop: str):
       top, left = (nh - image_size) // 2, (nw - image_size) // 2
     else:
       top, left = int(rng.integers(0, nh - image_size + 1)), int(rng.integers(0, nw - image_size + 1))
-    return {"image": images_lib.to_float(image[top:top + image_size, left:left + image_size])}
+    return {"image": images_lib.to_float(image[top : top + image_size, left : left + image_size])}
 
   return transform
 
@@ -419,16 +444,18 @@ def content_transform(*, image_size: int, crop: str):
 def content_folder(config: Config) -> str:
   """The folder of ``--content_dir``: a path or a registered name (``bsd68``)."""
   if not config.content_dir:
-    raise ValueError("--content_dir is required (a folder of content photos, e.g. BSD68 or COCO images, "
-                     "or a registered name: bsd68)")
+    raise ValueError(
+      "--content_dir is required (a folder of content photos, e.g. BSD68 or COCO images, or a registered name: bsd68)"
+    )
   return download.resolve_flag(config.content_dir, flag="--content_dir", kind="dir")
 
 
 def check_loss_flags(config: LossConfig) -> None:
   """The style image and the VGG weights are there (ValueError / FileNotFoundError naming the
   flag), before anything is written or compiled."""
-  image_flag(config.style_image, flag="style_image", what="the painting whose style is transferred",
-             search=STYLE_SEARCH)
+  image_flag(
+    config.style_image, flag="style_image", what="the painting whose style is transferred", search=STYLE_SEARCH
+  )
   vgg_weights(config)
 
 
@@ -451,16 +478,26 @@ def train(method: StyleTransfer) -> TrainState:
   check_train_flags(config)
   source = content_source(config)
   method.consts  # noqa: B018 -- read the style image and the VGG weights before anything compiles
-  batches = runner.loader(config, source, global_batch_size=config.batch_size,
-                          transform=content_transform(image_size=config.image_size, crop=config.crop))
+  batches = runner.loader(
+    config,
+    source,
+    global_batch_size=config.batch_size,
+    transform=content_transform(image_size=config.image_size, crop=config.crop),
+  )
   centre = content_transform(image_size=config.image_size, crop="center")
   shown = [centre(source[i])["image"] for i in range(min(config.num_samples, len(source)))]
 
   def sample_fn(state):
     return np.stack([[x, np.asarray(method.stylize_one(state, jnp.asarray(x)))] for x in shown])
 
-  state = runner.train(config, init_fn=method.init_state, train_step=method.train_step, batches=batches,
-                       sample_fn=sample_fn, consts=method.consts)
+  state = runner.train(
+    config,
+    init_fn=method.init_state,
+    train_step=method.train_step,
+    batches=batches,
+    sample_fn=sample_fn,
+    consts=method.consts,
+  )
   return state
 
 
@@ -474,13 +511,13 @@ def _stylize_plan(config: Config) -> tuple[list[tuple[str, str]], str]:
   workdir = os.path.abspath(config.workdir)
   source = download.resolve_flag(config.input, flag="--input", search=CONTENT_SEARCH)
   if os.path.isdir(source):
-    names = sorted(n for n in os.listdir(source) if not n.startswith(".")
-                   and n.lower().endswith(images_lib.IMAGE_EXTENSIONS))
+    names = sorted(
+      n for n in os.listdir(source) if not n.startswith(".") and n.lower().endswith(images_lib.IMAGE_EXTENSIONS)
+    )
     if not names:
       raise ValueError(f"--input={config.input} holds no images ({', '.join(images_lib.IMAGE_EXTENSIONS)})")
     out_dir = os.path.abspath(config.output or os.path.join(workdir, "stylized"))
-    plan = [(os.path.join(source, n), os.path.join(out_dir, os.path.splitext(n)[0] + ".png"))
-            for n in names]
+    plan = [(os.path.join(source, n), os.path.join(out_dir, os.path.splitext(n)[0] + ".png")) for n in names]
     json_path = os.path.join(out_dir, "losses.json")
   else:  # resolve_flag returned an existing path: a file
     stem = os.path.splitext(os.path.basename(source))[0]
@@ -494,8 +531,9 @@ def _stylize_plan(config: Config) -> tuple[list[tuple[str, str]], str]:
   if not config.overwrite:
     existing = [p for p in [o for _, o in plan] + [json_path] if os.path.exists(p)]
     if existing:
-      raise ValueError(f"{len(existing)} output file(s) exist, e.g. {existing[0]}: pass --overwrite or "
-                       "another --output")
+      raise ValueError(
+        f"{len(existing)} output file(s) exist, e.g. {existing[0]}: pass --overwrite or another --output"
+      )
   if len({o for _, o in plan}) != len(plan):
     raise ValueError(f"--input={config.input}: several images share a name stem (outputs would collide)")
   return plan, json_path
@@ -526,16 +564,28 @@ def stylize(method: StyleTransfer) -> str:
     records.append(record)
     print(f"jaxgan: {src} -> {dst}", flush=True)
   scored = [r for r in records if "after" in r]
-  summary = {"step": int(state.step), "style_image": config.style_image, "num_images": len(records),
-             "weights": {"content": config.content_weight, "style": config.style_weight,
-                         "tv": config.tv_weight, "feature_scale": method.objective.scale},
-             "images": records}
+  summary = {
+    "step": int(state.step),
+    "style_image": config.style_image,
+    "num_images": len(records),
+    "weights": {
+      "content": config.content_weight,
+      "style": config.style_weight,
+      "tv": config.tv_weight,
+      "feature_scale": method.objective.scale,
+    },
+    "images": records,
+  }
   if scored:
-    summary["mean"] = {when: {k: float(np.mean([r[when][k] for r in scored])) for k in scored[0][when]}
-                       for when in ("before", "after")}
+    summary["mean"] = {
+      when: {k: float(np.mean([r[when][k] for r in scored])) for k in scored[0][when]} for when in ("before", "after")
+    }
     m = summary["mean"]
-    print(f"jaxgan: mean content {m['before']['content']:.4g} -> {m['after']['content']:.4g}, style "
-          f"{m['before']['style']:.4g} -> {m['after']['style']:.4g} ({len(scored)} images)", flush=True)
+    print(
+      f"jaxgan: mean content {m['before']['content']:.4g} -> {m['after']['content']:.4g}, style "
+      f"{m['before']['style']:.4g} -> {m['after']['style']:.4g} ({len(scored)} images)",
+      flush=True,
+    )
   if jax.process_index() == 0:
     atomic.write_json(json_path, summary)
   print(f"jaxgan: losses in {json_path}", flush=True)

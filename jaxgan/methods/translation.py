@@ -32,10 +32,10 @@ from jaxgan.train.checkpoint import Checkpointer
 CHANNELS = (lambda c: c in (1, 3), "must be 1 or 3")
 GENERATORS: dict[str, Callable] = {**resnet_generator.GENERATORS, **unet.GENERATORS}
 SIZE_POLICIES = {
-    "resize": "resize to --crop_size x --crop_size (the official test script)",
-    "pad": "reflect-pad to a multiple of the generator's stride, crop the output back",
-    "crop": "centre-crop to the largest multiple of the generator's stride",
-    "error": "refuse images whose sides are not multiples of the generator's stride",
+  "resize": "resize to --crop_size x --crop_size (the official test script)",
+  "pad": "reflect-pad to a multiple of the generator's stride, crop the output back",
+  "crop": "centre-crop to the largest multiple of the generator's stride",
+  "error": "refuse images whose sides are not multiples of the generator's stride",
 }
 
 
@@ -48,16 +48,21 @@ def generator_stride(net_g: str) -> int:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TranslationConfig(TrainConfig, optim.adam_fields(learning_rate=2e-4,
-                                                           learning_rate_help="Initial Adam learning rate.")):
+class TranslationConfig(
+  TrainConfig, optim.adam_fields(learning_rate=2e-4, learning_rate_help="Initial Adam learning rate.")
+):
   """The official options shared by pix2pix and CycleGAN (each sets its own defaults)."""
 
   direction: str = field("AtoB", "Translate A to B or B to A.", choices=DIRECTIONS)
   input_nc: int = field(3, "Channels of the input images (domain A).", check=CHANNELS)
   output_nc: int = field(3, "Channels of the output images (domain B).", check=CHANNELS)
   netG: str = field("unet_256", "Generator.", choices=GENERATORS)
-  netD: str = field("basic", "Discriminator: basic (70x70 PatchGAN), n_layers (--n_layers_D), pixel "
-                    "(1x1), patch16 (16x16), image (286x286 ImageGAN).", choices=patchgan.DISCRIMINATORS)
+  netD: str = field(
+    "basic",
+    "Discriminator: basic (70x70 PatchGAN), n_layers (--n_layers_D), pixel "
+    "(1x1), patch16 (16x16), image (286x286 ImageGAN).",
+    choices=patchgan.DISCRIMINATORS,
+  )
   n_layers_D: int = field(3, "Layers of --netD=n_layers.", check=POSITIVE)
   ngf: int = field(64, "Generator width.", check=POSITIVE)
   ndf: int = field(64, "Discriminator width.", check=POSITIVE)
@@ -67,33 +72,44 @@ class TranslationConfig(TrainConfig, optim.adam_fields(learning_rate=2e-4,
   batch_size: int = field(1, "Global batch size.", check=POSITIVE)
   n_epochs: int = field(100, "Epochs at the initial learning rate.", check=NON_NEGATIVE)
   n_epochs_decay: int = field(100, "Epochs of linear decay to zero.", check=NON_NEGATIVE)
-  num_steps: int = field(0, "Total training steps; 0: (n_epochs + n_epochs_decay) epochs.",
-                         check=NON_NEGATIVE, run_only=True)
+  num_steps: int = field(
+    0, "Total training steps; 0: (n_epochs + n_epochs_decay) epochs.", check=NON_NEGATIVE, run_only=True
+  )
   preprocess: str = field("resize_and_crop", "Training-time scaling and cropping.", choices=PREPROCESS)
   load_size: int = field(286, "Scale images to this size.", check=POSITIVE)
   crop_size: int = field(256, "Then crop to this size.", check=POSITIVE)
   flip: bool = field(True, "Random horizontal flips (official --no_flip turns them off).")
   num_samples: int = field(4, "Held-out images in the sample grid.", check=POSITIVE, run_only=True)
   # Evaluation and --mode=test.
-  num_test: int = field(50, "Held-out images evaluated and written by --mode=test.", check=POSITIVE,
-                        run_only=True)
-  test_batch_stats: bool = field(True, "Batch norm uses the test image's statistics at test time "
-                                 "(official default; its --eval uses the running averages).", run_only=True)
+  num_test: int = field(50, "Held-out images evaluated and written by --mode=test.", check=POSITIVE, run_only=True)
+  test_batch_stats: bool = field(
+    True,
+    "Batch norm uses the test image's statistics at test time "
+    "(official default; its --eval uses the running averages).",
+    run_only=True,
+  )
   test_dropout: bool = field(True, "Dropout stays on at test time (official default).", run_only=True)
-  test_input: str = field("", "--mode=test: a folder of input images (default: the dataset's test split).",
-                          run_only=True)
-  size_policy: str = field("resize", "--mode=test: images whose sides are not multiples of the generator's "
-                           "stride.", choices=SIZE_POLICIES, run_only=True)
-  results_dir: str = field("", "--mode=test: output folder (default <workdir>/test_step<N>; never "
-                           "overwritten: a suffix is added).", run_only=True)
+  test_input: str = field(
+    "", "--mode=test: a folder of input images (default: the dataset's test split).", run_only=True
+  )
+  size_policy: str = field(
+    "resize",
+    "--mode=test: images whose sides are not multiples of the generator's stride.",
+    choices=SIZE_POLICIES,
+    run_only=True,
+  )
+  results_dir: str = field(
+    "",
+    "--mode=test: output folder (default <workdir>/test_step<N>; never overwritten: a suffix is added).",
+    run_only=True,
+  )
 
   def __post_init__(self):
     super().__post_init__()
     if self.preprocess in ("resize_and_crop", "scale_width_and_crop") and self.crop_size > self.load_size:
       raise ValueError(f"crop_size={self.crop_size} is larger than load_size={self.load_size}")
     if "crop" in self.preprocess and self.crop_size % self.stride:
-      raise ValueError(f"crop_size={self.crop_size} is not a multiple of {self.stride}, the stride of "
-                       f"netG={self.netG}")
+      raise ValueError(f"crop_size={self.crop_size} is not a multiple of {self.stride}, the stride of netG={self.netG}")
 
   @property
   def stride(self) -> int:
@@ -107,14 +123,19 @@ class TranslationConfig(TrainConfig, optim.adam_fields(learning_rate=2e-4,
 
 
 def make_generator(config: TranslationConfig, rngs, *, in_channels: int, out_channels: int):
-  return GENERATORS[config.netG](in_channels=in_channels, out_channels=out_channels, ngf=config.ngf,
-                                 norm=config.norm, use_dropout=config.dropout, remat=config.remat,
-                                 rngs=rngs)
+  return GENERATORS[config.netG](
+    in_channels=in_channels,
+    out_channels=out_channels,
+    ngf=config.ngf,
+    norm=config.norm,
+    use_dropout=config.dropout,
+    remat=config.remat,
+    rngs=rngs,
+  )
 
 
 def make_discriminator(config: TranslationConfig, rngs, *, in_channels: int):
-  kwargs = {"in_channels": in_channels, "ndf": config.ndf, "norm": config.norm, "remat": config.remat,
-            "rngs": rngs}
+  kwargs = {"in_channels": in_channels, "ndf": config.ndf, "norm": config.norm, "remat": config.remat, "rngs": rngs}
   if config.netD == "n_layers":
     kwargs["n_layers"] = config.n_layers_D
   return patchgan.DISCRIMINATORS[config.netD](**kwargs)
@@ -122,8 +143,12 @@ def make_discriminator(config: TranslationConfig, rngs, *, in_channels: int):
 
 def adam_with_schedule(config: TranslationConfig, steps_per_epoch: int):
   """``(tx, schedule)``: Adam with the official ``linear`` learning-rate policy by epoch."""
-  schedule = optim.linear_decay_after(config.learning_rate, steps_per_epoch=steps_per_epoch,
-                                      n_epochs=config.n_epochs, n_epochs_decay=config.n_epochs_decay)
+  schedule = optim.linear_decay_after(
+    config.learning_rate,
+    steps_per_epoch=steps_per_epoch,
+    n_epochs=config.n_epochs,
+    n_epochs_decay=config.n_epochs_decay,
+  )
   return optim.adam(config, schedule), schedule
 
 
@@ -142,9 +167,11 @@ def scores(fake: np.ndarray, target: np.ndarray) -> dict[str, float]:
   convention: SSIM is not shift-invariant) of one image ``[H, W, C]`` against its target."""
   x, y = jnp.asarray(fake)[None], jnp.asarray(target)[None]
   x01, y01 = (x + 1) / 2, (y + 1) / 2
-  return {"l1": float(image_quality.l1(x, y)[0]),
-          "psnr": float(image_quality.psnr(x01, y01, data_range=1.0)[0]),
-          "ssim": float(image_quality.ssim(x01, y01, data_range=1.0)[0])}
+  return {
+    "l1": float(image_quality.l1(x, y)[0]),
+    "psnr": float(image_quality.psnr(x01, y01, data_range=1.0)[0]),
+    "ssim": float(image_quality.ssim(x01, y01, data_range=1.0)[0]),
+  }
 
 
 def three_channels(x) -> np.ndarray:
@@ -164,19 +191,20 @@ def fit_to_stride(image: np.ndarray, *, stride: int, policy: str, size: int, nam
   if h % stride == 0 and w % stride == 0:
     return image, lambda out: out
   if policy == "error":
-    raise ValueError(f"{name} is {h}x{w}, not a multiple of {stride} (the stride of the generator): use "
-                     "--size_policy=pad, crop or resize")
+    raise ValueError(
+      f"{name} is {h}x{w}, not a multiple of {stride} (the stride of the generator): use "
+      "--size_policy=pad, crop or resize"
+    )
   if policy == "crop":
     ch, cw = h // stride * stride, w // stride * stride
     if not ch or not cw:
-      raise ValueError(f"{name} is {h}x{w}, smaller than the generator's stride {stride}: use "
-                       "--size_policy=pad")
+      raise ValueError(f"{name} is {h}x{w}, smaller than the generator's stride {stride}: use --size_policy=pad")
     top, left = (h - ch) // 2, (w - cw) // 2
-    return image[top:top + ch, left:left + cw], lambda out: out
+    return image[top : top + ch, left : left + cw], lambda out: out
   ph, pw = -h % stride, -w % stride
   mode = "reflect" if ph < h and pw < w else "symmetric"
   padded = np.pad(image, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)), mode=mode)
-  return padded, lambda out: out[ph // 2:ph // 2 + h, pw // 2:pw // 2 + w]
+  return padded, lambda out: out[ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w]
 
 
 def as_float(image, channels: int) -> np.ndarray:
@@ -192,7 +220,7 @@ def folder_inputs(config: TranslationConfig, channels: int) -> Iterator[tuple[st
   names = sorted(n for n in os.listdir(root) if n.lower().endswith(images_lib.IMAGE_EXTENSIONS))
   if not names:
     raise ValueError(f"--test_input={config.test_input} holds no images ({', '.join(images_lib.IMAGE_EXTENSIONS)})")
-  for name in names[:config.num_test]:
+  for name in names[: config.num_test]:
     yield name, as_float(images_lib.load_image(os.path.join(root, name), channels=3), channels)
 
 
@@ -216,8 +244,9 @@ def import_torch(config: TranslationConfig, init_fn, networks: dict, paths: dict
   """
   # A file, or the name of an official pretrained generator (pix2pix_facades_label2photo,
   # cyclegan_horse2zebra_model, ...: python -m jaxgan.download --list).
-  paths = {name: download.resolve_flag(path, flag=f"--torch_{name}", kind="file")
-           for name, path in paths.items() if path}
+  paths = {
+    name: download.resolve_flag(path, flag=f"--torch_{name}", kind="file") for name, path in paths.items() if path
+  }
   directory = os.path.join(os.path.abspath(config.workdir), "checkpoints")
   if os.path.isdir(directory) and os.listdir(directory):
     raise ValueError(f"{directory} already holds checkpoints: import into a new --workdir")
@@ -235,8 +264,7 @@ def import_torch(config: TranslationConfig, init_fn, networks: dict, paths: dict
   runner.record_config(config)
   # The imported networks are a finished model: --mode=test and export_torch take step 0 as it is.
   runner.mark_finished(config, 0, "imported: " + ", ".join(f"{n} from {p}" for n, p in paths.items()))
-  print(f"jaxgan: imported {', '.join(f'{n} from {p}' for n, p in paths.items())} as step 0 of {directory}",
-        flush=True)
+  print(f"jaxgan: imported {', '.join(f'{n} from {p}' for n, p in paths.items())} as step 0 of {directory}", flush=True)
   return directory
 
 

@@ -6,34 +6,29 @@ name as a package attribute); import the module's other names from
 ``jaxgan.metrics.accuracy`` directly or from this package.
 """
 
-from jaxgan.metrics.accuracy import ClusteringAccuracy
-from jaxgan.metrics.accuracy import accuracy
-from jaxgan.metrics.accuracy import clustering_accuracy
-from jaxgan.metrics.accuracy import contingency_matrix
-from jaxgan.metrics.accuracy import per_class_accuracy
-from jaxgan.metrics.classifier import Classifier
-from jaxgan.metrics.classifier import cached_classifier
-from jaxgan.metrics.classifier import classifier_logits
-from jaxgan.metrics.classifier import classify
-from jaxgan.metrics.classifier import train_classifier
-from jaxgan.metrics.image_quality import l1
-from jaxgan.metrics.image_quality import psnr
-from jaxgan.metrics.image_quality import rgb_to_y
-from jaxgan.metrics.image_quality import ssim
+from jaxgan.metrics.accuracy import (
+  ClusteringAccuracy,
+  accuracy,
+  clustering_accuracy,
+  contingency_matrix,
+  per_class_accuracy,
+)
+from jaxgan.metrics.classifier import Classifier, cached_classifier, classifier_logits, classify, train_classifier
+from jaxgan.metrics.image_quality import l1, psnr, rgb_to_y, ssim
 
 __all__ = [
-    'Classifier',
-    'ClusteringAccuracy',
-    'accuracy',
-    'cached_classifier',
-    'classifier_logits',
-    'classify',
-    'clustering_accuracy',
-    'per_class_accuracy',
-    'contingency_matrix',
-    'l1',
-    'psnr',
-    'rgb_to_y',
-    'ssim',
-    'train_classifier',
+  "Classifier",
+  "ClusteringAccuracy",
+  "accuracy",
+  "cached_classifier",
+  "classifier_logits",
+  "classify",
+  "clustering_accuracy",
+  "per_class_accuracy",
+  "contingency_matrix",
+  "l1",
+  "psnr",
+  "rgb_to_y",
+  "ssim",
+  "train_classifier",
 ]

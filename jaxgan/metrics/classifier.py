@@ -52,40 +52,40 @@ class Classifier(nnx.Module):
   """Images ``[B, H, W, C]`` -> class logits ``[B, num_classes]``."""
 
   def __init__(
-      self,
-      *,
-      image_shape: Sequence[int],
-      num_classes: int,
-      features: Sequence[int] = DEFAULT_FEATURES,
-      dropout_rate: float = 0.0,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    image_shape: Sequence[int],
+    num_classes: int,
+    features: Sequence[int] = DEFAULT_FEATURES,
+    dropout_rate: float = 0.0,
+    rngs: nnx.Rngs,
   ):
     if len(image_shape) != 3 or min(image_shape) < 1:
-      raise ValueError(f'image_shape must be (H, W, C); got {tuple(image_shape)}')
+      raise ValueError(f"image_shape must be (H, W, C); got {tuple(image_shape)}")
     if num_classes < 1:
-      raise ValueError(f'num_classes must be >= 1; got {num_classes}')
+      raise ValueError(f"num_classes must be >= 1; got {num_classes}")
     if not features or min(features) < 1:
-      raise ValueError(f'features must be positive widths; got {tuple(features)}')
+      raise ValueError(f"features must be positive widths; got {tuple(features)}")
     self.image_shape = tuple(int(s) for s in image_shape)
     height, width, channels = self.image_shape
     widths = [channels, *features]
-    self.convs = nnx.List([
-        Conv(a, b, (3, 3), strides=1 if i == 0 else 2, padding='SAME', rngs=rngs)
+    self.convs = nnx.List(
+      [
+        Conv(a, b, (3, 3), strides=1 if i == 0 else 2, padding="SAME", rngs=rngs)
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]))
-    ])
+      ]
+    )
     for _ in features[1:]:
       height, width = -(-height // 2), -(-width // 2)
     self.dropout = nnx.Dropout(dropout_rate)
     self.dense = nnx.Linear(height * width * features[-1], num_classes, rngs=rngs)
 
-  def __call__(
-      self, x: jax.Array, *, train: bool = False, key: jax.Array | None = None
-  ) -> jax.Array:
+  def __call__(self, x: jax.Array, *, train: bool = False, key: jax.Array | None = None) -> jax.Array:
     """Logits; ``key`` drives dropout and is required when ``train=True``."""
     if tuple(x.shape[1:]) != self.image_shape:
-      raise ValueError(f'images must have shape [B, *{self.image_shape}]; got {x.shape}')
+      raise ValueError(f"images must have shape [B, *{self.image_shape}]; got {x.shape}")
     if train and key is None:
-      raise ValueError('Classifier needs a dropout `key` when train=True')
+      raise ValueError("Classifier needs a dropout `key` when train=True")
     h = x
     for conv in self.convs:
       h = jax.nn.relu(conv(h))
@@ -102,43 +102,46 @@ def _as_float_images(images) -> np.ndarray:
   if images.ndim == 3:  # [N, H, W] grayscale
     images = images[..., None]
   if images.ndim != 4:
-    raise ValueError(f'images must be [N, H, W, C] or [N, H, W]; got shape {images.shape}')
+    raise ValueError(f"images must be [N, H, W, C] or [N, H, W]; got shape {images.shape}")
   if images.dtype == np.uint8:
     return images_lib.to_float(images)
   if not np.issubdtype(images.dtype, np.floating):
-    raise ValueError(f'images must be uint8 or float in [-1, 1]; got dtype {images.dtype}')
+    raise ValueError(f"images must be uint8 or float in [-1, 1]; got dtype {images.dtype}")
   return images.astype(np.float32)
 
 
 def _check_labels(labels, num_images: int, num_classes: int) -> np.ndarray:
   labels = np.asarray(labels)
   if labels.shape != (num_images,) or not np.issubdtype(labels.dtype, np.integer):
-    raise ValueError(
-        f'labels must be integers of shape ({num_images},); got {labels.dtype} '
-        f'{labels.shape}')
+    raise ValueError(f"labels must be integers of shape ({num_images},); got {labels.dtype} {labels.shape}")
   if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-    raise ValueError(
-        f'labels must be in [0, {num_classes}); got values in '
-        f'[{labels.min()}, {labels.max()}]')
+    raise ValueError(f"labels must be in [0, {num_classes}); got values in [{labels.min()}, {labels.max()}]")
   return labels.astype(np.int32)
 
 
 def _abstract_model(image_shape, num_classes, features, dropout_rate) -> Classifier:
-  return nnx.eval_shape(lambda: Classifier(
-      image_shape=image_shape, num_classes=num_classes, features=tuple(features),
-      dropout_rate=dropout_rate, rngs=nnx.Rngs(0)))
+  return nnx.eval_shape(
+    lambda: Classifier(
+      image_shape=image_shape,
+      num_classes=num_classes,
+      features=tuple(features),
+      dropout_rate=dropout_rate,
+      rngs=nnx.Rngs(0),
+    )
+  )
 
 
 def _architecture(params: Params) -> tuple[tuple[int, ...], int]:
   """(features, num_classes) read from the parameter shapes."""
   try:
-    convs = params['convs']
-    features = tuple(int(np.shape(convs[i]['kernel'])[-1]) for i in sorted(convs))
-    num_classes = int(np.shape(params['dense']['kernel'])[-1])
+    convs = params["convs"]
+    features = tuple(int(np.shape(convs[i]["kernel"])[-1]) for i in sorted(convs))
+    num_classes = int(np.shape(params["dense"]["kernel"])[-1])
   except (KeyError, TypeError, IndexError) as e:
     raise ValueError(
-        'params are not Classifier parameters (expected {"convs": {0: {"kernel", '
-        '"bias"}, ...}, "dense": {...}} as returned by train_classifier)') from e
+      'params are not Classifier parameters (expected {"convs": {0: {"kernel", '
+      '"bias"}, ...}, "dense": {...}} as returned by train_classifier)'
+    ) from e
   return features, num_classes
 
 
@@ -154,7 +157,7 @@ def _split_model(params_or_model, image_shape) -> tuple[nnx.GraphDef, nnx.State]
 # --------------------------------------------------------------------------- training
 
 
-@functools.partial(jax.jit, static_argnames=('graphdef', 'batch_size', 'learning_rate'), donate_argnums=(1, 2))
+@functools.partial(jax.jit, static_argnames=("graphdef", "batch_size", "learning_rate"), donate_argnums=(1, 2))
 def _train_step(graphdef, params, opt_state, images, labels, key, i, *, batch_size, learning_rate):
   tx = optax.adam(learning_rate)
 
@@ -174,22 +177,23 @@ def _train(graphdef, params, images, labels, key, steps, *, batch_size, learning
   # several times slower inside a while loop (measured: 0.56 s vs ~0.1 s per step).
   opt_state = optax.adam(learning_rate).init(params)
   for i in range(int(steps)):
-    params, opt_state = _train_step(graphdef, params, opt_state, images, labels, key, jnp.int32(i),
-                                    batch_size=batch_size, learning_rate=learning_rate)
+    params, opt_state = _train_step(
+      graphdef, params, opt_state, images, labels, key, jnp.int32(i), batch_size=batch_size, learning_rate=learning_rate
+    )
   return params
 
 
 def train_classifier(
-    images,
-    labels,
-    *,
-    num_classes: int,
-    steps: int,
-    batch_size: int,
-    seed: int,
-    learning_rate: float = 1e-3,
-    features: Sequence[int] = DEFAULT_FEATURES,
-    dropout_rate: float = 0.0,
+  images,
+  labels,
+  *,
+  num_classes: int,
+  steps: int,
+  batch_size: int,
+  seed: int,
+  learning_rate: float = 1e-3,
+  features: Sequence[int] = DEFAULT_FEATURES,
+  dropout_rate: float = 0.0,
 ) -> Params:
   """Trains a :class:`Classifier` with Adam on softmax cross-entropy.
 
@@ -202,24 +206,35 @@ def train_classifier(
   """
   images = _as_float_images(images)
   labels = _check_labels(labels, images.shape[0], num_classes)
-  for name, value in (('steps', steps), ('batch_size', batch_size)):
+  for name, value in (("steps", steps), ("batch_size", batch_size)):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-      raise ValueError(f'{name} must be a positive integer; got {value!r}')
+      raise ValueError(f"{name} must be a positive integer; got {value!r}")
   init_key, train_key = jax.random.split(jax.random.key(seed))
-  model = Classifier(image_shape=images.shape[1:], num_classes=num_classes,
-                     features=tuple(features), dropout_rate=dropout_rate,
-                     rngs=nnx.Rngs(params=init_key))
+  model = Classifier(
+    image_shape=images.shape[1:],
+    num_classes=num_classes,
+    features=tuple(features),
+    dropout_rate=dropout_rate,
+    rngs=nnx.Rngs(params=init_key),
+  )
   graphdef, params = nnx.split(model)
-  params = _train(graphdef, params, jnp.asarray(images), jnp.asarray(labels), train_key,
-                  jnp.int32(steps), batch_size=int(batch_size),
-                  learning_rate=float(learning_rate))
+  params = _train(
+    graphdef,
+    params,
+    jnp.asarray(images),
+    jnp.asarray(labels),
+    train_key,
+    jnp.int32(steps),
+    batch_size=int(batch_size),
+    learning_rate=float(learning_rate),
+  )
   return nnx.to_pure_dict(params)
 
 
 # -------------------------------------------------------------------------- inference
 
 
-@functools.partial(jax.jit, static_argnames='graphdef')
+@functools.partial(jax.jit, static_argnames="graphdef")
 def _logits(graphdef, state, x):
   return nnx.merge(graphdef, state)(x, train=False)
 
@@ -236,18 +251,17 @@ def classifier_logits(params_or_model, images, *, batch_size: int = 256) -> np.n
   batch_size = max(1, min(int(batch_size), n))
   out = []
   for start in range(0, n, batch_size):
-    chunk = images[start:start + batch_size]
+    chunk = images[start : start + batch_size]
     pad = batch_size - chunk.shape[0]
     if pad:
       chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), chunk.dtype)])
-    out.append(np.asarray(_logits(graphdef, state, chunk))[:batch_size - pad])
+    out.append(np.asarray(_logits(graphdef, state, chunk))[: batch_size - pad])
   return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
 def classify(params_or_model, images, batch_size: int = 256) -> np.ndarray:
   """Predicted classes ``[N]`` int32 of images ``[N, H, W, C]`` (see module doc)."""
-  return np.argmax(classifier_logits(params_or_model, images, batch_size=batch_size),
-                   axis=-1).astype(np.int32)
+  return np.argmax(classifier_logits(params_or_model, images, batch_size=batch_size), axis=-1).astype(np.int32)
 
 
 # ----------------------------------------------------------------------------- cache
@@ -257,10 +271,10 @@ def cache_key(images, labels, **settings) -> str:
   """A hash of the data (shape, dtype, bytes), the architecture and the training
   settings: a classifier is reused only for exactly the same inputs."""
   digest = hashlib.sha256()
-  digest.update(f'jaxgan-classifier-v{_CACHE_FORMAT}\0'.encode())
-  for name, array in (('images', images), ('labels', labels)):
+  digest.update(f"jaxgan-classifier-v{_CACHE_FORMAT}\0".encode())
+  for name, array in (("images", images), ("labels", labels)):
     array = np.ascontiguousarray(array)
-    digest.update(f'{name} {array.dtype.str} {array.shape}\0'.encode())
+    digest.update(f"{name} {array.dtype.str} {array.shape}\0".encode())
     digest.update(array.data)
   digest.update(json.dumps(settings, sort_keys=True).encode())
   return digest.hexdigest()[:20]
@@ -268,7 +282,7 @@ def cache_key(images, labels, **settings) -> str:
 
 def _flat(params: Params) -> dict[str, Any]:
   leaves, _ = jax.tree_util.tree_flatten_with_path(params)
-  return {'/'.join(str(getattr(k, 'key', k)) for k in path): leaf for path, leaf in leaves}
+  return {"/".join(str(getattr(k, "key", k)) for k in path): leaf for path, leaf in leaves}
 
 
 def _load(path: str, expected: Params) -> Params | None:
@@ -279,35 +293,36 @@ def _load(path: str, expected: Params) -> Params | None:
   except (OSError, ValueError, EOFError):
     return None
   wanted = _flat(expected)
-  if set(stored) - {'__settings__'} != set(wanted) or any(
-      stored[name].shape != np.shape(leaf) for name, leaf in wanted.items()):
+  if set(stored) - {"__settings__"} != set(wanted) or any(
+    stored[name].shape != np.shape(leaf) for name, leaf in wanted.items()
+  ):
     return None
   paths, treedef = jax.tree_util.tree_flatten_with_path(expected)
-  names = ['/'.join(str(getattr(k, 'key', k)) for k in p) for p, _ in paths]
+  names = ["/".join(str(getattr(k, "key", k)) for k in p) for p, _ in paths]
   return jax.tree_util.tree_unflatten(treedef, [stored[name] for name in names])
 
 
 def _save_atomic(path: str, params: Params, settings: dict[str, Any]) -> None:
   arrays = {name: np.asarray(leaf) for name, leaf in _flat(params).items()}
-  arrays['__settings__'] = np.asarray(json.dumps(settings, sort_keys=True))
-  with atomic.replacing(path) as tmp, open(tmp, 'wb') as f:
+  arrays["__settings__"] = np.asarray(json.dumps(settings, sort_keys=True))
+  with atomic.replacing(path) as tmp, open(tmp, "wb") as f:
     np.savez(f, **arrays)
     f.flush()
     os.fsync(f.fileno())
 
 
 def cached_classifier(
-    directory: str | os.PathLike,
-    images,
-    labels,
-    num_classes: int,
-    *,
-    steps: int = 2000,
-    batch_size: int = 128,
-    seed: int = 0,
-    learning_rate: float = 1e-3,
-    features: Sequence[int] = DEFAULT_FEATURES,
-    dropout_rate: float = 0.0,
+  directory: str | os.PathLike,
+  images,
+  labels,
+  num_classes: int,
+  *,
+  steps: int = 2000,
+  batch_size: int = 128,
+  seed: int = 0,
+  learning_rate: float = 1e-3,
+  features: Sequence[int] = DEFAULT_FEATURES,
+  dropout_rate: float = 0.0,
 ) -> Params:
   """:func:`train_classifier`'s parameters, trained once and cached in ``directory``.
 
@@ -318,24 +333,35 @@ def cached_classifier(
   file renamed into place); an unreadable or mismatching file is retrained and
   replaced. Pass a directory inside the run's workdir.
   """
-  settings = dict(num_classes=int(num_classes), steps=int(steps),
-                  batch_size=int(batch_size), seed=int(seed),
-                  learning_rate=float(learning_rate),
-                  features=[int(f) for f in features], dropout_rate=float(dropout_rate),
-                  architecture='conv3x3-stride1-then-stride2-relu-flatten-dense')
+  settings = dict(
+    num_classes=int(num_classes),
+    steps=int(steps),
+    batch_size=int(batch_size),
+    seed=int(seed),
+    learning_rate=float(learning_rate),
+    features=[int(f) for f in features],
+    dropout_rate=float(dropout_rate),
+    architecture="conv3x3-stride1-then-stride2-relu-flatten-dense",
+  )
   images = np.asarray(images)
   labels = np.asarray(labels)
   directory = os.fspath(directory)
   os.makedirs(directory, exist_ok=True)
-  path = os.path.join(directory, f'classifier-{cache_key(images, labels, **settings)}.npz')
+  path = os.path.join(directory, f"classifier-{cache_key(images, labels, **settings)}.npz")
   image_shape = _as_float_images(images[:1]).shape[1:]
-  expected = nnx.to_pure_dict(nnx.split(_abstract_model(
-      image_shape, num_classes, features, dropout_rate))[1])
+  expected = nnx.to_pure_dict(nnx.split(_abstract_model(image_shape, num_classes, features, dropout_rate))[1])
   params = _load(path, expected) if os.path.exists(path) else None
   if params is None:
     params = train_classifier(
-        images, labels, num_classes=num_classes, steps=steps, batch_size=batch_size,
-        seed=seed, learning_rate=learning_rate, features=features,
-        dropout_rate=dropout_rate)
+      images,
+      labels,
+      num_classes=num_classes,
+      steps=steps,
+      batch_size=batch_size,
+      seed=seed,
+      learning_rate=learning_rate,
+      features=features,
+      dropout_rate=dropout_rate,
+    )
     _save_atomic(path, params, settings)
   return params

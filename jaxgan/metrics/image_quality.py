@@ -45,20 +45,18 @@ def _float_pair(x, y, name: str):
   """``x, y`` as float arrays of one dtype, checked to be ``[B, H, W, C]`` alike."""
   x, y = jnp.asarray(x), jnp.asarray(y)
   if x.ndim != 4 or y.ndim != 4:
-    raise ValueError(
-        f'{name} needs images [B, H, W, C]; got shapes {x.shape} and {y.shape}')
+    raise ValueError(f"{name} needs images [B, H, W, C]; got shapes {x.shape} and {y.shape}")
   if x.shape != y.shape:
-    raise ValueError(
-        f'{name} needs images of the same shape; got {x.shape} and {y.shape}')
+    raise ValueError(f"{name} needs images of the same shape; got {x.shape} and {y.shape}")
   dtype = jnp.promote_types(jnp.result_type(x, y), jnp.float32)
   if not jnp.issubdtype(dtype, jnp.floating):
     dtype = jnp.float32
   return x.astype(dtype), y.astype(dtype)
 
 
-def _check_range(data_range, name: str = 'data_range') -> None:
+def _check_range(data_range, name: str = "data_range") -> None:
   if isinstance(data_range, (int, float, np.number)) and not data_range > 0:
-    raise ValueError(f'{name} must be > 0; got {data_range}')
+    raise ValueError(f"{name} must be > 0; got {data_range}")
 
 
 def rgb_to_y(images, *, data_range, data_min):
@@ -71,7 +69,7 @@ def rgb_to_y(images, *, data_range, data_min):
   """
   images = jnp.asarray(images)
   if images.ndim < 1 or images.shape[-1] != 3:
-    raise ValueError(f'rgb_to_y needs RGB images [..., 3]; got shape {images.shape}')
+    raise ValueError(f"rgb_to_y needs RGB images [..., 3]; got shape {images.shape}")
   _check_range(data_range)
   images = images.astype(jnp.promote_types(images.dtype, jnp.float32))
   unit = (images - data_min) / data_range
@@ -86,17 +84,17 @@ def _prepare(x, y, name: str, *, data_range, shave: int, y_channel: bool, data_m
   shave = int(shave)
   _, height, width, channels = x.shape
   if shave < 0 or 2 * shave >= min(height, width):
-    raise ValueError(
-        f'{name}: shave={shave} leaves no pixels of images with shape {x.shape}')
+    raise ValueError(f"{name}: shave={shave} leaves no pixels of images with shape {x.shape}")
   if shave:
-    x, y = (a[:, shave:height - shave, shave:width - shave, :] for a in (x, y))
+    x, y = (a[:, shave : height - shave, shave : width - shave, :] for a in (x, y))
   if y_channel:
     if channels != 3:
-      raise ValueError(f'{name}: y_channel needs RGB images; got shape {x.shape}')
+      raise ValueError(f"{name}: y_channel needs RGB images; got shape {x.shape}")
     if data_min is None:
       raise ValueError(
-          f'{name}: y_channel needs data_min, the low end of the value range '
-          '(-1.0 for [-1, 1] images, 0.0 for [0, 1] or [0, 255])')
+        f"{name}: y_channel needs data_min, the low end of the value range "
+        "(-1.0 for [-1, 1] images, 0.0 for [0, 1] or [0, 255])"
+      )
     x, y = (rgb_to_y(a, data_range=data_range, data_min=data_min) for a in (x, y))
     data_range = _Y_RANGE
   return x, y, data_range
@@ -104,7 +102,7 @@ def _prepare(x, y, name: str, *, data_range, shave: int, y_channel: bool, data_m
 
 def l1(x, y):
   """Mean absolute error of each image pair, ``[B]`` (in the images' units)."""
-  x, y = _float_pair(x, y, 'l1')
+  x, y = _float_pair(x, y, "l1")
   return jnp.mean(jnp.abs(x - y), axis=(1, 2, 3))
 
 
@@ -122,8 +120,7 @@ def psnr(x, y, *, data_range, shave: int = 0, y_channel: bool = False, data_min=
       range of 255; needs ``data_min``.
     data_min: the low end of the value range; used only with ``y_channel``.
   """
-  x, y, data_range = _prepare(x, y, 'psnr', data_range=data_range, shave=shave,
-                              y_channel=y_channel, data_min=data_min)
+  x, y, data_range = _prepare(x, y, "psnr", data_range=data_range, shave=shave, y_channel=y_channel, data_min=data_min)
   return _psnr(x, y, data_range)
 
 
@@ -146,13 +143,11 @@ def _filter_valid(images, taps: tuple[float, ...]):
   size = len(taps)
   for axis in (1, 2):
     out = images.shape[axis] - size + 1
-    images = sum(
-        tap * jax.lax.slice_in_dim(images, k, k + out, axis=axis)
-        for k, tap in enumerate(taps))
+    images = sum(tap * jax.lax.slice_in_dim(images, k, k + out, axis=axis) for k, tap in enumerate(taps))
   return images
 
 
-@functools.partial(jax.jit, static_argnames=('taps', 'cov_norm'))
+@functools.partial(jax.jit, static_argnames=("taps", "cov_norm"))
 def _ssim(x, y, data_range, k1, k2, *, taps, cov_norm):
   dtype = x.dtype
   scale = jnp.asarray(data_range, dtype)
@@ -175,10 +170,21 @@ def _ssim(x, y, data_range, k1, k2, *, taps, cov_norm):
   return jnp.mean(num / den, axis=(1, 2, 3))
 
 
-def ssim(x, y, *, data_range, gaussian: bool = True, sigma: float = 1.5,
-         win_size: int | None = None, k1: float = 0.01, k2: float = 0.03,
-         use_sample_covariance: bool | None = None, shave: int = 0,
-         y_channel: bool = False, data_min=None):
+def ssim(
+  x,
+  y,
+  *,
+  data_range,
+  gaussian: bool = True,
+  sigma: float = 1.5,
+  win_size: int | None = None,
+  k1: float = 0.01,
+  k2: float = 0.03,
+  use_sample_covariance: bool | None = None,
+  shave: int = 0,
+  y_channel: bool = False,
+  data_min=None,
+):
   """Structural similarity of each image pair, ``[B]`` (1 for identical images).
 
   The mean over channels of each channel's SSIM map, averaged over the interior that
@@ -204,35 +210,33 @@ def ssim(x, y, *, data_range, gaussian: bool = True, sigma: float = 1.5,
       range of 255; needs ``data_min``.
     data_min: the low end of the value range; used only with ``y_channel``.
   """
-  x, y, data_range = _prepare(x, y, 'ssim', data_range=data_range, shave=shave,
-                              y_channel=y_channel, data_min=data_min)
+  x, y, data_range = _prepare(x, y, "ssim", data_range=data_range, shave=shave, y_channel=y_channel, data_min=data_min)
   if gaussian:
     if win_size is not None:
-      raise ValueError(f'ssim: win_size={win_size} is set by sigma when gaussian=True')
+      raise ValueError(f"ssim: win_size={win_size} is set by sigma when gaussian=True")
     if not sigma > 0:
-      raise ValueError(f'ssim: sigma must be > 0; got {sigma}')
+      raise ValueError(f"ssim: sigma must be > 0; got {sigma}")
     taps, win_size = _gaussian_taps(float(sigma), 3.5)
   else:
     win_size = 7 if win_size is None else int(win_size)
     if win_size < 1 or win_size % 2 != 1:
-      raise ValueError(f'ssim: win_size must be a positive odd number; got {win_size}')
+      raise ValueError(f"ssim: win_size must be a positive odd number; got {win_size}")
     taps = np.full(win_size, 1.0 / win_size)
   if use_sample_covariance is None:
     use_sample_covariance = not gaussian
   if min(x.shape[1:3]) < win_size:
     raise ValueError(
-        f'ssim: images of shape {x.shape} (after shave={shave}) are smaller than the '
-        f'{win_size}x{win_size} window')
+      f"ssim: images of shape {x.shape} (after shave={shave}) are smaller than the {win_size}x{win_size} window"
+    )
   if any(isinstance(k, (int, float, np.number)) and not k >= 0 for k in (k1, k2)):
-    raise ValueError(f'ssim: k1 and k2 must be >= 0; got {k1} and {k2}')
+    raise ValueError(f"ssim: k1 and k2 must be >= 0; got {k1} and {k2}")
   count = win_size * win_size
   cov_norm = count / (count - 1) if use_sample_covariance and count > 1 else 1.0
-  return _ssim(x, y, data_range, k1, k2, taps=tuple(float(t) for t in taps),
-               cov_norm=float(cov_norm))
+  return _ssim(x, y, data_range, k1, k2, taps=tuple(float(t) for t in taps), cov_norm=float(cov_norm))
 
 
 def mean_scores(per_image: list[dict[str, float]]) -> dict[str, float]:
   """The mean of every score over a list of per-image score dicts (all with the same keys)."""
   if not per_image:
-    raise ValueError('no images to score')
+    raise ValueError("no images to score")
   return {k: float(np.mean([s[k] for s in per_image])) for k in per_image[0]}

@@ -57,12 +57,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.models.dcgan import DCGANDiscriminator
-from jaxgan.models.dcgan import DCGANGenerator
-from jaxgan.models.mlp import DISCRIMINATOR_IRANGE
-from jaxgan.models.mlp import GENERATOR_IRANGE
-from jaxgan.nn import Maxout
-from jaxgan.nn import symmetric_uniform_init
+from jaxgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from jaxgan.models.mlp import DISCRIMINATOR_IRANGE, GENERATOR_IRANGE
+from jaxgan.nn import Maxout, symmetric_uniform_init
 from jaxgan.nn.remat import dropout_dense, remat_call
 
 
@@ -78,11 +75,10 @@ def one_hot_labels(y: jax.Array, num_classes: int, batch_size: int | None = None
     out = y.astype(jnp.float32)
   else:
     raise ValueError(
-        f'y must be integer labels [B] or one-hot [B, {num_classes}], '
-        f'got shape {y.shape} and dtype {y.dtype}'
+      f"y must be integer labels [B] or one-hot [B, {num_classes}], got shape {y.shape} and dtype {y.dtype}"
     )
   if batch_size is not None and out.shape[0] != batch_size:
-    raise ValueError(f'y has batch size {out.shape[0]}, expected {batch_size}')
+    raise ValueError(f"y has batch size {out.shape[0]}, expected {batch_size}")
   return out
 
 
@@ -90,7 +86,7 @@ def _dropout_keys(key: jax.Array | None, n: int, *, train: bool, needed: bool, w
   if not train or not needed:
     return [None] * n
   if key is None:
-    raise ValueError(f'{who} needs a dropout `key` when train=True')
+    raise ValueError(f"{who} needs a dropout `key` when train=True")
   return list(jax.random.split(key, n))
 
 
@@ -98,18 +94,18 @@ class ConditionalMLPGenerator(nnx.Module):
   """``(z [B, nz], y)`` -> images ``[B, *out_shape]`` in [-1, 1]."""
 
   def __init__(
-      self,
-      *,
-      nz: int = 100,
-      num_classes: int = 10,
-      z_hidden: int = 200,
-      y_hidden: int = 1000,
-      joint_hidden: int = 1200,
-      out_shape: Sequence[int] = (28, 28, 1),
-      dropout: float = 0.0,
-      irange: float = GENERATOR_IRANGE,
-      remat: bool = False,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    nz: int = 100,
+    num_classes: int = 10,
+    z_hidden: int = 200,
+    y_hidden: int = 1000,
+    joint_hidden: int = 1200,
+    out_shape: Sequence[int] = (28, 28, 1),
+    dropout: float = 0.0,
+    irange: float = GENERATOR_IRANGE,
+    remat: bool = False,
+    rngs: nnx.Rngs,
   ):
     self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.nz = nz
@@ -119,21 +115,16 @@ class ConditionalMLPGenerator(nnx.Module):
     self.z_layer = nnx.Linear(nz, z_hidden, kernel_init=init, rngs=rngs)
     self.y_layer = nnx.Linear(num_classes, y_hidden, kernel_init=init, rngs=rngs)
     self.joint = nnx.Linear(z_hidden + y_hidden, joint_hidden, kernel_init=init, rngs=rngs)
-    self.output = nnx.Linear(
-        joint_hidden, math.prod(self.out_shape), kernel_init=init, rngs=rngs
-    )
+    self.output = nnx.Linear(joint_hidden, math.prod(self.out_shape), kernel_init=init, rngs=rngs)
     # Dropout on the joint layer's input (both branches) and on the output's input.
     self.dropouts = nnx.List([nnx.Dropout(dropout) for _ in range(2)])
 
-  def __call__(
-      self, z: jax.Array, y: jax.Array, *, train: bool, key: jax.Array | None = None
-  ) -> jax.Array:
+  def __call__(self, z: jax.Array, y: jax.Array, *, train: bool, key: jax.Array | None = None) -> jax.Array:
     """Images ``[B, *out_shape]``; ``key`` is needed only for ``train`` with dropout > 0."""
     if z.ndim != 2 or z.shape[-1] != self.nz:
-      raise ValueError(f'z must have shape [B, {self.nz}], got {z.shape}')
+      raise ValueError(f"z must have shape [B, {self.nz}], got {z.shape}")
     y = one_hot_labels(y, self.num_classes, z.shape[0]).astype(z.dtype)
-    keys = _dropout_keys(key, 2, train=train, needed=self.dropouts[0].rate > 0,
-                         who='ConditionalMLPGenerator')
+    keys = _dropout_keys(key, 2, train=train, needed=self.dropouts[0].rate > 0, who="ConditionalMLPGenerator")
     h = jnp.concatenate([jax.nn.relu(self.z_layer(z)), jax.nn.relu(self.y_layer(y))], -1)
     unit = functools.partial(remat_call, dropout_dense, enabled=self.remat, train=train)
     h = unit((self.dropouts[0], self.joint), h, keys[0], act=jax.nn.relu)
@@ -145,46 +136,41 @@ class ConditionalMLPDiscriminator(nnx.Module):
   """``(x [B, *in_shape], y)`` -> logits ``[B]``, maxout units with dropout."""
 
   def __init__(
-      self,
-      *,
-      in_shape: Sequence[int] = (28, 28, 1),
-      num_classes: int = 10,
-      x_units: int = 240,
-      x_pieces: int = 5,
-      y_units: int = 50,
-      y_pieces: int = 5,
-      joint_units: int = 240,
-      joint_pieces: int = 4,
-      input_dropout: float = 0.2,
-      label_dropout: float = 0.0,
-      hidden_dropout: float = 0.5,
-      irange: float = DISCRIMINATOR_IRANGE,
-      remat: bool = False,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    in_shape: Sequence[int] = (28, 28, 1),
+    num_classes: int = 10,
+    x_units: int = 240,
+    x_pieces: int = 5,
+    y_units: int = 50,
+    y_pieces: int = 5,
+    joint_units: int = 240,
+    joint_pieces: int = 4,
+    input_dropout: float = 0.2,
+    label_dropout: float = 0.0,
+    hidden_dropout: float = 0.5,
+    irange: float = DISCRIMINATOR_IRANGE,
+    remat: bool = False,
+    rngs: nnx.Rngs,
   ):
     self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.in_shape = tuple(in_shape)
     self.num_classes = num_classes
     init = symmetric_uniform_init(irange)
-    self.x_layer = Maxout(math.prod(self.in_shape), x_units, x_pieces, kernel_init=init,
-                          rngs=rngs)
+    self.x_layer = Maxout(math.prod(self.in_shape), x_units, x_pieces, kernel_init=init, rngs=rngs)
     self.y_layer = Maxout(num_classes, y_units, y_pieces, kernel_init=init, rngs=rngs)
-    self.joint = Maxout(x_units + y_units, joint_units, joint_pieces, kernel_init=init,
-                        rngs=rngs)
+    self.joint = Maxout(x_units + y_units, joint_units, joint_pieces, kernel_init=init, rngs=rngs)
     self.output = nnx.Linear(joint_units, 1, kernel_init=init, rngs=rngs)
     # Dropout on the inputs of: x branch, y branch, joint layer, output layer.
     rates = (input_dropout, label_dropout, hidden_dropout, hidden_dropout)
     self.dropouts = nnx.List([nnx.Dropout(rate) for rate in rates])
 
-  def __call__(
-      self, x: jax.Array, y: jax.Array, *, train: bool, key: jax.Array | None = None
-  ) -> jax.Array:
+  def __call__(self, x: jax.Array, y: jax.Array, *, train: bool, key: jax.Array | None = None) -> jax.Array:
     """Returns logits ``[B]``. ``key`` drives dropout and is required when training."""
     if tuple(x.shape[1:]) != self.in_shape:
-      raise ValueError(f'x must have shape [B, *{self.in_shape}], got {x.shape}')
+      raise ValueError(f"x must have shape [B, *{self.in_shape}], got {x.shape}")
     y = one_hot_labels(y, self.num_classes, x.shape[0]).astype(x.dtype)
-    keys = _dropout_keys(key, len(self.dropouts), train=train, needed=True,
-                         who='ConditionalMLPDiscriminator')
+    keys = _dropout_keys(key, len(self.dropouts), train=train, needed=True, who="ConditionalMLPDiscriminator")
     unit = functools.partial(remat_call, dropout_dense, enabled=self.remat, train=train)
     d = self.dropouts
     hx = unit((d[0], self.x_layer), x.reshape(x.shape[0], -1), keys[0])
@@ -201,27 +187,31 @@ class ConditionalDCGANGenerator(nnx.Module):
   """
 
   def __init__(
-      self,
-      *,
-      resolution: int = 64,
-      nz: int = 100,
-      num_classes: int = 10,
-      ngf: int = 64,
-      out_channels: int = 3,
-      remat: bool = False,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    resolution: int = 64,
+    nz: int = 100,
+    num_classes: int = 10,
+    ngf: int = 64,
+    out_channels: int = 3,
+    remat: bool = False,
+    rngs: nnx.Rngs,
   ):
     self.nz = nz
     self.num_classes = num_classes
     self.resolution = resolution
     self.net = DCGANGenerator(
-        resolution=resolution, nz=nz + num_classes, ngf=ngf, out_channels=out_channels,
-        remat=remat, rngs=rngs,
+      resolution=resolution,
+      nz=nz + num_classes,
+      ngf=ngf,
+      out_channels=out_channels,
+      remat=remat,
+      rngs=rngs,
     )
 
   def __call__(self, z: jax.Array, y: jax.Array, *, train: bool) -> jax.Array:
     if z.ndim != 2 or z.shape[-1] != self.nz:
-      raise ValueError(f'z must have shape [B, {self.nz}], got {z.shape}')
+      raise ValueError(f"z must have shape [B, {self.nz}], got {z.shape}")
     y = one_hot_labels(y, self.num_classes, z.shape[0]).astype(z.dtype)
     return self.net(jnp.concatenate([z, y], axis=-1), train=train)
 
@@ -234,26 +224,26 @@ class ConditionalDCGANDiscriminator(nnx.Module):
   """
 
   def __init__(
-      self,
-      *,
-      resolution: int = 64,
-      num_classes: int = 10,
-      ndf: int = 64,
-      in_channels: int = 3,
-      remat: bool = False,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    resolution: int = 64,
+    num_classes: int = 10,
+    ndf: int = 64,
+    in_channels: int = 3,
+    remat: bool = False,
+    rngs: nnx.Rngs,
   ):
     self.num_classes = num_classes
     self.resolution = resolution
     self.in_channels = in_channels
     self.net = DCGANDiscriminator(
-        resolution=resolution, ndf=ndf, in_channels=in_channels + num_classes, remat=remat, rngs=rngs
+      resolution=resolution, ndf=ndf, in_channels=in_channels + num_classes, remat=remat, rngs=rngs
     )
 
   def __call__(self, x: jax.Array, y: jax.Array, *, train: bool) -> jax.Array:
     expected = (self.resolution, self.resolution, self.in_channels)
     if x.ndim != 4 or tuple(x.shape[1:]) != expected:
-      raise ValueError(f'x must have shape [B, *{expected}], got {x.shape}')
+      raise ValueError(f"x must have shape [B, *{expected}], got {x.shape}")
     y = one_hot_labels(y, self.num_classes, x.shape[0]).astype(x.dtype)
     maps = jnp.broadcast_to(y[:, None, None, :], (*x.shape[:3], self.num_classes))
     return self.net(jnp.concatenate([x, maps], axis=-1), train=train)

@@ -27,8 +27,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.nn import Maxout
-from jaxgan.nn import symmetric_uniform_init
+from jaxgan.nn import Maxout, symmetric_uniform_init
 from jaxgan.nn.remat import conv_norm_act, dropout_dense, remat_call
 
 GENERATOR_IRANGE = 0.05
@@ -39,31 +38,27 @@ class MLPGenerator(nnx.Module):
   """z ``[B, nz]`` -> images ``[B, *out_shape]`` in [-1, 1]."""
 
   def __init__(
-      self,
-      *,
-      nz: int = 100,
-      hidden: Sequence[int] = (1200, 1200),
-      out_shape: Sequence[int] = (28, 28, 1),
-      irange: float = GENERATOR_IRANGE,
-      remat: bool = False,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    nz: int = 100,
+    hidden: Sequence[int] = (1200, 1200),
+    out_shape: Sequence[int] = (28, 28, 1),
+    irange: float = GENERATOR_IRANGE,
+    remat: bool = False,
+    rngs: nnx.Rngs,
   ):
     self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.nz = nz
     self.out_shape = tuple(out_shape)
     init = symmetric_uniform_init(irange)
     sizes = [nz, *hidden]
-    self.hidden = nnx.List([
-        nnx.Linear(a, b, kernel_init=init, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])
-    ])
-    self.output = nnx.Linear(
-        sizes[-1], math.prod(self.out_shape), kernel_init=init, rngs=rngs
-    )
+    self.hidden = nnx.List([nnx.Linear(a, b, kernel_init=init, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])])
+    self.output = nnx.Linear(sizes[-1], math.prod(self.out_shape), kernel_init=init, rngs=rngs)
 
   def __call__(self, z: jax.Array, *, train: bool) -> jax.Array:
     del train  # no train-dependent layers; kept for a uniform model interface
     if z.ndim != 2 or z.shape[-1] != self.nz:
-      raise ValueError(f'z must have shape [B, {self.nz}], got {z.shape}')
+      raise ValueError(f"z must have shape [B, {self.nz}], got {z.shape}")
     h = z
     for layer in self.hidden:
       h = remat_call(conv_norm_act, (layer, None), h, enabled=self.remat, train=True, act=jax.nn.relu)
@@ -75,43 +70,35 @@ class MLPDiscriminator(nnx.Module):
   """Images ``[B, *in_shape]`` -> logits ``[B]``, with maxout units and dropout."""
 
   def __init__(
-      self,
-      *,
-      in_shape: Sequence[int] = (28, 28, 1),
-      units: int = 240,
-      pieces: int = 5,
-      num_hidden: int = 2,
-      input_dropout: float = 0.2,
-      hidden_dropout: float = 0.5,
-      irange: float = DISCRIMINATOR_IRANGE,
-      remat: bool = False,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    in_shape: Sequence[int] = (28, 28, 1),
+    units: int = 240,
+    pieces: int = 5,
+    num_hidden: int = 2,
+    input_dropout: float = 0.2,
+    hidden_dropout: float = 0.5,
+    irange: float = DISCRIMINATOR_IRANGE,
+    remat: bool = False,
+    rngs: nnx.Rngs,
   ):
     self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.in_shape = tuple(in_shape)
     init = symmetric_uniform_init(irange)
     sizes = [math.prod(self.in_shape)] + [units] * num_hidden
-    self.hidden = nnx.List([
-        Maxout(a, units, pieces, kernel_init=init, rngs=rngs) for a in sizes[:-1]
-    ])
+    self.hidden = nnx.List([Maxout(a, units, pieces, kernel_init=init, rngs=rngs) for a in sizes[:-1]])
     # One dropout before each layer (hidden layers and the output layer).
     rates = [input_dropout] + [hidden_dropout] * num_hidden
     self.dropouts = nnx.List([nnx.Dropout(rate) for rate in rates])
     self.output = nnx.Linear(sizes[-1], 1, kernel_init=init, rngs=rngs)
 
-  def __call__(
-      self, x: jax.Array, *, train: bool, key: jax.Array | None = None
-  ) -> jax.Array:
+  def __call__(self, x: jax.Array, *, train: bool, key: jax.Array | None = None) -> jax.Array:
     """Returns logits ``[B]``. ``key`` drives dropout and is required when training."""
     if tuple(x.shape[1:]) != self.in_shape:
-      raise ValueError(f'x must have shape [B, *{self.in_shape}], got {x.shape}')
+      raise ValueError(f"x must have shape [B, *{self.in_shape}], got {x.shape}")
     if train and key is None:
-      raise ValueError('MLPDiscriminator needs a dropout `key` when train=True')
-    keys = (
-        list(jax.random.split(key, len(self.dropouts)))
-        if train
-        else [None] * len(self.dropouts)
-    )
+      raise ValueError("MLPDiscriminator needs a dropout `key` when train=True")
+    keys = list(jax.random.split(key, len(self.dropouts))) if train else [None] * len(self.dropouts)
     h = x.reshape(x.shape[0], -1)
     layers = [*self.hidden, self.output]
     for dropout, layer, k in zip(self.dropouts, layers, keys):

@@ -70,25 +70,36 @@ class _ConvStack(nnx.Module):
     check_nhwc(x, self.in_channels)
     size = min(x.shape[1:3])
     if output_size(size, self.layers) < 1:
-      raise ValueError(f'{size}x{size} is too small for this {type(self).__name__}: its output would be empty')
+      raise ValueError(f"{size}x{size} is too small for this {type(self).__name__}: its output would be empty")
 
 
 class PatchGANDiscriminator(_ConvStack):
   """Images ``[B, H, W, in_channels]`` -> patch logits ``[B, H', W']``."""
 
-  def __init__(self, *, in_channels: int = 6, ndf: int = 64, n_layers: int = 3,
-               norm: str = 'batch', remat: bool = False, rngs: nnx.Rngs):
+  def __init__(
+    self,
+    *,
+    in_channels: int = 6,
+    ndf: int = 64,
+    n_layers: int = 3,
+    norm: str = "batch",
+    remat: bool = False,
+    rngs: nnx.Rngs,
+  ):
     if not isinstance(n_layers, int) or n_layers < 1:
-      raise ValueError(f'n_layers must be an integer >= 1, got {n_layers!r}')
+      raise ValueError(f"n_layers must be an integer >= 1, got {n_layers!r}")
     bias = conv_bias(norm)
     widths = [ndf * min(2**n, 8) for n in range(n_layers + 1)]
     self.in_channels = in_channels
     self.n_layers = n_layers
     self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.first = conv4x4(in_channels, ndf, use_bias=True, rngs=rngs)
-    self.convs = nnx.List([
+    self.convs = nnx.List(
+      [
         conv4x4(widths[n - 1], widths[n], use_bias=bias, stride=2 if n < n_layers else 1, rngs=rngs)
-        for n in range(1, n_layers + 1)])
+        for n in range(1, n_layers + 1)
+      ]
+    )
     self.norms = nnx.List([make_norm(norm, widths[n], rngs) for n in range(1, n_layers + 1)])
     self.to_logits = conv4x4(widths[-1], 1, use_bias=True, stride=1, rngs=rngs)
 
@@ -98,8 +109,7 @@ class PatchGANDiscriminator(_ConvStack):
 
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
     self._check(x)
-    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train,
-                             act=leaky_relu)
+    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train, act=leaky_relu)
     h = unit((self.first, None), x)
     for conv, norm in zip(self.convs, self.norms):
       h = unit((conv, norm), h)
@@ -109,8 +119,7 @@ class PatchGANDiscriminator(_ConvStack):
 class PixelDiscriminator(_ConvStack):
   """PixelGAN: 1x1 convolutions, one logit per pixel ``[B, H, W]``."""
 
-  def __init__(self, *, in_channels: int = 6, ndf: int = 64, norm: str = 'batch',
-               remat: bool = False, rngs: nnx.Rngs):
+  def __init__(self, *, in_channels: int = 6, ndf: int = 64, norm: str = "batch", remat: bool = False, rngs: nnx.Rngs):
     conv = functools.partial(Conv, kernel_size=(1, 1), kernel_init=normal_init(), rngs=rngs)
     self.in_channels = in_channels
     self.remat = remat
@@ -123,8 +132,7 @@ class PixelDiscriminator(_ConvStack):
 
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
     self._check(x)
-    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train,
-                             act=leaky_relu)
+    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train, act=leaky_relu)
     h = unit((self.hidden, self.norm), unit((self.first, None), x))
     return self.to_logits(h)[..., 0]
 
@@ -132,9 +140,9 @@ class PixelDiscriminator(_ConvStack):
 # The official --netD choices, plus the paper's 16x16 PatchGAN and 286x286 ImageGAN
 # (pass rngs=... and any overrides; ``n_layers`` builds any depth).
 DISCRIMINATORS = {
-    'basic': functools.partial(PatchGANDiscriminator, n_layers=3),
-    'n_layers': PatchGANDiscriminator,
-    'pixel': PixelDiscriminator,
-    'patch16': functools.partial(PatchGANDiscriminator, n_layers=1),
-    'image': functools.partial(PatchGANDiscriminator, n_layers=5),
+  "basic": functools.partial(PatchGANDiscriminator, n_layers=3),
+  "n_layers": PatchGANDiscriminator,
+  "pixel": PixelDiscriminator,
+  "patch16": functools.partial(PatchGANDiscriminator, n_layers=1),
+  "image": functools.partial(PatchGANDiscriminator, n_layers=5),
 }

@@ -54,11 +54,19 @@ def resnet_stride() -> int:
   return 2**N_DOWNSAMPLING
 
 
-def _conv(cin: int, cout: int, kernel: int, *, use_bias: bool, rngs: nnx.Rngs, stride: int = 1,
-          padding: int = 0) -> nnx.Conv:
-  return Conv(cin, cout, (kernel, kernel), strides=(stride, stride),
-                  padding=torch_conv_padding(padding), use_bias=use_bias, kernel_init=normal_init(),
-                  rngs=rngs)
+def _conv(
+  cin: int, cout: int, kernel: int, *, use_bias: bool, rngs: nnx.Rngs, stride: int = 1, padding: int = 0
+) -> nnx.Conv:
+  return Conv(
+    cin,
+    cout,
+    (kernel, kernel),
+    strides=(stride, stride),
+    padding=torch_conv_padding(padding),
+    use_bias=use_bias,
+    kernel_init=normal_init(),
+    rngs=rngs,
+  )
 
 
 def _dropout(h: jax.Array, key: jax.Array) -> jax.Array:
@@ -69,8 +77,7 @@ def _dropout(h: jax.Array, key: jax.Array) -> jax.Array:
 class ResnetBlock(nnx.Module):
   """The official ``ResnetBlock``: ``x + conv_block(x)`` at ``dim`` channels."""
 
-  def __init__(self, dim: int, *, norm: str, padding_type: str, use_dropout: bool,
-               use_bias: bool, rngs: nnx.Rngs):
+  def __init__(self, dim: int, *, norm: str, padding_type: str, use_dropout: bool, use_bias: bool, rngs: nnx.Rngs):
     self.padding_type = check_padding(padding_type)
     self.use_dropout = use_dropout
     self.conv1 = _conv(dim, dim, 3, use_bias=use_bias, rngs=rngs)
@@ -92,11 +99,21 @@ class ResnetGenerator(nnx.Module):
   ``H`` and ``W`` must be multiples of 4 (and at least 8 with reflection padding).
   """
 
-  def __init__(self, *, in_channels: int = 3, out_channels: int = 3, ngf: int = 64,
-               norm: str = 'instance', use_dropout: bool = False, n_blocks: int = 9,
-               padding_type: str = 'reflect', remat: bool = False, rngs: nnx.Rngs):
+  def __init__(
+    self,
+    *,
+    in_channels: int = 3,
+    out_channels: int = 3,
+    ngf: int = 64,
+    norm: str = "instance",
+    use_dropout: bool = False,
+    n_blocks: int = 9,
+    padding_type: str = "reflect",
+    remat: bool = False,
+    rngs: nnx.Rngs,
+  ):
     if not isinstance(n_blocks, int) or n_blocks < 0:
-      raise ValueError(f'n_blocks must be an integer >= 0, got {n_blocks!r}')
+      raise ValueError(f"n_blocks must be an integer >= 0, got {n_blocks!r}")
     bias = conv_bias(norm)
     check_padding(padding_type)
     self.in_channels = in_channels
@@ -107,17 +124,33 @@ class ResnetGenerator(nnx.Module):
     widths = [ngf * 2**i for i in range(N_DOWNSAMPLING + 1)]  # ngf, 2 ngf, 4 ngf
     self.first = _conv(in_channels, ngf, OUTER_KERNEL, use_bias=bias, rngs=rngs)
     self.first_norm = make_norm(norm, ngf, rngs)
-    self.downs = nnx.List([_conv(widths[i], widths[i + 1], 3, stride=2, padding=1, use_bias=bias,
-                                 rngs=rngs) for i in range(N_DOWNSAMPLING)])
+    self.downs = nnx.List(
+      [_conv(widths[i], widths[i + 1], 3, stride=2, padding=1, use_bias=bias, rngs=rngs) for i in range(N_DOWNSAMPLING)]
+    )
     self.down_norms = nnx.List([make_norm(norm, widths[i + 1], rngs) for i in range(N_DOWNSAMPLING)])
-    self.blocks = nnx.List([ResnetBlock(widths[-1], norm=norm, padding_type=padding_type,
-                                        use_dropout=use_dropout, use_bias=bias, rngs=rngs)
-                            for _ in range(n_blocks)])
+    self.blocks = nnx.List(
+      [
+        ResnetBlock(widths[-1], norm=norm, padding_type=padding_type, use_dropout=use_dropout, use_bias=bias, rngs=rngs)
+        for _ in range(n_blocks)
+      ]
+    )
     # Upsampling i goes from widths[-1 - i] to widths[-2 - i] channels.
-    self.ups = nnx.List([
-        ConvTranspose(widths[-1 - i], widths[-2 - i], 3, stride=2, padding=1, output_padding=1,
-                      use_bias=bias, kernel_init=normal_init(), rngs=rngs)
-        for i in range(N_DOWNSAMPLING)])
+    self.ups = nnx.List(
+      [
+        ConvTranspose(
+          widths[-1 - i],
+          widths[-2 - i],
+          3,
+          stride=2,
+          padding=1,
+          output_padding=1,
+          use_bias=bias,
+          kernel_init=normal_init(),
+          rngs=rngs,
+        )
+        for i in range(N_DOWNSAMPLING)
+      ]
+    )
     self.up_norms = nnx.List([make_norm(norm, widths[-2 - i], rngs) for i in range(N_DOWNSAMPLING)])
     self.last = _conv(ngf, out_channels, OUTER_KERNEL, use_bias=True, rngs=rngs)
 
@@ -128,26 +161,26 @@ class ResnetGenerator(nnx.Module):
   @property
   def min_size(self) -> int:
     """Smallest image side: the 1x1 bottleneck of 4x4 images cannot be reflect-padded."""
-    return 2 * self.stride if self.n_blocks and self.padding_type == 'reflect' else self.stride
+    return 2 * self.stride if self.n_blocks and self.padding_type == "reflect" else self.stride
 
   def _check(self, x: jax.Array) -> None:
     check_nhwc(x, self.in_channels)
-    check_multiple(x, self.stride, 'the ResNet generator (the official network returns the next size)')
+    check_multiple(x, self.stride, "the ResNet generator (the official network returns the next size)")
     h, w = x.shape[1:3]
     if min(h, w) < self.min_size:
-      raise ValueError(f'image size {h}x{w} is too small for the ResNet generator with '
-                       f'{self.padding_type} padding: sides must be at least {self.min_size}')
+      raise ValueError(
+        f"image size {h}x{w} is too small for the ResNet generator with "
+        f"{self.padding_type} padding: sides must be at least {self.min_size}"
+      )
 
   def __call__(self, x: jax.Array, *, train: bool, key: jax.Array | None = None) -> jax.Array:
     self._check(x)
     pad_outer = (OUTER_KERNEL - 1) // 2
-    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train,
-                             act=jax.nn.relu)
+    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train, act=jax.nn.relu)
     h = unit((self.first, self.first_norm), reflect_pad(x, pad_outer))
     for conv, norm in zip(self.downs, self.down_norms):
       h = unit((conv, norm), h)
-    keys = (jax.random.split(key, self.n_blocks) if key is not None and self.use_dropout
-            else [None] * self.n_blocks)
+    keys = jax.random.split(key, self.n_blocks) if key is not None and self.use_dropout else [None] * self.n_blocks
     for block, k in zip(self.blocks, keys):
       h = remat_call(block_call, block, h, k, enabled=self.remat, train=train)
     for conv, norm in zip(self.ups, self.up_norms):
@@ -157,4 +190,4 @@ class ResnetGenerator(nnx.Module):
 
 resnet_9blocks = functools.partial(ResnetGenerator, n_blocks=9)
 resnet_6blocks = functools.partial(ResnetGenerator, n_blocks=6)
-GENERATORS = {'resnet_9blocks': resnet_9blocks, 'resnet_6blocks': resnet_6blocks}
+GENERATORS = {"resnet_9blocks": resnet_9blocks, "resnet_6blocks": resnet_6blocks}

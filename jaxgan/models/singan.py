@@ -50,7 +50,7 @@ def channels_at_scale(scale: int, *, nfc: int = NFC, min_nfc: int = MIN_NFC) -> 
   """The official ``(nfc, min_nfc)`` of scale ``scale`` (0 = coarsest): x2 every 4 scales, <= 128."""
   if scale < 0:
     raise ValueError(f"scale must be >= 0, got {scale}")
-  factor = 2**(scale // SCALES_PER_DOUBLING)
+  factor = 2 ** (scale // SCALES_PER_DOUBLING)
   return min(nfc * factor, MAX_NFC), min(min_nfc * factor, MAX_NFC)
 
 
@@ -58,7 +58,7 @@ def layer_widths(nfc: int, min_nfc: int, num_layer: int = NUM_LAYER) -> list[int
   """Output channels of the head and body convolutions (the official ``max(N, min_nfc)``)."""
   widths = [nfc]
   for i in range(num_layer - 2):
-    widths.append(max(int(nfc / 2**(i + 1)), min_nfc))
+    widths.append(max(int(nfc / 2 ** (i + 1)), min_nfc))
   return widths
 
 
@@ -72,8 +72,15 @@ def _torch_bias_init(fan_in: int):
 
 
 def _conv(cin: int, cout: int, rngs: nnx.Rngs) -> nnx.Conv:
-  return Conv(cin, cout, (KERNEL, KERNEL), padding="VALID", kernel_init=normal_init(),
-                  bias_init=_torch_bias_init(cin * KERNEL * KERNEL), rngs=rngs)
+  return Conv(
+    cin,
+    cout,
+    (KERNEL, KERNEL),
+    padding="VALID",
+    kernel_init=normal_init(),
+    bias_init=_torch_bias_init(cin * KERNEL * KERNEL),
+    rngs=rngs,
+  )
 
 
 class ConvBlock(nnx.Module):
@@ -90,16 +97,14 @@ class ConvBlock(nnx.Module):
 class _Trunk(nnx.Module):
   """Head and body blocks shared by G and D."""
 
-  def __init__(self, channels: int, nfc: int, min_nfc: int, num_layer: int, remat: bool,
-               rngs: nnx.Rngs):
+  def __init__(self, channels: int, nfc: int, min_nfc: int, num_layer: int, remat: bool, rngs: nnx.Rngs):
     if num_layer < 2:
       raise ValueError(f"num_layer must be >= 2, got {num_layer}")
     widths = layer_widths(nfc, min_nfc, num_layer)
     self.channels = channels
     self.num_layer = num_layer
     self.remat = remat  # recompute each block in the backward pass (jaxgan.nn.remat)
-    self.blocks = nnx.List([ConvBlock(cin, cout, rngs=rngs)
-                            for cin, cout in zip([channels] + widths[:-1], widths)])
+    self.blocks = nnx.List([ConvBlock(cin, cout, rngs=rngs) for cin, cout in zip([channels] + widths[:-1], widths)])
     self.out_width = widths[-1]
 
   @property
@@ -110,8 +115,10 @@ class _Trunk(nnx.Module):
   def _check(self, x: jax.Array, name: str) -> None:
     check_nhwc(x, self.channels, name)
     if min(x.shape[1:3]) <= self.shrink:
-      raise ValueError(f"{name} of size {x.shape[1]}x{x.shape[2]} is too small: the "
-                       f"{self.num_layer} unpadded 3x3 convolutions need sides > {self.shrink}")
+      raise ValueError(
+        f"{name} of size {x.shape[1]}x{x.shape[2]} is too small: the "
+        f"{self.num_layer} unpadded 3x3 convolutions need sides > {self.shrink}"
+      )
 
   def features(self, x: jax.Array, *, train: bool) -> jax.Array:
     for block in self.blocks:
@@ -122,8 +129,16 @@ class _Trunk(nnx.Module):
 class SinGANGenerator(_Trunk):
   """``G(z, prev) = tanh(convs(z)) + crop(prev)``; ``z`` and ``prev`` padded by :data:`PAD`."""
 
-  def __init__(self, *, channels: int = 3, nfc: int = NFC, min_nfc: int = MIN_NFC,
-               num_layer: int = NUM_LAYER, remat: bool = False, rngs: nnx.Rngs):
+  def __init__(
+    self,
+    *,
+    channels: int = 3,
+    nfc: int = NFC,
+    min_nfc: int = MIN_NFC,
+    num_layer: int = NUM_LAYER,
+    remat: bool = False,
+    rngs: nnx.Rngs,
+  ):
     super().__init__(channels, nfc, min_nfc, num_layer, remat, rngs)
     self.tail = _conv(self.out_width, channels, rngs)
 
@@ -133,14 +148,22 @@ class SinGANGenerator(_Trunk):
       raise ValueError(f"prev must have the shape of z {z.shape}, got {prev.shape}")
     x = jnp.tanh(self.tail(self.features(z, train=train)))
     c = (z.shape[1] - x.shape[1]) // 2
-    return x + prev[:, c:prev.shape[1] - c, c:prev.shape[2] - c, :]
+    return x + prev[:, c : prev.shape[1] - c, c : prev.shape[2] - c, :]
 
 
 class SinGANDiscriminator(_Trunk):
   """The official ``WDiscriminator``: images -> a map of critic values (``H-10 x W-10``)."""
 
-  def __init__(self, *, channels: int = 3, nfc: int = NFC, min_nfc: int = MIN_NFC,
-               num_layer: int = NUM_LAYER, remat: bool = False, rngs: nnx.Rngs):
+  def __init__(
+    self,
+    *,
+    channels: int = 3,
+    nfc: int = NFC,
+    min_nfc: int = MIN_NFC,
+    num_layer: int = NUM_LAYER,
+    remat: bool = False,
+    rngs: nnx.Rngs,
+  ):
     super().__init__(channels, nfc, min_nfc, num_layer, remat, rngs)
     self.tail = _conv(self.out_width, 1, rngs)
 

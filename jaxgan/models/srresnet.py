@@ -62,7 +62,14 @@ SCALES = (2, 4, 8)  # the presets; any power of 2 >= 2 works
 DISCRIMINATOR_CHANNELS = 64
 # (channels, stride) of the conv-BN-LeakyReLU blocks after the first convolution.
 DISCRIMINATOR_BLOCKS: tuple[tuple[int, int], ...] = (
-    (64, 2), (128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 2))
+  (64, 2),
+  (128, 1),
+  (128, 2),
+  (256, 1),
+  (256, 2),
+  (512, 1),
+  (512, 2),
+)
 DISCRIMINATOR_DENSE = 1024
 HR_CROP_SIZE = 96  # the paper's HR training crops
 
@@ -73,14 +80,13 @@ TorchBatchNorm = functools.partial(BatchNorm, scale_init=nnx.initializers.ones)
 
 def _conv(cin: int, cout: int, kernel: int, *, rngs: nnx.Rngs, stride: int = 1) -> nnx.Conv:
   """``Conv2d(cin, cout, kernel, stride, padding=kernel // 2)`` with a bias."""
-  return Conv(cin, cout, (kernel, kernel), strides=(stride, stride),
-                  padding=torch_conv_padding(kernel // 2), rngs=rngs)
+  return Conv(cin, cout, (kernel, kernel), strides=(stride, stride), padding=torch_conv_padding(kernel // 2), rngs=rngs)
 
 
 def check_scale(scale) -> int:
   """``scale`` as an int; a ``ValueError`` naming it unless it is a power of 2 (>= 2)."""
   if isinstance(scale, bool) or not isinstance(scale, int) or scale < 2 or scale & (scale - 1):
-    raise ValueError(f'scale must be a power of 2 (2, 4, 8, ...), got {scale!r}')
+    raise ValueError(f"scale must be a power of 2 (2, 4, 8, ...), got {scale!r}")
   return scale
 
 
@@ -122,29 +128,43 @@ class SRResNet(nnx.Module):
       default, single slope, gives the 1,549,462 parameters of x4).
   """
 
-  def __init__(self, *, scale: int = 4, in_channels: int = 3, out_channels: int = 3,
-               channels: int = SRRESNET_CHANNELS, n_blocks: int = SRRESNET_BLOCKS,
-               prelu_per_channel: bool = False, remat: bool = False, rngs: nnx.Rngs):
+  def __init__(
+    self,
+    *,
+    scale: int = 4,
+    in_channels: int = 3,
+    out_channels: int = 3,
+    channels: int = SRRESNET_CHANNELS,
+    n_blocks: int = SRRESNET_BLOCKS,
+    prelu_per_channel: bool = False,
+    remat: bool = False,
+    rngs: nnx.Rngs,
+  ):
     self.scale = check_scale(scale)
     self.remat = remat  # recompute each block in the backward pass (jaxgan.nn.remat)
     if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 0:
-      raise ValueError(f'n_blocks must be an integer >= 0, got {n_blocks!r}')
+      raise ValueError(f"n_blocks must be an integer >= 0, got {n_blocks!r}")
     self.in_channels = in_channels
     self.out_channels = out_channels
     n = channels if prelu_per_channel else 1
     self.first = _conv(in_channels, channels, 9, rngs=rngs)
     self.first_act = PReLU(n)
-    self.blocks = nnx.List([ResidualBlock(channels, prelu_per_channel=prelu_per_channel, rngs=rngs)
-                            for _ in range(n_blocks)])
+    self.blocks = nnx.List(
+      [ResidualBlock(channels, prelu_per_channel=prelu_per_channel, rngs=rngs) for _ in range(n_blocks)]
+    )
     self.trunk_conv = _conv(channels, channels, 3, rngs=rngs)
     self.trunk_bn = TorchBatchNorm(channels, rngs=rngs)
-    self.upsample = nnx.List([UpsampleStage(channels, prelu_per_channel=prelu_per_channel, rngs=rngs)
-                              for _ in range(int(math.log2(self.scale)))])
+    self.upsample = nnx.List(
+      [
+        UpsampleStage(channels, prelu_per_channel=prelu_per_channel, rngs=rngs)
+        for _ in range(int(math.log2(self.scale)))
+      ]
+    )
     self.last = _conv(channels, out_channels, 9, rngs=rngs)
 
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
     if x.ndim != 4 or x.shape[-1] != self.in_channels:
-      raise ValueError(f'x must have shape [B, H, W, {self.in_channels}], got {x.shape}')
+      raise ValueError(f"x must have shape [B, H, W, {self.in_channels}], got {x.shape}")
     x0 = self.first_act(self.first(x))
     h = x0
     for block in self.blocks:
@@ -165,7 +185,7 @@ def discriminator_feature_size(image_size: int) -> int:
 def _image_hw(image_size: int | Sequence[int]) -> tuple[int, int]:
   hw = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
   if len(hw) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in hw):
-    raise ValueError(f'image_size must be a positive int or (height, width), got {image_size!r}')
+    raise ValueError(f"image_size must be a positive int or (height, width), got {image_size!r}")
   return hw
 
 
@@ -176,16 +196,26 @@ class SRGANDiscriminator(nnx.Module):
   its dense layer takes the flattened ``ceil(H / 16) x ceil(W / 16) x 512`` features.
   """
 
-  def __init__(self, *, image_size: int | Sequence[int] = HR_CROP_SIZE, in_channels: int = 3,
-               channels: int = DISCRIMINATOR_CHANNELS, remat: bool = False, rngs: nnx.Rngs):
+  def __init__(
+    self,
+    *,
+    image_size: int | Sequence[int] = HR_CROP_SIZE,
+    in_channels: int = 3,
+    channels: int = DISCRIMINATOR_CHANNELS,
+    remat: bool = False,
+    rngs: nnx.Rngs,
+  ):
     self.image_size = _image_hw(image_size)
     self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.in_channels = in_channels
     widths = [channels * c // DISCRIMINATOR_CHANNELS for c, _ in DISCRIMINATOR_BLOCKS]
     self.first = _conv(in_channels, channels, 3, rngs=rngs)
-    self.convs = nnx.List([
+    self.convs = nnx.List(
+      [
         _conv(cin, cout, 3, stride=s, rngs=rngs)
-        for cin, cout, (_, s) in zip([channels] + widths[:-1], widths, DISCRIMINATOR_BLOCKS)])
+        for cin, cout, (_, s) in zip([channels] + widths[:-1], widths, DISCRIMINATOR_BLOCKS)
+      ]
+    )
     self.norms = nnx.List([TorchBatchNorm(c, rngs=rngs) for c in widths])
     fh, fw = (discriminator_feature_size(s) for s in self.image_size)
     self.dense = nnx.Linear(fh * fw * widths[-1], DISCRIMINATOR_DENSE, rngs=rngs)
@@ -194,11 +224,12 @@ class SRGANDiscriminator(nnx.Module):
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
     h_in, w_in = self.image_size
     if x.ndim != 4 or x.shape[1:] != (h_in, w_in, self.in_channels):
-      raise ValueError(f'this SRGAN discriminator was built for [B, {h_in}, {w_in}, '
-                       f'{self.in_channels}] images (its dense layer depends on the size), '
-                       f'got shape {x.shape}')
-    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train,
-                             act=leaky_relu)
+      raise ValueError(
+        f"this SRGAN discriminator was built for [B, {h_in}, {w_in}, "
+        f"{self.in_channels}] images (its dense layer depends on the size), "
+        f"got shape {x.shape}"
+      )
+    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train, act=leaky_relu)
     h = unit((self.first, None), x)
     for conv, norm in zip(self.convs, self.norms):
       h = unit((conv, norm), h)
@@ -211,4 +242,4 @@ srresnet_x2 = functools.partial(SRResNet, scale=2)
 srresnet_x4 = functools.partial(SRResNet, scale=4)
 srresnet_x8 = functools.partial(SRResNet, scale=8)
 srgan_discriminator = functools.partial(SRGANDiscriminator, image_size=HR_CROP_SIZE)
-GENERATORS = {'srresnet_x2': srresnet_x2, 'srresnet_x4': srresnet_x4, 'srresnet_x8': srresnet_x8}
+GENERATORS = {"srresnet_x2": srresnet_x2, "srresnet_x4": srresnet_x4, "srresnet_x8": srresnet_x8}

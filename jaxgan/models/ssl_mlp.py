@@ -66,17 +66,15 @@ GENERATOR_BATCHNORM_MOMENTUM = 0.9
 GENERATOR_WEIGHT_NORM_EPSILON = 1e-6
 
 
-def _noise_stds(hidden: Sequence[int], input_noise_std: float,
-                hidden_noise_std: float | Sequence[float]) -> tuple[float, ...]:
+def _noise_stds(
+  hidden: Sequence[int], input_noise_std: float, hidden_noise_std: float | Sequence[float]
+) -> tuple[float, ...]:
   if isinstance(hidden_noise_std, (int, float)):
     hidden_stds = (float(hidden_noise_std),) * len(hidden)
   else:
     hidden_stds = tuple(float(s) for s in hidden_noise_std)
     if len(hidden_stds) != len(hidden):
-      raise ValueError(
-          f'hidden_noise_std needs one value per hidden layer ({len(hidden)}), '
-          f'got {len(hidden_stds)}'
-      )
+      raise ValueError(f"hidden_noise_std needs one value per hidden layer ({len(hidden)}), got {len(hidden_stds)}")
   return (float(input_noise_std), *hidden_stds)
 
 
@@ -84,19 +82,19 @@ class SSLMLPDiscriminator(nnx.Module):
   """Images ``[B, *in_shape]`` -> class logits ``[B, num_outputs]`` (and features)."""
 
   def __init__(
-      self,
-      *,
-      in_shape: Sequence[int] = (28, 28, 1),
-      hidden: Sequence[int] = (1000, 500, 250, 250, 250),
-      num_outputs: int = 10,
-      input_noise_std: float = 0.3,
-      hidden_noise_std: float | Sequence[float] = 0.5,
-      direction_stddev: float = DISCRIMINATOR_DIRECTION_STDDEV,
-      remat: bool = False,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    in_shape: Sequence[int] = (28, 28, 1),
+    hidden: Sequence[int] = (1000, 500, 250, 250, 250),
+    num_outputs: int = 10,
+    input_noise_std: float = 0.3,
+    hidden_noise_std: float | Sequence[float] = 0.5,
+    direction_stddev: float = DISCRIMINATOR_DIRECTION_STDDEV,
+    remat: bool = False,
+    rngs: nnx.Rngs,
   ):
     if not hidden:
-      raise ValueError('SSLMLPDiscriminator needs at least one hidden layer')
+      raise ValueError("SSLMLPDiscriminator needs at least one hidden layer")
     self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.in_shape = tuple(in_shape)
     self.num_outputs = num_outputs
@@ -104,32 +102,26 @@ class SSLMLPDiscriminator(nnx.Module):
     self.noise_stds = _noise_stds(hidden, input_noise_std, hidden_noise_std)
     init = jax.nn.initializers.normal(direction_stddev)
     sizes = [math.prod(self.in_shape), *hidden]
-    self.hidden = nnx.List([
-        WeightNormDense(a, b, kernel_init=init, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])
-    ])
+    self.hidden = nnx.List([WeightNormDense(a, b, kernel_init=init, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])])
     self.output = WeightNormDense(sizes[-1], num_outputs, kernel_init=init, rngs=rngs)
 
   def __call__(
-      self,
-      x: jax.Array,
-      *,
-      train: bool,
-      key: jax.Array | None = None,
-      return_features: bool = False,
+    self,
+    x: jax.Array,
+    *,
+    train: bool,
+    key: jax.Array | None = None,
+    return_features: bool = False,
   ) -> jax.Array | tuple[jax.Array, jax.Array]:
     """Logits ``[B, num_outputs]``; with ``return_features`` also ``[B, hidden[-1]]``.
 
     ``key`` drives the Gaussian noise and is required when ``train=True``.
     """
     if tuple(x.shape[1:]) != self.in_shape:
-      raise ValueError(f'x must have shape [B, *{self.in_shape}], got {x.shape}')
+      raise ValueError(f"x must have shape [B, *{self.in_shape}], got {x.shape}")
     if train and key is None:
-      raise ValueError('SSLMLPDiscriminator needs a noise `key` when train=True')
-    keys = (
-        list(jax.random.split(key, len(self.noise_stds)))
-        if train
-        else [None] * len(self.noise_stds)
-    )
+      raise ValueError("SSLMLPDiscriminator needs a noise `key` when train=True")
+    keys = list(jax.random.split(key, len(self.noise_stds))) if train else [None] * len(self.noise_stds)
 
     h = x.reshape(x.shape[0], -1)
     for layer, std, k in zip(self.hidden, self.noise_stds[:-1], keys[:-1]):
@@ -159,44 +151,45 @@ class SSLMLPGenerator(nnx.Module):
   """z ``[B, nz]`` -> images ``[B, *out_shape]`` in [-1, 1]."""
 
   def __init__(
-      self,
-      *,
-      nz: int = 100,
-      hidden: Sequence[int] = (500, 500),
-      out_shape: Sequence[int] = (28, 28, 1),
-      remat: bool = False,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    nz: int = 100,
+    hidden: Sequence[int] = (500, 500),
+    out_shape: Sequence[int] = (28, 28, 1),
+    remat: bool = False,
+    rngs: nnx.Rngs,
   ):
     self.remat = remat  # recompute each layer in the backward pass (jaxgan.nn.remat)
     self.nz = nz
     self.out_shape = tuple(out_shape)
     init = jax.nn.initializers.glorot_uniform()
     sizes = [nz, *hidden]
-    self.hidden = nnx.List([
-        nnx.Linear(a, b, use_bias=False, kernel_init=init, rngs=rngs)
-        for a, b in zip(sizes[:-1], sizes[1:])
-    ])
-    self.bns = nnx.List([
+    self.hidden = nnx.List(
+      [nnx.Linear(a, b, use_bias=False, kernel_init=init, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])]
+    )
+    self.bns = nnx.List(
+      [
         KeepDtypeBatchNorm(
-            b,
-            use_scale=False,
-            momentum=GENERATOR_BATCHNORM_MOMENTUM,
-            epsilon=GENERATOR_BATCHNORM_EPSILON,
-            rngs=rngs,
+          b,
+          use_scale=False,
+          momentum=GENERATOR_BATCHNORM_MOMENTUM,
+          epsilon=GENERATOR_BATCHNORM_EPSILON,
+          rngs=rngs,
         )
         for b in hidden
-    ])
+      ]
+    )
     self.output = WeightNormDense(
-        sizes[-1],
-        math.prod(self.out_shape),
-        epsilon=GENERATOR_WEIGHT_NORM_EPSILON,
-        kernel_init=init,
-        rngs=rngs,
+      sizes[-1],
+      math.prod(self.out_shape),
+      epsilon=GENERATOR_WEIGHT_NORM_EPSILON,
+      kernel_init=init,
+      rngs=rngs,
     )
 
   def __call__(self, z: jax.Array, *, train: bool) -> jax.Array:
     if z.ndim != 2 or z.shape[-1] != self.nz:
-      raise ValueError(f'z must have shape [B, {self.nz}], got {z.shape}')
+      raise ValueError(f"z must have shape [B, {self.nz}], got {z.shape}")
     h = z
     for layer, bn in zip(self.hidden, self.bns):
       h = remat_call(_dense_bn_softplus, (layer, bn), h, enabled=self.remat, train=train)

@@ -69,25 +69,25 @@ from jaxgan.nn.remat import block_call, conv_norm_act, remat_call
 
 OUTER_KERNEL = 9
 NORMS: dict[str, Callable[..., nnx.Module]] = {
-    'instance': functools.partial(InstanceNorm, affine=True),
-    'batch': TorchBatchNorm,
+  "instance": functools.partial(InstanceNorm, affine=True),
+  "batch": TorchBatchNorm,
 }
-UPSAMPLES = ('nearest', 'transpose')
+UPSAMPLES = ("nearest", "transpose")
 OUTPUTS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    'tanh': jnp.tanh,
-    'none': lambda x: x,
+  "tanh": jnp.tanh,
+  "none": lambda x: x,
 }
 
 
 def _choice(name: str, value, choices) -> str:
   if value not in choices:
-    raise ValueError(f'{name} must be one of {sorted(choices)}, got {value!r}')
+    raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
   return value
 
 
 def _count(name: str, value, minimum: int = 0) -> int:
   if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-    raise ValueError(f'{name} must be an integer >= {minimum}, got {value!r}')
+    raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
   return value
 
 
@@ -96,8 +96,7 @@ class ConvLayer(nnx.Module):
 
   def __init__(self, cin: int, cout: int, kernel: int, *, stride: int = 1, rngs: nnx.Rngs):
     self.pad = kernel // 2
-    self.conv = Conv(cin, cout, (kernel, kernel), strides=(stride, stride), padding='VALID',
-                         rngs=rngs)
+    self.conv = Conv(cin, cout, (kernel, kernel), strides=(stride, stride), padding="VALID", rngs=rngs)
 
   def __call__(self, x: jax.Array) -> jax.Array:
     return self.conv(reflect_pad(x, self.pad))
@@ -107,15 +106,16 @@ class UpsampleLayer(nnx.Module):
   """x2 upsampling: nearest + ConvLayer 3x3, or a 3x3 stride-2 transposed convolution."""
 
   def __init__(self, cin: int, cout: int, *, mode: str, rngs: nnx.Rngs):
-    self.mode = _choice('upsample', mode, UPSAMPLES)
-    if mode == 'nearest':
+    self.mode = _choice("upsample", mode, UPSAMPLES)
+    if mode == "nearest":
       self.conv = ConvLayer(cin, cout, 3, rngs=rngs)
     else:
-      self.conv = ConvTranspose(cin, cout, 3, stride=2, padding=1, output_padding=1,
-                                kernel_init=nnx.initializers.lecun_normal(), rngs=rngs)
+      self.conv = ConvTranspose(
+        cin, cout, 3, stride=2, padding=1, output_padding=1, kernel_init=nnx.initializers.lecun_normal(), rngs=rngs
+      )
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    if self.mode == 'nearest':
+    if self.mode == "nearest":
       x = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
     return self.conv(x)
 
@@ -147,41 +147,55 @@ class TransformerNet(nnx.Module):
     output: ``'tanh'`` (outputs in [-1, 1]) or ``'none'`` (linear).
   """
 
-  def __init__(self, *, in_channels: int = 3, out_channels: int = 3, channels: int = 32,
-               n_down: int = 2, n_blocks: int = 5, n_up: int = 2, norm: str = 'instance',
-               upsample: str = 'nearest', output: str = 'tanh', remat: bool = False,
-               rngs: nnx.Rngs):
-    _count('channels', channels, 1)
+  def __init__(
+    self,
+    *,
+    in_channels: int = 3,
+    out_channels: int = 3,
+    channels: int = 32,
+    n_down: int = 2,
+    n_blocks: int = 5,
+    n_up: int = 2,
+    norm: str = "instance",
+    upsample: str = "nearest",
+    output: str = "tanh",
+    remat: bool = False,
+    rngs: nnx.Rngs,
+  ):
+    _count("channels", channels, 1)
     self.remat = remat  # recompute each layer and block in the backward pass (jaxgan.nn.remat)
-    self.n_down = _count('n_down', n_down)
-    self.n_blocks = _count('n_blocks', n_blocks)
-    self.n_up = _count('n_up', n_up)
+    self.n_down = _count("n_down", n_down)
+    self.n_blocks = _count("n_blocks", n_blocks)
+    self.n_up = _count("n_up", n_up)
     if n_up < n_down:
-      raise ValueError(f'n_up ({n_up}) must be at least n_down ({n_down}): the network does '
-                       'not shrink images')
-    _choice('norm', norm, NORMS)
-    _choice('upsample', upsample, UPSAMPLES)
-    self.output = _choice('output', output, OUTPUTS)
+      raise ValueError(f"n_up ({n_up}) must be at least n_down ({n_down}): the network does not shrink images")
+    _choice("norm", norm, NORMS)
+    _choice("upsample", upsample, UPSAMPLES)
+    self.output = _choice("output", output, OUTPUTS)
     self.in_channels = in_channels
     make_norm = NORMS[norm]
     down_widths = [channels * 2**i for i in range(n_down + 1)]
-    up_widths = [channels * 2**max(n_down - 1 - i, 0) for i in range(n_up)]
+    up_widths = [channels * 2 ** max(n_down - 1 - i, 0) for i in range(n_up)]
     self.first = ConvLayer(in_channels, channels, OUTER_KERNEL, rngs=rngs)
     self.first_norm = make_norm(channels, rngs=rngs)
-    self.downs = nnx.List([ConvLayer(down_widths[i], down_widths[i + 1], 3, stride=2, rngs=rngs)
-                           for i in range(n_down)])
+    self.downs = nnx.List(
+      [ConvLayer(down_widths[i], down_widths[i + 1], 3, stride=2, rngs=rngs) for i in range(n_down)]
+    )
     self.down_norms = nnx.List([make_norm(w, rngs=rngs) for w in down_widths[1:]])
-    self.blocks = nnx.List([ResidualBlock(down_widths[-1], norm=norm, rngs=rngs)
-                            for _ in range(n_blocks)])
-    self.ups = nnx.List([UpsampleLayer(cin, cout, mode=upsample, rngs=rngs)
-                         for cin, cout in zip([down_widths[-1]] + up_widths[:-1], up_widths)])
+    self.blocks = nnx.List([ResidualBlock(down_widths[-1], norm=norm, rngs=rngs) for _ in range(n_blocks)])
+    self.ups = nnx.List(
+      [
+        UpsampleLayer(cin, cout, mode=upsample, rngs=rngs)
+        for cin, cout in zip([down_widths[-1]] + up_widths[:-1], up_widths)
+      ]
+    )
     self.up_norms = nnx.List([make_norm(w, rngs=rngs) for w in up_widths])
     self.last = ConvLayer(([down_widths[-1]] + up_widths)[-1], out_channels, OUTER_KERNEL, rngs=rngs)
 
   @property
   def factor(self) -> int:
     """Output side / input side."""
-    return 2**(self.n_up - self.n_down)
+    return 2 ** (self.n_up - self.n_down)
 
   @property
   def stride(self) -> int:
@@ -198,16 +212,17 @@ class TransformerNet(nnx.Module):
 
   def _check(self, x: jax.Array) -> None:
     check_nhwc(x, self.in_channels)
-    check_multiple(x, self.stride, f'this TransformerNet ({self.n_down} stride-2 convolutions)')
+    check_multiple(x, self.stride, f"this TransformerNet ({self.n_down} stride-2 convolutions)")
     h, w = x.shape[1:3]
     if min(h, w) < self.min_size:
-      raise ValueError(f'image size {h}x{w} is too small for this TransformerNet: sides must be '
-                       f'at least {self.min_size} (reflection padding)')
+      raise ValueError(
+        f"image size {h}x{w} is too small for this TransformerNet: sides must be "
+        f"at least {self.min_size} (reflection padding)"
+      )
 
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
     self._check(x)
-    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train,
-                             act=jax.nn.relu)
+    unit = functools.partial(remat_call, conv_norm_act, enabled=self.remat, train=train, act=jax.nn.relu)
     h = unit((self.first, self.first_norm), x)
     for conv, norm in zip(self.downs, self.down_norms):
       h = unit((conv, norm), h)
@@ -221,16 +236,23 @@ class TransformerNet(nnx.Module):
 def johnson_sr(factor: int, **overrides) -> TransformerNet:
   """Johnson et al.'s x``factor`` super-resolution network (a power of 2 >= 2); pass rngs=..."""
   if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2 or factor & (factor - 1):
-    raise ValueError(f'factor must be a power of 2 (2, 4, 8, ...), got {factor!r}')
-  kwargs = {'channels': 64, 'n_down': 0, 'n_blocks': 4, 'n_up': int(math.log2(factor)),
-            'norm': 'batch', 'upsample': 'transpose', **overrides}
+    raise ValueError(f"factor must be a power of 2 (2, 4, 8, ...), got {factor!r}")
+  kwargs = {
+    "channels": 64,
+    "n_down": 0,
+    "n_blocks": 4,
+    "n_up": int(math.log2(factor)),
+    "norm": "batch",
+    "upsample": "transpose",
+    **overrides,
+  }
   return TransformerNet(**kwargs)
 
 
 # Presets (pass rngs=... and any overrides).
-style_transformer = functools.partial(TransformerNet, channels=32, n_down=2, n_blocks=5, n_up=2,
-                                      norm='instance', upsample='nearest')
+style_transformer = functools.partial(
+  TransformerNet, channels=32, n_down=2, n_blocks=5, n_up=2, norm="instance", upsample="nearest"
+)
 johnson_sr_x4 = functools.partial(johnson_sr, 4)
 johnson_sr_x8 = functools.partial(johnson_sr, 8)
-PRESETS = {'style_transformer': style_transformer, 'johnson_sr_x4': johnson_sr_x4,
-           'johnson_sr_x8': johnson_sr_x8}
+PRESETS = {"style_transformer": style_transformer, "johnson_sr_x4": johnson_sr_x4, "johnson_sr_x8": johnson_sr_x8}

@@ -70,14 +70,22 @@ def unet_stride(num_downs: int) -> int:
 
 def conv4x4(cin: int, cout: int, *, use_bias: bool, rngs: nnx.Rngs, stride: int = 2) -> nnx.Conv:
   """The 4x4 convolution of pix2pix / CycleGAN blocks (PyTorch padding 1, N(0, 0.02))."""
-  return Conv(cin, cout, (KERNEL_SIZE, KERNEL_SIZE), strides=(stride, stride),
-                  padding=torch_conv_padding(1), use_bias=use_bias, kernel_init=normal_init(),
-                  rngs=rngs)
+  return Conv(
+    cin,
+    cout,
+    (KERNEL_SIZE, KERNEL_SIZE),
+    strides=(stride, stride),
+    padding=torch_conv_padding(1),
+    use_bias=use_bias,
+    kernel_init=normal_init(),
+    rngs=rngs,
+  )
 
 
 def _conv_transpose(cin: int, cout: int, *, use_bias: bool, rngs: nnx.Rngs) -> ConvTranspose:
-  return ConvTranspose(cin, cout, KERNEL_SIZE, stride=2, padding=1, use_bias=use_bias,
-                       kernel_init=normal_init(), rngs=rngs)
+  return ConvTranspose(
+    cin, cout, KERNEL_SIZE, stride=2, padding=1, use_bias=use_bias, kernel_init=normal_init(), rngs=rngs
+  )
 
 
 class UNetGenerator(nnx.Module):
@@ -86,26 +94,40 @@ class UNetGenerator(nnx.Module):
   ``H`` and ``W`` must be multiples of ``2**num_downs``.
   """
 
-  def __init__(self, *, in_channels: int = 3, out_channels: int = 3, num_downs: int = 8,
-               ngf: int = 64, norm: str = 'batch', use_dropout: bool = True, remat: bool = False,
-               rngs: nnx.Rngs):
+  def __init__(
+    self,
+    *,
+    in_channels: int = 3,
+    out_channels: int = 3,
+    num_downs: int = 8,
+    ngf: int = 64,
+    norm: str = "batch",
+    use_dropout: bool = True,
+    remat: bool = False,
+    rngs: nnx.Rngs,
+  ):
     if not isinstance(num_downs, int) or num_downs < MIN_DOWNS:
-      raise ValueError(f'num_downs must be an integer >= {MIN_DOWNS}, got {num_downs!r}')
+      raise ValueError(f"num_downs must be an integer >= {MIN_DOWNS}, got {num_downs!r}")
     bias = conv_bias(norm)
     w = unet_widths(num_downs, ngf)
     self.num_downs = num_downs
     self.in_channels = in_channels
     self.use_dropout = use_dropout
     self.remat = remat
-    self.downs = nnx.List([conv4x4(in_channels if i == 0 else w[i - 1], w[i], use_bias=bias, rngs=rngs)
-                           for i in range(num_downs)])
+    self.downs = nnx.List(
+      [conv4x4(in_channels if i == 0 else w[i - 1], w[i], use_bias=bias, rngs=rngs) for i in range(num_downs)]
+    )
     # Encoder norms of blocks 1 .. num_downs - 2 (none on the outermost and innermost).
     self.down_norms = nnx.List([make_norm(norm, w[i], rngs) for i in range(1, num_downs - 1)])
     innermost = num_downs - 1
-    self.ups = nnx.List([
-        _conv_transpose(w[i] if i == innermost else 2 * w[i], out_channels if i == 0 else w[i - 1],
-                        use_bias=bias or i == 0, rngs=rngs)
-        for i in range(num_downs)])
+    self.ups = nnx.List(
+      [
+        _conv_transpose(
+          w[i] if i == innermost else 2 * w[i], out_channels if i == 0 else w[i - 1], use_bias=bias or i == 0, rngs=rngs
+        )
+        for i in range(num_downs)
+      ]
+    )
     # Decoder norms of blocks 1 .. num_downs - 1 (none on the outermost).
     self.up_norms = nnx.List([make_norm(norm, w[i - 1], rngs) for i in range(1, num_downs)])
 
@@ -115,7 +137,7 @@ class UNetGenerator(nnx.Module):
 
   def _check(self, x: jax.Array) -> None:
     check_nhwc(x, self.in_channels)
-    check_multiple(x, self.stride, f'a U-Net with {self.num_downs} downsamplings')
+    check_multiple(x, self.stride, f"a U-Net with {self.num_downs} downsamplings")
 
   def __call__(self, x: jax.Array, *, train: bool, key: jax.Array | None = None) -> jax.Array:
     self._check(x)
@@ -159,4 +181,4 @@ def _up(layers, skip, h, key, *, train):
 # Presets of the official --netG choices (pass rngs=... and any overrides).
 unet_128 = functools.partial(UNetGenerator, num_downs=7)
 unet_256 = functools.partial(UNetGenerator, num_downs=8)
-GENERATORS = {'unet_128': unet_128, 'unet_256': unet_256}
+GENERATORS = {"unet_128": unet_128, "unet_256": unet_256}

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 from flax import nnx
+
 from jaxgan.nn.conv import Conv
 from jaxgan.nn.remat import conv_norm_act, remat_call
 
@@ -48,20 +49,18 @@ POOL = 2
 
 def check_depth(depth: int) -> int:
   if depth not in BLOCK_CONVS:
-    raise ValueError(f'VGG depth must be one of {sorted(BLOCK_CONVS)}, got {depth!r}')
+    raise ValueError(f"VGG depth must be one of {sorted(BLOCK_CONVS)}, got {depth!r}")
   return depth
 
 
 def conv_names(depth: int) -> tuple[str, ...]:
   """Keras' names of the convolutions, in order: ``block1_conv1``, ..., ``block5_conv3``."""
-  return tuple(f'block{b}_conv{c}' for b, n in enumerate(BLOCK_CONVS[check_depth(depth)], 1)
-               for c in range(1, n + 1))
+  return tuple(f"block{b}_conv{c}" for b, n in enumerate(BLOCK_CONVS[check_depth(depth)], 1) for c in range(1, n + 1))
 
 
 def layer_names(depth: int) -> tuple[str, ...]:
   """The ReLU activations, in order: ``relu1_1``, ``relu1_2``, ..., ``relu5_3`` / ``relu5_4``."""
-  return tuple(f'relu{b}_{c}' for b, n in enumerate(BLOCK_CONVS[check_depth(depth)], 1)
-               for c in range(1, n + 1))
+  return tuple(f"relu{b}_{c}" for b, n in enumerate(BLOCK_CONVS[check_depth(depth)], 1) for c in range(1, n + 1))
 
 
 LAYER_NAMES: dict[int, tuple[str, ...]] = {d: layer_names(d) for d in BLOCK_CONVS}
@@ -76,16 +75,15 @@ def check_layers(layers: Sequence[str] | str, depth: int) -> tuple[str, ...]:
   valid = LAYER_NAMES[check_depth(depth)]
   unknown = [name for name in layers if name not in valid]
   if unknown:
-    raise ValueError(f'unknown VGG{depth} layer(s) {unknown}; the layers are {list(valid)}')
+    raise ValueError(f"unknown VGG{depth} layer(s) {unknown}; the layers are {list(valid)}")
   if not layers:
-    raise ValueError('layers must name at least one VGG layer, got an empty sequence')
+    raise ValueError("layers must name at least one VGG layer, got an empty sequence")
   return layers
 
 
 def max_pool(x: jax.Array) -> jax.Array:
   """2x2 max pooling, stride 2, an odd last row / column dropped (floor mode)."""
-  return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, POOL, POOL, 1), (1, POOL, POOL, 1),
-                               'VALID')
+  return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, POOL, POOL, 1), (1, POOL, POOL, 1), "VALID")
 
 
 class VGG(nnx.Module):
@@ -100,15 +98,22 @@ class VGG(nnx.Module):
   def __init__(self, *, depth: int = 16, in_channels: int = 3, dtype=None, rngs: nnx.Rngs):
     self.depth = check_depth(depth)
     self.in_channels = in_channels
-    kernel_init = jax.nn.initializers.variance_scaling(2.0, 'fan_out', 'normal')
+    kernel_init = jax.nn.initializers.variance_scaling(2.0, "fan_out", "normal")
     convs = {}
     cin = in_channels
     for b, n in enumerate(BLOCK_CONVS[depth], 1):
       for c in range(1, n + 1):
         cout = BLOCK_WIDTHS[b - 1]
-        convs[f'block{b}_conv{c}'] = Conv(
-            cin, cout, (KERNEL_SIZE, KERNEL_SIZE), padding=((1, 1), (1, 1)), kernel_init=kernel_init,
-            bias_init=nnx.initializers.zeros, dtype=dtype, rngs=rngs)
+        convs[f"block{b}_conv{c}"] = Conv(
+          cin,
+          cout,
+          (KERNEL_SIZE, KERNEL_SIZE),
+          padding=((1, 1), (1, 1)),
+          kernel_init=kernel_init,
+          bias_init=nnx.initializers.zeros,
+          dtype=dtype,
+          rngs=rngs,
+        )
         cin = cout
     self.convs = nnx.Dict(convs)
 
@@ -116,12 +121,13 @@ class VGG(nnx.Module):
   def layer_names(self) -> tuple[str, ...]:
     return LAYER_NAMES[self.depth]
 
-  def __call__(self, x: jax.Array, *, layers: Sequence[str] | str | None = None,
-               remat: bool = False) -> dict[str, jax.Array]:
+  def __call__(
+    self, x: jax.Array, *, layers: Sequence[str] | str | None = None, remat: bool = False
+  ) -> dict[str, jax.Array]:
     """``remat``: recompute each convolution in the backward pass (:mod:`jaxgan.nn.remat`)."""
     names = self.layer_names if layers is None else check_layers(layers, self.depth)
     if x.ndim != 4 or x.shape[-1] != self.in_channels:
-      raise ValueError(f'x must have shape [B, H, W, {self.in_channels}], got {x.shape}')
+      raise ValueError(f"x must have shape [B, H, W, {self.in_channels}], got {x.shape}")
     wanted = set(names)
     deepest = max(self.layer_names.index(name) for name in names)
     out = {}
@@ -130,14 +136,17 @@ class VGG(nnx.Module):
     for b, n in enumerate(BLOCK_CONVS[self.depth], 1):
       if b > 1:
         if min(h.shape[1:3]) < POOL:
-          raise ValueError(f'images of size {x.shape[1]}x{x.shape[2]} are too small for layer '
-                           f'{self.layer_names[deepest]}: block {b} needs sides of at least '
-                           f'{POOL ** (b - 1)}')
+          raise ValueError(
+            f"images of size {x.shape[1]}x{x.shape[2]} are too small for layer "
+            f"{self.layer_names[deepest]}: block {b} needs sides of at least "
+            f"{POOL ** (b - 1)}"
+          )
         h = max_pool(h)
       for c in range(1, n + 1):
-        h = remat_call(conv_norm_act, (self.convs[f'block{b}_conv{c}'], None), h, enabled=remat,
-                       train=False, act=jax.nn.relu)
-        name = f'relu{b}_{c}'
+        h = remat_call(
+          conv_norm_act, (self.convs[f"block{b}_conv{c}"], None), h, enabled=remat, train=False, act=jax.nn.relu
+        )
+        name = f"relu{b}_{c}"
         if name in wanted:
           out[name] = h
         if i == deepest:

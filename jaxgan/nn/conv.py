@@ -41,8 +41,9 @@ SMALL_COUT = 4
 FEW_TAPS = 16
 
 
-def space_to_depth_conv(x: jax.Array, kernel: jax.Array, stride: int,
-                        padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
+def space_to_depth_conv(
+  x: jax.Array, kernel: jax.Array, stride: int, padding: tuple[tuple[int, int], tuple[int, int]]
+) -> jax.Array:
   """The stride-``stride`` convolution of NHWC ``x`` (explicit ``padding``) as a stride-1 one."""
   s = stride
   b, h, w, c = x.shape
@@ -64,13 +65,13 @@ def _lax_conv(x, kernel, stride, padding):
   return jax.lax.conv_general_dilated(x, kernel, (stride, stride), padding, dimension_numbers=_NHWC)
 
 
-def conv2d(x: jax.Array, kernel: jax.Array, stride: int,
-           padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
+def conv2d(x: jax.Array, kernel: jax.Array, stride: int, padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
   """NHWC/HWIO convolution with square ``stride`` and explicit ``padding``, fast gradients on CPU."""
   kh, kw, _, cout = kernel.shape
   if stride == 1 and cout <= SMALL_COUT and kh * kw > 1:
-    return jax.lax.platform_dependent(x, kernel, cpu=lambda x, k: _few_outputs_conv(x, k, padding),
-                                      default=lambda x, k: _conv2d(x, k, 1, padding))
+    return jax.lax.platform_dependent(
+      x, kernel, cpu=lambda x, k: _few_outputs_conv(x, k, padding), default=lambda x, k: _conv2d(x, k, 1, padding)
+    )
   return _conv2d(x, kernel, stride, padding)
 
 
@@ -94,8 +95,7 @@ def _pad(x: jax.Array, padding) -> jax.Array:
   return jax.lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (top, bottom, 0), (left, right, 0), (0, 0, 0)))
 
 
-def shifted_gemm_conv(x: jax.Array, kernel: jax.Array,
-                      padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
+def shifted_gemm_conv(x: jax.Array, kernel: jax.Array, padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
   """A stride-1 convolution as one matrix product to ``kh kw cout`` channels (a tap's
   contribution each) followed by the sum of the taps' shifted slices: fast where ``cout`` is
   small, where Eigen's convolution is slow."""
@@ -108,22 +108,25 @@ def shifted_gemm_conv(x: jax.Array, kernel: jax.Array,
   out = None
   for i in range(kh):
     for j in range(kw):
-      tap = z[:, i:i + out_h, j:j + out_w, i, j, :]
+      tap = z[:, i : i + out_h, j : j + out_w, i, j, :]
       out = tap if out is None else out + tap
   return out
 
 
-def shifted_gemm_kernel_gradient(x: jax.Array, g: jax.Array, kernel_shape,
-                                 padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
+def shifted_gemm_kernel_gradient(
+  x: jax.Array, g: jax.Array, kernel_shape, padding: tuple[tuple[int, int], tuple[int, int]]
+) -> jax.Array:
   """The kernel gradient of :func:`shifted_gemm_conv`: the output gradient placed at every tap's
   offset (``kh kw cout`` channels), then one matrix product with the padded input."""
   x = _pad(x, padding)
   b, h, w, cin = x.shape
   kh, kw, _, cout = kernel_shape
   out_h, out_w = g.shape[1:3]
-  placed = [jax.lax.pad(g, jnp.zeros((), g.dtype), ((0, 0, 0), (i, h - out_h - i, 0), (j, w - out_w - j, 0),
-                                                    (0, 0, 0)))
-            for i in range(kh) for j in range(kw)]
+  placed = [
+    jax.lax.pad(g, jnp.zeros((), g.dtype), ((0, 0, 0), (i, h - out_h - i, 0), (j, w - out_w - j, 0), (0, 0, 0)))
+    for i in range(kh)
+    for j in range(kw)
+  ]
   dz = jnp.stack(placed, axis=3).reshape(b * h * w, kh * kw * cout)
   dtaps = jax.lax.dot_general(x.reshape(b * h * w, cin), dz, (((0,), (0,)), ((), ())))  # [cin, kh kw cout]
   return dtaps.reshape(cin, kh, kw, cout).transpose(1, 2, 0, 3)
@@ -158,8 +161,9 @@ _few_outputs_conv.defvjp(_few_outputs_conv_fwd, _few_outputs_conv_bwd)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _conv2d(x: jax.Array, kernel: jax.Array, stride: int,
-            padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
+def _conv2d(
+  x: jax.Array, kernel: jax.Array, stride: int, padding: tuple[tuple[int, int], tuple[int, int]]
+) -> jax.Array:
   return _lax_conv(x, kernel, stride, padding)
 
 
@@ -201,6 +205,7 @@ def _conv2d_bwd(stride, padding, residuals, g):
     return lambda x, kernel, g: jax.vjp(lambda x, k: conv(x, k, stride, padding), x, kernel)[1](g)
 
   if stride > 1:
+
     def cpu_strided(x, kernel, g):
       x, g = materialized(x), materialized(g)
       dx, dk = vjp_of(space_to_depth_conv)(x, kernel, g)
@@ -227,18 +232,42 @@ def _explicit(padding: Any, x_shape, k_shape, strides) -> tuple[tuple[int, int],
   return tuple((int(lo), int(hi)) for lo, hi in padding)
 
 
-def conv_general_dilated(lhs: jax.Array, rhs: jax.Array, window_strides: Sequence[int], padding: Any,
-                         lhs_dilation=None, rhs_dilation=None, dimension_numbers=None,
-                         feature_group_count: int = 1, precision=None, **kwargs) -> jax.Array:
+def conv_general_dilated(
+  lhs: jax.Array,
+  rhs: jax.Array,
+  window_strides: Sequence[int],
+  padding: Any,
+  lhs_dilation=None,
+  rhs_dilation=None,
+  dimension_numbers=None,
+  feature_group_count: int = 1,
+  precision=None,
+  **kwargs,
+) -> jax.Array:
   """``lax.conv_general_dilated``; 2-D NHWC convolutions go through :func:`conv2d`."""
   nhwc = jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, _NHWC)
-  plain = (lhs.ndim == 4 and len(set(window_strides)) == 1
-           and all(d in (None, 1) or tuple(d) == (1, 1) for d in (lhs_dilation, rhs_dilation))
-           and feature_group_count == 1 and precision is None and not any(kwargs.values())
-           and jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers) == nhwc)
+  plain = (
+    lhs.ndim == 4
+    and len(set(window_strides)) == 1
+    and all(d in (None, 1) or tuple(d) == (1, 1) for d in (lhs_dilation, rhs_dilation))
+    and feature_group_count == 1
+    and precision is None
+    and not any(kwargs.values())
+    and jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers) == nhwc
+  )
   if not plain:
-    return jax.lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
-                                        dimension_numbers, feature_group_count, precision=precision, **kwargs)
+    return jax.lax.conv_general_dilated(
+      lhs,
+      rhs,
+      window_strides,
+      padding,
+      lhs_dilation,
+      rhs_dilation,
+      dimension_numbers,
+      feature_group_count,
+      precision=precision,
+      **kwargs,
+    )
   pads = _explicit(padding, lhs.shape, rhs.shape, tuple(window_strides))
   return conv2d(lhs, rhs, int(window_strides[0]), pads)
 

@@ -42,8 +42,7 @@ def _phase(n: int, out: int, r: int, *, kernel: int, stride: int, padding: int):
   return taps, (lo, hi), q
 
 
-def conv_transpose(x: jax.Array, kernel: jax.Array, *, stride: int, padding: int,
-                   output_padding: int = 0) -> jax.Array:
+def conv_transpose(x: jax.Array, kernel: jax.Array, *, stride: int, padding: int, output_padding: int = 0) -> jax.Array:
   """PyTorch ``conv_transpose2d`` of NHWC ``x`` with a ``[kh, kw, in, out]`` kernel (no bias)."""
   if not 0 <= output_padding < stride:
     raise ValueError(f"output_padding={output_padding} must be in [0, stride={stride})")
@@ -53,8 +52,9 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, *, stride: int, padding: int
   out_w = output_size(w, kernel=kw, stride=stride, padding=padding, output_padding=output_padding)
   if out_h % stride or out_w % stride:  # phases of unequal length: use the dilated form
     pads = [(k - 1 - padding, k - 1 - padding + output_padding) for k in (kh, kw)]
-    return jax.lax.conv_general_dilated(x, kernel[::-1, ::-1], (1, 1), pads, lhs_dilation=(stride, stride),
-                                        dimension_numbers=_DN)
+    return jax.lax.conv_general_dilated(
+      x, kernel[::-1, ::-1], (1, 1), pads, lhs_dilation=(stride, stride), dimension_numbers=_DN
+    )
   return _by_phases(x, kernel, stride, padding, output_padding)
 
 
@@ -99,7 +99,7 @@ def _phases_forward(x, kernel, stride, padding, output_padding):
       if not taps_h or not taps_w:
         cols.append(jnp.zeros((b, qh, qw, cout), x.dtype))
         continue
-      sub = kernel[taps_h[-1]::stride, taps_w[-1]::stride][::-1, ::-1]  # the taps, by static slices
+      sub = kernel[taps_h[-1] :: stride, taps_w[-1] :: stride][::-1, ::-1]  # the taps, by static slices
       xp = jax.lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (*pad_h, 0), (*pad_w, 0), (0, 0, 0)))
       cols.append(jax.lax.conv_general_dilated(xp, sub, (1, 1), "VALID", dimension_numbers=_DN))
     rows.append(jnp.stack(cols, axis=3))  # [b, qh, qw, s(w phase), c]
@@ -107,14 +107,23 @@ def _phases_forward(x, kernel, stride, padding, output_padding):
   return y.reshape(b, out_h, out_w, cout)
 
 
-
-
 class ConvTranspose(nnx.Module):
   """``torch.nn.ConvTranspose2d`` in NHWC: same output size, alignment and parameters."""
 
-  def __init__(self, in_features: int, out_features: int, kernel_size: int, *, stride: int = 1,
-               padding: int = 0, output_padding: int = 0, use_bias: bool = True,
-               kernel_init=normal_init(), bias_init=nnx.initializers.zeros, rngs: nnx.Rngs):
+  def __init__(
+    self,
+    in_features: int,
+    out_features: int,
+    kernel_size: int,
+    *,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    use_bias: bool = True,
+    kernel_init=normal_init(),
+    bias_init=nnx.initializers.zeros,
+    rngs: nnx.Rngs,
+  ):
     if not 0 <= padding <= kernel_size - 1:
       raise ValueError(f"padding={padding} must be in [0, kernel_size - 1 = {kernel_size - 1}]")
     self.stride, self.padding, self.output_padding = stride, padding, output_padding
@@ -122,6 +131,7 @@ class ConvTranspose(nnx.Module):
     self.bias = nnx.Param(bias_init(rngs.params(), (out_features,))) if use_bias else None
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    y = conv_transpose(x, self.kernel[...], stride=self.stride, padding=self.padding,
-                       output_padding=self.output_padding)
+    y = conv_transpose(
+      x, self.kernel[...], stride=self.stride, padding=self.padding, output_padding=self.output_padding
+    )
     return y if self.bias is None else y + self.bias[...]

@@ -20,7 +20,7 @@ def normal_init(stddev: float = DCGAN_INIT_STDDEV) -> jax.nn.initializers.Initia
 
 
 def batchnorm_scale_init(
-    stddev: float = DCGAN_INIT_STDDEV,
+  stddev: float = DCGAN_INIT_STDDEV,
 ) -> jax.nn.initializers.Initializer:
   """Batch-norm scale initialiser N(1, stddev^2).
 

@@ -15,10 +15,10 @@ TORCH_BATCHNORM_MOMENTUM = 0.9
 TORCH_BATCHNORM_EPSILON = 1e-5
 
 
-def check_nhwc(x: jax.Array, channels: int, name: str = 'x') -> None:
+def check_nhwc(x: jax.Array, channels: int, name: str = "x") -> None:
   """A clear error unless ``x`` is a batch of images ``[B, H, W, channels]``."""
   if x.ndim != 4 or x.shape[-1] != channels:
-    raise ValueError(f'{name} must have shape [B, H, W, {channels}], got {x.shape}')
+    raise ValueError(f"{name} must have shape [B, H, W, {channels}], got {x.shape}")
 
 
 def check_multiple(x: jax.Array, stride: int, network: str) -> None:
@@ -29,9 +29,11 @@ def check_multiple(x: jax.Array, stride: int, network: str) -> None:
   """
   h, w = x.shape[1:3]
   if h % stride or w % stride:
-    raise ValueError(f'image size {h}x{w} is not a multiple of {stride}, the stride of {network} '
-                     f'(the next size that is: {-(-h // stride) * stride}x{-(-w // stride) * stride}): '
-                     f'pad or crop it')
+    raise ValueError(
+      f"image size {h}x{w} is not a multiple of {stride}, the stride of {network} "
+      f"(the next size that is: {-(-h // stride) * stride}x{-(-w // stride) * stride}): "
+      f"pad or crop it"
+    )
 
 
 def leaky_relu(x: jax.Array) -> jax.Array:
@@ -56,22 +58,19 @@ class Maxout(nnx.Module):
   """
 
   def __init__(
-      self,
-      in_features: int,
-      units: int,
-      pieces: int,
-      *,
-      kernel_init: jax.nn.initializers.Initializer = nnx.initializers.lecun_normal(),
-      rngs: nnx.Rngs,
+    self,
+    in_features: int,
+    units: int,
+    pieces: int,
+    *,
+    kernel_init: jax.nn.initializers.Initializer = nnx.initializers.lecun_normal(),
+    rngs: nnx.Rngs,
   ):
     self.units = units
     self.pieces = pieces
-    self.linear = nnx.Linear(
-        in_features, units * pieces, kernel_init=kernel_init, rngs=rngs
-    )
+    self.linear = nnx.Linear(in_features, units * pieces, kernel_init=kernel_init, rngs=rngs)
 
   def __call__(self, x: jax.Array) -> jax.Array:
     z = self.linear(x)
     z = z.reshape(*z.shape[:-1], self.units, self.pieces)
     return jnp.max(z, axis=-1)
-

@@ -46,8 +46,9 @@ def instance_norm(x: jax.Array, epsilon: float = INSTANCE_NORM_EPSILON) -> jax.A
 class InstanceNorm(nnx.Module):
   """``InstanceNorm2d``; with ``affine=True`` a per-channel scale (1) and bias (0) follow."""
 
-  def __init__(self, features: int, *, affine: bool = False,
-               epsilon: float = INSTANCE_NORM_EPSILON, rngs: nnx.Rngs | None = None):
+  def __init__(
+    self, features: int, *, affine: bool = False, epsilon: float = INSTANCE_NORM_EPSILON, rngs: nnx.Rngs | None = None
+  ):
     del rngs  # nothing random
     self.epsilon = epsilon
     self.scale = nnx.Param(jnp.ones((features,))) if affine else None
@@ -78,9 +79,13 @@ class BatchNorm(nnx.Module):
   """
 
   def __init__(self, features: int, *, scale_init=None, rngs: nnx.Rngs):
-    self.norm = KeepDtypeBatchNorm(features, momentum=TORCH_BATCHNORM_MOMENTUM,
-                              epsilon=TORCH_BATCHNORM_EPSILON,
-                              scale_init=scale_init or batchnorm_scale_init(), rngs=rngs)
+    self.norm = KeepDtypeBatchNorm(
+      features,
+      momentum=TORCH_BATCHNORM_MOMENTUM,
+      epsilon=TORCH_BATCHNORM_EPSILON,
+      scale_init=scale_init or batchnorm_scale_init(),
+      rngs=rngs,
+    )
 
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
     return self.norm(x, use_running_average=not train)
@@ -98,15 +103,15 @@ class NoNorm(nnx.Module):
 
 
 NORMS: dict[str, Callable[..., nnx.Module]] = {
-    'batch': BatchNorm,
-    'instance': InstanceNorm,
-    'none': NoNorm,
+  "batch": BatchNorm,
+  "instance": InstanceNorm,
+  "none": NoNorm,
 }
 
 
 def check_norm(norm: str) -> str:
   if norm not in NORMS:
-    raise ValueError(f'norm must be one of {sorted(NORMS)}, got {norm!r}')
+    raise ValueError(f"norm must be one of {sorted(NORMS)}, got {norm!r}")
   return norm
 
 
@@ -117,4 +122,4 @@ def make_norm(norm: str, features: int, rngs: nnx.Rngs) -> nnx.Module:
 
 def conv_bias(norm: str) -> bool:
   """Whether the official code gives a convolution followed by ``norm`` a bias."""
-  return check_norm(norm) == 'instance'
+  return check_norm(norm) == "instance"

@@ -21,9 +21,9 @@ import jax.numpy as jnp
 
 def _hw_pads(x: jax.Array, p: int) -> tuple[tuple[int, int], ...]:
   if x.ndim != 4:
-    raise ValueError(f'expected NHWC images [B, H, W, C], got shape {x.shape}')
+    raise ValueError(f"expected NHWC images [B, H, W, C], got shape {x.shape}")
   if not isinstance(p, int) or p < 0:
-    raise ValueError(f'padding must be a non-negative integer, got {p!r}')
+    raise ValueError(f"padding must be a non-negative integer, got {p!r}")
   return ((0, 0), (p, p), (p, p), (0, 0))
 
 
@@ -32,14 +32,13 @@ def reflect_pad(x: jax.Array, p: int) -> jax.Array:
   pads = _hw_pads(x, p)
   h, w = x.shape[1:3]
   if p >= h or p >= w:
-    raise ValueError(f'reflection padding {p} needs images larger than {p}x{p}, got {h}x{w} '
-                     '(PyTorch refuses it too)')
-  return jnp.pad(x, pads, mode='reflect')
+    raise ValueError(f"reflection padding {p} needs images larger than {p}x{p}, got {h}x{w} (PyTorch refuses it too)")
+  return jnp.pad(x, pads, mode="reflect")
 
 
 def replicate_pad(x: jax.Array, p: int) -> jax.Array:
   """``ReplicationPad2d(p)`` of NHWC ``x``: edge pixels repeated."""
-  return jnp.pad(x, _hw_pads(x, p), mode='edge')
+  return jnp.pad(x, _hw_pads(x, p), mode="edge")
 
 
 def zero_pad(x: jax.Array, p: int) -> jax.Array:
@@ -48,15 +47,15 @@ def zero_pad(x: jax.Array, p: int) -> jax.Array:
 
 
 PADDINGS: dict[str, Callable[[jax.Array, int], jax.Array]] = {
-    'reflect': reflect_pad,
-    'replicate': replicate_pad,
-    'zero': zero_pad,
+  "reflect": reflect_pad,
+  "replicate": replicate_pad,
+  "zero": zero_pad,
 }
 
 
 def check_padding(mode: str) -> str:
   if mode not in PADDINGS:
-    raise ValueError(f'padding_type must be one of {sorted(PADDINGS)}, got {mode!r}')
+    raise ValueError(f"padding_type must be one of {sorted(PADDINGS)}, got {mode!r}")
   return mode
 
 

@@ -28,7 +28,7 @@ PRELU_INIT = 0.25  # torch.nn.PReLU(init=0.25), He et al. 2015
 
 def _check_factor(r) -> int:
   if isinstance(r, bool) or not isinstance(r, int) or r < 1:
-    raise ValueError(f'the pixel shuffle factor must be a positive integer, got {r!r}')
+    raise ValueError(f"the pixel shuffle factor must be a positive integer, got {r!r}")
   return r
 
 
@@ -40,12 +40,13 @@ def pixel_shuffle(x: jax.Array, r: int) -> jax.Array:
   """
   r = _check_factor(r)
   if x.ndim != 4 or x.shape[-1] % (r * r):
-    raise ValueError(f'pixel_shuffle({r}) needs NHWC input whose channels are a multiple of '
-                     f'{r * r}, got shape {x.shape}')
+    raise ValueError(
+      f"pixel_shuffle({r}) needs NHWC input whose channels are a multiple of {r * r}, got shape {x.shape}"
+    )
   b, h, w, crr = x.shape
   c = crr // (r * r)
-  y = x.reshape(b, h, w, c, r, r)            # [b, h, w, c, i, j]
-  y = y.transpose(0, 1, 4, 2, 5, 3)          # [b, h, i, w, j, c]
+  y = x.reshape(b, h, w, c, r, r)  # [b, h, w, c, i, j]
+  y = y.transpose(0, 1, 4, 2, 5, 3)  # [b, h, i, w, j, c]
   return y.reshape(b, h * r, w * r, c)
 
 
@@ -53,11 +54,10 @@ def pixel_unshuffle(x: jax.Array, r: int) -> jax.Array:
   """The inverse of :func:`pixel_shuffle`: ``[B, H r, W r, C]`` -> ``[B, H, W, C r^2]``."""
   r = _check_factor(r)
   if x.ndim != 4 or x.shape[1] % r or x.shape[2] % r:
-    raise ValueError(f'pixel_unshuffle({r}) needs NHWC input whose sides are multiples of {r}, '
-                     f'got shape {x.shape}')
+    raise ValueError(f"pixel_unshuffle({r}) needs NHWC input whose sides are multiples of {r}, got shape {x.shape}")
   b, hr, wr, c = x.shape
   y = x.reshape(b, hr // r, r, wr // r, r, c)  # [b, h, i, w, j, c]
-  y = y.transpose(0, 1, 3, 5, 2, 4)            # [b, h, w, c, i, j]
+  y = y.transpose(0, 1, 3, 5, 2, 4)  # [b, h, w, c, i, j]
   return y.reshape(b, hr // r, wr // r, c * r * r)
 
 
@@ -69,17 +69,18 @@ class PReLU(nnx.Module):
       ``weight`` as it is).
   """
 
-  def __init__(self, num_parameters: int = 1, *, init: float = PRELU_INIT,
-               rngs: nnx.Rngs | None = None):
+  def __init__(self, num_parameters: int = 1, *, init: float = PRELU_INIT, rngs: nnx.Rngs | None = None):
     del rngs  # nothing random
     if isinstance(num_parameters, bool) or not isinstance(num_parameters, int) or num_parameters < 1:
-      raise ValueError(f'num_parameters must be a positive integer, got {num_parameters!r}')
+      raise ValueError(f"num_parameters must be a positive integer, got {num_parameters!r}")
     self.num_parameters = num_parameters
     self.weight = nnx.Param(jnp.full((num_parameters,), init, jnp.float32))
 
   def __call__(self, x: jax.Array) -> jax.Array:
     if self.num_parameters != 1 and (x.ndim == 0 or x.shape[-1] != self.num_parameters):
-      raise ValueError(f'PReLU with {self.num_parameters} parameters needs {self.num_parameters} '
-                       f'channels (the last axis), got shape {x.shape}')
+      raise ValueError(
+        f"PReLU with {self.num_parameters} parameters needs {self.num_parameters} "
+        f"channels (the last axis), got shape {x.shape}"
+      )
     a = self.weight[...].astype(x.dtype)
     return jnp.where(x >= 0, x, a * x)

@@ -17,22 +17,24 @@ import jax
 import jax.numpy as jnp
 
 PRECISIONS = {
-    'float32': None,  # no casts: everything float32
-    'bfloat16': jnp.bfloat16,  # activations and matmuls/convolutions in bfloat16
+  "float32": None,  # no casts: everything float32
+  "bfloat16": jnp.bfloat16,  # activations and matmuls/convolutions in bfloat16
 }
 
 
 def compute_dtype(precision: str) -> Any:
   """The compute dtype of a ``--precision`` name (None: float32 throughout)."""
   if precision not in PRECISIONS:
-    raise ValueError(f'precision must be one of {sorted(PRECISIONS)}, got {precision!r}')
+    raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
   return PRECISIONS[precision]
 
 
 def cast_floating(tree: Any, dtype: Any) -> Any:
   """``tree`` with its floating arrays cast to ``dtype`` (integers, keys, None unchanged)."""
+
   def cast(a):
     if isinstance(a, (jax.Array, jnp.ndarray)) and jnp.issubdtype(a.dtype, jnp.floating):
       return a.astype(dtype)
     return a
+
   return jax.tree.map(cast, tree)

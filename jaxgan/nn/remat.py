@@ -60,8 +60,7 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
   return run
 
 
-def remat_call(fn: Callable[..., Any], modules: Any, *args: Any, enabled: bool = True,
-               **static: Any) -> Any:
+def remat_call(fn: Callable[..., Any], modules: Any, *args: Any, enabled: bool = True, **static: Any) -> Any:
   """``fn(modules, *args, **static)``, checkpointed when ``enabled``.
 
   ``modules``: an NNX module or a tuple of them; ``args``: arrays (inputs, RNG keys) or pytrees
@@ -93,8 +92,9 @@ def conv_norm_act(layers, h: jax.Array, *, train: bool, act: Callable[[jax.Array
   return act(h if norm is None else norm(h, train=train))
 
 
-def dropout_dense(layers, h: jax.Array, key: jax.Array | None, *, train: bool,
-                  act: Callable[[jax.Array], jax.Array] = lambda h: h) -> jax.Array:
+def dropout_dense(
+  layers, h: jax.Array, key: jax.Array | None, *, train: bool, act: Callable[[jax.Array], jax.Array] = lambda h: h
+) -> jax.Array:
   """``act(dense(dropout(h)))`` for ``layers = (dropout, dense)`` (``nnx.Dropout``, off without a key)."""
   dropout, dense = layers
   return act(dense(dropout(h, deterministic=not train or key is None, rngs=key)))

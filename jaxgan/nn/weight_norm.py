@@ -42,17 +42,15 @@ class WeightNormDense(nnx.Module):
   """
 
   def __init__(
-      self,
-      in_features: int,
-      out_features: int,
-      *,
-      init_scale: float = 1.0,
-      use_bias: bool = True,
-      epsilon: float = 0.0,
-      kernel_init: jax.nn.initializers.Initializer = jax.nn.initializers.normal(
-          WEIGHT_NORM_DIRECTION_STDDEV
-      ),
-      rngs: nnx.Rngs,
+    self,
+    in_features: int,
+    out_features: int,
+    *,
+    init_scale: float = 1.0,
+    use_bias: bool = True,
+    epsilon: float = 0.0,
+    kernel_init: jax.nn.initializers.Initializer = jax.nn.initializers.normal(WEIGHT_NORM_DIRECTION_STDDEV),
+    rngs: nnx.Rngs,
   ):
     self.in_features = in_features
     self.out_features = out_features
@@ -69,8 +67,6 @@ class WeightNormDense(nnx.Module):
 
   def __call__(self, x: jax.Array) -> jax.Array:
     if x.shape[-1] != self.in_features:
-      raise ValueError(
-          f'WeightNormDense expects {self.in_features} input features, got shape {x.shape}'
-      )
+      raise ValueError(f"WeightNormDense expects {self.in_features} input features, got shape {x.shape}")
     y = x @ self.kernel()
     return y if self.b is None else y + self.b[...]

@@ -21,6 +21,7 @@ ASIDE = "checkpoints_aside"  # beside the checkpoints folder: steps moved out of
 # matrices. A checkpoint written then restores: these are read and dropped.
 FORMER_CONSTANTS = ("vgg", "style_grams")
 
+
 class Checkpointer:
   """Periodic, atomic saves keeping the last ``keep``; restore into an abstract sharded state.
 
@@ -32,8 +33,10 @@ class Checkpointer:
       raise ValueError(f"keep_checkpoints must be >= 1, got {keep}")
     self.directory = os.path.abspath(os.fspath(directory))
     self._manager = ocp.CheckpointManager(
-        self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
-        item_handlers=ocp.StandardCheckpointHandler())
+      self.directory,
+      options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+      item_handlers=ocp.StandardCheckpointHandler(),
+    )
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -71,16 +74,19 @@ class Checkpointer:
   def shape_differences(self, abstract_state: Any, step: int) -> list[str]:
     """Arrays whose shape or dtype in checkpoint ``step`` differs from ``abstract_state`` ("name:
     checkpoint -> now"); raises OSError/ValueError if the checkpoint's metadata is unreadable."""
-    saved = {m.name: m for m in jax.tree.leaves(self._manager.item_metadata(step).tree)
-             if hasattr(m, "shape")}
-    now = {".".join(_key_name(k) for k in path): leaf
-           for path, leaf in jax.tree_util.tree_flatten_with_path(abstract_state)[0]}
+    saved = {m.name: m for m in jax.tree.leaves(self._manager.item_metadata(step).tree) if hasattr(m, "shape")}
+    now = {
+      ".".join(_key_name(k) for k in path): leaf
+      for path, leaf in jax.tree_util.tree_flatten_with_path(abstract_state)[0]
+    }
     diffs = []
     for name in sorted(set(saved) | set(now)):
       old, new = saved.get(name), now.get(name)
       if old is None or new is None:
-        diffs.append(f"{name}: {'absent' if old is None else 'present'} in the checkpoint, "
-                     f"{'absent' if new is None else 'present'} now")
+        diffs.append(
+          f"{name}: {'absent' if old is None else 'present'} in the checkpoint, "
+          f"{'absent' if new is None else 'present'} now"
+        )
       elif tuple(old.shape) != tuple(new.shape) or old.dtype != new.dtype:
         diffs.append(f"{name}: {old.dtype}{list(old.shape)} in the checkpoint, {new.dtype}{list(new.shape)} now")
     return diffs
@@ -97,6 +103,7 @@ class Checkpointer:
       os.makedirs(os.path.dirname(target), exist_ok=True)
       shutil.move(os.path.join(self.directory, str(step)), target)
     from jaxgan.train import distributed  # pylint: disable=import-outside-toplevel
+
     distributed.barrier(f"checkpoint-{step}-set-aside")
     self._manager.reload()
     return target
@@ -112,11 +119,16 @@ class Checkpointer:
     steps = sorted(self.all_steps(), reverse=True)
     if step:
       if step not in steps:
-        raise CheckpointError(f"--restore_step={step}: no such checkpoint in {self.directory} "
-                              f"(steps: {', '.join(map(str, sorted(steps))) or 'none'})")
+        raise CheckpointError(
+          f"--restore_step={step}: no such checkpoint in {self.directory} "
+          f"(steps: {', '.join(map(str, sorted(steps))) or 'none'})"
+        )
       for later in [s for s in steps if s > step]:
-        print(f"jaxgan: --restore_step={step}: checkpoint {later} moved to {self.set_aside(later, 'after_restore_step')}",
-              file=sys.stderr, flush=True)
+        print(
+          f"jaxgan: --restore_step={step}: checkpoint {later} moved to {self.set_aside(later, 'after_restore_step')}",
+          file=sys.stderr,
+          flush=True,
+        )
       steps = [step]
     for candidate in steps:
       target = abstract_state
@@ -127,26 +139,35 @@ class Checkpointer:
         diffs = []
       if diffs:
         raise CheckpointError(
-            f"checkpoint {candidate} in {self.directory} was saved by a run with other settings "
-            f"({'; '.join(diffs[:3])}{'; ...' if len(diffs) > 3 else ''}); use a new --workdir or that "
-            "run's settings")
+          f"checkpoint {candidate} in {self.directory} was saved by a run with other settings "
+          f"({'; '.join(diffs[:3])}{'; ...' if len(diffs) > 3 else ''}); use a new --workdir or that "
+          "run's settings"
+        )
       try:
         with _quiet_unraisable():
           state = self.restore(target, candidate)
         if target is not abstract_state:
-          print(f"jaxgan: checkpoint {candidate} in {self.directory} holds constants that later checkpoints leave "
-                f"out ({', '.join(k for k in FORMER_CONSTANTS if k in state.extra)}): read, not used",
-                file=sys.stderr, flush=True)
+          print(
+            f"jaxgan: checkpoint {candidate} in {self.directory} holds constants that later checkpoints leave "
+            f"out ({', '.join(k for k in FORMER_CONSTANTS if k in state.extra)}): read, not used",
+            file=sys.stderr,
+            flush=True,
+          )
           state = state.replace(extra={k: v for k, v in state.extra.items() if k in abstract_state.extra})
         return state, candidate
       except Exception as e:  # pylint: disable=broad-except  (orbax raises many kinds for a damaged file)
         reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
         moved = self.set_aside(candidate, "unreadable")
-        print(f"jaxgan: checkpoint {candidate} in {self.directory} is unreadable ({reason}); moved to {moved}",
-              file=sys.stderr, flush=True)
-    raise CheckpointError(f"no readable checkpoint left in {self.directory} "
-                          f"(unreadable ones were moved to {os.path.join(os.path.dirname(self.directory), ASIDE)}); "
-                          "run again to start over")
+        print(
+          f"jaxgan: checkpoint {candidate} in {self.directory} is unreadable ({reason}); moved to {moved}",
+          file=sys.stderr,
+          flush=True,
+        )
+    raise CheckpointError(
+      f"no readable checkpoint left in {self.directory} "
+      f"(unreadable ones were moved to {os.path.join(os.path.dirname(self.directory), ASIDE)}); "
+      "run again to start over"
+    )
 
   def wait(self) -> None:
     self._manager.wait_until_finished()
@@ -158,8 +179,7 @@ class Checkpointer:
 
 def abstract_with_shardings(abstract_state: Any, shardings: Any) -> Any:
   """ShapeDtypeStructs carrying the target shardings, for :meth:`Checkpointer.restore`."""
-  return jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s),
-                      abstract_state, shardings)
+  return jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s), abstract_state, shardings)
 
 
 def _key_name(key: Any) -> str:

@@ -6,7 +6,8 @@ and its dots were no faster (benchmarks/README.md, "YNNPACK on XLA:CPU"). So eve
 jaxgan compiles for CPU clears the option's list
 (``xla_cpu_experimental_ynn_fusion_type``) and turns on copy insertion's region analysis
 (``xla_cpu_copy_insertion_use_region_analysis``; without it XLA:CPU copies donated parameters
-and optimiser moments before updating them in place). Per compilation: nothing global, nothing a user's own ``jax.jit`` sees.
+and optimiser moments before updating them in place). Per compilation: nothing global, nothing a
+user's own ``jax.jit`` sees.
 GPU/TPU compilations get no options.
 
 ``JAXGAN_XLA_DEFAULTS=1`` in the environment keeps XLA's defaults (for comparisons, or a
@@ -23,12 +24,12 @@ from typing import Any, Callable
 import jax
 
 CPU_OPTIONS = {
-    # YNNPACK's convolutions are slower than XLA's Eigen ones on CPU (see the module docstring).
-    "xla_cpu_experimental_ynn_fusion_type": "",
-    # Copy insertion that sees through control flow regions: without it XLA copies the donated
-    # parameters and Adam moments before updating them in place (102 state copies in the
-    # pix2pix step, none with it).
-    "xla_cpu_copy_insertion_use_region_analysis": True,
+  # YNNPACK's convolutions are slower than XLA's Eigen ones on CPU (see the module docstring).
+  "xla_cpu_experimental_ynn_fusion_type": "",
+  # Copy insertion that sees through control flow regions: without it XLA copies the donated
+  # parameters and Adam moments before updating them in place (102 state copies in the
+  # pix2pix step, none with it).
+  "xla_cpu_copy_insertion_use_region_analysis": True,
 }
 
 
@@ -56,6 +57,7 @@ def _top_level() -> bool:
   """Whether no trace is active (only a top-level ``jax.jit`` may take compile options)."""
   try:
     from jax._src import core  # pylint: disable=import-outside-toplevel
+
     return bool(core.trace_state_clean())
   except (ImportError, AttributeError):  # a jax without it: assume top level, as most calls are
     return True

@@ -19,8 +19,9 @@ def initialize(coordinator_address: str = "", num_processes: int = 0, process_id
     return
   if num_processes < 1 or not 0 <= process_id < num_processes:
     raise ValueError(f"--process_id={process_id} must be in [0, --num_processes={num_processes})")
-  jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
-                             process_id=process_id)
+  jax.distributed.initialize(
+    coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
+  )
 
 
 def initialize_auto() -> None:

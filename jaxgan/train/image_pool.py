@@ -64,14 +64,14 @@ class ImagePool(flax.struct.PyTreeNode):
     return self.buffer.shape[0]
 
 
-def init_pool(pool_size: int = POOL_SIZE, image_shape: tuple[int, ...] = (256, 256, 3),
-              dtype: Any = jnp.float32) -> ImagePool:
+def init_pool(
+  pool_size: int = POOL_SIZE, image_shape: tuple[int, ...] = (256, 256, 3), dtype: Any = jnp.float32
+) -> ImagePool:
   """An empty pool of ``pool_size`` images of shape ``image_shape`` (e.g. (H, W, C)) and ``dtype``."""
   if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 0:
-    raise ValueError(f'pool_size must be a non-negative integer, got {pool_size!r}')
+    raise ValueError(f"pool_size must be a non-negative integer, got {pool_size!r}")
   image_shape = tuple(int(s) for s in image_shape)
-  return ImagePool(buffer=jnp.zeros((pool_size, *image_shape), dtype),
-                   count=jnp.zeros((), jnp.int32))
+  return ImagePool(buffer=jnp.zeros((pool_size, *image_shape), dtype), count=jnp.zeros((), jnp.int32))
 
 
 def image_keys(key: jax.Array, num_images: int) -> jax.Array:
@@ -83,14 +83,16 @@ def _check_images(pool: ImagePool, images: jax.Array, batched: bool) -> None:
   shape = pool.buffer.shape[1:]
   got = images.shape[1:] if batched else images.shape
   if (batched and images.ndim != pool.buffer.ndim) or got != shape:
-    what = '[N, ' + ', '.join(map(str, shape)) + ']' if batched else str(shape)
+    what = "[N, " + ", ".join(map(str, shape)) + "]" if batched else str(shape)
     raise ValueError(
-        f'the pool holds images of shape {shape}; expected '
-        f'{"a batch " if batched else "an image "}{what}, got {images.shape}')
+      f"the pool holds images of shape {shape}; expected "
+      f"{'a batch ' if batched else 'an image '}{what}, got {images.shape}"
+    )
   if images.dtype != pool.buffer.dtype:
     raise ValueError(
-        f'the pool holds {pool.buffer.dtype} images, got {images.dtype}; make the '
-        'pool with init_pool(..., dtype=images.dtype)')
+      f"the pool holds {pool.buffer.dtype} images, got {images.dtype}; make the "
+      "pool with init_pool(..., dtype=images.dtype)"
+    )
 
 
 def _step(pool: ImagePool, image: jax.Array, key: jax.Array) -> tuple[ImagePool, jax.Array]:
@@ -111,8 +113,7 @@ def _step(pool: ImagePool, image: jax.Array, key: jax.Array) -> tuple[ImagePool,
   return ImagePool(buffer=buffer, count=count), returned
 
 
-def query_image(pool: ImagePool, image: jax.Array, key: jax.Array
-                ) -> tuple[ImagePool, jax.Array]:
+def query_image(pool: ImagePool, image: jax.Array, key: jax.Array) -> tuple[ImagePool, jax.Array]:
   """Passes one image ``[H, W, C]`` through the pool with its own ``key``.
 
   Returns ``(new_pool, returned_image)``; see the module docstring for the rule
@@ -126,8 +127,7 @@ def query_image(pool: ImagePool, image: jax.Array, key: jax.Array
   return _step(pool, lax.stop_gradient(image), key)
 
 
-def query_pool(pool: ImagePool, images: jax.Array, key: jax.Array
-               ) -> tuple[ImagePool, jax.Array]:
+def query_pool(pool: ImagePool, images: jax.Array, key: jax.Array) -> tuple[ImagePool, jax.Array]:
   """Passes a batch ``[N, H, W, C]`` through the pool, image by image in batch order.
 
   Image ``i`` uses ``image_keys(key, N)[i]``. Returns ``(new_pool,

@@ -55,19 +55,29 @@ class LoopOptions:
         raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
-def compile_train_step(train_step: Callable, state_shardings: Any, batch_shardings: Any,
-                       mesh: jax.sharding.Mesh) -> Callable:
+def compile_train_step(
+  train_step: Callable, state_shardings: Any, batch_shardings: Any, mesh: jax.sharding.Mesh
+) -> Callable:
   """``jax.jit`` of a pure ``train_step(state, batch, consts)`` with the state donated and pinned
   shardings (the constants replicated; jaxgan's compile options)."""
   replicated = sharding_lib.replicated(mesh)
-  return compiler.jit(train_step, platform=mesh.devices.flat[0].platform, donate_argnums=0,
-                      in_shardings=(state_shardings, batch_shardings, replicated),
-                      out_shardings=(state_shardings, replicated))
+  return compiler.jit(
+    train_step,
+    platform=mesh.devices.flat[0].platform,
+    donate_argnums=0,
+    in_shardings=(state_shardings, batch_shardings, replicated),
+    out_shardings=(state_shardings, replicated),
+  )
 
 
-def init_or_restore(init_fn: Callable[[jax.Array], TrainState], key: jax.Array, mesh: jax.sharding.Mesh,
-                    checkpointer: Checkpointer | None = None, state_rule=None,
-                    restore_step: int = 0) -> tuple[TrainState, Any]:
+def init_or_restore(
+  init_fn: Callable[[jax.Array], TrainState],
+  key: jax.Array,
+  mesh: jax.sharding.Mesh,
+  checkpointer: Checkpointer | None = None,
+  state_rule=None,
+  restore_step: int = 0,
+) -> tuple[TrainState, Any]:
   """The newest readable checkpoint (or ``restore_step``'s) if there is one, else a fresh state
   created already sharded (see :meth:`Checkpointer.restore_newest`)."""
   abstract = jax.eval_shape(init_fn, key)
@@ -81,8 +91,10 @@ def init_or_restore(init_fn: Callable[[jax.Array], TrainState], key: jax.Array, 
 
 def _finite_leaves(tree: Any) -> jax.Array:
   """One bool per floating leaf of ``tree``: all its values finite."""
-  return jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)
-                    if jnp.issubdtype(x.dtype, jnp.inexact)] or [jnp.bool_(True)])
+  return jnp.stack(
+    [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    or [jnp.bool_(True)]
+  )
 
 
 def skipping_nonfinite(train_step: Callable) -> Callable:
@@ -119,18 +131,23 @@ class _NonFiniteGuard:
     self.check_metrics(step, {k: float(v) for k, v in jax.device_get(metrics).items()})
     finite = np.asarray(jax.device_get(self._leaves(state)))
     if not finite.all():
-      paths = [jax.tree_util.keystr(p) for p, x in jax.tree_util.tree_flatten_with_path(state)[0]
-               if jnp.issubdtype(x.dtype, jnp.inexact)]
+      paths = [
+        jax.tree_util.keystr(p)
+        for p, x in jax.tree_util.tree_flatten_with_path(state)[0]
+        if jnp.issubdtype(x.dtype, jnp.inexact)
+      ]
       self._stop(step, f"the state {paths[int(np.argmin(finite))]} is not finite")
 
   def _stop(self, step: int, what: str) -> None:
     self.checkpoints.wait()
     last = self.checkpoints.latest_step()
-    kept = (f"the last checkpoint, step {last}, is kept in {self.checkpoints.directory}" if last is not None
-            else "no checkpoint had been saved")
+    kept = (
+      f"the last checkpoint, step {last}, is kept in {self.checkpoints.directory}"
+      if last is not None
+      else "no checkpoint had been saved"
+    )
     hint = "; --on_nonfinite=skip_step drops such steps instead" if self.on_nonfinite == "stop" else ""
-    raise NonFiniteError(f"step {step}: {what}: training stopped; {kept} (a lower learning rate "
-                         f"may help{hint})")
+    raise NonFiniteError(f"step {step}: {what}: training stopped; {kept} (a lower learning rate may help{hint})")
 
 
 class _StopSignals:
@@ -144,8 +161,10 @@ class _StopSignals:
     if self.signum is not None:
       os._exit(128 + signum)  # pylint: disable=protected-access
     self.signum = signum
-    print(f"\njaxgan: {signal.Signals(signum).name}: stopping after this step with a checkpoint "
-          "(again to exit at once)", flush=True)
+    print(
+      f"\njaxgan: {signal.Signals(signum).name}: stopping after this step with a checkpoint (again to exit at once)",
+      flush=True,
+    )
 
   def requested(self, step: int, every: int) -> bool:
     """Whether to stop before ``step``: on several processes process 0's signal, every ``every`` steps."""
@@ -207,6 +226,7 @@ def _same_on_every_process(flag: bool) -> bool:
   if jax.process_count() == 1:
     return flag
   from jax.experimental import multihost_utils
+
   return bool(multihost_utils.broadcast_one_to_all(np.int32(flag)))
 
 
@@ -231,13 +251,22 @@ class _Deadline:
     return _same_on_every_process(now + mean > self.deadline)
 
 
-def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState], train_step: Callable,
-        batches: Batches, options: LoopOptions, key: jax.Array,
-        sample_fn: Callable[[TrainState], np.ndarray] | None = None,
-        eval_fn: Callable[[TrainState], Mapping[str, float]] | None = None,
-        mesh: jax.sharding.Mesh | None = None, state_rule=None,
-        deadline: float | None = None, on_restored: Callable[[TrainState], None] | None = None,
-        consts: Any = None) -> TrainState:
+def fit(
+  *,
+  workdir: str | os.PathLike,
+  init_fn: Callable[[jax.Array], TrainState],
+  train_step: Callable,
+  batches: Batches,
+  options: LoopOptions,
+  key: jax.Array,
+  sample_fn: Callable[[TrainState], np.ndarray] | None = None,
+  eval_fn: Callable[[TrainState], Mapping[str, float]] | None = None,
+  mesh: jax.sharding.Mesh | None = None,
+  state_rule=None,
+  deadline: float | None = None,
+  on_restored: Callable[[TrainState], None] | None = None,
+  consts: Any = None,
+) -> TrainState:
   """Train ``options.num_steps`` steps in total, resuming from ``<workdir>/checkpoints``.
 
   ``init_fn(key) -> TrainState`` and ``train_step(state, batch, consts) -> (state, metrics)`` are
@@ -278,8 +307,9 @@ def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState
     start = int(jax.device_get(state.step))
     last = options.num_steps
     step_fn = None
-    bar = tqdm.tqdm(total=last, initial=start, disable=not (options.progress and is_main),
-                    dynamic_ncols=True, unit="step")
+    bar = tqdm.tqdm(
+      total=last, initial=start, disable=not (options.progress and is_main), dynamic_ncols=True, unit="step"
+    )
     outputs = _Outputs(workdir, options, writer, guard, bar, sample_fn, eval_fn)
     batch_iter = batches.iterate(start)
     step = saved = start
@@ -295,8 +325,9 @@ def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState
         local_batch = next(batch_iter)
         batch = sharding_lib.global_batch(local_batch, mesh)
         if step_fn is None:
-          step_fn = compile_train_step(train_step, state_shardings,
-                                       sharding_lib.batch_shardings(local_batch, mesh), mesh)
+          step_fn = compile_train_step(
+            train_step, state_shardings, sharding_lib.batch_shardings(local_batch, mesh), mesh
+          )
           t0 = time.perf_counter()
         state, metrics = step_fn(state, batch, consts)
         if "skipped_steps" in metrics:  # a running total (on the device: no synchronisation)
@@ -306,7 +337,7 @@ def fit(*, workdir: str | os.PathLike, init_fn: Callable[[jax.Array], TrainState
         bar.update(1)
         if step - start == 1:
           timer.first_step_done(state)
-        outputs.write(step, state, metrics, lambda: (step - start) / max(time.perf_counter() - t0, 1e-9))
+        outputs.write(step, state, metrics, lambda: (step - start) / max(time.perf_counter() - t0, 1e-9))  # noqa: B023
         if options.checkpoint_every and step % options.checkpoint_every == 0:
           guard.check_state(step, state, metrics)
           ckpt.save(step, state)

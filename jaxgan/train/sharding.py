@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 import jax
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec as P
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 DATA_AXIS = "data"
 
@@ -24,8 +25,7 @@ def make_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
     raise ValueError(f"num_devices={num_devices} but {len(devices)} devices are visible")
   # Auto axes: XLA's sharding propagation places intermediates; the step's in/out shardings
   # pin the state (replicated) and the batch (split over ``data``).
-  return jax.make_mesh((n,), (DATA_AXIS,), devices=devices[:n],
-                       axis_types=(jax.sharding.AxisType.Auto,))
+  return jax.make_mesh((n,), (DATA_AXIS,), devices=devices[:n], axis_types=(jax.sharding.AxisType.Auto,))
 
 
 def replicated(mesh: jax.sharding.Mesh) -> NamedSharding:
@@ -39,8 +39,9 @@ def batch_sharding(mesh: jax.sharding.Mesh, batch_axis: int = 0, ndim: int = 1) 
   return NamedSharding(mesh, P(*spec))
 
 
-def state_shardings(abstract_state: Any, mesh: jax.sharding.Mesh,
-                    rule: Callable[[tuple, jax.ShapeDtypeStruct], P] | None = None) -> Any:
+def state_shardings(
+  abstract_state: Any, mesh: jax.sharding.Mesh, rule: Callable[[tuple, jax.ShapeDtypeStruct], P] | None = None
+) -> Any:
   """Shardings for every leaf of a state; replicated unless ``rule(path, leaf)`` says otherwise."""
   if rule is None:
     return jax.tree.map(lambda _: replicated(mesh), abstract_state)
@@ -56,9 +57,11 @@ def replicate(tree: Any, mesh: jax.sharding.Mesh) -> Any:
   """Every leaf of ``tree`` (the same host values on every process) as a global array replicated
   over ``mesh``: how constants (a frozen VGG, style Grams) reach the compiled step."""
   sharding = replicated(mesh)
+
   def put(x):
     x = np.asarray(x)
     return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
   return jax.tree.map(put, tree)
 
 
@@ -69,9 +72,11 @@ def global_batch(local_batch: Any, mesh: jax.sharding.Mesh) -> Any:
   passes its own contiguous slice (see ``jaxgan.data.BatchLoader``).
   """
   n_local = mesh.local_mesh.size if jax.process_count() > 1 else mesh.size
+
   def put(x):
     x = np.asarray(x)
     if x.shape[0] % n_local:
       raise ValueError(f"per-process batch of {x.shape[0]} does not divide over {n_local} local devices")
     return jax.make_array_from_process_local_data(batch_sharding(mesh, 0, x.ndim), x)
+
   return jax.tree.map(put, local_batch)

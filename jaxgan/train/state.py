@@ -27,6 +27,10 @@ class ModelState(flax.struct.PyTreeNode):
   opt_state: Any
 
 
+def _is_variable(x) -> bool:
+  return isinstance(x, nnx.Variable)
+
+
 class TrainState(flax.struct.PyTreeNode):
   """Everything a run needs to continue: step counter, base RNG key, networks, extras."""
 
@@ -82,21 +86,28 @@ def split_module(module: nnx.Module):
   graphdef, params, stats, rest = nnx.split(module, nnx.Param, nnx.BatchStat, ...)
   if jax.tree.leaves(rest):
     raise ValueError(
-        f"{type(module).__name__} holds state other than Param and BatchStat "
-        f"({sorted(set(type(v).__name__ for v in jax.tree.leaves(rest, is_leaf=lambda x: isinstance(x, nnx.Variable))))}); "
-        "pass RNG keys at call time instead of storing nnx.Rngs in the module")
+      f"{type(module).__name__} holds state other than Param and BatchStat "
+      f"({sorted({type(v).__name__ for v in jax.tree.leaves(rest, is_leaf=_is_variable)})}); "
+      "pass RNG keys at call time instead of storing nnx.Rngs in the module"
+    )
   return graphdef, params, stats
 
 
-def create_network(make_module: Callable[[nnx.Rngs], nnx.Module], tx: optax.GradientTransformation,
-                   key: jax.Array) -> tuple[Network, ModelState]:
+def create_network(
+  make_module: Callable[[nnx.Rngs], nnx.Module], tx: optax.GradientTransformation, key: jax.Array
+) -> tuple[Network, ModelState]:
   """Build a module with ``make_module(rngs)`` and split it into (Network, ModelState)."""
   graphdef, params, stats = split_module(make_module(nnx.Rngs(params=key)))
   return Network(graphdef, tx), ModelState(params=params, stats=stats, opt_state=tx.init(params))
 
 
-def abstract_network(make_module: Callable[[nnx.Rngs], nnx.Module], tx: optax.GradientTransformation,
-                     project: Callable[[Any], Any] | None = None, *, compute_dtype: Any = None) -> Network:
+def abstract_network(
+  make_module: Callable[[nnx.Rngs], nnx.Module],
+  tx: optax.GradientTransformation,
+  project: Callable[[Any], Any] | None = None,
+  *,
+  compute_dtype: Any = None,
+) -> Network:
   """The static Network of a module, found without allocating its parameters."""
   graphdef, _, _ = split_module(nnx.eval_shape(lambda: make_module(nnx.Rngs(params=0))))
   return Network(graphdef, tx, project, compute_dtype)

@@ -17,6 +17,7 @@ class MetricWriter:
     self._writer = None
     if self.enabled:
       from tensorboardX import SummaryWriter
+
       self._writer = SummaryWriter(os.fspath(logdir), flush_secs=30)
 
   def scalars(self, step: int, values: Mapping[str, float]) -> None:
