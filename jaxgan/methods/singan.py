@@ -551,7 +551,7 @@ def train_scales(config: Config, *, progress: bool = True) -> tuple[SinGAN, Trai
     )
     sample_fn = lambda s, n=n: method.sample_jit(s, n, jax.random.PRNGKey(config.seed), 4)
     started = time.perf_counter()
-    done_before = _finished_step(directory) == config.num_steps
+    done_before = runner.latest_step(os.path.join(directory, "checkpoints")) == config.num_steps
     state = fit(
       workdir=directory,
       init_fn=init_fn,
@@ -576,14 +576,6 @@ def train_scales(config: Config, *, progress: bool = True) -> tuple[SinGAN, Trai
       report["total_seconds"] = sum(v["seconds"] for v in per_scale.values())
       runner.write_json(config, "scales.json", report)
   return method, state, reals
-
-
-def _finished_step(directory: str) -> int | None:
-  path = os.path.join(directory, "checkpoints")
-  if not os.path.isdir(path):
-    return None
-  steps = [int(p) for p in os.listdir(path) if p.isdigit()]
-  return max(steps) if steps else None
 
 
 def restore_scales(config: Config) -> tuple[SinGAN, TrainState, list[np.ndarray]]:
