@@ -5,9 +5,9 @@ python experiments/dcgan.py --flagfile=experiments/flags/dcgan_digits.flags --wo
 """
 
 from jaxgan import experiment
-from jaxgan.methods import adversarial, dcgan
+from jaxgan.methods import dcgan, noise_to_image
 
 if __name__ == "__main__":
   experiment.main(
-    dcgan, {mode: (lambda config, run=run: run(dcgan.build(config))) for mode, run in adversarial.MODES.items()}
+    dcgan, {mode: (lambda config, run=run: run(dcgan.build(config))) for mode, run in noise_to_image.MODES.items()}
   )

@@ -4,9 +4,9 @@ python experiments/gan.py --flagfile=experiments/flags/gan_fashion_mnist.flags -
 """
 
 from jaxgan import experiment
-from jaxgan.methods import adversarial, gan
+from jaxgan.methods import gan, noise_to_image
 
 if __name__ == "__main__":
   experiment.main(
-    gan, {mode: (lambda config, run=run: run(gan.build(config))) for mode, run in adversarial.MODES.items()}
+    gan, {mode: (lambda config, run=run: run(gan.build(config))) for mode, run in noise_to_image.MODES.items()}
   )

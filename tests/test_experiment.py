@@ -10,13 +10,13 @@ from absl import flags
 
 from jaxgan import flags as flags_lib
 from jaxgan.methods import (
-  adversarial,
   catgan,
   cgan,
   cyclegan,
   dcgan,
   gan,
   gatys,
+  noise_to_image,
   pix2pix,
   sgan,
   singan_apps,
@@ -178,8 +178,8 @@ TOOL_MODES = {  # where each method's check is tested
 
 def test_every_tool_mode_is_checked():
   modes = {
-    "gan": adversarial.MODES,
-    "dcgan": adversarial.MODES,
+    "gan": noise_to_image.MODES,
+    "dcgan": noise_to_image.MODES,
     "cgan": cgan.MODES,
     "sgan": sgan.MODES,
     "catgan": catgan.MODES,
@@ -228,7 +228,7 @@ def test_train_command_is_the_scripts_own_command_line_in_train_mode(monkeypatch
 @pytest.mark.parametrize("method, mode", sorted(m for m in TOOL_MODES if m[0] in ("gan", "dcgan", "cgan")))
 def test_latent_tools_on_an_empty_workdir_say_train_first(tmp_path, method, mode):
   module = {"gan": gan, "dcgan": dcgan, "cgan": cgan}[method]
-  modes = cgan.MODES if method == "cgan" else adversarial.MODES
+  modes = cgan.MODES if method == "cgan" else noise_to_image.MODES
   workdir = tmp_path / "empty"
   workdir.mkdir()
   config = module.Config(workdir=str(workdir), allow_partial=True, nz=8)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan.methods import pix2pix, translation
+from jaxgan.methods import image_to_image, pix2pix
 from tests.tiny import train_first, tree_state, unfinished_copy
 
 TINY = dict(
@@ -195,7 +195,7 @@ def test_fit_to_stride(policy, shape):
   image = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
   if policy == "crop" and min(shape[:2]) < 128:
     return  # refused: see the next test
-  fitted, undo = translation.fit_to_stride(image, stride=128, policy=policy, size=128, name="x.png")
+  fitted, undo = image_to_image.fit_to_stride(image, stride=128, policy=policy, size=128, name="x.png")
   assert fitted.shape[0] % 128 == 0 and fitted.shape[1] % 128 == 0
   if policy == "pad":
     np.testing.assert_array_equal(undo(fitted), image)  # the crop undoes the padding exactly
@@ -205,7 +205,7 @@ def test_fit_to_stride(policy, shape):
 
 def test_fit_to_stride_errors_name_the_image_and_size():
   with pytest.raises(ValueError, match=r"x.png is 50x70, smaller than the generator.s stride 128"):
-    translation.fit_to_stride(np.zeros((50, 70, 3), np.float32), stride=128, policy="crop", size=128, name="x.png")
+    image_to_image.fit_to_stride(np.zeros((50, 70, 3), np.float32), stride=128, policy="crop", size=128, name="x.png")
 
 
 def test_config_errors_name_the_flag(tmp_path):

@@ -18,7 +18,7 @@ from flax import nnx
 from PIL import Image
 
 from jaxgan.interop import vgg as vgg_lib
-from jaxgan.methods import adversarial, catgan, cgan, gan, sgan, sr
+from jaxgan.methods import catgan, cgan, gan, noise_to_image, sgan, sr
 from jaxgan.methods import style_transfer as st
 from jaxgan.models.vgg import VGG
 from tests import tiny
@@ -56,7 +56,7 @@ def _cases(shared):
   )
   semi = dict(labelled, image_size=8, num_labeled=20, batch_size=8, labeled_batch_size=4, nz=4, num_samples=4)
   return {
-    "gan": _train(gan, gan.Config, {**tiny.gan_config().__dict__, **labelled, "d_steps": 2}, adversarial.MODES),
+    "gan": _train(gan, gan.Config, {**tiny.gan_config().__dict__, **labelled, "d_steps": 2}, noise_to_image.MODES),
     "cgan": _train(
       cgan,
       cgan.Config,

@@ -31,8 +31,8 @@ import numpy as np
 
 from jaxgan import visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, field
-from jaxgan.methods import adversarial, runner
-from jaxgan.methods.adversarial import NOISE, AdversarialConfig, Method, Parts
+from jaxgan.methods import noise_to_image, runner
+from jaxgan.methods.noise_to_image import NOISE, AdversarialConfig, Method, Parts
 from jaxgan.metrics import accuracy, cached_classifier, classify, per_class_accuracy
 from jaxgan.models.conditional import (
   ConditionalDCGANDiscriminator,
@@ -138,7 +138,7 @@ def wrong_labels(key: jax.Array, y: jax.Array, num_classes: int) -> jax.Array:
 
 @dataclasses.dataclass(frozen=True)
 class ConditionalMethod(Method):
-  """:class:`adversarial.Method` with the optional matching-aware D term (``--mismatch_weight``)."""
+  """:class:`noise_to_image.Method` with the optional matching-aware D term (``--mismatch_weight``)."""
 
   def d_loss(self, d_params, d_stats, real, fake, key, y_real=None, y_fake=None):
     total, (d_stats, metrics) = super().d_loss(d_params, d_stats, real, fake, key, y_real, y_fake)
@@ -167,7 +167,7 @@ def generate(method: Method) -> str:
   path = os.path.join(
     os.path.abspath(config.workdir), "generated", f"class{config.gen_class}_step{int(state.step):08d}.png"
   )
-  return adversarial.report(visualize.save_png(path, visualize.make_grid(jax.device_get(images))))
+  return noise_to_image.report(visualize.save_png(path, visualize.make_grid(jax.device_get(images))))
 
 
 def agreement_evaluator(method: Method, classifier_params, *, per_class: int):
@@ -221,7 +221,7 @@ def train(method: Method) -> TrainState:
     for c, a in enumerate(per_class_accuracy(test_predicted, test_labels, config.num_classes))
   }
   eval_fn = runner.once_per_step(agreement_evaluator(method, params, per_class=config.eval_samples_per_class))
-  state = adversarial.train(method, eval_fn=eval_fn)
+  state = noise_to_image.train(method, eval_fn=eval_fn)
   result = {
     "step": int(state.step),
     "classifier_test_accuracy": float(classifier_accuracy),

@@ -36,8 +36,8 @@ from jaxgan.data.unpaired import (
   unpaired_transform,
 )
 from jaxgan.losses import discriminator_loss, generator_loss, l1_loss
+from jaxgan.methods import image_to_image as tr
 from jaxgan.methods import runner
-from jaxgan.methods import translation as tr
 from jaxgan.metrics import cached_classifier, classify
 from jaxgan.train import compiler, image_pool
 from jaxgan.train.state import TrainState, abstract_network, create_network

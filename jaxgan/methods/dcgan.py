@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from jaxgan.config import POSITIVE, field
-from jaxgan.methods.adversarial import G_FAKES, AdversarialConfig, Method, Parts
+from jaxgan.methods.noise_to_image import G_FAKES, AdversarialConfig, Method, Parts
 from jaxgan.models.dcgan import DCGANDiscriminator, DCGANGenerator, num_upsamplings
 from jaxgan.train import optim
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from jaxgan.config import POSITIVE, PROBABILITY, field
-from jaxgan.methods.adversarial import NOISE, AdversarialConfig, Method, Parts
+from jaxgan.methods.noise_to_image import NOISE, AdversarialConfig, Method, Parts
 from jaxgan.models.mlp import MLPDiscriminator, MLPGenerator
 from jaxgan.train import optim
 

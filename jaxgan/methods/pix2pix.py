@@ -29,8 +29,8 @@ import numpy as np
 from jaxgan.config import NON_NEGATIVE, field
 from jaxgan.data.paired import paired_source, paired_transform
 from jaxgan.losses import discriminator_loss, generator_loss, gradient_penalty, l1_loss
+from jaxgan.methods import image_to_image as tr
 from jaxgan.methods import runner
-from jaxgan.methods import translation as tr
 from jaxgan.metrics import image_quality
 from jaxgan.train import compiler
 from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
