@@ -40,7 +40,7 @@ from jaxgan.methods import image_to_image as tr
 from jaxgan.methods import runner
 from jaxgan.metrics import cached_classifier, classify
 from jaxgan.train import compiler, image_pool
-from jaxgan.train.state import TrainState, abstract_network, create_network
+from jaxgan.train.state import TrainState, abstract_network, init_network
 
 GENERATORS = ("G_A", "G_B")
 DISCRIMINATORS = ("D_A", "D_B")
@@ -121,7 +121,7 @@ class CycleGAN:
 
   def init_state(self, key: jax.Array) -> TrainState:
     keys = jax.random.split(key, len(self.makers) + 1)
-    nets = {name: create_network(make, self.tx, k)[1] for (name, make), k in zip(self.makers.items(), keys)}
+    nets = {name: init_network(make, self.tx, k) for (name, make), k in zip(self.makers.items(), keys)}
     size = self.config.crop_size
     pools = {
       "fake_A": image_pool.init_pool(self.config.pool_size, (size, size, self.config.input_nc)),

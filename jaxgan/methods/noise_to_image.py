@@ -21,7 +21,7 @@ from jaxgan.config import NON_NEGATIVE, POSITIVE, TrainConfig, field
 from jaxgan.losses import ADVERSARIAL_LOSSES, gradient_penalty
 from jaxgan.methods import runner
 from jaxgan.train import compiler
-from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, create_network
+from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, init_network
 
 _SQRT3 = math.sqrt(3.0)
 
@@ -104,8 +104,8 @@ class Method:
   # -- state -----------------------------------------------------------------------------
   def init_state(self, key: jax.Array) -> TrainState:
     k_g, k_d, k_run = jax.random.split(key, 3)
-    _, g = create_network(self.parts.make_generator, self.parts.g_tx, k_g)
-    _, d = create_network(self.parts.make_discriminator, self.parts.d_tx, k_d)
+    g = init_network(self.parts.make_generator, self.parts.g_tx, k_g)
+    d = init_network(self.parts.make_discriminator, self.parts.d_tx, k_d)
     return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets={"G": g, "D": d}, extra={})
 
   # -- pieces of the step ----------------------------------------------------------------

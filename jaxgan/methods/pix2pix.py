@@ -33,7 +33,7 @@ from jaxgan.methods import image_to_image as tr
 from jaxgan.methods import runner
 from jaxgan.metrics import image_quality
 from jaxgan.train import compiler
-from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
+from jaxgan.train.state import ModelState, TrainState, abstract_network, init_network
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -90,8 +90,8 @@ class Pix2Pix:
 
   def init_state(self, key: jax.Array) -> TrainState:
     k_g, k_d, k_run = jax.random.split(key, 3)
-    _, g = create_network(self.make_g, self.tx, k_g)
-    _, d = create_network(self.make_d, self.tx, k_d)
+    g = init_network(self.make_g, self.tx, k_g)
+    d = init_network(self.make_d, self.tx, k_d)
     return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets={"G": g, "D": d}, extra={})
 
   # -- pieces ------------------------------------------------------------------------------

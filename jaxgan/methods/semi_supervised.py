@@ -42,7 +42,7 @@ from jaxgan.methods import runner
 from jaxgan.metrics import accuracy, clustering_accuracy
 from jaxgan.models.ssl_mlp import SSLMLPDiscriminator, SSLMLPGenerator
 from jaxgan.train import compiler, optim
-from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, create_network
+from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, init_network
 
 OBJECTIVES = {"sgan": "K+1-class discriminator", "catgan": "entropy objectives", "supervised": "labelled data only"}
 
@@ -131,8 +131,8 @@ class Method:
 
   def init_state(self, key: jax.Array) -> TrainState:
     k_g, k_d, k_run = jax.random.split(key, 3)
-    _, g = create_network(self._make_g, self.tx, k_g)
-    _, d = create_network(self._make_d, self.tx, k_d)
+    g = init_network(self._make_g, self.tx, k_g)
+    d = init_network(self._make_d, self.tx, k_d)
     return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets={"G": g, "D": d}, extra={})
 
   def noise(self, key, n):

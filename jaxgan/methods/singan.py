@@ -71,7 +71,7 @@ from jaxgan.models import singan as models
 from jaxgan.train import compiler, optim, sharding
 from jaxgan.train.checkpoint import Checkpointer, abstract_with_shardings
 from jaxgan.train.loop import fit
-from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, create_network
+from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, init_network
 
 IMAGE_SEARCH = ("singan_images",)  # --image=balloons
 PYRAMIDS = {
@@ -357,8 +357,8 @@ class SinGAN:
     if (n == 0) != (previous is None):
       raise ValueError(f"scale {n} needs the previous scale's state exactly when n > 0")
     k_g, k_d, k_run, k_z = jax.random.split(key, 4)
-    _, g = create_network(lambda rngs: self.make_g(n)(rngs=rngs), self.tx_g, k_g)
-    _, d = create_network(lambda rngs: self.make_d(n)(rngs=rngs), self.tx_d, k_d)
+    g = init_network(lambda rngs: self.make_g(n)(rngs=rngs), self.tx_g, k_g)
+    d = init_network(lambda rngs: self.make_d(n)(rngs=rngs), self.tx_d, k_d)
     if n == 0:
       z_opt = noise(k_z, self.shape(0), coarsest=True)
       extra = {"frozen": [], "amps": jnp.ones((1,)), "z_opt": z_opt, "rec_prev": jnp.zeros((1, *self.shape(0), 3))}

@@ -98,7 +98,7 @@ from jaxgan.models.srresnet import SRGANDiscriminator, SRResNet
 from jaxgan.models.transformer_net import johnson_sr
 from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
 from jaxgan.train import compiler, optim
-from jaxgan.train.state import ModelState, TrainState, abstract_network, create_network
+from jaxgan.train.state import ModelState, TrainState, abstract_network, init_network
 
 VGG_DEPTH = 16
 SRRESNET_BLOCKS = 16  # Ledig et al.'s B
@@ -351,13 +351,13 @@ class SuperResolution:
   # -- state -----------------------------------------------------------------------------------
   def init_state(self, key: jax.Array) -> TrainState:
     k_g, k_d, k_run = jax.random.split(key, 3)
-    _, g = create_network(self.make_g, self.tx, k_g)
+    g = init_network(self.make_g, self.tx, k_g)
     if self.initial_generator is not None:
       init = self.initial_generator
       g = ModelState(params=init.params, stats=init.stats, opt_state=self.tx.init(init.params))
     nets = {"G": g}
     if self.adversarial:
-      nets["D"] = create_network(self.make_d, self.tx, k_d)[1]
+      nets["D"] = init_network(self.make_d, self.tx, k_d)
     return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets=nets)
 
   def restore(self, *, require_finished: bool = True) -> TrainState:

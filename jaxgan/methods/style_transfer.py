@@ -102,7 +102,7 @@ from jaxgan.methods import runner
 from jaxgan.models import transformer_net
 from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
 from jaxgan.train import compiler, optim
-from jaxgan.train.state import TrainState, abstract_network, create_network
+from jaxgan.train.state import TrainState, abstract_network, init_network
 
 CONTENT_LAYERS = ("relu2_2",)
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -342,7 +342,7 @@ class StyleTransfer:
 
   def init_state(self, key: jax.Array) -> TrainState:
     k_g, k_run = jax.random.split(key)
-    _, g = create_network(self.make_g, self.tx, k_g)
+    g = init_network(self.make_g, self.tx, k_g)
     return TrainState(step=jnp.zeros((), jnp.int32), rng=k_run, nets={"G": g})
 
   # -- the step ------------------------------------------------------------------------------

@@ -93,12 +93,13 @@ def split_module(module: nnx.Module):
   return graphdef, params, stats
 
 
-def create_network(
+def init_network(
   make_module: Callable[[nnx.Rngs], nnx.Module], tx: optax.GradientTransformation, key: jax.Array
-) -> tuple[Network, ModelState]:
-  """Build a module with ``make_module(rngs)`` and split it into (Network, ModelState)."""
-  graphdef, params, stats = split_module(make_module(nnx.Rngs(params=key)))
-  return Network(graphdef, tx), ModelState(params=params, stats=stats, opt_state=tx.init(params))
+) -> ModelState:
+  """The arrays of a fresh ``make_module(rngs)`` (parameters from ``key``) and ``tx``'s state for
+  them; its static half is :func:`abstract_network`."""
+  _, params, stats = split_module(make_module(nnx.Rngs(params=key)))
+  return ModelState(params=params, stats=stats, opt_state=tx.init(params))
 
 
 def abstract_network(
