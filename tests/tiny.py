@@ -29,11 +29,54 @@ def gan_config(**overrides) -> gan.Config:
 
 
 def image_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
+  """Random images in [-1, 1] and labels in [0, 10) for ``d_steps`` batches of an adversarial config."""
   rng = np.random.default_rng(seed)
   n = config.batch_size * config.d_steps
   shape = (n, config.image_size, config.image_size, config.channels)
   return {"image": rng.uniform(-1, 1, shape).astype(np.float32),
           "label": rng.integers(0, 10, n).astype(np.int32)}
+
+
+def semi_supervised_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
+  """A random labelled and unlabelled batch of a :mod:`jaxgan.methods.semi_supervised` config."""
+  rng = np.random.default_rng(seed)
+  shape = (config.image_size, config.image_size, config.channels)
+  n, n_labeled = config.batch_size, config.labeled_batch_size
+  return {"labeled/image": rng.uniform(-1, 1, (n_labeled, *shape)).astype(np.float32),
+          "labeled/label": rng.integers(0, config.num_classes, n_labeled).astype(np.int32),
+          "unlabeled/image": rng.uniform(-1, 1, (n, *shape)).astype(np.float32),
+          "unlabeled/label": np.full((n,), -1, np.int32)}
+
+
+def sr_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
+  """Random LR images in [0, 1] and HR crops in [-1, 1] of a :mod:`jaxgan.methods.sr` config."""
+  rng = np.random.default_rng(seed)
+  n, s = config.batch_size, config.crop_size
+  return {"lr": rng.uniform(0, 1, (n, s // config.scale, s // config.scale, 3)).astype(np.float32),
+          "hr": rng.uniform(-1, 1, (n, s, s, 3)).astype(np.float32)}
+
+
+def content_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
+  """Random content images in [-1, 1] of a :mod:`jaxgan.methods.style_transfer` config."""
+  rng = np.random.default_rng(seed)
+  shape = (config.batch_size, config.image_size, config.image_size, 3)
+  return {"image": rng.uniform(-1, 1, shape).astype(np.float32)}
+
+
+def random_vgg16(path, seed: int = 0) -> str:
+  """Write a VGG16 of random kernels and zero biases (Keras names, no ImageNet weights) to the .npz
+  ``path``: normal with variance 2 / fan-out, the scale of ``jaxgan.models.vgg.VGG``'s own init."""
+  from jaxgan.interop import vgg as vgg_lib
+  rng = np.random.default_rng(seed)
+  shapes = vgg_lib.expected_shapes(16)
+  params = {}
+  for name, shape in shapes.items():
+    conv, kind = name.split("/")
+    fan_out = int(np.prod(shape[:2])) * shape[-1]
+    params.setdefault(conv, {})[kind] = (np.zeros(shape, np.float32) if kind == "bias" else
+                                         (rng.standard_normal(shape) * np.sqrt(2 / fan_out)).astype(np.float32))
+  vgg_lib.save_vgg_npz(vgg_lib.LossNetwork(params=params, depth=16, convention="keras"), path)
+  return str(path)
 
 
 class ListSource:
@@ -51,6 +94,21 @@ class ListSource:
 
   def __getitem__(self, i):
     return {"image": self.images[i], "label": int(self.labels[i])}
+
+
+class PairedSource:
+  """A random-access source of synthetic uint8 (A, B) RGB image pairs, as pix2pix's sources give them."""
+
+  def __init__(self, n: int = 8, size: int = 32, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    self.a = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    self.b = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+  def __len__(self):
+    return len(self.a)
+
+  def __getitem__(self, i):
+    return {"a": self.a[i], "b": self.b[i], "name": str(i)}
 
 
 def tree_state(path) -> dict[str, tuple[int, int]] | None:
