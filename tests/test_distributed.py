@@ -26,11 +26,27 @@ def _free_port() -> int:
 
 def test_step_on_8_devices_equals_step_on_1_device():
   flags = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
-  r = subprocess.run([sys.executable, os.path.join(WORKERS, "sharded_vs_single.py")],
-                     env=_env(XLA_FLAGS=flags.strip()), capture_output=True, text=True, timeout=600)
+  r = subprocess.run(
+    [sys.executable, os.path.join(WORKERS, "sharded_vs_single.py")],
+    env=_env(XLA_FLAGS=flags.strip()),
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert r.returncode == 0, r.stdout + r.stderr[-3000:]
-  for name in ("dcgan", "gan", "pix2pix", "cyclegan", "cyclegan_no_norm", "cgan", "sgan", "catgan", "sr", "srgan",
-               "style"):
+  for name in (
+    "dcgan",
+    "gan",
+    "pix2pix",
+    "cyclegan",
+    "cyclegan_no_norm",
+    "cgan",
+    "sgan",
+    "catgan",
+    "sr",
+    "srgan",
+    "style",
+  ):
     assert f"{name}: max" in r.stdout, r.stdout
 
 
@@ -44,14 +60,32 @@ def test_two_processes_on_loopback_train_like_one(tmp_path, method):
   """pix2pix adds batch norm over the global batch, dropout, and random crops and flips that must
   not depend on which process loads an example."""
   worker = [sys.executable, os.path.join(WORKERS, "run_fit.py"), f"--method={method}"]
-  single = subprocess.run([*worker, "--workdir", str(tmp_path / "one"), "--out", str(tmp_path / "one.npz")],
-                          capture_output=True, text=True, timeout=600)
+  single = subprocess.run(
+    [*worker, "--workdir", str(tmp_path / "one"), "--out", str(tmp_path / "one.npz")],
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert single.returncode == 0, single.stderr[-3000:]
   port = _free_port()
-  procs = [subprocess.Popen([*worker, "--workdir", str(tmp_path / "two"), "--out", str(tmp_path / "two.npz"),
-                             f"--coordinator_address=127.0.0.1:{port}", "--num_processes=2", f"--process_id={i}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-           for i in range(2)]
+  procs = [
+    subprocess.Popen(
+      [
+        *worker,
+        "--workdir",
+        str(tmp_path / "two"),
+        "--out",
+        str(tmp_path / "two.npz"),
+        f"--coordinator_address=127.0.0.1:{port}",
+        "--num_processes=2",
+        f"--process_id={i}",
+      ],
+      stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE,
+      text=True,
+    )
+    for i in range(2)
+  ]
   outs = [p.communicate(timeout=600) for p in procs]
   for p, (_out, err) in zip(procs, outs):
     assert p.returncode == 0, err[-3000:]

@@ -15,15 +15,38 @@ from jaxgan.methods import dcgan, gan
 
 
 def dcgan_config(**overrides) -> dcgan.Config:
-  kw = dict(image_size=16, channels=1, ngf=8, ndf=8, nz=8, batch_size=8, num_samples=4,
-            checkpoint_every=2, log_every=1, sample_every=2, num_steps=4)
+  kw = dict(
+    image_size=16,
+    channels=1,
+    ngf=8,
+    ndf=8,
+    nz=8,
+    batch_size=8,
+    num_samples=4,
+    checkpoint_every=2,
+    log_every=1,
+    sample_every=2,
+    num_steps=4,
+  )
   kw.update(overrides)
   return dcgan.Config(**kw)
 
 
 def gan_config(**overrides) -> gan.Config:
-  kw = dict(image_size=8, channels=1, g_hidden=(16, 16), d_units=8, d_pieces=2, nz=4, batch_size=8,
-            num_samples=4, num_steps=4, checkpoint_every=2, log_every=1, sample_every=2)
+  kw = dict(
+    image_size=8,
+    channels=1,
+    g_hidden=(16, 16),
+    d_units=8,
+    d_pieces=2,
+    nz=4,
+    batch_size=8,
+    num_samples=4,
+    num_steps=4,
+    checkpoint_every=2,
+    log_every=1,
+    sample_every=2,
+  )
   kw.update(overrides)
   return gan.Config(**kw)
 
@@ -33,8 +56,7 @@ def image_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
   rng = np.random.default_rng(seed)
   n = config.batch_size * config.d_steps
   shape = (n, config.image_size, config.image_size, config.channels)
-  return {"image": rng.uniform(-1, 1, shape).astype(np.float32),
-          "label": rng.integers(0, 10, n).astype(np.int32)}
+  return {"image": rng.uniform(-1, 1, shape).astype(np.float32), "label": rng.integers(0, 10, n).astype(np.int32)}
 
 
 def semi_supervised_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
@@ -42,18 +64,22 @@ def semi_supervised_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
   rng = np.random.default_rng(seed)
   shape = (config.image_size, config.image_size, config.channels)
   n, n_labeled = config.batch_size, config.labeled_batch_size
-  return {"labeled/image": rng.uniform(-1, 1, (n_labeled, *shape)).astype(np.float32),
-          "labeled/label": rng.integers(0, config.num_classes, n_labeled).astype(np.int32),
-          "unlabeled/image": rng.uniform(-1, 1, (n, *shape)).astype(np.float32),
-          "unlabeled/label": np.full((n,), -1, np.int32)}
+  return {
+    "labeled/image": rng.uniform(-1, 1, (n_labeled, *shape)).astype(np.float32),
+    "labeled/label": rng.integers(0, config.num_classes, n_labeled).astype(np.int32),
+    "unlabeled/image": rng.uniform(-1, 1, (n, *shape)).astype(np.float32),
+    "unlabeled/label": np.full((n,), -1, np.int32),
+  }
 
 
 def sr_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
   """Random LR images in [0, 1] and HR crops in [-1, 1] of a :mod:`jaxgan.methods.sr` config."""
   rng = np.random.default_rng(seed)
   n, s = config.batch_size, config.crop_size
-  return {"lr": rng.uniform(0, 1, (n, s // config.scale, s // config.scale, 3)).astype(np.float32),
-          "hr": rng.uniform(-1, 1, (n, s, s, 3)).astype(np.float32)}
+  return {
+    "lr": rng.uniform(0, 1, (n, s // config.scale, s // config.scale, 3)).astype(np.float32),
+    "hr": rng.uniform(-1, 1, (n, s, s, 3)).astype(np.float32),
+  }
 
 
 def content_batch(config, seed: int = 0) -> dict[str, np.ndarray]:
@@ -67,14 +93,18 @@ def random_vgg16(path, seed: int = 0) -> str:
   """Write a VGG16 of random kernels and zero biases (Keras names, no ImageNet weights) to the .npz
   ``path``: normal with variance 2 / fan-out, the scale of ``jaxgan.models.vgg.VGG``'s own init."""
   from jaxgan.interop import vgg as vgg_lib
+
   rng = np.random.default_rng(seed)
   shapes = vgg_lib.expected_shapes(16)
   params = {}
   for name, shape in shapes.items():
     conv, kind = name.split("/")
     fan_out = int(np.prod(shape[:2])) * shape[-1]
-    params.setdefault(conv, {})[kind] = (np.zeros(shape, np.float32) if kind == "bias" else
-                                         (rng.standard_normal(shape) * np.sqrt(2 / fan_out)).astype(np.float32))
+    params.setdefault(conv, {})[kind] = (
+      np.zeros(shape, np.float32)
+      if kind == "bias"
+      else (rng.standard_normal(shape) * np.sqrt(2 / fan_out)).astype(np.float32)
+    )
   vgg_lib.save_vgg_npz(vgg_lib.LossNetwork(params=params, depth=16, convention="keras"), path)
   return str(path)
 
@@ -138,8 +168,13 @@ def unfinished_copy(workdir, dest, num_steps: int) -> str:
 
 def train_first(script: str, workdir, reason: str) -> str:
   """The regex of the "train first" error of a tool mode of ``experiments/<script>.py`` on ``workdir``."""
-  return ("^" + re.escape(f"train first: python experiments/{script}.py --mode=train --workdir={workdir} ") + ".*"
-          + re.escape(f" ({reason})") + "$")
+  return (
+    "^"
+    + re.escape(f"train first: python experiments/{script}.py --mode=train --workdir={workdir} ")
+    + ".*"
+    + re.escape(f" ({reason})")
+    + "$"
+  )
 
 
 class FitSpy:
@@ -150,6 +185,7 @@ class FitSpy:
 
   def __init__(self, monkeypatch):
     from jaxgan.train import loop  # pylint: disable=import-outside-toplevel
+
     self.runs: list[dict] = []
     self._jitted: list = []
     real_init, real_compile = loop.init_or_restore, loop.compile_train_step

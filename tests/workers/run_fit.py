@@ -29,8 +29,17 @@ def dcgan_parts(steps: int):
 def pix2pix_parts(steps: int):
   """``(method, source, transform, sample_fn)`` of a tiny pix2pix (U-Net 128, batch norm, dropout) on
   random pairs, resized to 136 and randomly cropped and flipped as the official pipeline."""
-  config = pix2pix.Config(netG="unet_128", ngf=2, ndf=2, load_size=136, crop_size=128, batch_size=4,
-                          num_samples=2, num_steps=steps, checkpoint_every=2)
+  config = pix2pix.Config(
+    netG="unet_128",
+    ngf=2,
+    ndf=2,
+    load_size=136,
+    crop_size=128,
+    batch_size=4,
+    num_samples=2,
+    num_steps=steps,
+    checkpoint_every=2,
+  )
   method = pix2pix.build(config)
   source = tiny.PairedSource(n=8, size=128)
   held_out = [pix2pix.test_transform(config)(source[i], None) for i in range(config.num_samples)]
@@ -60,17 +69,31 @@ def main():
   a = p.parse_args()
   distributed.initialize(a.coordinator_address, a.num_processes, a.process_id)
   method, source, transform, sample_fn = METHODS[a.method](a.steps)
-  loader = BatchLoader(source, global_batch_size=method.config.batch_size, seed=0, transform=transform,
-                       process_index=jax.process_index(), process_count=jax.process_count())
-  state = fit(workdir=a.workdir, init_fn=method.init_state, train_step=method.train_step, batches=loader,
-              options=LoopOptions(num_steps=a.steps, checkpoint_every=2, log_every=1, sample_every=2,
-                                  progress=False),
-              key=jax.random.PRNGKey(0), sample_fn=sample_fn, mesh=sharding.make_mesh())
+  loader = BatchLoader(
+    source,
+    global_batch_size=method.config.batch_size,
+    seed=0,
+    transform=transform,
+    process_index=jax.process_index(),
+    process_count=jax.process_count(),
+  )
+  state = fit(
+    workdir=a.workdir,
+    init_fn=method.init_state,
+    train_step=method.train_step,
+    batches=loader,
+    options=LoopOptions(num_steps=a.steps, checkpoint_every=2, log_every=1, sample_every=2, progress=False),
+    key=jax.random.PRNGKey(0),
+    sample_fn=sample_fn,
+    mesh=sharding.make_mesh(),
+  )
   nets = jax.tree.map(lambda x: np.asarray(jax.device_get(x)), state.nets)
   if jax.process_index() == 0:
     np.savez(a.out, *jax.tree.leaves(nets))
-  print(f"process {jax.process_index()}/{jax.process_count()} devices={jax.device_count()} "
-        f"step={int(state.step)}", flush=True)
+  print(
+    f"process {jax.process_index()}/{jax.process_count()} devices={jax.device_count()} step={int(state.step)}",
+    flush=True,
+  )
 
 
 if __name__ == "__main__":

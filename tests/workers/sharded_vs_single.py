@@ -60,9 +60,8 @@ ADAM_EPS = 1e-8  # optax.adam's default, kept by jaxgan.train.optim.adam and sty
 
 @dataclasses.dataclass(frozen=True)
 class Case:
-  """A method to compare: ``build()`` makes a fresh method for each run (SR and style transfer cache
-  the VGG weights when ``init_state`` first runs, inside a trace: a second traced ``init_state`` of
-  the same object meets leaked tracers), ``batch(config, seed)`` the global batch of step ``seed``."""
+  """A method to compare: ``build()`` makes a fresh method for each run, ``batch(config, seed)`` the
+  global batch of step ``seed``."""
 
   build: Callable[[], Any]
   batch: Callable[..., dict]
@@ -93,8 +92,10 @@ def translation_batch(keys, config, seed=0):
   """A random batch of two image arrays named ``keys`` (pix2pix a/b, CycleGAN A/image, B/image)."""
   rng = np.random.default_rng(seed)
   shape = (config.batch_size, config.crop_size, config.crop_size)
-  return {keys[0]: rng.uniform(-1, 1, shape + (config.input_nc,)).astype(np.float32),
-          keys[1]: rng.uniform(-1, 1, shape + (config.output_nc,)).astype(np.float32)}
+  return {
+    keys[0]: rng.uniform(-1, 1, shape + (config.input_nc,)).astype(np.float32),
+    keys[1]: rng.uniform(-1, 1, shape + (config.output_nc,)).astype(np.float32),
+  }
 
 
 # -- the runs ---------------------------------------------------------------------------------------
@@ -103,18 +104,23 @@ def translation_batch(keys, config, seed=0):
 def check_split(batch, n: int) -> None:
   """Every leaf of the global batch is split over the ``n`` devices, 1/n of its examples on each."""
   for x in jax.tree.leaves(batch):
-    check(len(x.sharding.device_set) == n and x.sharding.shard_shape(x.shape)[0] * n == x.shape[0],
-          f"a batch leaf of shape {x.shape} is not split over {n} devices: {x.sharding}")
+    check(
+      len(x.sharding.device_set) == n and x.sharding.shard_shape(x.shape)[0] * n == x.shape[0],
+      f"a batch leaf of shape {x.shape} is not split over {n} devices: {x.sharding}",
+    )
 
 
 def check_replicated(state, n: int) -> None:
   """Every leaf of the state has ``n`` full copies, one per device, all identical."""
   for path, x in jax.tree_util.tree_flatten_with_path(state)[0]:
     shards = [np.asarray(s.data) for s in x.addressable_shards]
-    check(len(shards) == n and all(s.shape == x.shape for s in shards),
-          f"{jax.tree_util.keystr(path)} is not replicated over {n} devices: {x.sharding}")
-    check(all(np.array_equal(shards[0], s) for s in shards[1:]), f"the {n} copies of "
-          f"{jax.tree_util.keystr(path)} differ")
+    check(
+      len(shards) == n and all(s.shape == x.shape for s in shards),
+      f"{jax.tree_util.keystr(path)} is not replicated over {n} devices: {x.sharding}",
+    )
+    check(
+      all(np.array_equal(shards[0], s) for s in shards[1:]), f"the {n} copies of {jax.tree_util.keystr(path)} differ"
+    )
 
 
 def run(case: Case, n: int) -> Run:
@@ -122,13 +128,15 @@ def run(case: Case, n: int) -> Run:
   method, mesh = case.build(), sharding.make_mesh(n)
   state, state_sh = init_or_restore(method.init_state, jax.random.PRNGKey(0), mesh)
   init = jax.device_get(state)
-  step = compile_train_step(method.train_step, state_sh, sharding.batch_shardings(case.batch(method.config), mesh),
-                            mesh)
+  step = compile_train_step(
+    method.train_step, state_sh, sharding.batch_shardings(case.batch(method.config), mesh), mesh
+  )
+  consts = sharding.replicate(method.consts, mesh)  # SR's and style transfer's frozen VGG (and Grams)
   after = []
   for i in range(case.steps):
     batch = sharding.global_batch(case.batch(method.config, seed=i), mesh)
     check_split(batch, n)
-    state, metrics = step(state, batch)
+    state, metrics = step(state, batch, consts)
     check_replicated(state, n)
     if i in (0, case.steps - 1):
       after.append(jax.device_get((state, metrics)))
@@ -155,7 +163,7 @@ def moment_groups(opt_state) -> dict[str, list]:
   groups = {}
   for path, x in jax.tree_util.tree_flatten_with_path(opt_state)[0]:
     if np.issubdtype(np.asarray(x).dtype, np.floating):
-      head = path[:next((i for i, k in enumerate(path) if isinstance(k, jax.tree_util.DictKey)), len(path))]
+      head = path[: next((i for i, k in enumerate(path) if isinstance(k, jax.tree_util.DictKey)), len(path))]
       groups.setdefault(jax.tree_util.keystr(head), []).append(np.asarray(x, np.float64))
   return groups
 
@@ -178,8 +186,11 @@ def adam_slack(state8, state1, config) -> dict:
   slack = {}
   for net, ms in state1.nets.items():
     u8, u1 = adam_direction(state8.nets[net], config), adam_direction(ms, config)
-    slack[net] = (jax.tree.map(lambda p: np.zeros(np.shape(p)), ms.params) if u1 is None else
-                  jax.tree.map(lambda a, b: config.learning_rate * np.abs(a - b), u8, u1))
+    slack[net] = (
+      jax.tree.map(lambda p: np.zeros(np.shape(p)), ms.params)
+      if u1 is None
+      else jax.tree.map(lambda a, b: config.learning_rate * np.abs(a - b), u8, u1)
+    )
   return slack
 
 
@@ -189,8 +200,11 @@ def compare_params(state8, state1, slack=None) -> tuple[float, int]:
   for net, ms in state1.nets.items():
     slacks = jax.tree.leaves(slack[net]) if slack else [0.0] * len(jax.tree.leaves(ms.params))
     for a, b, s in zip(jax.tree.leaves(state8.nets[net].params), jax.tree.leaves(ms.params), slacks, strict=True):
-      check(max_diff(a, b, s) <= TOL, f"{net}'s parameters differ by {max_diff(a, b):.3g}, more than {TOL}"
-                                      + (" beyond Adam's slack" if slack else ""))
+      check(
+        max_diff(a, b, s) <= TOL,
+        f"{net}'s parameters differ by {max_diff(a, b):.3g}, more than {TOL}"
+        + (" beyond Adam's slack" if slack else ""),
+      )
       worst = max(worst, max_diff(a, b))
       beyond += int(np.sum(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)) > TOL))
   return worst, beyond
@@ -199,8 +213,12 @@ def compare_params(state8, state1, slack=None) -> tuple[float, int]:
 def compare_rest(state8, state1, *skip: str) -> float:
   """Every leaf but the networks' parameters (and ``skip`` fields) within TOL; returns the largest
   difference."""
-  worst = max(max_diff(a, b) for a, b in zip(jax.tree.leaves(without(state8, "params", *skip)),
-                                             jax.tree.leaves(without(state1, "params", *skip)), strict=True))
+  worst = max(
+    max_diff(a, b)
+    for a, b in zip(
+      jax.tree.leaves(without(state8, "params", *skip)), jax.tree.leaves(without(state1, "params", *skip)), strict=True
+    )
+  )
   check(worst <= TOL, f"the state (parameters aside) differs by {worst:.3g} > {TOL}")
   return worst
 
@@ -242,8 +260,10 @@ def compare(case: Case, r8: Run, r1: Run) -> str:
     rest = compare_rest(last8, last1)
   metrics = compare_metrics(metrics8, metrics1)
   note = f" ({beyond} beyond {TOL} after step 1, within Adam's slack)" if beyond else ""
-  return (f"max |state_8dev - state_1dev| = {rest:.3g}, parameters {params:.3g}{note}, metrics {metrics:.3g} "
-          f"after {case.steps} step(s); optimiser moments after step 1 {moments:.3g} of their largest")
+  return (
+    f"max |state_8dev - state_1dev| = {rest:.3g}, parameters {params:.3g}{note}, metrics {metrics:.3g} "
+    f"after {case.steps} step(s); optimiser moments after step 1 {moments:.3g} of their largest"
+  )
 
 
 # -- the methods ------------------------------------------------------------------------------------
@@ -262,49 +282,68 @@ def make_cases(tmp: str) -> dict[str, Case]:
   files = functools.cache(lambda: style_files(tmp))
   translation = dict(ngf=2, ndf=2, batch_size=8, n_epochs=1, n_epochs_decay=1)
   # 6 ResNet blocks rather than the default 9: the blocks are alike and the step compiles faster.
-  cycle = dict(netG="resnet_6blocks", input_nc=1, output_nc=1, load_size=32, crop_size=32, pool_size=4,
-               **translation)
+  cycle = dict(netG="resnet_6blocks", input_nc=1, output_nc=1, load_size=32, crop_size=32, pool_size=4, **translation)
   cycle_batch = lambda c, seed=0: translation_batch(("A/image", "B/image"), c, seed)
   ssl = dict(image_size=8, num_labeled=20, batch_size=8, labeled_batch_size=8, nz=4, num_samples=4)
   sr_tiny = dict(channels=8, n_blocks=2, crop_size=16, batch_size=8)
   return {
-      "dcgan": Case(lambda: dcgan.build(tiny.dcgan_config()), tiny.image_batch),
-      "gan": Case(lambda: gan.build(tiny.gan_config(d_steps=2)), tiny.image_batch),
-      # Batch norm over the sharded global batch, dropout masks drawn for the global batch.
-      "pix2pix": Case(lambda: pix2pix.build(pix2pix.Config(netG="unet_128", load_size=128, crop_size=128,
-                                                           **translation)),
-                      lambda c, seed=0: translation_batch(("a", "b"), c, seed)),
-      # The default instance norm. Its conv biases have exactly-zero gradients, which Adam's first
-      # update turns into +-lr (the slack); after three steps they are 5.7e-4 apart, harmless but
-      # beyond TOL (with the default 9 blocks a channel gone flat also turned them into 8e-4
-      # relative changes of G's gradient, as the same +-lr do on one device). One step, in which the
-      # image pools (batch 8 > pool 4) are filled and then swapped.
-      "cyclegan": Case(lambda: cyclegan.build(cyclegan.Config(**cycle)), cycle_batch, steps=1),
-      # Without a norm, three steps stay within TOL: the pools carried over steps.
-      "cyclegan_no_norm": Case(lambda: cyclegan.build(cyclegan.Config(norm="none", **cycle)), cycle_batch),
-      # The paper's MLP/maxout networks with dropout, SGD and max-norm; the fakes' labels and Reed et
-      # al.'s mismatched labels drawn for the global batch. (Its G moves 2e-6 in three steps, too
-      # little for TOL: its gradient is compared by the moments, relative.)
-      "cgan": Case(lambda: cgan.build(cgan.Config(image_size=8, channels=1, nz=8, batch_size=8, num_classes=10,
-                                                  num_samples=10, mismatch_weight=1.0)), tiny.image_batch),
-      # SGAN's Adam at lr 3e-3 moves G's gradient elements of ~1e-10 (next to eps) by lr * g / eps:
-      # after three steps G's parameters are 1.3e-4 apart and its first moments 7.7e-4 of their
-      # largest: one step. CatGAN (the same networks at lr 2e-4) stays within 1.5e-5 after three.
-      "sgan": Case(lambda: sgan.build(sgan.Config(**ssl)), tiny.semi_supervised_batch, steps=1),
-      "catgan": Case(lambda: catgan.build(catgan.Config(**ssl)), tiny.semi_supervised_batch),
-      # SRResNet (MSE) and SRGAN (the VGG content loss on a random VGG16, relu2_2): the conv biases
-      # before batch norm have exactly-zero gradients, as CycleGAN's; after three steps they are
-      # 4.4e-4 apart, and so (1.6e-4) are the running means of the batch norms after them: one step.
-      "sr": Case(lambda: sr.build(sr.Config(**sr_tiny)), tiny.sr_batch, steps=1),
-      "srgan": Case(lambda: sr.build(sr.Config(loss="srgan", vgg_weights=files()["vgg"], content_layer="relu2_2",
-                                               d_channels=8, **sr_tiny)), tiny.sr_batch, steps=1),
-      # Conv biases before instance norm, and 1.7M parameters, 1.5k of whose gradients are small
-      # enough for their rounding to flip the sign of Adam's first update (2 lr = 2e-3 apart); after
-      # three steps the parameters are 5.9e-3 apart, the first moments 1.2% of their largest: one step.
-      "style": Case(lambda: st.build(st.Config(style_image=files()["style"], vgg_weights=files()["vgg"],
-                                               content_dir=tmp, image_size=16, batch_size=8,
-                                               style_layers=("relu1_2", "relu2_2"))),
-                    tiny.content_batch, steps=1),
+    "dcgan": Case(lambda: dcgan.build(tiny.dcgan_config()), tiny.image_batch),
+    "gan": Case(lambda: gan.build(tiny.gan_config(d_steps=2)), tiny.image_batch),
+    # Batch norm over the sharded global batch, dropout masks drawn for the global batch.
+    "pix2pix": Case(
+      lambda: pix2pix.build(pix2pix.Config(netG="unet_128", load_size=128, crop_size=128, **translation)),
+      lambda c, seed=0: translation_batch(("a", "b"), c, seed),
+    ),
+    # The default instance norm. Its conv biases have exactly-zero gradients, which Adam's first
+    # update turns into +-lr (the slack); after three steps they are 5.7e-4 apart, harmless but
+    # beyond TOL (with the default 9 blocks a channel gone flat also turned them into 8e-4
+    # relative changes of G's gradient, as the same +-lr do on one device). One step, in which the
+    # image pools (batch 8 > pool 4) are filled and then swapped.
+    "cyclegan": Case(lambda: cyclegan.build(cyclegan.Config(**cycle)), cycle_batch, steps=1),
+    # Without a norm, three steps stay within TOL: the pools carried over steps.
+    "cyclegan_no_norm": Case(lambda: cyclegan.build(cyclegan.Config(norm="none", **cycle)), cycle_batch),
+    # The paper's MLP/maxout networks with dropout, SGD and max-norm; the fakes' labels and Reed et
+    # al.'s mismatched labels drawn for the global batch. (Its G moves 2e-6 in three steps, too
+    # little for TOL: its gradient is compared by the moments, relative.)
+    "cgan": Case(
+      lambda: cgan.build(
+        cgan.Config(image_size=8, channels=1, nz=8, batch_size=8, num_classes=10, num_samples=10, mismatch_weight=1.0)
+      ),
+      tiny.image_batch,
+    ),
+    # SGAN's Adam at lr 3e-3 moves G's gradient elements of ~1e-10 (next to eps) by lr * g / eps:
+    # after three steps G's parameters are 1.3e-4 apart and its first moments 7.7e-4 of their
+    # largest: one step. CatGAN (the same networks at lr 2e-4) stays within 1.5e-5 after three.
+    "sgan": Case(lambda: sgan.build(sgan.Config(**ssl)), tiny.semi_supervised_batch, steps=1),
+    "catgan": Case(lambda: catgan.build(catgan.Config(**ssl)), tiny.semi_supervised_batch),
+    # SRResNet (MSE) and SRGAN (the VGG content loss on a random VGG16, relu2_2): the conv biases
+    # before batch norm have exactly-zero gradients, as CycleGAN's; after three steps they are
+    # 4.4e-4 apart, and so (1.6e-4) are the running means of the batch norms after them: one step.
+    "sr": Case(lambda: sr.build(sr.Config(**sr_tiny)), tiny.sr_batch, steps=1),
+    "srgan": Case(
+      lambda: sr.build(
+        sr.Config(loss="srgan", vgg_weights=files()["vgg"], content_layer="relu2_2", d_channels=8, **sr_tiny)
+      ),
+      tiny.sr_batch,
+      steps=1,
+    ),
+    # Conv biases before instance norm, and 1.7M parameters, 1.5k of whose gradients are small
+    # enough for their rounding to flip the sign of Adam's first update (2 lr = 2e-3 apart); after
+    # three steps the parameters are 5.9e-3 apart, the first moments 1.2% of their largest: one step.
+    "style": Case(
+      lambda: st.build(
+        st.Config(
+          style_image=files()["style"],
+          vgg_weights=files()["vgg"],
+          content_dir=tmp,
+          image_size=16,
+          batch_size=8,
+          style_layers=("relu1_2", "relu2_2"),
+        )
+      ),
+      tiny.content_batch,
+      steps=1,
+    ),
   }
 
 
