@@ -318,7 +318,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--methods", default=",".join(METHODS), help=f"Comma-separated: {', '.join(METHODS)}.")
   parser.add_argument("--steps", type=int, default=5, help="Timed steps per side (alternated).")
-  parser.add_argument("--warmup", type=int, default=1, help="Untimed steps per side after compiling.")
+  parser.add_argument(
+    "--warmup",
+    type=int,
+    default=3,
+    help="Untimed steps per side after compiling (on a fresh "
+    "machine the first jaxgan steps after compiling ran up to 1.6x slower).",
+  )
   parser.add_argument("--set", default="", help="Config overrides for both sides, e.g. 'crop_size=128'.")
   parser.add_argument("--image", default="balloons", help="SinGAN's image (a file or a shipped name).")
   parser.add_argument("--scales", default="all", help="SinGAN scales: 'all' or comma-separated (-1: finest).")

@@ -24,7 +24,9 @@ from jaxgan.methods.semi_supervised import MODES, OBJECTIVES, Method  # noqa: F4
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(semi_supervised.Config):
-  objective: str = field("catgan", "What D learns.", choices=OBJECTIVES)
+  objective: str = field(
+    "catgan", "What D learns: catgan (entropy objectives), sgan or supervised.", choices=OBJECTIVES
+  )
   unsupervised_weight: float = field(1.0, "Weight of D's entropy terms.", check=NON_NEGATIVE)
   feature_matching: float = field(0.0, "Weight of an extra feature-matching loss for G.", check=NON_NEGATIVE)
   learning_rate: float = field(

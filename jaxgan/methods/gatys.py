@@ -39,6 +39,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -51,8 +53,29 @@ from jaxgan.data import images as images_lib
 from jaxgan.methods import style_transfer as st
 from jaxgan.train import compiler
 
-INITS = {"noise": "white noise, uniform in [-1, 1] (the paper)", "content": "the content image"}
-OPTIMIZERS = {"lbfgs": "L-BFGS with a zoom line search (the paper)", "adam": "Adam"}
+# --init: the paper's white noise, uniform in [-1, 1], or the content image itself.
+INITS = {
+  "noise": lambda config, content: jax.random.uniform(
+    jax.random.PRNGKey(config.seed), content.shape, jnp.float32, -1.0, 1.0
+  ),
+  "content": lambda config, content: jnp.asarray(content),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class PixelOptimizer:
+  """An optax optimiser of the pixels, made from the config; ``line_search``: its update takes the
+  objective (``value``, ``grad``, ``value_fn``), as L-BFGS's zoom line search does."""
+
+  make: Callable[[Any], optax.GradientTransformationExtraArgs]
+  line_search: bool = False
+
+
+# --optimizer: the paper's L-BFGS (with optax's zoom line search) or Adam.
+OPTIMIZERS = {
+  "lbfgs": PixelOptimizer(lambda config: optax.lbfgs(memory_size=config.lbfgs_memory), line_search=True),
+  "adam": PixelOptimizer(lambda config: optax.adam(config.learning_rate)),
+}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -65,8 +88,8 @@ class Config(st.LossConfig):
   image_size: int = field(
     512, "Longer side of the content image (and the result); 0: its own size.", check=NON_NEGATIVE
   )
-  init: str = field("noise", "Initial image.", choices=INITS)
-  optimizer: str = field("lbfgs", "Pixel optimiser.", choices=OPTIMIZERS)
+  init: str = field("noise", "Initial image: noise (uniform in [-1, 1], the paper) or content.", choices=INITS)
+  optimizer: str = field("lbfgs", "Pixel optimiser: lbfgs (zoom line search, the paper) or adam.", choices=OPTIMIZERS)
   num_steps: int = field(500, "Optimiser steps (L-BFGS iterations or Adam steps).", check=NON_NEGATIVE)
   learning_rate: float = field(0.02, "Adam step size in [-1, 1] pixel units.", check=POSITIVE)
   lbfgs_memory: int = field(10, "L-BFGS: number of past updates kept.", check=POSITIVE)
@@ -86,16 +109,8 @@ def load_content_image(config: Config) -> np.ndarray:
   )
 
 
-def make_optimizer(config: Config) -> optax.GradientTransformationExtraArgs:
-  if config.optimizer == "lbfgs":
-    return optax.lbfgs(memory_size=config.lbfgs_memory)
-  return optax.adam(config.learning_rate)
-
-
 def initial_image(config: Config, content: np.ndarray) -> jax.Array:
-  if config.init == "content":
-    return jnp.asarray(content)
-  return jax.random.uniform(jax.random.PRNGKey(config.seed), content.shape, jnp.float32, -1.0, 1.0)
+  return INITS[config.init](config, content)
 
 
 class Gatys:
@@ -104,7 +119,8 @@ class Gatys:
   def __init__(self, config: Config, convention: str):
     self.config = config
     self.objective = st.Objective.from_config(config, convention)
-    self.tx = make_optimizer(config)
+    self.optimizer = OPTIMIZERS[config.optimizer]
+    self.tx = self.optimizer.make(config)
 
   def loss_fn(self, x: jax.Array, vgg, targets: dict) -> tuple[jax.Array, dict]:
     """``(total, weighted terms)`` of one image ``x`` ``[H, W, 3]``."""
@@ -120,7 +136,7 @@ class Gatys:
 
   def step(self, x: jax.Array, opt_state, vgg, targets: dict):
     """One optimiser step on the pixels; metrics are the terms at ``x`` before the step. Pure."""
-    if self.config.optimizer == "lbfgs":
+    if self.optimizer.line_search:
       value_fn = lambda y: self.loss_fn(y, vgg, targets)[0]
       value, grad = optax.value_and_grad_from_state(value_fn)(x, state=opt_state)
       updates, opt_state = self.tx.update(grad, opt_state, x, value=value, grad=grad, value_fn=value_fn)

@@ -31,12 +31,49 @@ from jaxgan.train.checkpoint import Checkpointer
 
 CHANNELS = (lambda c: c in (1, 3), "must be 1 or 3")
 GENERATORS: dict[str, Callable] = {**resnet_generator.GENERATORS, **unet.GENERATORS}
-SIZE_POLICIES = {
-  "resize": "resize to --crop_size x --crop_size (the official test script)",
-  "pad": "reflect-pad to a multiple of the generator's stride, crop the output back",
-  "crop": "centre-crop to the largest multiple of the generator's stride",
-  "error": "refuse images whose sides are not multiples of the generator's stride",
-}
+
+
+def _same(out):
+  return out
+
+
+def _resize(image, *, stride, size, name):
+  """Resize to ``--crop_size`` x ``--crop_size`` (the official test script)."""
+  return images_lib.to_float(images_lib.resize(images_lib.to_uint8(image), (size, size))), _same
+
+
+def _refuse(image, *, stride, size, name):
+  """Refuse images whose sides are not multiples of the generator's stride."""
+  h, w = image.shape[:2]
+  if h % stride == 0 and w % stride == 0:
+    return image, _same
+  raise ValueError(
+    f"{name} is {h}x{w}, not a multiple of {stride} (the stride of the generator): use "
+    "--size_policy=pad, crop or resize"
+  )
+
+
+def _crop(image, *, stride, size, name):
+  """Centre-crop to the largest multiple of the generator's stride."""
+  h, w = image.shape[:2]
+  ch, cw = h // stride * stride, w // stride * stride
+  if not ch or not cw:
+    raise ValueError(f"{name} is {h}x{w}, smaller than the generator's stride {stride}: use --size_policy=pad")
+  top, left = (h - ch) // 2, (w - cw) // 2
+  return image[top : top + ch, left : left + cw], _same
+
+
+def _pad(image, *, stride, size, name):
+  """Reflect-pad to a multiple of the generator's stride; the output is cropped back."""
+  h, w = image.shape[:2]
+  ph, pw = -h % stride, -w % stride
+  mode = "reflect" if ph < h and pw < w else "symmetric"
+  padded = np.pad(image, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)), mode=mode)
+  return padded, lambda out: out[ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w]
+
+
+# --size_policy: how a test image whose sides the generator cannot take is made to fit.
+SIZE_POLICIES = {"resize": _resize, "pad": _pad, "crop": _crop, "error": _refuse}
 
 
 def generator_stride(net_g: str) -> int:
@@ -94,7 +131,8 @@ class TranslationConfig(
   )
   size_policy: str = field(
     "resize",
-    "--mode=test: images whose sides are not multiples of the generator's stride.",
+    "--mode=test: images whose sides are not multiples of the generator's stride: resize (to --crop_size, as "
+    "the official test script), pad (reflect-pad, the output cropped back), crop (centre crop) or error.",
     choices=SIZE_POLICIES,
     run_only=True,
   )
@@ -184,27 +222,7 @@ def three_channels(x) -> np.ndarray:
 
 def fit_to_stride(image: np.ndarray, *, stride: int, policy: str, size: int, name: str):
   """Make an image's sides fit the generator; returns ``(image, undo)`` with ``undo(output)``."""
-  h, w = image.shape[:2]
-  if policy == "resize":
-    resized = images_lib.resize(images_lib.to_uint8(image), (size, size))
-    return images_lib.to_float(resized), lambda out: out
-  if h % stride == 0 and w % stride == 0:
-    return image, lambda out: out
-  if policy == "error":
-    raise ValueError(
-      f"{name} is {h}x{w}, not a multiple of {stride} (the stride of the generator): use "
-      "--size_policy=pad, crop or resize"
-    )
-  if policy == "crop":
-    ch, cw = h // stride * stride, w // stride * stride
-    if not ch or not cw:
-      raise ValueError(f"{name} is {h}x{w}, smaller than the generator's stride {stride}: use --size_policy=pad")
-    top, left = (h - ch) // 2, (w - cw) // 2
-    return image[top : top + ch, left : left + cw], lambda out: out
-  ph, pw = -h % stride, -w % stride
-  mode = "reflect" if ph < h and pw < w else "symmetric"
-  padded = np.pad(image, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)), mode=mode)
-  return padded, lambda out: out[ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w]
+  return SIZE_POLICIES[policy](image, stride=stride, size=size, name=name)
 
 
 def as_float(image, channels: int) -> np.ndarray:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -44,7 +45,52 @@ from jaxgan.models.ssl_mlp import SSLMLPDiscriminator, SSLMLPGenerator
 from jaxgan.train import compiler, optim
 from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, init_network
 
-OBJECTIVES = {"sgan": "K+1-class discriminator", "catgan": "entropy objectives", "supervised": "labelled data only"}
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+  """What D learns from the unlabelled and generated images, and what G adds to its loss.
+
+  ``d_unsupervised(method, logits_unlabelled, logits_fake) -> scalar`` (None: no generator at
+  all, labelled data only); ``g_term(method, logits_fake) -> {metric: (weight, scalar)}``, the
+  weighted terms added to G's loss (None: feature matching alone).
+  """
+
+  d_unsupervised: Callable[..., jax.Array] | None
+  g_term: Callable[..., dict[str, jax.Array]] | None = None
+  has_fake_class: bool = False  # D's head may be the explicit K+1-way one (--head)
+
+
+def _sgan_d(method, logits_u, logits_f):
+  head = method.head
+  return (
+    ssl_losses.unsupervised_real_loss(logits_u, head=head).mean()
+    + ssl_losses.unsupervised_fake_loss(logits_f, head=head).mean()
+  )
+
+
+def _sgan_g(method, logits_f):
+  weight = method.config.g_adversarial
+  if not weight:
+    return {}
+  return {"g_adversarial": (weight, ssl_losses.generator_adversarial_loss(logits_f, head=method.head).mean())}
+
+
+def _catgan_d(method, logits_u, logits_f):
+  weight = method.config.catgan_marginal_weight
+  return entropy_losses.catgan_discriminator_loss(logits_u, logits_f, marginal_weight=weight)
+
+
+def _catgan_g(method, logits_f):
+  weight = method.config.catgan_marginal_weight
+  return {"g_catgan": (1.0, entropy_losses.catgan_generator_loss(logits_f, marginal_weight=weight))}
+
+
+# --objective: Salimans et al.'s K+1-class D, Springenberg's entropy objectives, or labelled data only.
+OBJECTIVES = {
+  "sgan": Objective(_sgan_d, _sgan_g, has_fake_class=True),
+  "catgan": Objective(_catgan_d, _catgan_g),
+  "supervised": Objective(None),
+}
 
 NOISE = {
   "uniform01": lambda key, shape: jax.random.uniform(key, shape),  # the improved-GAN code's
@@ -54,7 +100,11 @@ NOISE = {
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(TrainConfig, optim.adam_fields(learning_rate=3e-3, learning_rate_help="Adam learning rate (G and D).")):
-  objective: str = field("sgan", "What D learns.", choices=OBJECTIVES)
+  objective: str = field(
+    "sgan",
+    "What D learns: sgan (K+1 classes), catgan (entropy objectives) or supervised (labels only).",
+    choices=OBJECTIVES,
+  )
   head: str = field(
     "implicit",
     "SGAN classifier head: implicit (K logits, fake logit 0) or explicit (K+1 softmax).",
@@ -100,7 +150,7 @@ class Method:
 
   @property
   def num_outputs(self) -> int:
-    explicit = self.config.objective == "sgan" and self.config.head == "explicit"
+    explicit = self.objective.has_fake_class and self.config.head == "explicit"
     return self.config.num_classes + int(explicit)
 
   def _make_d(self, rngs):
@@ -149,24 +199,16 @@ class Method:
     d = ModelState(d_params, d_stats, None)
     k_l, k_u, k_f = jax.random.split(key, 3)
     logits_l, _ = self.classify(d, batch["labeled/image"], k_l, train=True)
-    supervised = ssl_losses.supervised_loss(logits_l, batch["labeled/label"], head=self._head).mean()
+    supervised = ssl_losses.supervised_loss(logits_l, batch["labeled/label"], head=self.head).mean()
     metrics = {
       "d_supervised": supervised,
-      "train_labeled_accuracy": jnp.mean(ssl_losses.predict(logits_l, head=self._head) == batch["labeled/label"]),
+      "train_labeled_accuracy": jnp.mean(ssl_losses.predict(logits_l, head=self.head) == batch["labeled/label"]),
     }
     total = c.supervised_weight * supervised
-    if c.objective != "supervised":
+    if self.objective.d_unsupervised is not None:
       logits_u, _ = self.classify(d, batch["unlabeled/image"], k_u, train=True)
       logits_f, _ = self.classify(d, fake, k_f, train=True)
-      if c.objective == "sgan":
-        unsupervised = (
-          ssl_losses.unsupervised_real_loss(logits_u, head=self._head).mean()
-          + ssl_losses.unsupervised_fake_loss(logits_f, head=self._head).mean()
-        )
-      else:
-        unsupervised = entropy_losses.catgan_discriminator_loss(
-          logits_u, logits_f, marginal_weight=c.catgan_marginal_weight
-        )
+      unsupervised = self.objective.d_unsupervised(self, logits_u, logits_f)
       metrics["d_unsupervised"] = unsupervised
       total = total + c.unsupervised_weight * unsupervised
     metrics["d_loss"] = total
@@ -183,20 +225,20 @@ class Method:
       fm = ssl_losses.feature_matching_loss(jax.lax.stop_gradient(features_r), features_f, average=True)
       metrics["g_feature_matching"] = fm
       total = total + c.feature_matching * fm
-    if c.objective == "sgan" and c.g_adversarial:
-      adv = ssl_losses.generator_adversarial_loss(logits_f, head=self._head).mean()
-      metrics["g_adversarial"] = adv
-      total = total + c.g_adversarial * adv
-    if c.objective == "catgan":
-      cat = entropy_losses.catgan_generator_loss(logits_f, marginal_weight=c.catgan_marginal_weight)
-      metrics["g_catgan"] = cat
-      total = total + cat
+    for name, (weight, value) in (self.objective.g_term(self, logits_f) if self.objective.g_term else {}).items():
+      metrics[name] = value
+      total = total + weight * value
     metrics["g_loss"] = total
     return total, (g_stats, metrics)
 
   @property
-  def _head(self) -> str:
-    return self.config.head if self.config.objective == "sgan" else "implicit"
+  def objective(self) -> Objective:
+    return OBJECTIVES[self.config.objective]
+
+  @property
+  def head(self) -> str:
+    """D's head: ``--head`` where the objective has a fake class, else the K-way (implicit) one."""
+    return self.config.head if self.objective.has_fake_class else "implicit"
 
   # -- the step ------------------------------------------------------------------------------
   def train_step(self, state: TrainState, batch: dict[str, jax.Array], consts=None) -> tuple[TrainState, dict]:
@@ -209,12 +251,13 @@ class Method:
     n = batch["unlabeled/image"].shape[0]
     metrics = {}
     fake = None
-    if self.config.objective != "supervised":
+    trains_g = self.objective.d_unsupervised is not None
+    if trains_g:
       fake = jax.lax.stop_gradient(self.generator.apply(g.params, g.stats, self.noise(k_zd, n), train=True)[0])
     grads, d_metrics = jax.grad(self.d_loss, has_aux=True)(d.params, d.stats, batch, fake, k_d)
     nets["D"] = self.discriminator.update(d, grads)
     metrics.update(d_metrics)
-    if self.config.objective != "supervised":
+    if trains_g:
       grads, (g_stats, g_metrics) = jax.grad(self.g_loss, has_aux=True)(
         g.params, g.stats, nets["D"], batch["unlabeled/image"], self.noise(k_zg, n), k_g
       )
@@ -224,7 +267,7 @@ class Method:
 
   def predict(self, state: TrainState, images: jax.Array) -> jax.Array:
     logits, _ = self.classify(state.nets["D"], images)
-    return ssl_losses.predict(logits, head=self._head)
+    return ssl_losses.predict(logits, head=self.head)
 
   def sample(self, state: TrainState) -> jax.Array:
     key = jax.random.fold_in(jax.random.PRNGKey(self.config.seed), 0x5A4D)

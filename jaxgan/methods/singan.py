@@ -79,9 +79,12 @@ PYRAMIDS = {
   "sr": "the official super-resolution pyramid (adjust_scales2image_SR): min_size 18, "
   "factor sr_factor^(-1/k) close to (1/2)^(1/3)",
 }
+# --g_adv_grad: ``(recompute(g), g, cached) -> (G's adversarial loss, its gradient)`` of each G step:
+# official: the last critic step's fake, differentiated once for all G steps (``cached``);
+# recompute: G re-run at its current parameters in every G step.
 G_ADV_GRADS = {
-  "official": "the last critic step's fake, differentiated once for all G steps",
-  "recompute": "G re-run at its current parameters in every G step",
+  "official": lambda recompute, g, cached: cached,
+  "recompute": lambda recompute, g, cached: recompute(g),
 }
 SR_BASE_STEP = 2 ** (1 / 3)  # the official SR upscaling step before refitting to sr_factor
 
@@ -137,7 +140,12 @@ class Config(TrainConfig, optim.adam_fields(learning_rate=None)):
   gp_norm: str = field(
     "pixel", "Gradient-penalty norm: 'pixel' (official code) or 'example' (WGAN-GP).", choices={k: k for k in GP_NORMS}
   )
-  g_adv_grad: str = field("official", "Adversarial gradient of the G steps.", choices=G_ADV_GRADS)
+  g_adv_grad: str = field(
+    "official",
+    "Adversarial gradient of the G steps: official (the last critic step's fake, differentiated "
+    "once) or recompute (G re-run in every G step).",
+    choices=G_ADV_GRADS,
+  )
   alpha: float = field(10.0, "Reconstruction loss weight (100 for super-resolution).", check=NON_NEGATIVE)
   noise_amp: float = field(0.1, "Noise amplitude per scale, times the RMSE of the reconstruction.", check=NON_NEGATIVE)
   # Applications (--mode=random_samples, sr, paint2image, editing, harmonization, animation).
@@ -433,13 +441,14 @@ class SinGAN:
 
       g_adv, fake_grad = jax.value_and_grad(adversarial)(fake)
       (adv_grads,) = pullback(fake_grad)
+      cached = (g_adv, adv_grads)
+
+      def recompute(g, z_in=z_in, prev=prev):
+        adv_loss = lambda params: adversarial(gen.apply(params, g.stats, z_in, pad(prev), train=True)[0])
+        return jax.value_and_grad(adv_loss)(g.params)
+
       for _ in range(config.g_steps):
-        if config.g_adv_grad == "recompute":
-
-          def adv_loss(params, z_in=z_in, prev=prev, stats=g.stats):
-            return adversarial(gen.apply(params, stats, z_in, pad(prev), train=True)[0])
-
-          g_adv, adv_grads = jax.value_and_grad(adv_loss)(g.params)
+        g_adv, adv_grads = G_ADV_GRADS[config.g_adv_grad](recompute, g, cached)
         rec_grads, (g_stats, rec) = jax.grad(self.rec_loss, has_aux=True)(g.params, g.stats, n, extra, real)
         g = gen.update(g, jax.tree.map(jnp.add, adv_grads, rec_grads), g_stats)
       metrics = {
