@@ -20,7 +20,6 @@ from jaxgan.models.resnet_generator import (
   resnet_9blocks,
 )
 from jaxgan.models.unet import UNetGenerator
-from tests.torch_nets import NLayerDiscriminator, TorchResnetGenerator, get_norm_layer
 from tests.torch_reference import (  # first: skips this module without PyTorch
   abstract,
   compare,
@@ -29,6 +28,9 @@ from tests.torch_reference import (  # first: skips this module without PyTorch
   randomise_jax,
   saved,
 )
+
+# isort: split
+from tests.torch_nets import NLayerDiscriminator, TorchResnetGenerator, get_norm_layer
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

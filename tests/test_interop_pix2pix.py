@@ -15,12 +15,6 @@ from jaxgan import interop
 from jaxgan.interop import torch_checkpoint as tc
 from jaxgan.models.patchgan import PatchGANDiscriminator, PixelDiscriminator
 from jaxgan.models.unet import UNetGenerator, unet_256
-from tests.torch_nets import (
-  NLayerDiscriminator,
-  TorchPixelDiscriminator,
-  UnetGenerator,
-  get_norm_layer,
-)
 from tests.torch_reference import (  # first: skips this module without PyTorch
   abstract,
   compare,
@@ -28,6 +22,14 @@ from tests.torch_reference import (  # first: skips this module without PyTorch
   randomise,
   randomise_jax,
   saved,
+)
+
+# isort: split
+from tests.torch_nets import (
+  NLayerDiscriminator,
+  TorchPixelDiscriminator,
+  UnetGenerator,
+  get_norm_layer,
 )
 
 torch = pytest.importorskip("torch")
