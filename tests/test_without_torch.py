@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def test_modules_that_use_torch_collect_without_it(tmp_path):
   hidden = tmp_path / "torch"
   hidden.mkdir()
-  (hidden / "__init__.py").write_text("raise ImportError('No module named torch (hidden by the test)')\n")
+  (hidden / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
   modules = sorted(
     str(p)
     for p in (ROOT / "tests").glob("test_*.py")
