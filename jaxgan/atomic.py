@@ -14,10 +14,14 @@ from collections.abc import Iterator
 from typing import Any
 
 
-def _umask() -> int:
+def _read_umask() -> int:
   mask = os.umask(0)
   os.umask(mask)
   return mask
+
+
+# Read once, at import: os.umask can only be read by setting it, which another thread must not see.
+_UMASK = _read_umask()
 
 
 @contextlib.contextmanager
@@ -33,7 +37,7 @@ def replacing(path: str | os.PathLike) -> Iterator[str]:
   os.close(fd)
   try:
     yield tmp
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 -> what open() would have given
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 -> what open() would have given
     os.replace(tmp, path)
   except BaseException:
     with contextlib.suppress(FileNotFoundError):

@@ -267,17 +267,17 @@ class Objective(PerceptualObjective):
   @classmethod
   def from_config(cls, config: LossConfig, convention: str) -> Objective:
     return cls(
-      tuple(config.content_layers),
-      tuple(config.style_layers),
-      config.content_weight,
-      config.style_weight,
-      config.tv_weight,
-      feature_scale(config, convention),
-      "mean",
-      config.vgg_depth,
-      convention,
-      config.compute_dtype(),
-      config.remat,
+      content_layers=tuple(config.content_layers),
+      style_layers=tuple(config.style_layers),
+      content_weight=config.content_weight,
+      style_weight=config.style_weight,
+      tv_weight=config.tv_weight,
+      scale=feature_scale(config, convention),
+      style_reduction="mean",
+      depth=config.vgg_depth,
+      convention=convention,
+      compute_dtype=config.compute_dtype(),
+      remat=config.remat,
     )
 
   @property
