@@ -22,7 +22,7 @@ from jaxgan.data import images as images_lib
 from jaxgan.data import single_image as si
 from jaxgan.imresize import imresize, matlab_imresize, resize_matrix
 from jaxgan.losses.adversarial import gradient_penalty
-from jaxgan.methods import singan
+from jaxgan.methods import runner, singan
 from jaxgan.methods import singan_apps as apps
 from jaxgan.models import singan as models
 from jaxgan.nn import count_params
@@ -495,13 +495,7 @@ def _scale_state(config, method, reals, n):
     init_fn = lambda key, k=k, previous=previous: method.init_state(
       key, n=k, real=jnp.asarray(reals[k][None]), previous=previous
     )
-    previous = singan._restore_scale(
-      init_fn,
-      singan._scale_key(config, k),
-      jax.sharding.Mesh(jax.devices()[:1], ("data",)),
-      singan.scale_dir(os.path.abspath(config.workdir), k),
-      config.num_steps,
-    )
+    previous = runner.restore(config, init_fn, require_finished=False, part=singan.scale_part(config, k))
   return previous
 
 

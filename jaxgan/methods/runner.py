@@ -147,6 +147,7 @@ def train(
   eval_fn=None,
   consts=None,
   started: float | None = None,
+  part: Part | None = None,
 ) -> TrainState:
   """``fit`` into ``config.workdir``: the config checked against the recorded one, then recorded
   once the state has restored; ``consts`` passed to every step (see :func:`jaxgan.train.loop.fit`).
@@ -154,26 +155,31 @@ def train(
   ``--time_budget_minutes`` counts from ``started`` (a ``time.monotonic()``; default: now). A run
   the budget stops before ``--num_steps`` is a prefix of the unlimited one (same steps, same
   data) and counts as finished (:func:`mark_finished`).
+
+  ``part``: one fit of a run made of several (SinGAN's scales): its own folder, key and mesh;
+  the run's start and end are reported by the method.
   """
   started = time.monotonic() if started is None else started
   workdir = prepare_workdir(config)
-  if jax.process_index() == 0:
+  if part is None and jax.process_index() == 0:
     print(f"jaxgan: workdir {workdir}", flush=True)
   deadline = started + 60 * config.time_budget_minutes if config.time_budget_minutes else None
   state = fit(
-    workdir=workdir,
+    workdir=os.path.join(workdir, part.folder) if part else workdir,
     init_fn=init_fn,
     train_step=train_step,
     batches=batches,
-    options=loop_options(config),
-    key=run_key(config),
+    options=loop_options(config, progress=part.progress if part else True, restore_step=part is None),
+    key=part.key if part else run_key(config),
     sample_fn=sample_fn,
     eval_fn=eval_fn,
-    mesh=mesh_for(config),
+    mesh=part.mesh if part and part.mesh else mesh_for(config),
     deadline=deadline,
     consts=consts,
     on_restored=lambda _: record_config(config),
   )
+  if part is not None:
+    return state
   step = int(state.step)
   if deadline is not None and 0 < step < config.num_steps:
     mark_finished(config, step, f"--time_budget_minutes={config.time_budget_minutes:g}")
@@ -184,6 +190,17 @@ def train(
       flush=True,
     )
   return state
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+  """One of several fits of a run (:func:`train`'s ``part``): trained in ``<workdir>/<folder>``
+  from ``key``, on ``mesh`` (default: the run's); ``restore_step`` does not apply to it."""
+
+  folder: str
+  key: jax.Array
+  mesh: jax.sharding.Mesh | None = None
+  progress: bool = True
 
 
 # -- what the non-training modes restore -----------------------------------------------------------
@@ -286,10 +303,14 @@ def require_trained(
     print(f"jaxgan: --allow_partial: using {where} (the run in {workdir} is not finished)", flush=True)
 
 
-def restore(config: TrainConfig, init_fn: Callable, *, require_finished: bool = True) -> TrainState:
-  """The latest checkpoint of ``config.workdir``, which must end its run (see :func:`require_trained`)
-  unless not ``require_finished``; FileNotFoundError without a checkpoint. Creates nothing."""
-  directory = os.path.join(os.path.abspath(config.workdir), "checkpoints")
+def restore(
+  config: TrainConfig, init_fn: Callable, *, require_finished: bool = True, part: Part | None = None
+) -> TrainState:
+  """The latest checkpoint of ``config.workdir`` (of its ``part``), which must end its run (see
+  :func:`require_trained`) unless not ``require_finished``; FileNotFoundError without a
+  checkpoint. Creates nothing."""
+  workdir = os.path.abspath(config.workdir)
+  directory = os.path.join(workdir, part.folder, "checkpoints") if part else os.path.join(workdir, "checkpoints")
   latest = latest_step(directory)
   total = run_length(config, latest)
   if require_finished:
@@ -298,7 +319,8 @@ def restore(config: TrainConfig, init_fn: Callable, *, require_finished: bool = 
     raise FileNotFoundError(f"no checkpoint in {directory}")
   ckpt = Checkpointer(directory)
   try:
-    state, _ = init_or_restore(init_fn, run_key(config), mesh_for(config), ckpt)
+    key, mesh = (part.key, part.mesh or mesh_for(config)) if part else (run_key(config), mesh_for(config))
+    state, _ = init_or_restore(init_fn, key, mesh, ckpt)
   finally:
     ckpt.close()
   if require_finished:  # the step restored (an older one if the latest was unreadable)

@@ -69,8 +69,6 @@ from jaxgan.losses.adversarial import GP_NORMS, gradient_penalty
 from jaxgan.methods import runner
 from jaxgan.models import singan as models
 from jaxgan.train import compiler, optim, sharding
-from jaxgan.train.checkpoint import Checkpointer, abstract_with_shardings
-from jaxgan.train.loop import fit
 from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, init_network
 
 IMAGE_SEARCH = ("singan_images",)  # --image=balloons
@@ -523,8 +521,10 @@ def load_reals(config: Config) -> tuple[single_image_lib.PyramidSpec, list[np.nd
   return spec, single_image_lib.build_pyramid(single_image_lib.to_model_range(image), spec)
 
 
-def _scale_key(config: Config, n: int) -> jax.Array:
-  return jax.random.fold_in(runner.run_key(config), n)
+def scale_part(config: Config, n: int, *, progress: bool = True) -> runner.Part:
+  """Scale ``n``'s fit: folder ``scales/NN``, its own key, one device (the batch is one image)."""
+  key = jax.random.fold_in(runner.run_key(config), n)
+  return runner.Part(os.path.join("scales", f"{n:02d}"), key, sharding.make_mesh(1), progress)
 
 
 def train_scales(config: Config, *, progress: bool = True) -> tuple[SinGAN, TrainState, list[np.ndarray]]:
@@ -536,7 +536,6 @@ def train_scales(config: Config, *, progress: bool = True) -> tuple[SinGAN, Trai
   workdir = runner.prepare_workdir(config)
   spec, reals = load_reals(config)
   method = SinGAN(config, spec)
-  mesh = sharding.make_mesh(1)
   report_path = os.path.join(workdir, "scales.json")
   report = {}
   if os.path.exists(report_path):
@@ -561,17 +560,14 @@ def train_scales(config: Config, *, progress: bool = True) -> tuple[SinGAN, Trai
     sample_fn = lambda s, n=n: method.sample_jit(s, n, jax.random.PRNGKey(config.seed), 4)
     started = time.perf_counter()
     done_before = runner.latest_step(os.path.join(directory, "checkpoints")) == config.num_steps
-    state = fit(
-      workdir=directory,
+    state = runner.train(
+      config,
       init_fn=init_fn,
       train_step=method.make_train_step(n),
       batches=_SameImage(reals[n]),
-      options=runner.loop_options(config, progress=progress, restore_step=False),
-      key=_scale_key(config, n),
       sample_fn=sample_fn,
       eval_fn=eval_fn,
-      mesh=mesh,
-      on_restored=lambda _: runner.record_config(config),
+      part=scale_part(config, n, progress=progress),
     )
     if not done_before or n not in per_scale:
       entry = per_scale.get(n, {"seconds": 0.0})
@@ -618,23 +614,11 @@ def restore_scales(config: Config) -> tuple[SinGAN, TrainState, list[np.ndarray]
     spec = dataclasses.replace(spec, stop_scale=top, shapes=spec.shapes[: top + 1])
     reals = reals[: top + 1]
   method = SinGAN(config, spec)
-  mesh = sharding.make_mesh(1)
   state = None
-  for n, step in enumerate(steps):
+  for n in range(len(steps)):
     init_fn = functools.partial(method.init_state, n=n, real=jnp.asarray(reals[n][None]), previous=state)
-    state = _restore_scale(init_fn, _scale_key(config, n), mesh, scale_dir(workdir, n), step)
+    state = runner.restore(config, init_fn, require_finished=False, part=scale_part(config, n))
   return method, state, reals
-
-
-def _restore_scale(init_fn, key, mesh, directory: str, step: int) -> TrainState:
-  """Scale ``directory``'s checkpoint of ``step`` into the state ``init_fn(key)`` has."""
-  abstract = jax.eval_shape(init_fn, key)
-  shardings = sharding.state_shardings(abstract, mesh)
-  ckpt = Checkpointer(os.path.join(directory, "checkpoints"))
-  try:
-    return ckpt.restore(abstract_with_shardings(abstract, shardings), step=step)
-  finally:
-    ckpt.close()
 
 
 def train(config: Config) -> TrainState:
