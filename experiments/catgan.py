@@ -9,6 +9,4 @@ from jaxgan import experiment
 from jaxgan.methods import catgan
 
 if __name__ == "__main__":
-  experiment.main(
-    catgan, {mode: (lambda config, run=run: run(catgan.build(config))) for mode, run in catgan.MODES.items()}
-  )
+  experiment.main(catgan)

@@ -9,4 +9,4 @@ from jaxgan import experiment
 from jaxgan.methods import cgan
 
 if __name__ == "__main__":
-  experiment.main(cgan, {mode: (lambda config, run=run: run(cgan.build(config))) for mode, run in cgan.MODES.items()})
+  experiment.main(cgan)

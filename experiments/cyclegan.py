@@ -9,6 +9,4 @@ from jaxgan import experiment
 from jaxgan.methods import cyclegan
 
 if __name__ == "__main__":
-  experiment.main(
-    cyclegan, {mode: (lambda config, run=run: run(cyclegan.build(config))) for mode, run in cyclegan.MODES.items()}
-  )
+  experiment.main(cyclegan)

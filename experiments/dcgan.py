@@ -5,9 +5,7 @@ python experiments/dcgan.py --flagfile=experiments/flags/dcgan_digits.flags --wo
 """
 
 from jaxgan import experiment
-from jaxgan.methods import dcgan, noise_to_image
+from jaxgan.methods import dcgan
 
 if __name__ == "__main__":
-  experiment.main(
-    dcgan, {mode: (lambda config, run=run: run(dcgan.build(config))) for mode, run in noise_to_image.MODES.items()}
-  )
+  experiment.main(dcgan)

@@ -4,9 +4,7 @@ python experiments/gan.py --flagfile=experiments/flags/gan_fashion_mnist.flags -
 """
 
 from jaxgan import experiment
-from jaxgan.methods import gan, noise_to_image
+from jaxgan.methods import gan
 
 if __name__ == "__main__":
-  experiment.main(
-    gan, {mode: (lambda config, run=run: run(gan.build(config))) for mode, run in noise_to_image.MODES.items()}
-  )
+  experiment.main(gan)

@@ -10,4 +10,4 @@ from jaxgan import experiment
 from jaxgan.methods import gatys
 
 if __name__ == "__main__":
-  experiment.main(gatys, gatys.MODES)
+  experiment.main(gatys)

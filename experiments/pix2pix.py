@@ -9,6 +9,4 @@ from jaxgan import experiment
 from jaxgan.methods import pix2pix
 
 if __name__ == "__main__":
-  experiment.main(
-    pix2pix, {mode: (lambda config, run=run: run(pix2pix.build(config))) for mode, run in pix2pix.MODES.items()}
-  )
+  experiment.main(pix2pix)

@@ -9,4 +9,4 @@ from jaxgan import experiment
 from jaxgan.methods import sgan
 
 if __name__ == "__main__":
-  experiment.main(sgan, {mode: (lambda config, run=run: run(sgan.build(config))) for mode, run in sgan.MODES.items()})
+  experiment.main(sgan)

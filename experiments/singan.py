@@ -11,7 +11,7 @@
 """
 
 from jaxgan import experiment
-from jaxgan.methods import singan, singan_apps
+from jaxgan.methods import singan_apps
 
 if __name__ == "__main__":
-  experiment.main(singan, {"train": singan.train, **singan_apps.MODES})
+  experiment.main(singan_apps)

@@ -13,4 +13,4 @@ from jaxgan import experiment
 from jaxgan.methods import sr
 
 if __name__ == "__main__":
-  experiment.main(sr, {mode: (lambda config, run=run: run(sr.build(config))) for mode, run in sr.MODES.items()})
+  experiment.main(sr)

@@ -10,7 +10,4 @@ from jaxgan import experiment
 from jaxgan.methods import style_transfer
 
 if __name__ == "__main__":
-  experiment.main(
-    style_transfer,
-    {mode: (lambda config, run=run: run(style_transfer.build(config))) for mode, run in style_transfer.MODES.items()},
-  )
+  experiment.main(style_transfer)

@@ -62,8 +62,10 @@ def reported_exit(e: BaseException) -> tuple[int | None, str]:
   return None, ""
 
 
-def main(method: ModuleType, modes: dict, argv: list[str] | None = None) -> None:
-  """Define the flags of ``method.Config`` and run ``modes[--mode](config)`` under absl."""
+def main(method: ModuleType, argv: list[str] | None = None) -> None:
+  """The script of a method module (:mod:`jaxgan.methods.protocol`): define the flags of
+  ``method.Config`` and run ``method.MODES[--mode](config)`` under absl."""
+  modes = method.MODES
   flag_values = flags.FLAGS
   flags_lib.define_flags(method.Config, flag_values)
   define_common_flags(flag_values)

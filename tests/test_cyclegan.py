@@ -155,13 +155,13 @@ def test_one_adam_over_two_networks_equals_one_adam_each():
 
 def test_resume_with_a_partly_filled_pool_is_bit_identical(tmp_path, fit_spy):
   common = dict(pool_size=5, num_steps=3, n_epochs=1, n_epochs_decay=1)
-  straight = cyclegan.train(cyclegan.build(_config(tmp_path / "a", **common)))
-  cyclegan.train(cyclegan.build(_config(tmp_path / "b", **{**common, "num_steps": 1})))
+  straight = cyclegan.train(_config(tmp_path / "a", **common))
+  cyclegan.train(_config(tmp_path / "b", **{**common, "num_steps": 1}))
   fit_spy.clear()
   # Restores step 1 (one image in each pool), runs 2 and 3, sampling and saving after each step
   # without recompiling.
-  resumed = cyclegan.train(cyclegan.build(_config(tmp_path / "b", **common, sample_every=1, checkpoint_every=1)))
-  assert fit_spy.summary() == [(1, 2)]
+  resumed = cyclegan.train(_config(tmp_path / "b", **common, sample_every=1, checkpoint_every=1))
+  assert fit_spy.summary() == [(1, 2)] and fit_spy.builds == 1  # built once, after the data
   assert int(straight.extra["fake_A"].count) == 3 < 5  # partly filled
   _close(jax.device_get(resumed.nets), jax.device_get(straight.nets), rtol=0, atol=0)
   _close(jax.device_get(resumed.extra), jax.device_get(straight.extra), rtol=0, atol=0)
@@ -179,13 +179,13 @@ def test_test_mode_and_official_checkpoints_round_trip(tmp_path):
   pytest.importorskip("torch")
   common = dict(num_steps=1, n_epochs=1, n_epochs_decay=1, num_test=2)
   source = _config(tmp_path / "a", **common, classifier_steps=20)
-  trained = cyclegan.train(cyclegan.build(source))
+  trained = cyclegan.train(source)
   # Digits are class domains: a classifier trained on the real digits judges the translations.
   result = json.load(open(tmp_path / "a" / "work" / "eval.json"))
   assert result["num_test_A"] == result["num_test_B"] == 2
   assert {"success_AtoB", "success_BtoA", "judge_accuracy_A", "cycle_l1_A"} <= set(result)
   assert all(0 <= result[k] <= 1 for k in ("success_AtoB", "success_BtoA", "judge_accuracy_A"))
-  page = cyclegan.test(cyclegan.build(source))
+  page = cyclegan.test(source)
   html = open(page).read()
   names = sorted(os.listdir(os.path.join(os.path.dirname(page), "images")))
   assert len(names) == 12  # 2 A images x (real_A, fake_B, rec_A) + 2 B images x (real_B, fake_A, rec_B)
@@ -201,20 +201,20 @@ def test_test_mode_and_official_checkpoints_round_trip(tmp_path):
       FileNotFoundError,
       match=train_first("cyclegan", partial, f"{partial} is at step 1 of 4; --allow_partial uses it as it is"),
     ):
-      cyclegan.MODES[mode](cyclegan.build(unfinished))
+      cyclegan.MODES[mode](unfinished)
   assert tree_state(partial) == before and not os.path.exists(paths["G_A"])
-  assert cyclegan.export_torch(cyclegan.build(unfinished.replace(allow_partial=True))) == [paths["G_A"]]
+  assert cyclegan.export_torch(unfinished.replace(allow_partial=True)) == [paths["G_A"]]
   os.remove(paths["G_A"])
-  cyclegan.export_torch(cyclegan.build(source.replace(**{f"torch_{n}": p for n, p in paths.items()})))
+  cyclegan.export_torch(source.replace(**{f"torch_{n}": p for n, p in paths.items()}))
   target = _config(tmp_path / "b", **common, seed=5, torch_G_A=paths["G_A"], torch_D_B=paths["D_B"])
-  cyclegan.import_torch(cyclegan.build(target))
+  cyclegan.import_torch(target)
   imported = cyclegan.runner.restore(target, cyclegan.build(target).init_state)
   _close(imported.nets["G_A"].params, trained.nets["G_A"].params, rtol=0, atol=0)
   _close(imported.nets["D_B"].params, trained.nets["D_B"].params, rtol=0, atol=0)
   fresh = cyclegan.build(target).init_state(jax.random.PRNGKey(5))
   _close(imported.nets["G_B"].params, fresh.nets["G_B"].params, rtol=0, atol=0)  # not imported: fresh
   with pytest.raises(ValueError, match="needs --torch_G_A"):
-    cyclegan.import_torch(cyclegan.build(_config(tmp_path / "c", **common)))
+    cyclegan.import_torch(_config(tmp_path / "c", **common))
 
 
 @pytest.mark.parametrize("mode", ["test", "export_torch"])
@@ -223,5 +223,5 @@ def test_tool_modes_on_an_untrained_workdir_say_train_first(tmp_path, mode):
   with pytest.raises(
     FileNotFoundError, match=train_first("cyclegan", tmp_path / "work", f"no checkpoint in {tmp_path / 'work'}")
   ):
-    cyclegan.MODES[mode](cyclegan.build(config))
+    cyclegan.MODES[mode](config)
   assert os.listdir(tmp_path) == []  # no workdir, no tfds build, no export

@@ -116,15 +116,15 @@ def test_sr_paths_stay_as_they_are(tmp_path, monkeypatch, no_data):
 def test_sr_train_reports_a_missing_name_before_the_workdir(tmp_path, no_data, kw, name):
   config = sr.Config(workdir=str(tmp_path / "w"), **kw)
   with pytest.raises(download.NotAvailableError, match=NOT_THERE.format(name)):
-    sr.train(sr.build(config))
+    sr.train(config)
   assert not (tmp_path / "w").exists()
 
 
 def test_sr_test_mode_resolves_names(tmp_path, no_data):
   with pytest.raises(download.NotAvailableError, match="--test_input=set14: " + NOT_THERE.format("set14")):
-    sr.test(sr.build(sr.Config(workdir=str(tmp_path / "w"), test_input="set14")))
+    sr.test(sr.Config(workdir=str(tmp_path / "w"), test_input="set14"))
   with pytest.raises(FileNotFoundError, match="no checkpoint"):  # set5 (shipped) is found; nothing trained
-    sr.test(sr.build(sr.Config(workdir=str(tmp_path / "w"), eval_dir="set5")))
+    sr.test(sr.Config(workdir=str(tmp_path / "w"), eval_dir="set5"))
   assert not (tmp_path / "w").exists()
 
 
@@ -167,7 +167,7 @@ def test_style_paths_stay_as_they_are(tmp_path, no_data):
 def test_style_train_reports_a_missing_name_before_the_workdir(tmp_path, no_data, kw, name):
   config = st.Config(workdir=str(tmp_path / "w"), **{"style_image": "candy", "vgg_weights": "vgg16", **kw})
   with pytest.raises(download.NotAvailableError, match=NOT_THERE.format(name)):
-    st.train(st.build(config))
+    st.train(config)
   assert not (tmp_path / "w").exists()
 
 
@@ -247,7 +247,7 @@ def test_paired_spec_with_a_missing_name(tmp_path, no_data, spec, name):
 def test_pix2pix_and_idx_with_a_missing_name_create_nothing(tmp_path, no_data):
   config = pix2pix.Config(dataset="gray2color:bsd68", workdir=str(tmp_path / "w"))
   with pytest.raises(download.NotAvailableError, match=NOT_THERE.format("bsd68")):
-    pix2pix.train(pix2pix.build(config))
+    pix2pix.train(config)
   with pytest.raises(
     download.NotAvailableError, match="--dataset=idx:fashion_mnist: " + NOT_THERE.format("fashion_mnist")
   ):
@@ -347,10 +347,10 @@ def test_import_torch_takes_pretrained_generator_names(tmp_path, no_data):
     download.NotAvailableError,
     match="--torch_G=pix2pix_facades_label2photo: " + NOT_THERE.format("pix2pix_facades_label2photo"),
   ):
-    pix2pix.import_torch(pix2pix.build(config))
+    pix2pix.import_torch(config)
   config = cyclegan.Config(workdir=str(tmp_path / "w"), torch_G_A="cyclegan_horse2zebra_model")
   with pytest.raises(download.NotAvailableError, match="--torch_G_A=cyclegan_horse2zebra_model: "):
-    cyclegan.import_torch(cyclegan.build(config))
+    cyclegan.import_torch(config)
   assert not (tmp_path / "w").exists()
   cached = tmp_path / "home" / "cyclegan_horse2zebra_model"
   cached.mkdir(parents=True)

@@ -1,5 +1,7 @@
 """The experiment scripts: flags derived from Config, clear errors, end-to-end runs."""
 
+import ast
+import inspect
 import os
 import re
 import subprocess
@@ -16,7 +18,6 @@ from jaxgan.methods import (
   dcgan,
   gan,
   gatys,
-  noise_to_image,
   pix2pix,
   sgan,
   singan_apps,
@@ -172,28 +173,55 @@ TOOL_MODES = {  # where each method's check is tested
   ("cyclegan", "export_torch"),  # test_cyclegan.py
   ("sr", "test"),  # test_sr.py
   ("style_transfer", "stylize"),  # test_style.py
-  *(("singan", mode) for mode in singan_apps.MODES),  # test_singan.py
+  *(("singan", mode) for mode in singan_apps.APPLICATIONS),  # test_singan.py
+}
+
+
+SCRIPT_MODULES = {
+  "gan": gan,
+  "dcgan": dcgan,
+  "cgan": cgan,
+  "sgan": sgan,
+  "catgan": catgan,
+  "pix2pix": pix2pix,
+  "cyclegan": cyclegan,
+  "sr": sr,
+  "style_transfer": style_transfer,
+  "gatys": gatys,
+  "singan": singan_apps,
 }
 
 
 def test_every_tool_mode_is_checked():
-  modes = {
-    "gan": noise_to_image.MODES,
-    "dcgan": noise_to_image.MODES,
-    "cgan": cgan.MODES,
-    "sgan": sgan.MODES,
-    "catgan": catgan.MODES,
-    "pix2pix": pix2pix.MODES,
-    "cyclegan": cyclegan.MODES,
-    "sr": sr.MODES,
-    "style_transfer": style_transfer.MODES,
-    "gatys": gatys.MODES,
-    "singan": {"train": None, **singan_apps.MODES},
-  }
+  modes = {name: module.MODES for name, module in SCRIPT_MODULES.items()}
   scripts = {os.path.splitext(n)[0] for n in os.listdir(os.path.join(ROOT, "experiments")) if n.endswith(".py")}
   assert set(modes) == scripts
   tools = {(method, mode) for method, ms in modes.items() for mode in ms if mode != "train"}
   assert tools == TOOL_MODES | MAKE_THEIR_OWN_MODEL
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPT_MODULES))
+def test_every_script_is_one_call_of_its_method_module(name):
+  """experiments/NAME.py: a docstring, two imports and ``experiment.main(module)``; the module
+  follows jaxgan.methods.protocol (Config, MODES of functions of the config, build -> Method)."""
+  path = os.path.join(ROOT, "experiments", f"{name}.py")
+  with open(path) as f:
+    tree = ast.parse(f.read())
+  *_, guard = tree.body
+  (call,) = guard.body
+  module = SCRIPT_MODULES[name]
+  assert ast.unparse(call) == f"experiment.main({module.__name__.rsplit('.', 1)[-1]})"
+  assert "train" in module.MODES and all(callable(mode) for mode in module.MODES.values())
+  for mode in module.MODES.values():
+    (param, *rest) = inspect.signature(mode).parameters.values()
+    assert param.name == "config" and all(p.default is not p.empty for p in rest), (name, mode)
+  if module is not singan_apps:  # SinGAN's build needs the image's pyramid (test_singan.py)
+    method = module.build(module.Config(workdir="w"))
+    assert method.config == module.Config(workdir="w")
+    # protocol.Method's members, read statically (a style-transfer consts property loads files)
+    assert callable(inspect.getattr_static(method, "init_state"))
+    assert callable(inspect.getattr_static(method, "train_step"))
+    inspect.getattr_static(method, "consts")  # None, an attribute or a property; AttributeError if missing
 
 
 def test_train_command_is_the_scripts_own_command_line_in_train_mode(monkeypatch):
@@ -228,7 +256,6 @@ def test_train_command_is_the_scripts_own_command_line_in_train_mode(monkeypatch
 @pytest.mark.parametrize("method, mode", sorted(m for m in TOOL_MODES if m[0] in ("gan", "dcgan", "cgan")))
 def test_latent_tools_on_an_empty_workdir_say_train_first(tmp_path, method, mode):
   module = {"gan": gan, "dcgan": dcgan, "cgan": cgan}[method]
-  modes = cgan.MODES if method == "cgan" else noise_to_image.MODES
   workdir = tmp_path / "empty"
   workdir.mkdir()
   config = module.Config(workdir=str(workdir), allow_partial=True, nz=8)
@@ -241,7 +268,7 @@ def test_latent_tools_on_an_empty_workdir_say_train_first(tmp_path, method, mode
     )
     + "$",
   ):
-    modes[mode](module.build(config))
+    module.MODES[mode](config)
   assert os.listdir(workdir) == []
 
 

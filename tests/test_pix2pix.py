@@ -114,23 +114,21 @@ def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy):
   data = tmp_path / "facades"
   _write_ab_folder(data, {"train": ["t0", "t1", "t2"], "test": ["x0", "x1"]})
   common = dict(dataset=f"paired:{data}", direction="BtoA", batch_size=1, num_steps=3, n_epochs=1, n_epochs_decay=1)
-  straight = pix2pix.train(pix2pix.build(_config(tmp_path / "a", **common)))
+  straight = pix2pix.train(_config(tmp_path / "a", **common))
   assert int(straight.step) == 3
   # Interrupted after 1 step, then resumed with samples, evaluations and checkpoints after every
   # step: restored step 1, ran 2 and 3 without recompiling, the same parameters as the
   # uninterrupted run.
-  pix2pix.train(pix2pix.build(_config(tmp_path / "b", **{**common, "num_steps": 1})))
+  pix2pix.train(_config(tmp_path / "b", **{**common, "num_steps": 1}))
   fit_spy.clear()
-  resumed = pix2pix.train(
-    pix2pix.build(_config(tmp_path / "b", **common, sample_every=1, eval_every=1, checkpoint_every=1))
-  )
-  assert fit_spy.summary() == [(1, 2)]
+  resumed = pix2pix.train(_config(tmp_path / "b", **common, sample_every=1, eval_every=1, checkpoint_every=1))
+  assert fit_spy.summary() == [(1, 2)] and fit_spy.builds == 1  # built once, after the data
   _leaves_close(_params(resumed), _params(straight), rtol=0, atol=0)
   assert os.path.exists(tmp_path / "a" / "work" / "eval.json")
 
   # --mode=test on the test split: every input listed in the HTML page, metrics written.
   config = _config(tmp_path / "a", **common)
-  page = pix2pix.test(pix2pix.build(config))
+  page = pix2pix.test(config)
   html = open(page).read()
   for name in ("x0", "x1"):
     for suffix in ("real_A", "fake_B", "real_B"):
@@ -143,7 +141,7 @@ def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy):
   assert metrics["input_as_output"]["l1"] > 0.5
   assert "PSNR" in capsys.readouterr().out
   # A second run never overwrites the first one's results.
-  page2 = pix2pix.test(pix2pix.build(config))
+  page2 = pix2pix.test(config)
   assert os.path.dirname(page2) == os.path.dirname(page) + "-1"
 
   # A folder of odd-sized, grey and RGBA inputs, padded to the U-Net's stride and cropped back.
@@ -152,13 +150,13 @@ def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy):
   Image.fromarray(np.full((50, 70), 128, np.uint8)).save(inputs / "grey.png")
   Image.fromarray(np.full((130, 129, 4), 200, np.uint8)).save(inputs / "rgba.png")
   (inputs / "notes.txt").write_text("not an image")
-  page3 = pix2pix.test(pix2pix.build(config.replace(test_input=str(inputs), size_policy="pad")))
+  page3 = pix2pix.test(config.replace(test_input=str(inputs), size_policy="pad"))
   out = os.path.join(os.path.dirname(page3), "images")
   assert Image.open(os.path.join(out, "grey_fake_B.png")).size == (70, 50)
   assert Image.open(os.path.join(out, "rgba_fake_B.png")).size == (129, 130)
   assert "rgba.png" in open(page3).read() and "notes" not in open(page3).read()
   with pytest.raises(ValueError, match=re.escape("grey.png is 50x70, not a multiple of 128")):
-    pix2pix.test(pix2pix.build(config.replace(test_input=str(inputs), size_policy="error")))
+    pix2pix.test(config.replace(test_input=str(inputs), size_policy="error"))
 
   # A run of 5 steps stopped at its step-3 checkpoint: --mode=test and export_torch say how to
   # finish it and change nothing; --allow_partial uses step 3.
@@ -170,9 +168,9 @@ def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy):
       FileNotFoundError,
       match=train_first("pix2pix", partial, f"{partial} is at step 3 of 5; --allow_partial uses it as it is"),
     ):
-      pix2pix.MODES[mode](pix2pix.build(config))
+      pix2pix.MODES[mode](config)
   assert tree_state(partial) == before and not (tmp_path / "g.pth").exists()
-  page = pix2pix.test(pix2pix.build(config.replace(allow_partial=True)))
+  page = pix2pix.test(config.replace(allow_partial=True))
   assert page.startswith(os.path.join(partial, "test_step3"))
   assert f"jaxgan: --allow_partial: using step 3 of 5 (the run in {partial} is not finished)" in (
     capsys.readouterr().out
@@ -185,7 +183,7 @@ def test_tool_modes_on_an_untrained_workdir_say_train_first(tmp_path, mode):
   with pytest.raises(
     FileNotFoundError, match=train_first("pix2pix", tmp_path / "work", f"no checkpoint in {tmp_path / 'work'}")
   ):
-    pix2pix.MODES[mode](pix2pix.build(config))
+    pix2pix.MODES[mode](config)
   assert sorted(os.listdir(tmp_path)) == []  # no workdir, no tfds build, no export
 
 
@@ -224,15 +222,15 @@ def test_official_checkpoints_import_and_export_through_the_modes(tmp_path):
   data = tmp_path / "pairs"
   _write_ab_folder(data, {"train": ["t0", "t1"], "test": ["x0"]})
   common = dict(dataset=f"paired:{data}", num_steps=1, n_epochs=1, n_epochs_decay=1, test_dropout=False)
-  trained = pix2pix.train(pix2pix.build(_config(tmp_path / "a", **common)))
+  trained = pix2pix.train(_config(tmp_path / "a", **common))
   source = _config(tmp_path / "a", **common)
   g_pth, d_pth = str(tmp_path / "latest_net_G.pth"), str(tmp_path / "latest_net_D.pth")
-  assert pix2pix.export_torch(pix2pix.build(source.replace(torch_G=g_pth, torch_D=d_pth))) == [g_pth, d_pth]
+  assert pix2pix.export_torch(source.replace(torch_G=g_pth, torch_D=d_pth)) == [g_pth, d_pth]
   with pytest.raises(ValueError, match="latest_net_G.pth exists"):
-    pix2pix.export_torch(pix2pix.build(source.replace(torch_G=g_pth)))
+    pix2pix.export_torch(source.replace(torch_G=g_pth))
 
   target = _config(tmp_path / "b", **common, torch_G=g_pth, torch_D=d_pth, seed=7)
-  pix2pix.import_torch(pix2pix.build(target))
+  pix2pix.import_torch(target)
   # Step 0 of a 1-step run, recorded as finished: the modes that need a trained model take it.
   assert json.load(open(tmp_path / "b" / "work" / "finished.json"))["step"] == 0
   imported = pix2pix.runner.restore(target, pix2pix.build(target).init_state)
@@ -241,6 +239,6 @@ def test_official_checkpoints_import_and_export_through_the_modes(tmp_path):
     _leaves_close(imported.nets[name].params, trained.nets[name].params, rtol=0, atol=0)
     _leaves_close(imported.nets[name].stats, trained.nets[name].stats, rtol=0, atol=0)
   with pytest.raises(ValueError, match="already holds checkpoints"):
-    pix2pix.import_torch(pix2pix.build(target))
+    pix2pix.import_torch(target)
   with pytest.raises(ValueError, match="needs --torch_G"):
-    pix2pix.import_torch(pix2pix.build(_config(tmp_path / "c", **common)))
+    pix2pix.import_torch(_config(tmp_path / "c", **common))

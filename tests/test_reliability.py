@@ -197,9 +197,9 @@ def _dcgan(workdir, **overrides):
 
 
 def _train_dcgan(config):
-  from jaxgan.methods import dcgan, noise_to_image
+  from jaxgan.methods import dcgan
 
-  return noise_to_image.MODES["train"](dcgan.build(config))
+  return dcgan.MODES["train"](config)
 
 
 def test_config_json_is_written_only_after_the_checkpoint_restored(tmp_path):

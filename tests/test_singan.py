@@ -383,7 +383,7 @@ def test_train_resume_mid_pyramid_is_bit_identical_and_restores_only_when_finish
   fit_spy.clear()
   _, resumed, _ = singan.train_scales(config, progress=False)
   # Scale 0 restored finished, scale 1 restored at iteration 1 and ran 1, scale 2 ran from scratch.
-  assert fit_spy.summary() == [(2, 0), (1, 1), (0, 2)]
+  assert fit_spy.summary() == [(2, 0), (1, 1), (0, 2)] and fit_spy.builds == 1
   chex.assert_trees_all_equal(_arrays(resumed), expected)
   # Restoring only (no training) gives the same state.
   _, restored, _ = singan.restore_scales(config)
@@ -412,7 +412,7 @@ def test_train_resume_mid_pyramid_is_bit_identical_and_restores_only_when_finish
   )
 
 
-@pytest.mark.parametrize("mode", sorted(apps.MODES))
+@pytest.mark.parametrize("mode", sorted(apps.APPLICATIONS))
 def test_applications_on_an_untrained_workdir_say_train_first_and_write_nothing(tmp_path, mode):
   config = tiny_config(
     tmp_path,
@@ -428,7 +428,7 @@ def test_applications_on_an_untrained_workdir_say_train_first_and_write_nothing(
     if exists:
       workdir.mkdir()
     with pytest.raises(FileNotFoundError, match=train_first("singan", workdir, f"no checkpoint in {workdir}")):
-      apps.MODES[mode](config)
+      apps.APPLICATIONS[mode](config)
     assert os.listdir(workdir) == [] if exists else not workdir.exists()  # no config.json, no tfds build
 
 
@@ -658,7 +658,7 @@ def test_empty_masks_are_refused_before_anything_is_generated(restored, trained,
   before = tree_state(trained.workdir)
   for mode in ("harmonization", "editing"):
     with pytest.raises(ValueError, match="the mask is empty"):
-      apps.MODES[mode](config)
+      apps.APPLICATIONS[mode](config)
   assert tree_state(trained.workdir) == before
 
 
@@ -671,7 +671,7 @@ def test_harmonization_and_editing_blend_the_output_into_the_image_by_the_dilate
   config = trained.replace(ref_image=str(tmp_path / "ref.png"), mask=str(tmp_path / "mask.png"), inject_scale=1)
   weights = {r: apps.blend_mask(mask > 0, radius=r) for r in (7, 20)}
   for mode, radius, other in (("harmonization", 7, 20), ("editing", 20, 7)):
-    path = apps.MODES[mode](config)
+    path = apps.APPLICATIONS[mode](config)
     assert path.endswith("ref_inject_scale=1_seed=0.png")
     out, raw = _pixels(path), _pixels(path.replace(".png", "_raw.png"))
     blend = lambda w: (1 - w) * image + w * raw  # noqa: B023 -- the official (1 - mask) * real + mask * out

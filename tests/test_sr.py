@@ -100,7 +100,7 @@ def trained(tmp_path_factory, hr_folder):
     sample_every=2,
     eval_dir=str(real_data("set5")),
   )
-  state = sr.train(sr.build(config))
+  state = sr.train(config)
   return config, state
 
 
@@ -246,7 +246,7 @@ def test_training_end_to_end_writes_checkpoints_samples_and_scores(trained):
 
 def test_test_mode_writes_sr_bicubic_and_metrics(trained, capsys):
   config, _ = trained
-  page = sr.test(sr.build(config))
+  page = sr.test(config)
   out = os.path.dirname(page)
   metrics = _json(os.path.join(out, "metrics.json"))
   assert metrics["num_images"] == 2 and metrics["step"] == 2 and set(metrics["per_image"]) == {"baby.png", "bird.png"}
@@ -277,15 +277,15 @@ def test_test_mode_needs_a_finished_run_or_allow_partial(trained, tmp_path, caps
     + re.escape(f" (no checkpoint in {empty.workdir})")
     + "$",
   ):
-    sr.test(sr.build(empty))
+    sr.test(empty)
   assert not os.path.exists(empty.workdir)
   # A run of 5 steps stopped at its step-2 checkpoint.
   partial = config.replace(workdir=unfinished_copy(config.workdir, tmp_path / "partial", num_steps=5))
   before = tree_state(partial.workdir)
   with pytest.raises(FileNotFoundError, match=re.escape(f"({partial.workdir} is at step 2 of 5; --allow_partial")):
-    sr.test(sr.build(partial))
+    sr.test(partial)
   assert tree_state(partial.workdir) == before
-  page = sr.test(sr.build(partial.replace(allow_partial=True)))
+  page = sr.test(partial.replace(allow_partial=True))
   assert page.startswith(os.path.join(partial.workdir, "test_step2"))
   assert "jaxgan: --allow_partial: using step 2 of 5" in capsys.readouterr().out
 
@@ -317,11 +317,11 @@ def test_a_run_ended_by_its_time_budget_is_finished(hr_folder, tmp_path, capsys,
     time_budget_minutes=0.25,
     test_input=_test_folder(tmp_path),
   )
-  step = int(sr.train(sr.build(config)).step)
+  step = int(sr.train(config).step)
   monkeypatch.undo()
   assert 0 < step < 50 and _checkpoint_steps(tmp_path / "w" / "checkpoints") == [step]
   assert _json(tmp_path / "w" / "finished.json") == {"step": step, "reason": "--time_budget_minutes=0.25"}
-  page = sr.test(sr.build(config))
+  page = sr.test(config)
   assert page.startswith(str(tmp_path / "w" / f"test_step{step}"))
   assert "--allow_partial" not in capsys.readouterr().out
 
@@ -395,8 +395,8 @@ def test_init_from_copies_g_and_refuses_another_generator(trained, tmp_path):
 
 def test_a_generous_time_budget_equals_an_unlimited_run(hr_folder, tmp_path):
   common = dict(dataset=hr_folder, data_dir=str(tmp_path / "tfds"), num_steps=7)
-  budgeted = sr.train(sr.build(_config(**common, workdir=str(tmp_path / "a"), time_budget_minutes=30)))
-  straight = sr.train(sr.build(_config(**common, workdir=str(tmp_path / "b"))))
+  budgeted = sr.train(_config(**common, workdir=str(tmp_path / "a"), time_budget_minutes=30))
+  straight = sr.train(_config(**common, workdir=str(tmp_path / "b")))
   assert int(budgeted.step) == int(straight.step) == 7
   assert _checkpoint_steps(tmp_path / "a" / "checkpoints") == [7]
   _assert_trees(jax.device_get(budgeted.nets), jax.device_get(straight.nets))
@@ -423,7 +423,7 @@ def test_bad_values_name_the_flag(kw, message):
 
 def test_training_needs_a_dataset_and_vgg_weights(hr_folder, tmp_path, monkeypatch):
   with pytest.raises(ValueError, match="--dataset is required for training"):
-    sr.train(sr.build(_config(workdir=str(tmp_path / "w"))))
+    sr.train(_config(workdir=str(tmp_path / "w")))
   assert not (tmp_path / "w").exists()
   with pytest.raises(FileNotFoundError, match="--dataset=/nonexistent: no such folder"):
     sr.check_train_flags(_config(dataset="/nonexistent"))
@@ -435,7 +435,7 @@ def test_training_needs_a_dataset_and_vgg_weights(hr_folder, tmp_path, monkeypat
   monkeypatch.setenv("JAXGAN_VGG16", _vgg())
   sr.check_train_flags(_config(dataset=hr_folder, loss="vgg"))  # $JAXGAN_VGG16 is the default
   with pytest.raises(ValueError, match="--mode=test needs --test_input=DIR or --eval_dir=DIR"):
-    sr.test(sr.build(_config(workdir=str(tmp_path / "w"))))
+    sr.test(_config(workdir=str(tmp_path / "w")))
 
 
 def test_script_reports_a_missing_dataset_before_compiling(tmp_path):

@@ -162,10 +162,10 @@ def test_missing_inputs_are_named(files, tmp_path):
 
 def test_train_two_steps_then_stylize_an_odd_size_with_a_losses_json(files, tmp_path):
   config = _config(files, tmp_path, image_size=32, num_steps=2, sample_every=2, crop="random", input=files["odd"])
-  state = st.MODES["train"](st.build(config))
+  state = st.MODES["train"](config)
   assert int(state.step) == 2
   assert os.listdir(tmp_path / "work" / "samples")
-  path = st.MODES["stylize"](st.build(config))
+  path = st.MODES["stylize"](config)
   assert path == str(tmp_path / "work" / "stylized" / "odd.json")
   assert Image.open(tmp_path / "work" / "stylized" / "odd.png").size == (53, 37)
   with open(path) as f:
@@ -175,8 +175,8 @@ def test_train_two_steps_then_stylize_an_odd_size_with_a_losses_json(files, tmp_
   assert 0 <= before["content"] <= 1e-6 * after["content"]  # the content image against itself
   assert before["style"] > 0 and after["style"] > 0
   with pytest.raises(ValueError, match="exist.*--overwrite"):
-    st.MODES["stylize"](st.build(config))
-  st.MODES["stylize"](st.build(config.replace(overwrite=True)))
+    st.MODES["stylize"](config)
+  st.MODES["stylize"](config.replace(overwrite=True))
 
   # No checkpoint, or a run of 5 steps stopped at step 2: "train first", nothing written.
   empty = config.replace(workdir=str(tmp_path / "none"), allow_partial=True)
@@ -188,15 +188,15 @@ def test_train_two_steps_then_stylize_an_odd_size_with_a_losses_json(files, tmp_
     + re.escape(f" (no checkpoint in {tmp_path / 'none'})")
     + "$",
   ):
-    st.MODES["stylize"](st.build(empty))
+    st.MODES["stylize"](empty)
   assert not (tmp_path / "none").exists()
   partial = unfinished_copy(tmp_path / "work", tmp_path / "partial", num_steps=5)
   unfinished = config.replace(workdir=partial, output=str(tmp_path / "out.png"))
   before = tree_state(partial)
   with pytest.raises(FileNotFoundError, match=re.escape(f"({partial} is at step 2 of 5; --allow_partial")):
-    st.MODES["stylize"](st.build(unfinished))
+    st.MODES["stylize"](unfinished)
   assert tree_state(partial) == before and not (tmp_path / "out.png").exists()
-  path = st.MODES["stylize"](st.build(unfinished.replace(allow_partial=True)))
+  path = st.MODES["stylize"](unfinished.replace(allow_partial=True))
   assert path == str(tmp_path / "out.json") and (tmp_path / "out.png").exists()
 
 

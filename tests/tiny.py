@@ -214,6 +214,28 @@ class FitSpy:
 
     monkeypatch.setattr(loop, "init_or_restore", init_or_restore)
     monkeypatch.setattr(loop, "compile_train_step", compile_train_step)
+    self.builds = 0  # methods built (their classes constructed) since the last clear()
+    classes = _method_classes()
+    while classes:  # and their subclasses (a dataclass subclass has its own __init__)
+      cls = classes.pop()
+      classes += cls.__subclasses__()
+      if "__init__" in vars(cls):
+        monkeypatch.setattr(cls, "__init__", self._counted_init(cls.__init__))
+
+  def _counted_init(self, init):
+    @functools.wraps(init)
+    def counted(method, *args, **kwargs):
+      outermost = not getattr(method, "_fit_spy_building", False)  # a subclass's init calls its base's
+      if outermost:
+        self.builds += 1
+        object.__setattr__(method, "_fit_spy_building", True)
+      try:
+        init(method, *args, **kwargs)
+      finally:
+        if outermost:
+          object.__setattr__(method, "_fit_spy_building", False)
+
+    return counted
 
   def summary(self) -> list[tuple[int, int]]:
     """``(start step, steps run)`` of every ``fit`` so far; checks that none recompiled its step."""
@@ -224,3 +246,30 @@ class FitSpy:
   def clear(self) -> None:
     self.runs.clear()
     self._jitted.clear()
+    self.builds = 0
+
+
+def _method_classes() -> list[type]:
+  """The class every method's ``build`` constructs (jaxgan.methods.protocol)."""
+  from jaxgan.methods import (  # pylint: disable=import-outside-toplevel
+    cgan,  # noqa: F401 - its ConditionalMethod subclasses noise_to_image.Method
+    cyclegan,
+    gatys,
+    noise_to_image,
+    pix2pix,
+    semi_supervised,
+    singan,
+    sr,
+    style_transfer,
+  )
+
+  return [
+    noise_to_image.Method,
+    semi_supervised.Method,
+    pix2pix.Pix2Pix,
+    cyclegan.CycleGAN,
+    sr.SuperResolution,
+    style_transfer.StyleTransfer,
+    singan.SinGAN,
+    gatys.Gatys,
+  ]

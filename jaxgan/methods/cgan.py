@@ -157,9 +157,9 @@ def build(config: Config) -> ConditionalMethod:
   return ConditionalMethod(config, parts(config))
 
 
-def generate(method: Method) -> str:
+def generate(config: Config) -> str:
   """A square grid of samples of ``--class`` from the latest checkpoint."""
-  config = method.config
+  method = build(config)
   state = runner.restore(config, method.init_state)
   z = method.fixed_noise()
   y = jnp.full((z.shape[0],), config.gen_class)
@@ -191,13 +191,12 @@ def agreement_evaluator(method: Method, classifier_params, *, per_class: int):
   return eval_fn
 
 
-def train(method: Method) -> TrainState:
+def train(config: Config) -> TrainState:
   """Train, judging samples by a classifier trained once on the real training split.
 
   The classifier (``jaxgan.metrics.classifier``) is cached in ``<workdir>/classifier``; its
   accuracy on the held-out test split is reported next to the class agreement.
   """
-  config = method.config
   train_source, test_source = runner.labelled_sources(config, ("train", "test"))
   if train_source.num_classes != config.num_classes:
     raise ValueError(f"--num_classes={config.num_classes} but {config.dataset} has {train_source.num_classes} classes")
@@ -220,6 +219,7 @@ def train(method: Method) -> TrainState:
     f"classifier_test_accuracy_class{c}": float(a)
     for c, a in enumerate(per_class_accuracy(test_predicted, test_labels, config.num_classes))
   }
+  method = build(config)
   eval_fn = runner.once_per_step(agreement_evaluator(method, params, per_class=config.eval_samples_per_class))
   state = noise_to_image.train(method, eval_fn=eval_fn)
   result = {

@@ -38,6 +38,7 @@ from jaxgan.data.unpaired import (
 from jaxgan.losses import discriminator_loss, generator_loss, l1_loss
 from jaxgan.methods import image_to_image as tr
 from jaxgan.methods import runner
+from jaxgan.methods.protocol import DataInfo
 from jaxgan.metrics import cached_classifier, classify
 from jaxgan.train import compiler, image_pool
 from jaxgan.train.state import TrainState, abstract_network, init_network
@@ -218,8 +219,9 @@ class CycleGAN:
     return compiler.jit(lambda state, x, name: self.translate(state, x[None], name)[0], static_argnames="name")
 
 
-def build(config: Config) -> CycleGAN:
-  return CycleGAN(config)
+def build(config: Config, data: DataInfo | None = None) -> CycleGAN:
+  """The method; ``data`` sets the epoch of the learning-rate schedule (None: tools, no schedule read)."""
+  return CycleGAN(config, steps_per_epoch=data.steps_per_epoch if data else 1)
 
 
 # -- data -------------------------------------------------------------------------------------------
@@ -295,8 +297,8 @@ def evaluator(method: CycleGAN, test_a: list[np.ndarray], test_b: list[np.ndarra
   return eval_fn
 
 
-def train(method: CycleGAN) -> TrainState:
-  config = method.config
+def train(config: Config) -> TrainState:
+  """Train on the unpaired train splits; sample and evaluate on the test splits."""
   source_a, source_b = sources(config, "train")
   t_a, t_b = transforms(config, train=True)
   batches = unpaired_batches(
@@ -310,7 +312,7 @@ def train(method: CycleGAN) -> TrainState:
     process_count=jax.process_count(),
   )
   config = tr.resolved_num_steps(config, batches.steps_per_epoch)
-  method = CycleGAN(config, steps_per_epoch=batches.steps_per_epoch)
+  method = build(config, DataInfo.of(batches))
   shown_a, shown_b = held_out(config, config.num_samples)
 
   def sample_fn(state):
@@ -324,14 +326,7 @@ def train(method: CycleGAN) -> TrainState:
 
   test_a, test_b = held_out(config, config.num_test)
   eval_fn = runner.once_per_step(evaluator(method, test_a, test_b))
-  state = runner.train(
-    config,
-    init_fn=method.init_state,
-    train_step=method.train_step,
-    batches=batches,
-    sample_fn=sample_fn,
-    eval_fn=eval_fn,
-  )
+  state = runner.train(config, method, batches=batches, sample_fn=sample_fn, eval_fn=eval_fn)
   result = {"step": int(state.step), "num_test_A": len(test_a), "num_test_B": len(test_b), **eval_fn(state)}
   path = runner.write_json(config, "eval.json", result)
   if jax.process_index() == 0:
@@ -345,10 +340,10 @@ def train(method: CycleGAN) -> TrainState:
 # -- --mode=test and official checkpoints ------------------------------------------------------------
 
 
-def test(method: CycleGAN) -> str:
+def test(config: Config) -> str:
   """Translate the held-out images (or ``--test_input`` with ``--translate_with``); write the
   official ``real_A | fake_B | rec_A`` and ``real_B | fake_A | rec_B`` rows and an HTML page."""
-  config = method.config
+  method = build(config)
   state, writer, fit = tr.start_test_run(config, method.init_state, ["input", "translation", "reconstruction"])
   step = int(state.step)
   back = {"G_A": "G_B", "G_B": "G_A"}
@@ -376,16 +371,18 @@ def _torch_paths(config: Config) -> dict[str, str]:
   return {"G_A": config.torch_G_A, "G_B": config.torch_G_B, "D_A": config.torch_D_A, "D_B": config.torch_D_B}
 
 
-def import_torch(method: CycleGAN) -> str:
+def import_torch(config: Config) -> str:
   """Official ``*_net_G_A.pth`` ... (any of the four) -> the step-0 checkpoint of a new workdir."""
-  if not any(_torch_paths(method.config).values()):
+  if not any(_torch_paths(config).values()):
     raise ValueError("--mode=import_torch needs --torch_G_A, --torch_G_B, --torch_D_A and/or --torch_D_B")
-  return tr.import_torch(method.config, method.init_state, method.networks, _torch_paths(method.config))
+  method = build(config)
+  return tr.import_torch(config, method.init_state, method.networks, _torch_paths(config))
 
 
-def export_torch(method: CycleGAN) -> list[str]:
+def export_torch(config: Config) -> list[str]:
   """The latest checkpoint's networks -> official state_dicts at the ``--torch_*`` paths given."""
-  return tr.export_torch(method.config, method.init_state, method.networks, _torch_paths(method.config))
+  method = build(config)
+  return tr.export_torch(config, method.init_state, method.networks, _torch_paths(config))
 
 
 MODES = {"train": train, "test": test, "import_torch": import_torch, "export_torch": export_torch}

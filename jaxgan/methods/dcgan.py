@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from jaxgan.config import POSITIVE, field
+from jaxgan.methods import noise_to_image
 from jaxgan.methods.noise_to_image import G_FAKES, AdversarialConfig, Method, Parts
 from jaxgan.models.dcgan import DCGANDiscriminator, DCGANGenerator, num_upsamplings
 from jaxgan.train import optim
@@ -60,3 +61,6 @@ def parts(config: Config) -> Parts:
 
 def build(config: Config) -> Method:
   return Method(config, parts(config))
+
+
+MODES = noise_to_image.modes(build)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from jaxgan.config import POSITIVE, PROBABILITY, field
+from jaxgan.methods import noise_to_image
 from jaxgan.methods.noise_to_image import NOISE, AdversarialConfig, Method, Parts
 from jaxgan.models.mlp import MLPDiscriminator, MLPGenerator
 from jaxgan.train import optim
@@ -57,3 +58,6 @@ def parts(config: Config) -> Parts:
 
 def build(config: Config) -> Method:
   return Method(config, parts(config))
+
+
+MODES = noise_to_image.modes(build)

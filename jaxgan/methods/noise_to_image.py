@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import math
 import os
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -243,7 +243,10 @@ class Method:
 
 
 def train(method: Method, eval_fn=None) -> TrainState:
-  """Train on ``config.dataset`` into ``config.workdir`` (resuming if it has checkpoints)."""
+  """Train ``method`` on ``config.dataset`` into ``config.workdir`` (resuming if it has checkpoints).
+
+  The data informs nothing of these methods' build, so the method comes built (see :func:`modes`).
+  """
   config = method.config
   batches = runner.labelled_batches(
     config, global_batch_size=config.batch_size * config.d_steps, image_size=config.image_size, channels=config.channels
@@ -252,14 +255,7 @@ def train(method: Method, eval_fn=None) -> TrainState:
     raise ValueError(
       f"--num_classes={method.parts.num_classes} but {config.dataset} has {batches.source.num_classes} classes"
     )
-  return runner.train(
-    config,
-    init_fn=method.init_state,
-    train_step=method.train_step,
-    batches=batches,
-    sample_fn=compiler.jit(method.sample),
-    eval_fn=eval_fn,
-  )
+  return runner.train(config, method, batches=batches, sample_fn=compiler.jit(method.sample), eval_fn=eval_fn)
 
 
 def _generate_grid(method: Method, state: TrainState, z: jax.Array) -> jax.Array:
@@ -324,4 +320,15 @@ def report(path: str) -> str:
   return path
 
 
-MODES = {"train": train, "interpolate": interpolate, "arithmetic": arithmetic}
+def modes(build: Callable[[AdversarialConfig], Method]) -> dict[str, Callable[[AdversarialConfig], Any]]:
+  """The ``MODES`` of a method whose ``build`` makes a :class:`Method`: train, interpolate and
+  arithmetic, each a function of the config that builds the method once."""
+
+  def of_config(mode):
+    def run(config):
+      return mode(build(config))
+
+    run.__name__, run.__doc__ = mode.__name__, mode.__doc__
+    return run
+
+  return {"train": of_config(train), "interpolate": of_config(interpolate), "arithmetic": of_config(arithmetic)}

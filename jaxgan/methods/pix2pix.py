@@ -31,6 +31,7 @@ from jaxgan.data.paired import paired_source, paired_transform
 from jaxgan.losses import discriminator_loss, generator_loss, gradient_penalty, l1_loss
 from jaxgan.methods import image_to_image as tr
 from jaxgan.methods import runner
+from jaxgan.methods.protocol import DataInfo
 from jaxgan.metrics import image_quality
 from jaxgan.train import compiler
 from jaxgan.train.state import ModelState, TrainState, abstract_network, init_network
@@ -160,8 +161,9 @@ class Pix2Pix:
     return compiler.jit(lambda state, a: self.predict(state, a[None])[0])
 
 
-def build(config: Config) -> Pix2Pix:
-  return Pix2Pix(config)
+def build(config: Config, data: DataInfo | None = None) -> Pix2Pix:
+  """The method; ``data`` sets the epoch of the learning-rate schedule (None: tools, no schedule read)."""
+  return Pix2Pix(config, steps_per_epoch=data.steps_per_epoch if data else 1)
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -208,13 +210,12 @@ def evaluate(method: Pix2Pix, state: TrainState, pairs: list[dict]) -> dict[str,
   return image_quality.mean_scores([tr.scores(method.predict_one(state, p["a"]), p["b"]) for p in pairs])
 
 
-def train(method: Pix2Pix) -> TrainState:
+def train(config: Config) -> TrainState:
   """Train on the dataset's train split; sample and evaluate on its test split."""
-  config = method.config
   train_source, test_source = sources(config)
   batches = runner.loader(config, train_source, global_batch_size=config.batch_size, transform=train_transform(config))
   config = tr.resolved_num_steps(config, batches.steps_per_epoch)
-  method = Pix2Pix(config, steps_per_epoch=batches.steps_per_epoch)
+  method = build(config, DataInfo.of(batches))
   pairs = held_out_pairs(config, test_source, max(config.num_test, config.num_samples))
   shown, pairs = pairs[: config.num_samples], pairs[: config.num_test]
 
@@ -225,14 +226,7 @@ def train(method: Pix2Pix) -> TrainState:
     )
 
   eval_fn = runner.once_per_step(lambda s: evaluate(method, s, pairs))
-  state = runner.train(
-    config,
-    init_fn=method.init_state,
-    train_step=method.train_step,
-    batches=batches,
-    sample_fn=sample_fn,
-    eval_fn=eval_fn,
-  )
+  state = runner.train(config, method, batches=batches, sample_fn=sample_fn, eval_fn=eval_fn)
   result = {"step": int(state.step), "num_test": len(pairs), **eval_fn(state)}
   path = runner.write_json(config, "eval.json", result)
   if jax.process_index() == 0:
@@ -263,7 +257,7 @@ def _test_items(config: Config):
     )
 
 
-def test(method: Pix2Pix) -> str:
+def test(config: Config) -> str:
   """Translate the test inputs with the latest checkpoint; write images and an HTML page.
 
   Writes ``NAME_real_A.png``, ``NAME_fake_B.png`` (and ``NAME_real_B.png`` when there are
@@ -272,7 +266,7 @@ def test(method: Pix2Pix) -> str:
   (and, when A and B have the same channels, the same scores of the input itself: the
   baseline a translation must beat).
   """
-  config = method.config
+  method = build(config)
   state, writer, fit = tr.start_test_run(config, method.init_state, ["input", "output", "target"])
   step = int(state.step)
   per_image, baseline = [], []
@@ -305,18 +299,20 @@ def _torch_paths(config: Config) -> dict[str, str]:
   return {"G": config.torch_G, "D": config.torch_D}
 
 
-def import_torch(method: Pix2Pix) -> str:
+def import_torch(config: Config) -> str:
   """Official ``*_net_G.pth`` (and ``*_net_D.pth``) -> the step-0 checkpoint of a new workdir."""
-  if not method.config.torch_G:
+  if not config.torch_G:
     raise ValueError("--mode=import_torch needs --torch_G=PATH (an official *_net_G.pth)")
+  method = build(config)
   networks = {"G": method.generator, "D": method.discriminator}
-  return tr.import_torch(method.config, method.init_state, networks, _torch_paths(method.config))
+  return tr.import_torch(config, method.init_state, networks, _torch_paths(config))
 
 
-def export_torch(method: Pix2Pix) -> list[str]:
+def export_torch(config: Config) -> list[str]:
   """The latest checkpoint's G (and D) -> official state_dicts at ``--torch_G`` (``--torch_D``)."""
+  method = build(config)
   networks = {"G": method.generator, "D": method.discriminator}
-  return tr.export_torch(method.config, method.init_state, networks, _torch_paths(method.config))
+  return tr.export_torch(config, method.init_state, networks, _torch_paths(config))
 
 
 MODES = {"train": train, "test": test, "import_torch": import_torch, "export_torch": export_torch}

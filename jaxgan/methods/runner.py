@@ -18,6 +18,7 @@ from jaxgan import atomic
 from jaxgan import config as config_lib
 from jaxgan.config import TrainConfig
 from jaxgan.data import BatchLoader, labelled_source, labelled_transform
+from jaxgan.methods.protocol import Method
 from jaxgan.train import distributed, sharding
 from jaxgan.train.checkpoint import Checkpointer
 from jaxgan.train.loop import LoopOptions, fit, init_or_restore
@@ -139,18 +140,17 @@ def record_config(config: TrainConfig) -> None:
 
 def train(
   config: TrainConfig,
+  method: Method,
   *,
-  init_fn: Callable,
-  train_step: Callable,
   batches,
   sample_fn=None,
   eval_fn=None,
-  consts=None,
   started: float | None = None,
   part: Part | None = None,
 ) -> TrainState:
-  """``fit`` into ``config.workdir``: the config checked against the recorded one, then recorded
-  once the state has restored; ``consts`` passed to every step (see :func:`jaxgan.train.loop.fit`).
+  """``fit`` ``method`` into ``config.workdir``: the config checked against the recorded one, then
+  recorded once the state has restored; ``method.consts`` passed to every step (see
+  :func:`jaxgan.train.loop.fit`).
 
   ``--time_budget_minutes`` counts from ``started`` (a ``time.monotonic()``; default: now). A run
   the budget stops before ``--num_steps`` is a prefix of the unlimited one (same steps, same
@@ -166,8 +166,8 @@ def train(
   deadline = started + 60 * config.time_budget_minutes if config.time_budget_minutes else None
   state = fit(
     workdir=os.path.join(workdir, part.folder) if part else workdir,
-    init_fn=init_fn,
-    train_step=train_step,
+    init_fn=method.init_state,
+    train_step=method.train_step,
     batches=batches,
     options=loop_options(config, progress=part.progress if part else True, restore_step=part is None),
     key=part.key if part else run_key(config),
@@ -175,7 +175,7 @@ def train(
     eval_fn=eval_fn,
     mesh=part.mesh if part and part.mesh else mesh_for(config),
     deadline=deadline,
-    consts=consts,
+    consts=method.consts,
     on_restored=lambda _: record_config(config),
   )
   if part is not None:

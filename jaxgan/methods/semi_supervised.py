@@ -312,18 +312,14 @@ def evaluator(method: Method, images: np.ndarray, labels: np.ndarray, batch_size
   return eval_fn
 
 
-def train(method: Method) -> TrainState:
-  config = method.config
+def train(config: Config) -> TrainState:
+  """Train on the training split (its labelled subset and the rest unlabelled); evaluate on the test split."""
   train_source, test_source = runner.labelled_sources(config, ("train", "test"))
+  method = build(config)
   images, labels = runner.labelled_arrays(test_source, image_size=config.image_size, channels=config.channels)
   eval_fn = runner.once_per_step(evaluator(method, images, labels))
   state = runner.train(
-    config,
-    init_fn=method.init_state,
-    train_step=method.train_step,
-    batches=streams(config, train_source),
-    sample_fn=compiler.jit(method.sample),
-    eval_fn=eval_fn,
+    config, method, batches=streams(config, train_source), sample_fn=compiler.jit(method.sample), eval_fn=eval_fn
   )
   result = eval_fn(state)
   path = runner.write_json(config, "eval.json", {"step": int(state.step), "test_images": len(labels), **result})

@@ -54,7 +54,7 @@ import json
 import math
 import os
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import jax
 import jax.numpy as jnp
@@ -281,6 +281,16 @@ class ScaleNet:
     return self.network.apply(self.params, self.stats, zp, pp, train=False)[0]
 
 
+@dataclasses.dataclass(frozen=True)
+class ScaleMethod:
+  """One scale of the pyramid: what ``runner.train`` fits (no constants)."""
+
+  config: Config
+  init_state: Callable[[jax.Array], TrainState]
+  train_step: Callable
+  consts: None = None
+
+
 class SinGAN:
   """The static half of SinGAN for one image's pyramid: networks, optimisers, steps."""
 
@@ -404,6 +414,12 @@ class SinGAN:
     return self.config.alpha * loss, (g_stats, loss)
 
   # -- the step ------------------------------------------------------------------------------
+  def scale(self, n: int, real: jax.Array, previous: TrainState | None) -> ScaleMethod:
+    """Scale ``n`` as a method (:class:`jaxgan.methods.protocol.Method`), fitted on ``real``
+    ``[1, H, W, 3]`` after the coarser scales of ``previous``."""
+    init_fn = functools.partial(self.init_state, n=n, real=real, previous=previous)
+    return ScaleMethod(self.config, init_fn, self.make_train_step(n))
+
   def make_train_step(self, n: int):
     config = self.config
     gen, disc = self.generator(n), self.discriminator(n)
@@ -489,6 +505,11 @@ class SinGAN:
 # ------------------------------------------------------------------ training driver
 
 
+def build(config: Config, data: single_image_lib.PyramidSpec) -> SinGAN:
+  """The method for an image's pyramid (``config.pyramid_for(height, width)``)."""
+  return SinGAN(config, data)
+
+
 class _SameImage:
   """The 'data pipeline' of one scale: the same real image every step."""
 
@@ -535,7 +556,7 @@ def train_scales(config: Config, *, progress: bool = True) -> tuple[SinGAN, Trai
   image_path = check_image(config)
   workdir = runner.prepare_workdir(config)
   spec, reals = load_reals(config)
-  method = SinGAN(config, spec)
+  method = build(config, spec)
   report_path = os.path.join(workdir, "scales.json")
   report = {}
   if os.path.exists(report_path):
@@ -552,7 +573,6 @@ def train_scales(config: Config, *, progress: bool = True) -> tuple[SinGAN, Trai
   for n in range(spec.num_scales):
     real = jnp.asarray(reals[n][None])
     previous = state
-    init_fn = functools.partial(method.init_state, n=n, real=real, previous=previous)
     directory = scale_dir(workdir, n)
     eval_fn = runner.once_per_step(
       lambda s, n=n, real=real: {"rec_rmse": float(jnp.sqrt(jnp.mean(jnp.square(method.reconstruct_jit(s, n) - real))))}
@@ -562,8 +582,7 @@ def train_scales(config: Config, *, progress: bool = True) -> tuple[SinGAN, Trai
     done_before = runner.latest_step(os.path.join(directory, "checkpoints")) == config.num_steps
     state = runner.train(
       config,
-      init_fn=init_fn,
-      train_step=method.make_train_step(n),
+      method.scale(n, real, previous),
       batches=_SameImage(reals[n]),
       sample_fn=sample_fn,
       eval_fn=eval_fn,
@@ -613,10 +632,10 @@ def restore_scales(config: Config) -> tuple[SinGAN, TrainState, list[np.ndarray]
   if top < spec.stop_scale:
     spec = dataclasses.replace(spec, stop_scale=top, shapes=spec.shapes[: top + 1])
     reals = reals[: top + 1]
-  method = SinGAN(config, spec)
+  method = build(config, spec)
   state = None
   for n in range(len(steps)):
-    init_fn = functools.partial(method.init_state, n=n, real=jnp.asarray(reals[n][None]), previous=state)
+    init_fn = method.scale(n, jnp.asarray(reals[n][None]), state).init_state
     state = runner.restore(config, init_fn, require_finished=False, part=scale_part(config, n))
   return method, state, reals
 

@@ -1,4 +1,5 @@
-"""SinGAN's applications (the paper's section 4 and the official scripts), on a trained pyramid.
+"""SinGAN's applications (the paper's section 4 and the official scripts), on a trained pyramid;
+:data:`MODES` holds them and ``--mode=train`` (:func:`jaxgan.methods.singan.train`).
 
 Every mode loads the finished pyramid of ``--workdir`` (train it first with ``--mode=train``:
 a workdir without one stops with "train first: <command>"; ``--allow_partial`` uses the scales
@@ -337,7 +338,9 @@ def _write_frames(tmp: str, frames: np.ndarray, *, fps: int) -> None:
     imageio.mimsave(tmp, list(even), format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1)
 
 
-MODES = {
+Config = singan.Config  # the flags of experiments/singan.py (experiment.main reads Config and MODES)
+
+APPLICATIONS = {
   "random_samples": random_samples,
   "sr": sr,
   "paint2image": paint2image,
@@ -345,3 +348,6 @@ MODES = {
   "harmonization": harmonization,
   "animation": animation,
 }
+
+# All SinGAN modes: training the pyramid and its applications.
+MODES = {"train": singan.train, **APPLICATIONS}

@@ -57,9 +57,8 @@ each HR image is ``modcrop``-ped to a multiple of ``scale``, its LR is MATLAB's 
 rounded to uint8, and PSNR and SSIM (Wang et al.'s 11x11 Gaussian window) are computed on the
 BT.601 luma Y in [16, 235] as MATLAB's ``rgb2ycbcr`` gives it for uint8 images (rounded to
 integers) with ``scale`` pixels shaved from every border, with a data range of 255. The
-bicubic baseline upscales the same uint8 LR with MATLAB's bicubic ``imresize`` and rounds: on
-Set5 x4 it scores 28.42 dB / 0.8102 here (the literature's 28.42 / 0.8104; with an unrounded Y,
-as the Python ports such as BasicSR compute it, 28.43 / 0.8113).
+bicubic baseline upscales the same uint8 LR with MATLAB's bicubic ``imresize`` and rounds
+(its scores on Set5 and Set14 against the literature's: README, ``benchmarks/sr_eval.py``).
 
 The state holds ``nets = {'G'}`` (``mse``, ``vgg``) or ``{'G', 'D'}`` (``srgan``); with a VGG
 loss, the frozen VGG16 convolutions up to the content layer are the step's ``consts``
@@ -453,8 +452,9 @@ class SuperResolution:
     return {**image_quality.mean_scores(per_image), "num_images": len(per_image)}
 
 
-def build(config: Config) -> SuperResolution:
-  return SuperResolution(config)
+def build(config: Config, *, initial_generator: ModelState | None = None) -> SuperResolution:
+  """The method; ``initial_generator`` replaces G's fresh initialisation (``--init_from``)."""
+  return SuperResolution(config, initial_generator)
 
 
 # -- evaluation helpers (shared with benchmarks/sr_eval.py) ---------------------------------------
@@ -556,16 +556,15 @@ def _sample_crops(config: Config, images: list[tuple[str, np.ndarray]]) -> tuple
   return hr, np.stack([resize_lib.bicubic_downscale(x, config.scale) for x in hr]) if hrs else hr
 
 
-def train(method: SuperResolution) -> TrainState:
+def train(config: Config) -> TrainState:
   """Train on random crops of ``--dataset``; sample and score on ``--eval_dir``."""
   started = time.monotonic()
-  config = method.config
   check_train_flags(config)
+  checkpoints = os.path.join(os.path.abspath(config.workdir), "checkpoints")
+  starts = config.init_from and runner.latest_step(checkpoints) is None  # a resumed run has its own G
+  method = build(config, initial_generator=load_generator(config) if starts else None)
   if config.uses_vgg:
     method.loss_network  # noqa: B018 - read and check the weights before anything else
-  checkpoints = os.path.join(os.path.abspath(config.workdir), "checkpoints")
-  if config.init_from and runner.latest_step(checkpoints) is None:
-    method = SuperResolution(config, initial_generator=load_generator(config))
   data_dir = config.resolved_data_dir()
   dataset = folder_flag(config.dataset, "--dataset")
   source = runner.built_by_process0_first(lambda: hr_source(dataset, data_dir))
@@ -589,12 +588,10 @@ def train(method: SuperResolution) -> TrainState:
   score = runner.once_per_step(lambda s: method.evaluate(s, eval_images))
   state = runner.train(
     config,
-    init_fn=method.init_state,
-    train_step=method.train_step,
+    method,
     batches=batches,
     sample_fn=sample_fn if len(sample_hr) else None,
     eval_fn=score if eval_images else None,
-    consts=method.consts,
     started=started,
   )
   if eval_images:
@@ -612,7 +609,7 @@ def train(method: SuperResolution) -> TrainState:
 # -- --mode=test ---------------------------------------------------------------------------------
 
 
-def test(method: SuperResolution) -> str:
+def test(config: Config) -> str:
   """Super-resolve the HR images of ``--test_input`` (default ``--eval_dir``) from their LR.
 
   Writes ``NAME_lr.png``, ``NAME_bicubic.png``, ``NAME_sr.png`` and ``NAME_hr.png`` (the
@@ -620,7 +617,6 @@ def test(method: SuperResolution) -> str:
   ``metrics.json``: mean and per-image PSNR / SSIM (Y, ``scale`` shaved) of G and of the
   bicubic baseline on the same images.
   """
-  config = method.config
   if not (config.test_input or config.eval_dir):
     raise ValueError(
       "--mode=test needs --test_input=DIR or --eval_dir=DIR (a folder of HR images or a registered name, e.g. set5)"
@@ -628,6 +624,7 @@ def test(method: SuperResolution) -> str:
   folder = (
     folder_flag(config.test_input, "--test_input") if config.test_input else folder_flag(config.eval_dir, "--eval_dir")
   )
+  method = build(config)
   state = method.restore()
   step = int(state.step)
   writer = results.ResultsWriter(results.run_folder(config, step), ["LR", "bicubic", "SR", "HR"])

@@ -32,8 +32,7 @@ What cannot map one to one is the loss network. The example uses torchvision's V
 (inputs normalised by the ImageNet std); the weights shipped with this project
 (``vgg16_conv_keras_imagenet.npz``) are the Caffe VGG16 of the paper's own code, whose
 inputs are BGR 0..255 minus the mean. Its activations are about two orders of magnitude
-larger (measured here on a 256x256 photo: RMS 188 at relu1_2, 404 at relu2_2, 469 at
-relu3_3), and the two terms scale differently: features ``s`` times larger make the
+larger, and the two terms scale differently: features ``s`` times larger make the
 content term ``s^2`` and the style term ``s^4`` times larger. With 1e5 / 1e10 on raw
 Caffe features the style term outweighs the content term some 10^5 times more than in
 the example. ``feature_scale`` divides every activation before the losses; its default
@@ -472,11 +471,11 @@ def content_source(config: Config):
   return runner.built_by_process0_first(lambda: hr_crops.hr_source(folder, data_dir))
 
 
-def train(method: StyleTransfer) -> TrainState:
+def train(config: Config) -> TrainState:
   """Train G on ``--content_dir`` for ``--num_steps``; sample grids show content | stylised."""
-  config = method.config
   check_train_flags(config)
   source = content_source(config)
+  method = build(config)
   method.consts  # noqa: B018 -- read the style image and the VGG weights before anything compiles
   batches = runner.loader(
     config,
@@ -490,15 +489,7 @@ def train(method: StyleTransfer) -> TrainState:
   def sample_fn(state):
     return np.stack([[x, np.asarray(method.stylize_one(state, jnp.asarray(x)))] for x in shown])
 
-  state = runner.train(
-    config,
-    init_fn=method.init_state,
-    train_step=method.train_step,
-    batches=batches,
-    sample_fn=sample_fn,
-    consts=method.consts,
-  )
-  return state
+  return runner.train(config, method, batches=batches, sample_fn=sample_fn)
 
 
 # -- --mode=stylize --------------------------------------------------------------------------------
@@ -543,11 +534,11 @@ def _floats(terms: Mapping) -> dict[str, float]:
   return {k: float(v) for k, v in terms.items()}
 
 
-def stylize(method: StyleTransfer) -> str:
+def stylize(config: Config) -> str:
   """Stylise ``--input`` with the latest checkpoint; returns the path of the losses JSON."""
-  config = method.config
   plan, json_path = _stylize_plan(config)
   check_loss_flags(config)
+  method = build(config)
   state = runner.restore(config, method.init_state)
   records = []
   for src, dst in plan:
