@@ -86,12 +86,23 @@ class Classifier(nnx.Module):
       raise ValueError(f"images must have shape [B, *{self.image_shape}]; got {x.shape}")
     if train and key is None:
       raise ValueError("Classifier needs a dropout `key` when train=True")
-    h = x
-    for conv in self.convs:
-      h = jax.nn.relu(conv(h))
+    h = self.feature_map(x)
     h = h.reshape(h.shape[0], -1)
     h = self.dropout(h, deterministic=not train, rngs=key)
     return self.dense(h)
+
+  def feature_map(self, x: jax.Array) -> jax.Array:
+    """The last convolution's ReLU activations ``[B, h, w, features[-1]]``."""
+    h = x
+    for conv in self.convs:
+      h = jax.nn.relu(conv(h))
+    return h
+
+  def embed(self, x: jax.Array) -> dict[str, jax.Array]:
+    """``{"features": [B, features[-1]], "logits": [B, K]}``: the spatial mean of
+    :meth:`feature_map` (what domain FID/KID compare) and the logits (domain IS), inference mode."""
+    h = self.feature_map(x)
+    return {"features": h.mean(axis=(1, 2)), "logits": self.dense(h.reshape(h.shape[0], -1))}
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -235,12 +246,13 @@ def train_classifier(
 
 
 @functools.partial(jax.jit, static_argnames="graphdef")
-def _logits(graphdef, state, x):
-  return nnx.merge(graphdef, state)(x, train=False)
+def _embed(graphdef, state, x):
+  return nnx.merge(graphdef, state).embed(x)
 
 
-def classifier_logits(params_or_model, images, *, batch_size: int = 256) -> np.ndarray:
-  """Logits ``[N, K]`` of a trained classifier (params dict or :class:`Classifier`).
+def classifier_embeddings(params_or_model, images, *, batch_size: int = 256) -> dict[str, np.ndarray]:
+  """``{"features": [N, F], "logits": [N, K]}`` of a trained classifier (params dict or
+  :class:`Classifier`; see :meth:`Classifier.embed`).
 
   Images are processed in batches of ``batch_size`` (the last one padded, so one
   compiled program serves every batch).
@@ -255,8 +267,15 @@ def classifier_logits(params_or_model, images, *, batch_size: int = 256) -> np.n
     pad = batch_size - chunk.shape[0]
     if pad:
       chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), chunk.dtype)])
-    out.append(np.asarray(_logits(graphdef, state, chunk))[: batch_size - pad])
-  return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+    out.append({k: np.asarray(v)[: batch_size - pad] for k, v in _embed(graphdef, state, chunk).items()})
+  if not out:
+    return {"features": np.zeros((0, 0), np.float32), "logits": np.zeros((0, 0), np.float32)}
+  return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
+
+
+def classifier_logits(params_or_model, images, *, batch_size: int = 256) -> np.ndarray:
+  """Logits ``[N, K]`` of a trained classifier (params dict or :class:`Classifier`)."""
+  return classifier_embeddings(params_or_model, images, batch_size=batch_size)["logits"]
 
 
 def classify(params_or_model, images, batch_size: int = 256) -> np.ndarray:
