@@ -87,6 +87,8 @@ def test_generate_mode_writes_a_grid_of_the_requested_class(tmp_path):
     "--classifier_features=4,4,4",
     "--eval_samples_per_class=2",
     "--eval_every=2",
+    "--fid_features=judge",
+    "--fid_samples=40",
   ]
   script = os.path.join(ROOT, "experiments", "cgan.py")
   r = subprocess.run(
@@ -141,6 +143,9 @@ def test_generate_mode_writes_a_grid_of_the_requested_class(tmp_path):
   np.testing.assert_allclose(np.mean(per_class), result["class_agreement"], atol=1e-6)  # 2 per class
   assert all(0 <= result[f"classifier_test_accuracy_class{c}"] <= 1 for c in range(10))
   assert os.listdir(tmp_path / "classifier")  # cached for the next run
+  # FID/KID/IS of 40 samples (4 of each class) on the judge's features, against 40 real test images
+  assert result["fid_judge"] > 0 and result["kid_judge_subset_size"] == 40
+  assert 1 <= result["is_judge_mean"] <= 10 and result["is_judge_std"] >= 0
   # The training grid has 10 class rows of 2 samples.
   from PIL import Image
 

@@ -1,5 +1,6 @@
 """Fast style transfer and Gatys optimisation: loss identities, gradient isolation, the step,
-stylising any size, errors, and tiny end-to-end runs (a random VGG16 written to an .npz)."""
+stylising any size, errors, and tiny end-to-end runs (a random VGG16 written to an .npz); Gatys
+through the shared loop: resumed bit for bit, no VGG in its checkpoints, the NaN guard."""
 
 import functools
 import json
@@ -14,10 +15,12 @@ import pytest
 from flax import nnx
 from PIL import Image
 
+from jaxgan.errors import NonFiniteError
 from jaxgan.interop import vgg as vgg_lib
-from jaxgan.methods import gatys
+from jaxgan.methods import gatys, runner
 from jaxgan.methods import style_transfer as st
 from jaxgan.models.vgg import VGG
+from jaxgan.train.checkpoint import Checkpointer
 from tests.tiny import tree_state, unfinished_copy
 
 
@@ -201,7 +204,7 @@ def test_train_two_steps_then_stylize_an_odd_size_with_a_losses_json(files, tmp_
 
 
 @pytest.mark.parametrize("optimizer, init", [("lbfgs", "noise"), ("adam", "content")])
-def test_gatys_decreases_the_total_loss(files, tmp_path, optimizer, init):
+def test_gatys_decreases_the_total_loss(files, tmp_path, fit_spy, optimizer, init):
   config = gatys.Config(
     workdir=str(tmp_path),
     content_image=files["content"],
@@ -221,3 +224,98 @@ def test_gatys_decreases_the_total_loss(files, tmp_path, optimizer, init):
     assert json.load(f)["optimizer"] == optimizer
   with pytest.raises(ValueError, match="result.png exists"):
     gatys.run(config)
+  # Finished: with --overwrite, the result of its last checkpoint again (no step run).
+  again = gatys.run(config.replace(overwrite=True))
+  assert fit_spy.summary() == [(0, 3), (3, 0)]
+  assert again["after"] == result["after"] and again["seconds_per_step"] is None
+
+
+def _gatys_config(files, workdir, **kw):
+  """A tiny Gatys run: 3 steps, VGG blocks 1-2 only (quicker to trace and to run)."""
+  base = {
+    "style_layers": ("relu1_2", "relu2_2"),
+    "workdir": str(workdir),
+    "content_image": files["content"],
+    "style_image": files["style"],
+    "vgg_weights": files["vgg"],
+    "image_size": 16,
+    "num_steps": 3,
+    "learning_rate": 0.05,
+    "log_every": 1,
+    "checkpoint_every": 2,
+    "sample_every": 3,
+    "eval_every": 3,
+  }
+  return gatys.Config(**{**base, **kw})
+
+
+def _checkpoint(workdir, step):
+  """Checkpoint ``step`` of ``workdir`` as saved (numpy arrays, no target tree)."""
+  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
+  try:
+    return jax.device_get(ckpt.restore(None, step))
+  finally:
+    ckpt.close()
+
+
+def _folder_bytes(path):
+  return sum(os.path.getsize(os.path.join(root, n)) for root, _, names in os.walk(path) for n in names)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_gatys_stopped_and_resumed_equals_one_run_and_saves_no_vgg(files, tmp_path, fit_spy, optimizer):
+  full_config = _gatys_config(files, tmp_path / "full", optimizer=optimizer)
+  full = gatys.run(full_config)
+  config = full_config.replace(workdir=str(tmp_path / "resumed"))
+  gatys.run(config.replace(num_steps=2, output=str(tmp_path / "at_2.png")))  # a run stopped at step 2
+  resumed = gatys.run(config)  # the same flags again: continues from the checkpoint of step 2
+  assert fit_spy.summary() == [(0, 3), (0, 2), (2, 1)]  # each step compiled once
+  for key in ("before", "after", "after_unclipped", "content_image_itself"):
+    assert resumed[key] == full[key]
+  assert resumed["num_steps"] == 3 and resumed["seconds_per_step"] > 0
+  saved = _checkpoint(tmp_path / "full", 3)
+  chex.assert_trees_all_equal(_checkpoint(tmp_path / "resumed", 3), saved)  # the optimiser state too
+  np.testing.assert_array_equal(*[np.asarray(Image.open(tmp_path / run / "result.png")) for run in ("full", "resumed")])
+  assert sorted(os.listdir(tmp_path / "resumed" / "samples")) == ["step_00000002.png", "step_00000003.png"]  # ends
+
+  # The checkpoint holds the image and its optimiser state, nothing of the VGG (fit's consts).
+  assert set(saved) == {"step", "rng", "nets", "extra"} and set(saved["nets"]) == {"image"} and int(saved["step"]) == 3
+  assert not jax.tree.leaves(saved["extra"])
+  image = saved["nets"]["image"]
+  assert image["params"].shape == (16, 13, 3) and not jax.tree.leaves(image["stats"])
+  counter = image["opt_state"][0]["count"]  # L-BFGS's and Adam's update counter
+  assert counter.dtype == np.int32 and int(counter) == 3
+  if optimizer == "lbfgs":
+    assert image["opt_state"][2]["info"]["num_linesearch_steps"].dtype == np.int32
+  pixels = image["params"].size
+  memory = 2 * full_config.lbfgs_memory + 4 if optimizer == "lbfgs" else 2  # images' worth of optimiser state
+  assert sum(leaf.size for leaf in jax.tree.leaves(saved)) <= (memory + 1) * pixels + 32
+  assert _folder_bytes(tmp_path / "full" / "checkpoints" / "3") < os.path.getsize(files["vgg"]) / 100
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_gatys_initial_state_can_be_donated_and_is_strongly_typed(files, optimizer):
+  layers = dict(content_layers=("relu1_2",), style_layers=("relu1_2",))  # sides of 8 and 6 suffice
+  config = gatys.Config(optimizer=optimizer, lbfgs_memory=2, vgg_weights=files["vgg"], **layers)
+  image = np.zeros((8, 6, 3), np.float32)
+  method = gatys.build(config, gatys.Inputs(image, image, st.load_loss_network(config)))
+  state = method.init_state(jax.random.PRNGKey(0))  # made eagerly
+  leaves = jax.tree.leaves(state)
+  assert len({leaf.unsafe_buffer_pointer() for leaf in leaves}) == len(leaves)  # fit's step donates the state
+  assert not any(leaf.weak_type for leaf in leaves)  # as the step returns them: no second compilation
+  jax.jit(lambda s: jax.tree.map(lambda a: a + 1, s), donate_argnums=0)(state)
+
+
+def test_gatys_stops_at_a_nonfinite_loss_before_saving_it(files, tmp_path, monkeypatch):
+  load = gatys.load_content_image
+
+  def with_a_nan(config):
+    image = load(config).copy()
+    image[0, 0, 0] = np.nan
+    return image
+
+  monkeypatch.setattr(gatys, "load_content_image", with_a_nan)
+  with pytest.raises(NonFiniteError, match=r"^step 1: train/\w+ is nan: .*no checkpoint had been saved"):
+    gatys.run(_gatys_config(files, tmp_path, optimizer="adam"))
+  assert runner.latest_step(str(tmp_path / "checkpoints")) is None
+  assert not (tmp_path / "result.png").exists() and not (tmp_path / "result.json").exists()

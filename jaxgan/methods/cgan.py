@@ -33,7 +33,7 @@ from jaxgan import visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, field
 from jaxgan.methods import noise_to_image, runner
 from jaxgan.methods.noise_to_image import NOISE, AdversarialConfig, Method, Parts
-from jaxgan.metrics import accuracy, cached_classifier, classify, per_class_accuracy
+from jaxgan.metrics import accuracy, classify, per_class_accuracy
 from jaxgan.models.conditional import (
   ConditionalDCGANDiscriminator,
   ConditionalDCGANGenerator,
@@ -66,10 +66,6 @@ class Config(AdversarialConfig, optim.Pylearn2SGD, optim.adam_fields(learning_ra
     1.00004, "SGD: learning rate divided by this every step.", check=(lambda v: v >= 1, "must be >= 1")
   )
   # The judge does not change what is trained: a finished run may be judged again with another.
-  classifier_steps: int = field(1500, "Training steps of the judging classifier.", check=POSITIVE, run_only=True)
-  classifier_features: tuple[int, ...] = field(
-    (16, 32, 64), "Conv widths of the judging classifier.", check=POSITIVE, run_only=True
-  )
   eval_samples_per_class: int = field(
     100, "Generated images per class judged by the classifier.", check=POSITIVE, run_only=True
   )
@@ -195,48 +191,26 @@ def train(config: Config) -> TrainState:
   """Train, judging samples by a classifier trained once on the real training split.
 
   The classifier (``jaxgan.metrics.classifier``) is cached in ``<workdir>/classifier``; its
-  accuracy on the held-out test split is reported next to the class agreement.
+  accuracy on the held-out test split is reported next to the class agreement (and, with
+  ``--fid_features=judge``, its features give FID/KID/IS of the samples).
   """
   train_source, test_source = runner.labelled_sources(config, ("train", "test"))
   if train_source.num_classes != config.num_classes:
     raise ValueError(f"--num_classes={config.num_classes} but {config.dataset} has {train_source.num_classes} classes")
-  size = dict(image_size=config.image_size, channels=config.channels)
-  images, labels = runner.labelled_arrays(train_source, **size)
-  params = cached_classifier(
-    os.path.join(os.path.abspath(config.workdir), "classifier"),
-    images,
-    labels,
-    train_source.num_classes,
-    steps=config.classifier_steps,
-    seed=config.seed,
-    features=config.classifier_features,
-  )
-  test_images, test_labels = runner.labelled_arrays(test_source, **size)
+  params = noise_to_image.judge_classifier(config, train_source)
+  test_images, test_labels = runner.labelled_arrays(test_source, image_size=config.image_size, channels=config.channels)
   test_predicted = classify(params, test_images)
-  classifier_accuracy = accuracy(test_predicted, test_labels)
-  # The judge's own accuracy per class on real test images: the ceiling to read the agreement against.
-  judge_per_class = {
-    f"classifier_test_accuracy_class{c}": float(a)
-    for c, a in enumerate(per_class_accuracy(test_predicted, test_labels, config.num_classes))
+  report = {
+    "classifier_test_accuracy": float(accuracy(test_predicted, test_labels)),
+    # The judge's own accuracy per class on real test images: the ceiling to read the agreement against.
+    **{
+      f"classifier_test_accuracy_class{c}": float(a)
+      for c, a in enumerate(per_class_accuracy(test_predicted, test_labels, config.num_classes))
+    },
   }
   method = build(config)
-  eval_fn = runner.once_per_step(agreement_evaluator(method, params, per_class=config.eval_samples_per_class))
-  state = noise_to_image.train(method, eval_fn=eval_fn)
-  result = {
-    "step": int(state.step),
-    "classifier_test_accuracy": float(classifier_accuracy),
-    **judge_per_class,
-    **eval_fn(state),
-  }
-  path = runner.write_json(config, "eval.json", result)
-  if jax.process_index() == 0:
-    print(
-      f"jaxgan: class agreement {result['class_agreement']:.4f} (worst class "
-      f"{result['class_agreement_worst_class']:.4f}); classifier test accuracy {classifier_accuracy:.4f} "
-      f"-> {path}",
-      flush=True,
-    )
-  return state
+  eval_fn = agreement_evaluator(method, params, per_class=config.eval_samples_per_class)
+  return noise_to_image.train(method, eval_fn, judge=params, report=report)
 
 
 MODES = {"train": train, "generate": generate}

@@ -14,12 +14,16 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jaxgan import latent, visualize
 from jaxgan.config import NON_NEGATIVE, POSITIVE, TrainConfig, field
+from jaxgan.data import labelled_transform
 from jaxgan.losses import ADVERSARIAL_LOSSES, gradient_penalty
 from jaxgan.methods import runner
+from jaxgan.metrics import features
+from jaxgan.metrics.classifier import cached_classifier
 from jaxgan.train import compiler
 from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, init_network
 
@@ -61,6 +65,20 @@ class AdversarialConfig(TrainConfig):
   num_strips: int = field(8, "Interpolation strips (rows).", check=POSITIVE, run_only=True)
   arithmetic_groups: str = field(
     "0,1,2;3,4,5;6,7,8", "Sample-grid indices of groups A;B;C for --mode=arithmetic (A - B + C).", run_only=True
+  )
+  # Evaluation of samples: it does not change what is trained (a finished run may be judged again).
+  fid_features: str = field(
+    "none",
+    "FID/KID/IS of --fid_samples samples against the real test split, at --eval_every steps and in "
+    "eval.json: none, or judge (the features of a classifier trained here on the real training split; "
+    "not comparable with published Inception figures).",
+    choices=("none", "judge"),
+    run_only=True,
+  )
+  fid_samples: int = field(1000, "Generated (and real test) images of FID/KID/IS.", check=POSITIVE, run_only=True)
+  classifier_steps: int = field(1500, "Training steps of the judging classifier.", check=POSITIVE, run_only=True)
+  classifier_features: tuple[int, ...] = field(
+    (16, 32, 64), "Conv widths of the judging classifier.", check=POSITIVE, run_only=True
   )
 
 
@@ -242,20 +260,79 @@ class Method:
 # -- modes of the experiment scripts ---------------------------------------------------------
 
 
-def train(method: Method, eval_fn=None) -> TrainState:
+def train(method: Method, eval_fn=None, *, judge=None, report: dict | None = None) -> TrainState:
   """Train ``method`` on ``config.dataset`` into ``config.workdir`` (resuming if it has checkpoints).
 
   The data informs nothing of these methods' build, so the method comes built (see :func:`modes`).
+  ``eval_fn`` (the method's own evaluation) and, with ``--fid_features``, FID/KID/IS of samples
+  (:func:`sample_scores`; ``judge``: the classifier's parameters, trained here if not given) run at
+  ``--eval_every`` steps; their values at the end go to ``<workdir>/eval.json``, after ``report``.
   """
   config = method.config
-  batches = runner.labelled_batches(
-    config, global_batch_size=config.batch_size * config.d_steps, image_size=config.image_size, channels=config.channels
-  )
-  if method.conditional and batches.source.num_classes != method.parts.num_classes:
+  sources = runner.labelled_sources(config, ("train", "test") if config.fid_features != "none" else ("train",))
+  train_source, test_source = sources[0], sources[-1]
+  if method.conditional and train_source.num_classes != method.parts.num_classes:
     raise ValueError(
-      f"--num_classes={method.parts.num_classes} but {config.dataset} has {batches.source.num_classes} classes"
+      f"--num_classes={method.parts.num_classes} but {config.dataset} has {train_source.num_classes} classes"
     )
-  return runner.train(config, method, batches=batches, sample_fn=compiler.jit(method.sample), eval_fn=eval_fn)
+  batches = runner.loader(
+    config,
+    train_source,
+    global_batch_size=config.batch_size * config.d_steps,
+    transform=labelled_transform(image_size=config.image_size, channels=config.channels),
+  )
+  evaluators = [eval_fn] if eval_fn else []
+  if config.fid_features != "none":
+    judge = judge_classifier(config, train_source) if judge is None else judge
+    evaluators.append(
+      sample_scores(method, features.judge(judge, (config.image_size,) * 2 + (config.channels,)), test_source)
+    )
+  evaluate = runner.once_per_step(lambda s: {k: v for e in evaluators for k, v in e(s).items()}) if evaluators else None
+  state = runner.train(config, method, batches=batches, sample_fn=compiler.jit(method.sample), eval_fn=evaluate)
+  if evaluate is not None:
+    result = {"step": int(state.step), **(report or {}), **evaluate(state)}
+    path = runner.write_json(config, "eval.json", result)
+    if jax.process_index() == 0:
+      shown = ", ".join(f"{k} {v:.4g}" for k, v in result.items() if isinstance(v, float) and "class" not in k)
+      print(f"jaxgan: {shown} -> {path}", flush=True)
+  return state
+
+
+def judge_classifier(config: AdversarialConfig, train_source):
+  """The judging classifier of ``config.dataset`` (trained once on its training split, cached in
+  ``<workdir>/classifier``; :func:`jaxgan.metrics.classifier.cached_classifier`)."""
+  images, labels = runner.labelled_arrays(train_source, image_size=config.image_size, channels=config.channels)
+  return cached_classifier(
+    os.path.join(os.path.abspath(config.workdir), "classifier"),
+    images,
+    labels,
+    train_source.num_classes,
+    steps=config.classifier_steps,
+    seed=config.seed,
+    features=config.classifier_features,
+  )
+
+
+def sample_scores(method: Method, extractor: features.Extractor, test_source) -> Callable[[TrainState], dict]:
+  """``eval_fn(state)``: FID, KID and IS (:func:`jaxgan.metrics.features.scores`) of
+  ``--fid_samples`` samples (fixed latents; a conditional GAN's classes in turn) against as many
+  real test images (all when the split is smaller)."""
+  config = method.config
+  n = config.fid_samples
+  real_images, _ = runner.labelled_arrays(test_source, image_size=config.image_size, channels=config.channels, limit=n)
+  real = features.embed(extractor, real_images)
+  z = method.noise(jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xF1D), n)
+  y = jnp.arange(n) % method.parts.num_classes if method.conditional else None
+  sample = compiler.jit(method.sample)
+  chunk = 500
+
+  def eval_fn(state):
+    fake = np.concatenate(
+      [np.asarray(sample(state, z[i : i + chunk], None if y is None else y[i : i + chunk])) for i in range(0, n, chunk)]
+    )
+    return features.scores(extractor, real, features.embed(extractor, fake))
+
+  return eval_fn
 
 
 def _generate_grid(method: Method, state: TrainState, z: jax.Array) -> jax.Array:

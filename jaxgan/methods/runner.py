@@ -81,10 +81,14 @@ def labelled_batches(
   )
 
 
-def labelled_arrays(source, *, image_size: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
-  """A whole labelled split as arrays: images in [-1, 1] ``[N, S, S, C]``, int labels ``[N]``."""
+def labelled_arrays(
+  source, *, image_size: int, channels: int, limit: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+  """A labelled split (its first ``limit`` examples; all by default) as arrays: images in [-1, 1]
+  ``[N, S, S, C]``, int labels ``[N]``."""
   transform = labelled_transform(image_size=image_size, channels=channels)
-  examples = [transform(source[i]) for i in range(len(source))]
+  n = len(source) if limit is None else min(limit, len(source))
+  examples = [transform(source[i]) for i in range(n)]
   return np.stack([e["image"] for e in examples]), np.asarray([e["label"] for e in examples])
 
 
