@@ -146,6 +146,7 @@ def test_generate_mode_writes_a_grid_of_the_requested_class(tmp_path):
   # FID/KID/IS of 40 samples (4 of each class) on the judge's features, against 40 real test images
   assert result["fid_judge"] > 0 and result["kid_judge_subset_size"] == 40
   assert 1 <= result["is_judge_mean"] <= 10 and result["is_judge_std"] >= 0
+  assert 0 < result["real_train_fid_judge"] < result["fid_judge"]  # 40 real training images: the floor
   # The training grid has 10 class rows of 2 samples.
   from PIL import Image
 

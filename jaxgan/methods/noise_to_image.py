@@ -284,9 +284,8 @@ def train(method: Method, eval_fn=None, *, judge=None, report: dict | None = Non
   evaluators = [eval_fn] if eval_fn else []
   if config.fid_features != "none":
     judge = judge_classifier(config, train_source) if judge is None else judge
-    evaluators.append(
-      sample_scores(method, features.judge(judge, (config.image_size,) * 2 + (config.channels,)), test_source)
-    )
+    extractor = features.judge(judge, (config.image_size, config.image_size, config.channels))
+    evaluators.append(sample_scores(method, extractor, test_source, train_source))
   evaluate = runner.once_per_step(lambda s: {k: v for e in evaluators for k, v in e(s).items()}) if evaluators else None
   state = runner.train(config, method, batches=batches, sample_fn=compiler.jit(method.sample), eval_fn=evaluate)
   if evaluate is not None:
@@ -313,14 +312,19 @@ def judge_classifier(config: AdversarialConfig, train_source):
   )
 
 
-def sample_scores(method: Method, extractor: features.Extractor, test_source) -> Callable[[TrainState], dict]:
+def sample_scores(
+  method: Method, extractor: features.Extractor, test_source, train_source
+) -> Callable[[TrainState], dict]:
   """``eval_fn(state)``: FID, KID and IS (:func:`jaxgan.metrics.features.scores`) of
   ``--fid_samples`` samples (fixed latents; a conditional GAN's classes in turn) against as many
-  real test images (all when the split is smaller)."""
+  real test images (all when the split is smaller), and, under ``real_train_*``, the same scores of
+  as many real training images: the floor a generator of the training distribution reaches."""
   config = method.config
   n = config.fid_samples
-  real_images, _ = runner.labelled_arrays(test_source, image_size=config.image_size, channels=config.channels, limit=n)
-  real = features.embed(extractor, real_images)
+  size = dict(image_size=config.image_size, channels=config.channels, limit=n)
+  real = features.embed(extractor, runner.labelled_arrays(test_source, **size)[0])
+  floor = features.scores(extractor, real, features.embed(extractor, runner.labelled_arrays(train_source, **size)[0]))
+  floor = {f"real_train_{k}": v for k, v in floor.items()}
   z = method.noise(jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xF1D), n)
   y = jnp.arange(n) % method.parts.num_classes if method.conditional else None
   sample = compiler.jit(method.sample)
@@ -330,7 +334,7 @@ def sample_scores(method: Method, extractor: features.Extractor, test_source) ->
     fake = np.concatenate(
       [np.asarray(sample(state, z[i : i + chunk], None if y is None else y[i : i + chunk])) for i in range(0, n, chunk)]
     )
-    return features.scores(extractor, real, features.embed(extractor, fake))
+    return {**features.scores(extractor, real, features.embed(extractor, fake)), **floor}
 
   return eval_fn
 
