@@ -15,7 +15,7 @@ ALLOWED = {
   "config": {"nn"},
   "visualize": {"data"},
   "results": {"data", "visualize"},
-  "metrics": {"nn", "data"},
+  "metrics": {"nn", "data", "models", "interop", "train"},  # FID's Inception network, its weights, the mesh
   "train": {"nn", "config", "visualize"},
   "interop": {"nn", "models", "train"},
   "latent": {"nn"},

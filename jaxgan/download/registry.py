@@ -413,6 +413,19 @@ def _entries() -> list[Entry]:
       ),
       path="pt_inception-2015-12-05-6726825d.pth",
     ),
+    Entry(
+      "fid_inception_torch_fidelity",
+      "weights",
+      "torch-fidelity's Inception-v3 (the same 2015-12-05 TF graph, its own conversion)",
+      "github.com/toshas/torch-fidelity",
+      remotes=(
+        Remote(
+          "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth",
+          sha256_prefix="6726825d",
+        ),
+      ),
+      path="weights-inception-2015-12-05-6726825d.pth",
+    ),
   ]
   for name in _PIX2PIX_SETS:
     out.append(
