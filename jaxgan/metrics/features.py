@@ -7,6 +7,10 @@ devices of a mesh (one compiled program; the last batch padded). The scores carr
 extractor's name (``fid_judge``, ``kid_judge_mean``, ...): figures computed on other features
 are not comparable, and only the Inception network's are comparable with published ones.
 
+- :func:`inception`: the FID Inception-v3 (:mod:`jaxgan.models.inception`; pytorch-fid's or
+  torch-fidelity's weights, :func:`jaxgan.interop.inception.load_fid_inception`): pool3 and the
+  logits without the fc bias (torch-fidelity's Inception Score), grey images repeated to RGB,
+  resized to 299 as pytorch-fid (``resize="pytorch_fid"``, default) or torch-fidelity (``"tf1"``).
 - :func:`judge`: this project's own classifier trained on the real training split
   (:mod:`jaxgan.metrics.classifier`, the judge of the cGAN and CycleGAN runs): the spatial mean
   of its last convolution's activations and its logits. Domain features for when Inception
@@ -20,10 +24,12 @@ import functools
 from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
 from jaxgan.data import images as images_lib
+from jaxgan.interop.inception import load_fid_inception
 from jaxgan.metrics import distribution
 from jaxgan.metrics.classifier import Params, _split_model
 from jaxgan.train import sharding
@@ -50,6 +56,27 @@ def judge(params: Params, image_shape: tuple[int, int, int]) -> Extractor:
     return {"pool": out["features"], "logits": out["logits"]}
 
   return Extractor("judge", apply, state)
+
+
+def inception(weights: str = "fid_inception", *, resize: str = "pytorch_fid", batch_size: int = 50) -> Extractor:
+  """The FID Inception's features (module docstring); ``weights``: a registered name or a file."""
+  graphdef, params, stats = load_fid_inception(weights)
+  return Extractor("inception", _inception_apply(graphdef, resize), (params, stats), batch_size=batch_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _inception_apply(graphdef: nnx.GraphDef, resize: str):
+  """One function per network structure and resize: the compiled programs of :func:`embed` serve
+  every load of the weights."""
+
+  def apply(weights, images):
+    if images.shape[-1] == 1:
+      images = jnp.repeat(images, 3, axis=-1)
+    net = nnx.merge(graphdef, *weights)
+    out = net.features(images, outputs=("2048", "logits_unbiased"), resize=resize)
+    return {"pool": out["2048"], "logits": out["logits_unbiased"]}
+
+  return apply
 
 
 @functools.lru_cache(maxsize=16)
