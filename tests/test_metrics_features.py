@@ -3,6 +3,7 @@ their features and behave as distances."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -90,3 +91,48 @@ def test_scores_are_named_by_their_features_and_vanish_for_the_same_images(judge
   apart = features.scores(extractor, real, other, kid_subsets=3)
   assert apart["fid_judge"] > 1e-3
   assert apart["fid_judge"] == pytest.approx(distribution.fid_from_features(real["pool"], other["pool"]))
+
+
+@pytest.mark.parametrize("kind", ["judge", "inception"])
+def test_dcgan_reports_sample_scores_at_each_evaluation_and_in_eval_json(tmp_path, monkeypatch, kind):
+  """--fid_features: the scores of the samples and the real-training floor, named by the features.
+  (The Inception is replaced by a small random classifier's features: no real weights here, and a
+  2048-d Frechet distance costs ~10 s.)"""
+  from jaxgan.methods import dcgan
+  from tests import tiny
+
+  loaded = []
+
+  def small_inception(weights):
+    loaded.append(weights)
+    small = features.judge(
+      classifier.train_classifier(
+        np.zeros((2, 16, 16, 1), np.float32),
+        np.zeros(2, int),
+        num_classes=3,
+        steps=1,
+        batch_size=2,
+        seed=0,
+        features=(4, 8, 16),
+      ),
+      (16, 16, 1),
+    )
+    return features.Extractor("inception", small.apply, small.params)
+
+  monkeypatch.setattr(features, "inception", small_inception)
+  config = tiny.dcgan_config(
+    workdir=str(tmp_path / "w"),
+    dataset="digits",
+    num_steps=2,
+    eval_every=1,
+    fid_features=kind,
+    fid_samples=12,
+    classifier_steps=2,
+    classifier_features=(4, 8, 16),
+    fid_weights="my_weights.npz",
+  )
+  dcgan.MODES["train"](config)
+  result = json.loads((tmp_path / "w" / "eval.json").read_text())
+  assert result["step"] == 2 and result[f"kid_{kind}_subset_size"] == 12
+  assert result[f"fid_{kind}"] > 0 and 0 < result[f"real_train_fid_{kind}"]
+  assert loaded == (["my_weights.npz"] if kind == "inception" else [])

@@ -70,9 +70,14 @@ class AdversarialConfig(TrainConfig):
   fid_features: str = field(
     "none",
     "FID/KID/IS of --fid_samples samples against the real test split, at --eval_every steps and in "
-    "eval.json: none, or judge (the features of a classifier trained here on the real training split; "
-    "not comparable with published Inception figures).",
-    choices=("none", "judge"),
+    "eval.json: none, inception (the FID Inception-v3, --fid_weights) or judge (the features of a "
+    "classifier trained here on the real training split; not comparable with published figures).",
+    choices=("none", "inception", "judge"),
+    run_only=True,
+  )
+  fid_weights: str = field(
+    "fid_inception",
+    "Weights of --fid_features=inception: a registered name (python -m jaxgan.download fid_inception) or a file.",
     run_only=True,
   )
   fid_samples: int = field(1000, "Generated (and real test) images of FID/KID/IS.", check=POSITIVE, run_only=True)
@@ -269,6 +274,8 @@ def train(method: Method, eval_fn=None, *, judge=None, report: dict | None = Non
   ``--eval_every`` steps; their values at the end go to ``<workdir>/eval.json``, after ``report``.
   """
   config = method.config
+  # The Inception weights are read (and a missing file reported) before anything is written.
+  extractor = features.inception(config.fid_weights) if config.fid_features == "inception" else None
   sources = runner.labelled_sources(config, ("train", "test") if config.fid_features != "none" else ("train",))
   train_source, test_source = sources[0], sources[-1]
   if method.conditional and train_source.num_classes != method.parts.num_classes:
@@ -282,9 +289,10 @@ def train(method: Method, eval_fn=None, *, judge=None, report: dict | None = Non
     transform=labelled_transform(image_size=config.image_size, channels=config.channels),
   )
   evaluators = [eval_fn] if eval_fn else []
-  if config.fid_features != "none":
+  if config.fid_features == "judge":
     judge = judge_classifier(config, train_source) if judge is None else judge
     extractor = features.judge(judge, (config.image_size, config.image_size, config.channels))
+  if config.fid_features != "none":
     evaluators.append(sample_scores(method, extractor, test_source, train_source))
   evaluate = runner.once_per_step(lambda s: {k: v for e in evaluators for k, v in e(s).items()}) if evaluators else None
   state = runner.train(config, method, batches=batches, sample_fn=compiler.jit(method.sample), eval_fn=evaluate)
