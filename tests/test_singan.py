@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import shutil
@@ -24,6 +25,7 @@ from jaxgan.imresize import imresize, matlab_imresize, resize_matrix
 from jaxgan.losses.adversarial import gradient_penalty
 from jaxgan.methods import runner, singan
 from jaxgan.methods import singan_apps as apps
+from jaxgan.metrics import features
 from jaxgan.models import singan as models
 from jaxgan.nn import count_params
 from jaxgan.train import compiler
@@ -326,6 +328,7 @@ def tiny_config(tmp_path, **kw):
     log_every=1,
     num_samples=1,
     lr_milestone=1,
+    sifid=False,  # SIFID of random samples: only where a test asks for it (tests at the end)
   )
   args.update(kw)
   return singan.Config(**args)
@@ -802,3 +805,54 @@ def test_super_resolution_has_the_requested_size_and_draws_its_noise(restored):
   assert x15.shape == (1, 45, 54, 3) and x2.shape == (1, 60, 72, 3)
   np.testing.assert_array_equal(sr(state, jax.random.PRNGKey(0))[1], x2)
   assert not np.array_equal(sr(state, jax.random.PRNGKey(1))[1], x2)
+
+
+# ------------------------------------------------------------------ SIFID of random samples
+
+
+@pytest.fixture(scope="module")
+def sifid_weights(tmp_path_factory):
+  """Random FID-Inception weights (.npz): there are no real ones here."""
+  from tests.test_sifid import random_inception_npz  # pylint: disable=import-outside-toplevel
+
+  return random_inception_npz(tmp_path_factory.mktemp("inception") / "random.npz")
+
+
+def test_random_samples_write_their_sifid_against_the_training_image(trained, restored, sifid_weights, capsys):
+  # Samples 22x54 (scale_v 0.75, scale_h 1.5) against the 30x36 training image at the finest scale.
+  config = trained.replace(sifid=True, sifid_weights=sifid_weights, scale_h=1.5, scale_v=0.75, num_samples=2)
+  before = tree_state(config.workdir)
+  with pytest.raises(FileNotFoundError, match="--sifid_weights=/nowhere/inception.npz: no such file"):
+    apps.random_samples(config.replace(sifid_weights="/nowhere/inception.npz"))
+  assert tree_state(config.workdir) == before  # refused before anything was restored or written
+  # (random_samples checks the sizes this way before it writes anything)
+  with pytest.raises(ValueError, match="--sifid_layer=192: SIFID at layer 192 .* at least 23: each sample is 22x54"):
+    apps.check_sifid_sizes(config.replace(sifid_layer="192"), (30, 36), (22, 54))
+  paths = apps.random_samples(config)
+  with open(os.path.join(os.path.dirname(paths[0]), "seed=0_sifid.json")) as f:
+    report = json.load(f)
+  assert report["samples"] == ["seed=0_000.png", "seed=0_001.png"] == [os.path.basename(p) for p in paths]
+  assert (report["real_size"], report["sample_size"], report["layer"]) == ([30, 36], [22, 54], "64")
+  assert report["weights"] == sifid_weights and report["real"] == "the training image at scale 2"
+  assert report["sifid_mean"] == pytest.approx(np.mean(report["sifid_per_image"]))
+  # The same figures from the files: the written samples against the finest real image, as saved.
+  _, _, reals = restored
+  expected = features.sifid_scores(
+    _as_png(reals[-1]), [_pixels(p) for p in paths], features.inception_maps(sifid_weights)
+  )
+  np.testing.assert_allclose(report["sifid_per_image"], expected["sifid_per_image"], rtol=1e-5)
+  assert f"mean {report['sifid_mean']:.6g}, per sample in" in capsys.readouterr().out
+
+
+def test_random_samples_without_the_inception_weights_skip_sifid_with_one_line(trained, tmp_path, monkeypatch, capsys):
+  monkeypatch.setenv("JAXGAN_HOME", str(tmp_path / "home"))  # nothing downloaded, no mirror
+  monkeypatch.delenv("JAXGAN_MIRROR", raising=False)
+  assert singan.Config().sifid and singan.Config().sifid_weights == "fid_inception"  # the defaults
+  (path,) = apps.random_samples(trained.replace(sifid=True, scale_h=1.5, scale_v=0.75, seed=1))
+  out = capsys.readouterr().out
+  assert os.path.isfile(path) and len([line for line in out.splitlines() if "SIFID" in line]) == 1
+  assert (
+    "jaxgan: SIFID skipped: --sifid_weights=fid_inception: fid_inception is not downloaded: "
+    "run `python -m jaxgan.download fid_inception` (--nosifid turns SIFID off)\n"
+  ) in out
+  assert not os.path.exists(os.path.join(os.path.dirname(path), "seed=1_sifid.json"))

@@ -156,6 +156,26 @@ class Config(TrainConfig, optim.adam_fields(learning_rate=None)):
   )
   scale_h: float = field(1.0, "Random samples: width factor of the output.", check=POSITIVE, run_only=True)
   scale_v: float = field(1.0, "Random samples: height factor of the output.", check=POSITIVE, run_only=True)
+  sifid: bool = field(
+    True,
+    "Random samples: SIFID of each sample against the training image at the samples' scale, in "
+    "seed=S_sifid.json beside them (skipped, with a note, when --sifid_weights is a registered name "
+    "not downloaded).",
+    run_only=True,
+  )
+  sifid_weights: str = field(
+    "fid_inception",
+    "Random samples: the Inception weights of SIFID: a registered name (python -m jaxgan.download "
+    "fid_inception) or a file (.pth, or .npz of jaxgan.interop.inception.save_inception_npz).",
+    run_only=True,
+  )
+  sifid_layer: str = field(
+    "64",
+    "Random samples: the SIFID layer: 64 (Conv2d_2b before the first max pool, the official "
+    "sifid_score.py) or 192 (Conv2d_4a before the second max pool, the paper's text).",
+    choices={"64": "Conv2d_2b_3x3", "192": "Conv2d_4a_3x3"},
+    run_only=True,
+  )
   ref_image: str = field(
     "",
     "paint2image / editing / harmonization: the painting, edited or "

@@ -9,7 +9,12 @@ seed:
 * ``random_samples``: images from noise at every scale, or from ``--gen_start_scale`` n (the
   scales below n follow the reconstruction path, so the sample keeps the image's coarse
   layout: the paper's "N-k" generation); ``--scale_h`` / ``--scale_v`` give any output size
-  and aspect ratio (the noise maps are that much larger at every scale).
+  and aspect ratio (the noise maps are that much larger at every scale). With ``--sifid``
+  (default) also each sample's SIFID (:mod:`jaxgan.metrics.features`) against the training
+  image at the samples' scale (the finest one used; its size differs from the samples' when
+  ``--scale_h`` / ``--scale_v`` are not 1) and their mean, in ``seed=S_sifid.json`` beside the
+  samples, on ``--sifid_weights`` (the FID Inception) at ``--sifid_layer``. When those weights are
+  a registered name not downloaded, one line says SIFID was skipped and how to get them.
 * ``sr``: the official super-resolution: train with ``--pyramid=sr --alpha=100`` (the flagfile
   ``experiments/flags/singan_sr.flags``), then apply the finest generator ``k`` times, each
   after a bicubic upscaling by ``sr_factor^(1/k)`` (``k = 6`` for x4), with its noise amplitude.
@@ -161,8 +166,35 @@ def generate_from(
 # ------------------------------------------------------------------ modes
 
 
+def sifid_weights(config: singan.Config) -> tuple[str | None, str]:
+  """``(file, note)`` of ``--sifid_weights``: the weights file, or None with ``--nosifid`` or when
+  they are a registered name not downloaded (``note`` then says SIFID is skipped and gives the
+  download command). A file that does not exist is a FileNotFoundError naming the flag."""
+  if not config.sifid:
+    return None, ""
+  try:
+    return download.resolve_flag(config.sifid_weights, flag="--sifid_weights", kind="file"), ""
+  except download.NotAvailableError as e:
+    return None, f"jaxgan: SIFID skipped: {e} (--nosifid turns SIFID off)"
+
+
+def check_sifid_sizes(config: singan.Config, real_shape, sample_shape) -> None:
+  """ValueError naming ``--sifid_layer`` and the sizes when the real image or the samples are too
+  small for the layer (:func:`jaxgan.metrics.features.check_sifid_size`)."""
+  from jaxgan.metrics import features  # pylint: disable=import-outside-toplevel
+
+  try:
+    features.check_sifid_size(*real_shape, config.sifid_layer, what="the training image at the samples' scale")
+    features.check_sifid_size(*sample_shape, config.sifid_layer, what="each sample")
+  except ValueError as e:
+    raise ValueError(f"--sifid_layer={config.sifid_layer}: {e}; --nosifid turns SIFID off") from None
+
+
 def random_samples(config: singan.Config) -> list[str]:
-  method, state, _ = trained(config)
+  """``--num_samples`` samples (PNG paths returned) and, with SIFID on, their SIFID against the
+  training image at the finest scale used, in ``seed=S_sifid.json`` beside them."""
+  weights, note = sifid_weights(config)  # a missing file: an error before anything is restored or written
+  method, state, reals = trained(config)
   top = method.spec.num_scales - 1
   if config.gen_start_scale > top:
     raise ValueError(f"--gen_start_scale={config.gen_start_scale} must be <= {top}")
@@ -171,20 +203,59 @@ def random_samples(config: singan.Config) -> list[str]:
     raise ValueError(
       "--gen_start_scale needs --scale_h=1 --scale_v=1 (the reconstruction path has the training image's size)"
     )
+  real = images_lib.to_uint8(np.clip(reals[top], -1, 1))  # as saved: SIFID compares the images' pixels
+  maps = None
+  if weights:  # the sizes checked and the weights read before anything is written
+    from jaxgan.metrics import features  # pylint: disable=import-outside-toplevel
+
+    check_sifid_sizes(config, real.shape[:2], shapes[-1])
+    maps = features.inception_maps(weights, layer=config.sifid_layer)
+  elif note:
+    print(note)
   run = compiler.jit(
     lambda s, k: generate_from(
       method, s, 0, jnp.zeros((1, *shapes[0], 3)), k, shapes, fixed_below=config.gen_start_scale
     )
   )
   folder = f"gen_start_scale={config.gen_start_scale}_scale_h={config.scale_h:g}_scale_v={config.scale_v:g}"
-  paths = []
+  paths, samples = [], []
   for i in range(config.num_samples):
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), i)
-    paths.append(
-      _save(_out_path(config, "random_samples", f"{folder}/seed={config.seed}_{i:03d}.png"), run(state, key)[0])
-    )
+    sample = np.asarray(run(state, key)[0])
+    paths.append(_save(_out_path(config, "random_samples", f"{folder}/seed={config.seed}_{i:03d}.png"), sample))
+    samples.append(images_lib.to_uint8(np.clip(sample, -1, 1)))
   print(f"jaxgan: {len(paths)} samples in {os.path.dirname(paths[0])}")
+  if maps is not None:
+    _write_sifid(config, maps, real, samples, paths, top)
   return paths
+
+
+def _write_sifid(config: singan.Config, maps, real: np.ndarray, samples: list, paths: list[str], scale: int) -> str:
+  """``seed=S_sifid.json`` beside the samples: each sample's SIFID against ``real``, their mean."""
+  from jaxgan.metrics import features  # pylint: disable=import-outside-toplevel
+
+  scores = features.sifid_scores(real, samples, maps)
+  path = os.path.join(os.path.dirname(paths[0]), f"seed={config.seed}_sifid.json")
+  atomic.write_json(
+    path,
+    {
+      **scores,
+      "samples": [os.path.basename(p) for p in paths],
+      "real": f"the training image at scale {scale}",
+      "real_size": list(real.shape[:2]),
+      "sample_size": list(samples[0].shape[:2]),
+      "layer": maps.layer,
+      "layer_description": features.SIFID_LAYERS[maps.layer],
+      "weights": config.sifid_weights,
+      "weights_file": os.path.abspath(maps.weights),
+    },
+  )
+  h, w = real.shape[:2]
+  print(
+    f"jaxgan: SIFID (layer {maps.layer}, weights {config.sifid_weights}) of the {len(samples)} samples against "
+    f"the training image at scale {scale} ({h}x{w}): mean {scores['sifid_mean']:.6g}, per sample in {path}"
+  )
+  return path
 
 
 def super_resolve(method: singan.SinGAN, state, image: jax.Array, sr_factor: float, key: jax.Array) -> jax.Array:

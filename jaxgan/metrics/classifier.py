@@ -82,8 +82,6 @@ class Classifier(nnx.Module):
 
   def __call__(self, x: jax.Array, *, train: bool = False, key: jax.Array | None = None) -> jax.Array:
     """Logits; ``key`` drives dropout and is required when ``train=True``."""
-    if tuple(x.shape[1:]) != self.image_shape:
-      raise ValueError(f"images must have shape [B, *{self.image_shape}]; got {x.shape}")
     if train and key is None:
       raise ValueError("Classifier needs a dropout `key` when train=True")
     h = self.feature_map(x)
@@ -93,6 +91,8 @@ class Classifier(nnx.Module):
 
   def feature_map(self, x: jax.Array) -> jax.Array:
     """The last convolution's ReLU activations ``[B, h, w, features[-1]]``."""
+    if tuple(x.shape[1:]) != self.image_shape:
+      raise ValueError(f"images must have shape [B, *{self.image_shape}]; got {x.shape}")
     h = x
     for conv in self.convs:
       h = jax.nn.relu(conv(h))

@@ -15,12 +15,30 @@ are not comparable, and only the Inception network's are comparable with publish
   (:mod:`jaxgan.metrics.classifier`, the judge of the cGAN and CycleGAN runs): the spatial mean
   of its last convolution's activations and its logits. Domain features for when Inception
   weights are absent (or the images are 28x28 digits).
+
+SIFID (single-image FID, Shaham et al. 2019) compares the feature *maps* of one real and one
+generated image: :func:`inception_maps` gives the map ``[h, w, C]`` of an image of any size (not
+resized), :func:`sifid_scores` the SIFID of generated images against a real one
+(:func:`jaxgan.metrics.distribution.sifid`: every map position one sample). The layers are those
+of the official ``SIFID/inception.py`` (SinGAN repository), whose blocks end *before* the max
+pools (pytorch-fid's end after them; so do :mod:`jaxgan.models.inception`'s ``"64"`` and
+``"192"`` outputs):
+
+- ``"64"``: ``Conv2d_2b_3x3``, before the first max pool (``[147, 147, 64]`` for 299x299): what
+  the official ``sifid_score.py`` computes (``dims=64``);
+- ``"192"``: ``Conv2d_4a_3x3``, before the second max pool (``[71, 71, 192]``): the layer the
+  paper describes ("the convolutional layer just before the second pooling layer").
+
+The official script runs torchvision's ImageNet ``inception_v3`` (``pretrained=True``); these
+maps come from the FID Inception's weights (:func:`jaxgan.interop.inception.load_fid_inception`),
+a different training of the same layers: the figures are not comparable with published ones.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from collections.abc import Callable
 
 import jax
@@ -32,6 +50,7 @@ from jaxgan.data import images as images_lib
 from jaxgan.interop.inception import load_fid_inception
 from jaxgan.metrics import distribution
 from jaxgan.metrics.classifier import Params, _split_model
+from jaxgan.models import inception as inception_lib
 from jaxgan.train import sharding
 
 
@@ -139,3 +158,127 @@ def scores(
     f"is_{name}_mean": inception["is_mean"],
     f"is_{name}_std": inception["is_std"],
   }
+
+
+# ------------------------------------------------------------------ SIFID
+
+SIFID_LAYERS: dict[str, str] = {
+  "64": "Conv2d_2b_3x3, before the first max pool (the official sifid_score.py)",
+  "192": "Conv2d_4a_3x3, before the second max pool (the layer the paper describes)",
+}
+
+
+def sifid_map_shape(h: int, w: int, layer: str = "64") -> tuple[int, int]:
+  """The ``(h, w)`` of the SIFID map of an ``h x w`` image (sides < 1: too small)."""
+  check_sifid_layer(layer)
+
+  def side(n: int) -> int:
+    n = (n - 3) // 2 + 1  # Conv2d_1a_3x3: 3x3 stride 2, no padding
+    n -= 2  # Conv2d_2a_3x3: 3x3; Conv2d_2b_3x3 (padding 1) keeps it
+    if layer == "192":
+      n = (n - 3) // 2 + 1 - 2  # max pool 3x3 stride 2; Conv2d_3b_1x1; Conv2d_4a_3x3
+    return n
+
+  return side(h), side(w)
+
+
+def sifid_min_side(layer: str = "64") -> int:
+  """The smallest side whose map has at least 2 positions along it (9 for ``"64"``, 23 for ``"192"``)."""
+  return next(n for n in range(1, 1000) if sifid_map_shape(n, n, layer)[0] >= 2)
+
+
+def check_sifid_layer(layer: str) -> str:
+  if layer not in SIFID_LAYERS:
+    raise ValueError(f"unknown SIFID layer {layer!r}; the layers are {list(SIFID_LAYERS)}")
+  return layer
+
+
+def check_sifid_size(h: int, w: int, layer: str = "64", *, what: str = "the image") -> None:
+  """ValueError naming the size and the layer when an ``h x w`` image is too small for SIFID at
+  ``layer`` (its map must be at least 2x2; ``what`` names the image in the message)."""
+  mh, mw = sifid_map_shape(h, w, layer)
+  if min(mh, mw) < 2:
+    raise ValueError(
+      f"SIFID at layer {layer} ({SIFID_LAYERS[layer]}) needs image sides of at least {sifid_min_side(layer)}: "
+      f"{what} is {h}x{w} (its feature map would be {max(mh, 0)}x{max(mw, 0)}; SIFID does not resize)"
+    )
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FeatureMaps:
+  """``maps(image) -> [h, w, C]`` float32: the SIFID feature map of one image ``[H, W, C]`` (C 1 or
+  3; float in [-1, 1] or uint8), not resized (module docstring). ``apply(params, stats, x)`` is
+  jitted with the weights as arguments and compiles once per image size."""
+
+  layer: str
+  weights: str
+  apply: Callable[[object, object, jax.Array], jax.Array]
+  params: object
+  stats: object
+
+  @property
+  def channels(self) -> int:
+    return int(self.layer)
+
+  def __call__(self, image) -> np.ndarray:
+    x = _one_rgb_image(image)
+    check_sifid_size(*x.shape[:2], self.layer)
+    return np.asarray(self.apply(self.params, self.stats, jnp.asarray(x[None])))[0]
+
+
+def inception_maps(weights="fid_inception", layer: str = "64") -> FeatureMaps:
+  """The SIFID maps of the FID Inception at ``layer`` (``"64"`` or ``"192"``, module docstring);
+  ``weights``: a registered name, a file or a state dict (as
+  :func:`jaxgan.interop.inception.load_fid_inception` takes), or its result ``(graphdef, params,
+  stats)`` (to build both layers from one load)."""
+  check_sifid_layer(layer)
+  if isinstance(weights, tuple):
+    (graphdef, params, stats), shown = weights, "<loaded weights>"
+  else:
+    graphdef, params, stats = load_fid_inception(weights)
+    shown = os.fspath(weights) if isinstance(weights, (str, os.PathLike)) else "<state dict>"
+  return FeatureMaps(layer, shown, _sifid_apply(graphdef, layer), params, stats)
+
+
+@functools.lru_cache(maxsize=8)
+def _sifid_apply(graphdef: nnx.GraphDef, layer: str):
+  """One jitted function per network structure and layer (the compiled programs serve every load
+  of the weights)."""
+
+  @jax.jit
+  def apply(params, stats, x):
+    net = nnx.merge(graphdef, params, stats)
+    h = net.Conv2d_2b_3x3(net.Conv2d_2a_3x3(net.Conv2d_1a_3x3(x)))
+    if layer == "192":
+      h = net.Conv2d_4a_3x3(net.Conv2d_3b_1x1(inception_lib.max_pool(h, 2)))
+    return h
+
+  return apply
+
+
+def _one_rgb_image(image) -> np.ndarray:
+  """``[H, W, 3]`` float32 in [-1, 1] of an ``[H, W]`` / ``[H, W, 1]`` / ``[H, W, 3]`` image (uint8
+  0 .. 255 or float in [-1, 1]; grey repeated to RGB)."""
+  x = np.asarray(image)
+  if x.ndim == 2:
+    x = x[..., None]
+  if x.ndim != 3 or x.shape[-1] not in (1, 3):
+    raise ValueError(f"SIFID takes one image [H, W, C] with C 1 or 3, got shape {x.shape}")
+  if x.dtype == np.uint8:
+    x = images_lib.to_float(x)
+  elif not np.issubdtype(x.dtype, np.floating):
+    raise TypeError(f"images must be uint8 (0 .. 255) or floating (in [-1, 1]), got dtype {x.dtype}")
+  x = x.astype(np.float32)
+  return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+
+
+def sifid_scores(real_image, fake_images, maps: FeatureMaps) -> dict:
+  """``{"sifid_mean", "sifid_per_image": [...]}``: the SIFID of each of ``fake_images`` (a sequence
+  or an array ``[N, H, W, C]``) against ``real_image`` on ``maps``' features, and their mean (the
+  official figure). The sizes may differ; each must be large enough for the layer."""
+  fakes = list(fake_images)
+  if not fakes:
+    raise ValueError("no generated images to score")
+  real_map = maps(real_image)
+  per_image = [distribution.sifid(real_map, maps(fake)) for fake in fakes]
+  return {"sifid_mean": float(np.mean(per_image)), "sifid_per_image": [float(v) for v in per_image]}

@@ -1,6 +1,6 @@
 """The Inception-v3 of FID (Heusel et al. 2017): the 2015-12-05 TensorFlow graph, NHWC, float32.
 
-FID, KID, Inception Score and SIFID are defined on one particular network: the Inception-v3 graph
+FID, KID and the Inception Score are defined on one particular network: the Inception-v3 graph
 ``inception-2015-12-05`` (``classify_image_graph_def.pb``) that TensorFlow's original FID code
 loads. pytorch-fid (``InceptionV3`` / ``fid_inception_v3``) and torch-fidelity
 (``FeatureExtractorInceptionV3``) port it to torchvision's ``Inception3`` layout; this is the same
@@ -30,8 +30,9 @@ Its fc has 1008 outputs (the graph's softmax layer; torchvision's has 1000).
 The outputs, named as torch-fidelity names its features:
 
 * ``"64"``, ``"192"``, ``"768"``: the feature *maps* of pytorch-fid's blocks 0, 1 and 2 (``[N, H,
-  W, C]``; ``"64"`` is SIFID's layer). torch-fidelity's features of these names are their spatial
-  means (``[N, C]``): :func:`spatial_means`.
+  W, C]``). torch-fidelity's features of these names are their spatial means (``[N, C]``):
+  :func:`spatial_means`. (SIFID's layers end before the max pools:
+  :func:`jaxgan.metrics.features.inception_maps`.)
 * ``"2048"``: pool3, the global average of Mixed_7c (FID, KID, precision/recall): pytorch-fid's
   block 3 and torch-fidelity's ``"2048"``.
 * ``"logits_unbiased"``: ``pool3 @ fc.weight.T`` without the fc bias (what torch-fidelity's
