@@ -1,8 +1,10 @@
-"""CycleGAN: the step's phases and pools, loss identities, one Adam == per-network Adams, resume."""
+"""CycleGAN: the step's phases and pools, loss identities, one Adam == per-network Adams, resume,
+--mode=test (FID/KID too)."""
 
 import functools
 import json
 import os
+import re
 
 import jax
 import jax.numpy as jnp
@@ -12,8 +14,9 @@ import pytest
 from flax import nnx
 
 from jaxgan.methods import cyclegan
+from jaxgan.metrics import features
 from jaxgan.train import image_pool
-from tests.tiny import train_first, tree_state, unfinished_copy
+from tests.tiny import embedded_pngs, train_first, tree_state, unfinished_copy
 
 TINY = dict(
   ngf=2,
@@ -175,7 +178,26 @@ def test_config_errors_name_the_flag():
     cyclegan.Config(crop_size=30, load_size=36)
 
 
-def test_test_mode_and_official_checkpoints_round_trip(tmp_path):
+def _check_scores(page, extractor):
+  """metrics.json of --fid_features: per direction, features.scores of the PNGs read back (the
+  translations against the real images of the target domain, and the inputs themselves)."""
+  metrics = json.load(open(os.path.join(os.path.dirname(page), "metrics.json")))
+  name = extractor.name
+  for direction, (inputs, fake, real) in {
+    "AtoB": ("real_A", "fake_B", "real_B"),
+    "BtoA": ("real_B", "fake_A", "real_A"),
+  }.items():
+    got = metrics[direction]
+    real_pngs = embedded_pngs(extractor, page, real)
+    expected = features.scores(extractor, real_pngs, embedded_pngs(extractor, page, fake))
+    assert got["num_test"] == got["num_targets"] == expected[f"kid_{name}_subset_size"] == 2
+    assert {k: got[k] for k in expected} == pytest.approx(expected, rel=1e-6)
+    baseline = features.scores(extractor, real_pngs, embedded_pngs(extractor, page, inputs))
+    assert got["input_as_output"] == pytest.approx(baseline, rel=1e-6)
+  return metrics
+
+
+def test_test_mode_and_official_checkpoints_round_trip(tmp_path, capsys, monkeypatch):
   pytest.importorskip("torch")
   common = dict(num_steps=1, n_epochs=1, n_epochs_decay=1, num_test=2)
   source = _config(tmp_path / "a", **common, classifier_steps=20)
@@ -185,11 +207,30 @@ def test_test_mode_and_official_checkpoints_round_trip(tmp_path):
   assert result["num_test_A"] == result["num_test_B"] == 2
   assert {"success_AtoB", "success_BtoA", "judge_accuracy_A", "cycle_l1_A"} <= set(result)
   assert all(0 <= result[k] <= 1 for k in ("success_AtoB", "success_BtoA", "judge_accuracy_A"))
-  page = cyclegan.test(source)
+  # --mode=test with --fid_features=judge (class domains: the features of the judge cached by training): per
+  # direction, FID/KID/IS of the written translations and of the inputs themselves against the real images of the
+  # target domain. (--fid_features=inception is the same code after the features: tests/test_pix2pix.py.)
+  made, judge = [], features.judge
+  monkeypatch.setattr(features, "judge", lambda *args: made.append((judge(*args), args[1])) or made[-1][0])
+  page = cyclegan.test(source.replace(fid_features="judge"))
   html = open(page).read()
   names = sorted(os.listdir(os.path.join(os.path.dirname(page), "images")))
   assert len(names) == 12  # 2 A images x (real_A, fake_B, rec_A) + 2 B images x (real_B, fake_A, rec_B)
   assert all(f"images/{n}" in html for n in names)
+  [(extractor, shape)] = made
+  assert extractor.name == "judge" and shape == (32, 32, 1)
+  metrics = _check_scores(page, extractor)
+  assert metrics["step"] == 1 and metrics["AtoB"]["fid_judge"] > 0
+  assert f"BtoA: FID (judge) {metrics['BtoA']['fid_judge']:.4g}" in capsys.readouterr().out
+  # Missing weights stop --mode=test before a results folder is written, naming the flag.
+  before = sorted(os.listdir(tmp_path / "a" / "work"))
+  with pytest.raises(FileNotFoundError, match=re.escape("--fid_weights=nope.npz: no FID Inception weights")):
+    cyclegan.test(source.replace(fid_features="inception", fid_weights="nope.npz"))
+  with pytest.raises(ValueError, match="--fid_features=judge needs class domains"):
+    cyclegan.test(source.replace(fid_features="judge", classifier_steps=0))
+  assert sorted(os.listdir(tmp_path / "a" / "work")) == before
+  with pytest.raises(ValueError, match="--fid_features=judge needs --size_policy=resize"):
+    source.replace(fid_features="judge", size_policy="pad")
   paths = {n: str(tmp_path / f"latest_net_{n}.pth") for n in ("G_A", "G_B", "D_A", "D_B")}
   # A run of 4 steps stopped at its step-1 checkpoint: test and export_torch say "train first" and
   # change nothing; --allow_partial uses step 1.

@@ -96,30 +96,13 @@ def test_scores_are_named_by_their_features_and_vanish_for_the_same_images(judge
 @pytest.mark.parametrize("kind", ["judge", "inception"])
 def test_dcgan_reports_sample_scores_at_each_evaluation_and_in_eval_json(tmp_path, monkeypatch, kind):
   """--fid_features: the scores of the samples and the real-training floor, named by the features.
-  (The Inception is replaced by a small random classifier's features: no real weights here, and a
-  2048-d Frechet distance costs ~10 s.)"""
+  (The Inception is replaced by tiny.small_inception: no real weights here, and a 2048-d Frechet
+  distance costs ~10 s.)"""
   from jaxgan.methods import dcgan
   from tests import tiny
 
   loaded = []
-
-  def small_inception(weights):
-    loaded.append(weights)
-    small = features.judge(
-      classifier.train_classifier(
-        np.zeros((2, 16, 16, 1), np.float32),
-        np.zeros(2, int),
-        num_classes=3,
-        steps=1,
-        batch_size=2,
-        seed=0,
-        features=(4, 8, 16),
-      ),
-      (16, 16, 1),
-    )
-    return features.Extractor("inception", small.apply, small.params)
-
-  monkeypatch.setattr(features, "inception", small_inception)
+  monkeypatch.setattr(features, "inception", tiny.small_inception(loaded))
   config = tiny.dcgan_config(
     workdir=str(tmp_path / "w"),
     dataset="digits",

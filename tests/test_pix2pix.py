@@ -1,4 +1,4 @@
-"""pix2pix: the step's update order, training end to end, resume, --mode=test and its errors."""
+"""pix2pix: the step's update order, training end to end, resume, --mode=test (FID/KID too) and its errors."""
 
 import json
 import os
@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from jaxgan.methods import image_to_image, pix2pix
-from tests.tiny import train_first, tree_state, unfinished_copy
+from jaxgan.metrics import features
+from tests.tiny import embedded_pngs, small_inception, train_first, tree_state, unfinished_copy
 
 TINY = dict(
   netG="unet_128",
@@ -110,7 +111,7 @@ def _params(state):
   return jax.device_get(state.nets)
 
 
-def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy):
+def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy, monkeypatch):
   data = tmp_path / "facades"
   _write_ab_folder(data, {"train": ["t0", "t1", "t2"], "test": ["x0", "x1"]})
   common = dict(dataset=f"paired:{data}", direction="BtoA", batch_size=1, num_steps=3, n_epochs=1, n_epochs_decay=1)
@@ -140,9 +141,30 @@ def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy):
   # B is A's colours reversed (BtoA: the input is B): the input-as-output baseline is |a - (255 - a)|.
   assert metrics["input_as_output"]["l1"] > 0.5
   assert "PSNR" in capsys.readouterr().out
-  # A second run never overwrites the first one's results.
-  page2 = pix2pix.test(config)
+  # --fid_features: missing weights stop --mode=test before a results folder is written, naming the flag.
+  before = sorted(os.listdir(tmp_path / "a" / "work"))
+  with pytest.raises(FileNotFoundError, match=re.escape("--fid_weights=nope.npz: no FID Inception weights")):
+    pix2pix.test(config.replace(fid_features="inception", fid_weights="nope.npz"))
+  assert sorted(os.listdir(tmp_path / "a" / "work")) == before
+  # A second run never overwrites the first one's results. With --fid_features, FID/KID/IS of the
+  # written translations against the written targets, and of the inputs themselves: features.scores
+  # of the PNGs read back.
+  loaded, weights = [], tmp_path / "weights.npz"
+  weights.touch()
+  monkeypatch.setattr(features, "inception", small_inception(loaded))
+  page2 = pix2pix.test(config.replace(fid_features="inception", fid_weights=str(weights)))
   assert os.path.dirname(page2) == os.path.dirname(page) + "-1"
+  assert loaded == [str(weights)]
+  metrics = json.load(open(os.path.join(os.path.dirname(page2), "metrics.json")))
+  extractor = features.inception("fid_inception")
+  real_a, fake_b, real_b = (embedded_pngs(extractor, page2, s) for s in ("real_A", "fake_B", "real_B"))
+  expected = features.scores(extractor, real_b, fake_b)
+  assert expected["kid_inception_subset_size"] == 2 and expected["fid_inception"] > 0
+  assert {k: metrics[k] for k in expected} == pytest.approx(expected, rel=1e-6)
+  baseline = features.scores(extractor, real_b, real_a)
+  assert {k: metrics["input_as_output"][k] for k in baseline} == pytest.approx(baseline, rel=1e-6)
+  assert {"l1", "psnr", "ssim"} <= set(metrics["input_as_output"]) and metrics["num_test"] == 2
+  assert f"FID (inception) {expected['fid_inception']:.4g}" in capsys.readouterr().out
 
   # A folder of odd-sized, grey and RGBA inputs, padded to the U-Net's stride and cropped back.
   inputs = tmp_path / "inputs"
@@ -150,7 +172,11 @@ def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy):
   Image.fromarray(np.full((50, 70), 128, np.uint8)).save(inputs / "grey.png")
   Image.fromarray(np.full((130, 129, 4), 200, np.uint8)).save(inputs / "rgba.png")
   (inputs / "notes.txt").write_text("not an image")
-  page3 = pix2pix.test(config.replace(test_input=str(inputs), size_policy="pad"))
+  page3 = pix2pix.test(
+    config.replace(test_input=str(inputs), size_policy="pad", fid_features="inception", fid_weights=str(weights))
+  )
+  assert "--fid_features: the test inputs have no target images" in capsys.readouterr().out
+  assert not os.path.exists(os.path.join(os.path.dirname(page3), "metrics.json"))
   out = os.path.join(os.path.dirname(page3), "images")
   assert Image.open(os.path.join(out, "grey_fake_B.png")).size == (70, 50)
   assert Image.open(os.path.join(out, "rgba_fake_B.png")).size == (129, 130)
@@ -175,6 +201,25 @@ def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy):
   assert f"jaxgan: --allow_partial: using step 3 of 5 (the run in {partial} is not finished)" in (
     capsys.readouterr().out
   )
+
+
+def test_written_images_of_several_sizes_are_scored_as_written(capsys):
+  """Images of different sizes (--size_policy=pad or crop) are embedded size by size, each as its
+  PNG holds it (uint8), in the order added."""
+  rng = np.random.default_rng(0)
+  images = [rng.uniform(-1, 1, shape).astype(np.float32) for shape in [(8, 12, 3), (16, 16, 3), (8, 12, 3)]]
+  extractor = small_inception([])("fid_inception")
+  written = image_to_image.WrittenImages(extractor)
+  for x in images:
+    written.add({"fake_B": x, "real_B": -x})
+  got = written.embedded("fake_B")
+  for i, x in enumerate(images):
+    one = features.embed(extractor, image_to_image.images_lib.to_uint8(x)[None])
+    np.testing.assert_allclose(got["pool"][i], one["pool"][0], rtol=1e-5, atol=1e-6)
+  assert written.scores("real_B", "fake_B")["kid_inception_subset_size"] == 3
+  written.add({"lonely": images[0]})
+  assert written.scores("real_B", "lonely") == {}
+  assert "lonely (1 images) vs real_B (3): FID/KID need 2 or more of each" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("mode", ["test", "export_torch"])
@@ -215,6 +260,8 @@ def test_config_errors_name_the_flag(tmp_path):
     pix2pix.Config(netG="resnet_12blocks")
   with pytest.raises(FileNotFoundError, match="--test_input=/nonexistent"):
     list(pix2pix._test_items(_config(tmp_path, test_input="/nonexistent")))
+  with pytest.raises(ValueError, match="--fid_features=inception compares sets of images: it needs --num_test >= 2"):
+    pix2pix.Config(fid_features="inception", num_test=1)
 
 
 def test_official_checkpoints_import_and_export_through_the_modes(tmp_path):

@@ -9,9 +9,12 @@ import re
 import shutil
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+from PIL import Image
 
 from jaxgan.methods import dcgan, gan
+from jaxgan.metrics import features
 
 
 def dcgan_config(**overrides) -> dcgan.Config:
@@ -273,3 +276,28 @@ def _method_classes() -> list[type]:
     singan.SinGAN,
     gatys.Gatys,
   ]
+
+
+def small_inception(loaded):
+  """A stand-in for ``features.inception`` (no Inception weights here, and 2048-d statistics cost
+  ~10 s): 8 random projections of the images average-pooled to 4x4 (grey repeated to RGB, as the
+  Inception does), named "inception"; the weights asked for are appended to ``loaded``."""
+  rng = np.random.default_rng(0)
+  params = {"pool": rng.normal(size=(48, 8)).astype(np.float32), "logits": rng.normal(size=(8, 5)).astype(np.float32)}
+
+  def apply(params, images):
+    images = jnp.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
+    small = jax.image.resize(images, (images.shape[0], 4, 4, 3), "linear")
+    pool = jnp.tanh(small.reshape(images.shape[0], -1) @ params["pool"])
+    return {"pool": pool, "logits": pool @ params["logits"]}
+
+  extractor = features.Extractor("inception", apply, params)
+  return lambda weights, **options: loaded.append(weights) or extractor
+
+
+def embedded_pngs(extractor, page, suffix):
+  """The features of a results folder's ``*_<suffix>.png`` files, read back, in the page's row order."""
+  folder = os.path.dirname(page)
+  names = dict.fromkeys(re.findall(rf'images/([^"]+)_{suffix}\.png', open(page).read()))
+  images = [np.asarray(Image.open(os.path.join(folder, "images", f"{n}_{suffix}.png"))) for n in names]
+  return features.embed(extractor, np.stack([x[..., None] if x.ndim == 2 else x for x in images]))

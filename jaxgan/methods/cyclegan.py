@@ -39,7 +39,7 @@ from jaxgan.losses import discriminator_loss, generator_loss, l1_loss
 from jaxgan.methods import image_to_image as tr
 from jaxgan.methods import runner
 from jaxgan.methods.protocol import DataInfo
-from jaxgan.metrics import cached_classifier, classify
+from jaxgan.metrics import cached_classifier, classify, features
 from jaxgan.train import compiler, image_pool
 from jaxgan.train.state import TrainState, abstract_network, init_network
 
@@ -88,6 +88,16 @@ class Config(tr.TranslationConfig):
     check=NON_NEGATIVE,
     run_only=True,
   )
+  fid_features: str = field(
+    "none",
+    "--mode=test: FID, KID and IS of each direction's translations against the real test images of its target "
+    "domain, as written, and of the inputs themselves (input_as_output) in metrics.json: none, inception (the "
+    "FID Inception-v3, --fid_weights) or judge (class domains: the features of the classifier that judges "
+    "the translations, --classifier_steps; not comparable with published figures). FID of few images is "
+    "biased upward: raise --num_test.",
+    choices={**tr.FID_FEATURES, "judge": "class domains: the judging classifier's features"},
+    run_only=True,
+  )
 
   def __post_init__(self):
     super().__post_init__()
@@ -95,6 +105,12 @@ class Config(tr.TranslationConfig):
       raise ValueError(
         f"lambda_identity={self.lambda_identity} needs input_nc == output_nc "
         f"(got {self.input_nc} and {self.output_nc}): set --lambda_identity=0"
+      )
+    if self.fid_features == "judge" and (self.size_policy != "resize" or self.input_nc != self.output_nc):
+      raise ValueError(
+        f"--fid_features=judge needs --size_policy=resize and input_nc == output_nc (the judge takes "
+        f"{self.crop_size}x{self.crop_size}x{self.input_nc} images), got --size_policy={self.size_policy}, "
+        f"input_nc={self.input_nc}, output_nc={self.output_nc}"
       )
 
 
@@ -255,37 +271,50 @@ def _in_chunks(fn, images: np.ndarray, size: int = 100) -> np.ndarray:
   return np.concatenate([np.asarray(fn(images[i : i + size])) for i in range(0, len(images), size)])
 
 
+CLASS_DOMAINS = ("idx-classes", "digits-classes")
+
+
+def class_judge(config: Config):
+  """``(params, class of A, class of B)`` of the classifier that judges class domains
+  (``idx-classes``, ``digits``): trained once on the real labelled training split at
+  ``--crop_size`` and cached in ``<workdir>/classifier``; None for other data or
+  ``--classifier_steps=0``."""
+  spec = parse_unpaired_spec(config.dataset)
+  if spec.kind not in CLASS_DOMAINS or not config.classifier_steps:
+    return None
+  labelled = f"idx:{spec.path}" if spec.kind == "idx-classes" else "digits"
+  (source,) = runner.built_by_process0_first(
+    lambda: [labelled_source(labelled, split="train", data_dir=config.resolved_data_dir())]
+  )
+  images, labels = runner.labelled_arrays(source, image_size=config.crop_size, channels=config.input_nc)
+  judge = cached_classifier(
+    os.path.join(os.path.abspath(config.workdir), "classifier"),
+    images,
+    labels,
+    source.num_classes,
+    steps=config.classifier_steps,
+    seed=config.seed,
+  )
+  class_a, class_b = spec.classes if config.direction == "AtoB" else spec.classes[::-1]
+  return judge, class_a, class_b
+
+
 def evaluator(method: CycleGAN, test_a: list[np.ndarray], test_b: list[np.ndarray]):
   """``eval_fn(state)``: cycle L1 on held-out images of both domains and, for class domains
   (``idx-classes``, ``digits``), how often a classifier trained on the real labelled
   training split assigns a translation to the target class (``success_AtoB``,
   ``success_BtoA``), next to its accuracy on the real held-out images of each class."""
-  config = method.config
   a, b = np.stack(test_a), np.stack(test_b)
-  spec = parse_unpaired_spec(config.dataset)
-  judge = None
-  if spec.kind in ("idx-classes", "digits-classes") and config.classifier_steps:
-    labelled = f"idx:{spec.path}" if spec.kind == "idx-classes" else "digits"
-    (source,) = runner.built_by_process0_first(
-      lambda: [labelled_source(labelled, split="train", data_dir=config.resolved_data_dir())]
-    )
-    images, labels = runner.labelled_arrays(source, image_size=config.crop_size, channels=config.input_nc)
-    judge = cached_classifier(
-      os.path.join(os.path.abspath(config.workdir), "classifier"),
-      images,
-      labels,
-      source.num_classes,
-      steps=config.classifier_steps,
-      seed=config.seed,
-    )
-    class_a, class_b = spec.classes if config.direction == "AtoB" else spec.classes[::-1]
+  judged = class_judge(method.config)
+  if judged is not None:
+    judge, class_a, class_b = judged
 
   def eval_fn(state):
     run = lambda name: functools.partial(method.translate_batch, state, name=name)
     fake_b, fake_a = _in_chunks(run("G_A"), a), _in_chunks(run("G_B"), b)
     rec_a, rec_b = _in_chunks(run("G_B"), fake_b), _in_chunks(run("G_A"), fake_a)
     result = {"cycle_l1_A": float(np.abs(rec_a - a).mean()), "cycle_l1_B": float(np.abs(rec_b - b).mean())}
-    if judge is not None:
+    if judged is not None:
       result.update(
         success_AtoB=float((classify(judge, fake_b) == class_b).mean()),
         success_BtoA=float((classify(judge, fake_a) == class_a).mean()),
@@ -340,12 +369,40 @@ def train(config: Config) -> TrainState:
 # -- --mode=test and official checkpoints ------------------------------------------------------------
 
 
+def _test_extractor(config: Config) -> features.Extractor | None:
+  """The features of ``--fid_features=inception`` (None otherwise: the judge is built by
+  :func:`test` once the checkpoint is found, as it may train the classifier); the flags are
+  checked, and the Inception weights read, before anything is written."""
+  if config.fid_features == "judge":
+    spec = parse_unpaired_spec(config.dataset)
+    if spec.kind not in CLASS_DOMAINS or not config.classifier_steps:
+      raise ValueError(
+        "--fid_features=judge needs class domains (idx-classes, digits) and --classifier_steps > 0, got "
+        f"--dataset={config.dataset} --classifier_steps={config.classifier_steps}"
+      )
+    return None  # built after the checkpoint is found (it may train the classifier)
+  return tr.fid_extractor(config)
+
+
+# Each direction's suffixes: (input, translation, the real images of the target domain).
+_DIRECTIONS = {"AtoB": ("real_A", "fake_B", "real_B"), "BtoA": ("real_B", "fake_A", "real_A")}
+
+
 def test(config: Config) -> str:
   """Translate the held-out images (or ``--test_input`` with ``--translate_with``); write the
-  official ``real_A | fake_B | rec_A`` and ``real_B | fake_A | rec_B`` rows and an HTML page."""
+  official ``real_A | fake_B | rec_A`` and ``real_B | fake_A | rec_B`` rows and an HTML page.
+
+  With ``--fid_features`` (and the test splits, which hold the real images of both domains),
+  ``metrics.json`` holds per direction (``AtoB``: fake_B against the real B images; ``BtoA``:
+  fake_A against the real A images) FID, KID and IS of the written translations, and the same
+  of the inputs themselves in ``input_as_output`` (when A and B have the same channels).
+  """
+  extractor = _test_extractor(config)
   method = build(config)
   state, writer, fit = tr.start_test_run(config, method.init_state, ["input", "translation", "reconstruction"])
   step = int(state.step)
+  if config.fid_features == "judge" and not config.test_input:
+    extractor = features.judge(class_judge(config)[0], (config.crop_size, config.crop_size, config.input_nc))
   back = {"G_A": "G_B", "G_B": "G_A"}
   suffixes = {"G_A": ("real_A", "fake_B", "rec_A"), "G_B": ("real_B", "fake_A", "rec_B")}
   if config.test_input:
@@ -358,13 +415,30 @@ def test(config: Config) -> str:
       for src, channels, gen in ((source_a, config.input_nc, "G_A"), (source_b, config.output_nc, "G_B"))
       for i in range(min(config.num_test, len(src)))
     ]
+  written = None if extractor is None or config.test_input else tr.WrittenImages(extractor)
   for name, x, gen in items:
     fitted, undo = fit(x, name=name)
     y = method.translate_one(state, fitted, gen)
     rec = method.translate_one(state, y, back[gen])
     images = dict(zip(suffixes[gen], (undo(fitted), undo(np.asarray(y)), undo(np.asarray(rec)))))
+    if written is not None:
+      written.add({k: v for k, v in images.items() if not k.startswith("rec_")})
     writer.add(name, images)
-  return writer.finish(f"CycleGAN, step {step}")
+  summary = None
+  if written is not None:
+    summary = {"step": step}
+    for direction, (inputs, fake, real) in _DIRECTIONS.items():
+      result = {"num_test": len(written.sets[fake]), "num_targets": len(written.sets[real])}
+      result.update(written.scores(real, fake))
+      shown = f"jaxgan: {direction}: {tr.describe_scores(result, extractor.name)} of {result['num_test']} translations"
+      if config.input_nc == config.output_nc:
+        result["input_as_output"] = written.scores(real, inputs)
+        shown += f"; the inputs themselves: {tr.describe_scores(result['input_as_output'], extractor.name)}"
+      summary[direction] = result
+      print(shown, flush=True)
+  elif config.fid_features != "none":
+    print("jaxgan: --fid_features: --test_input has no target images; no FID/KID", flush=True)
+  return writer.finish(f"CycleGAN, step {step}", summary)
 
 
 def _torch_paths(config: Config) -> dict[str, str]:

@@ -4,10 +4,17 @@ Both follow the official pytorch-CycleGAN-and-pix2pix code: the same generator a
 discriminator choices (``--netG``, ``--netD``, ``--norm``), Adam with the ``linear``
 policy by epoch, the same preprocessing options, and the same test script (results
 folder with ``*_real_A.png`` / ``*_fake_B.png`` and an ``index.html``).
+
+With ``--fid_features``, ``--mode=test`` also reports FID, KID and IS
+(:func:`jaxgan.metrics.features.scores`) of the translations against the real target images,
+and of the inputs themselves against the targets (``input_as_output``: the "do nothing"
+baseline), computed on the images as written (:class:`WrittenImages`: the uint8 values the
+PNGs hold, at their written sizes).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import os
@@ -23,7 +30,7 @@ from jaxgan.data.paired import DIRECTIONS, PREPROCESS
 from jaxgan.interop import load_pix2pix, save_torch_state_dict, to_torch_state_dict
 from jaxgan.losses.translation import GAN_MODES
 from jaxgan.methods import runner
-from jaxgan.metrics import image_quality
+from jaxgan.metrics import features, image_quality
 from jaxgan.models import patchgan, resnet_generator, unet
 from jaxgan.nn.norm import NORMS
 from jaxgan.train import optim
@@ -74,6 +81,12 @@ def _pad(image, *, stride, size, name):
 
 # --size_policy: how a test image whose sides the generator cannot take is made to fit.
 SIZE_POLICIES = {"resize": _resize, "pad": _pad, "crop": _crop, "error": _refuse}
+
+# --fid_features of --mode=test.
+FID_FEATURES = {
+  "none": "no FID/KID",
+  "inception": "the FID Inception-v3 with --fid_weights (comparable with published figures)",
+}
 
 
 def generator_stride(net_g: str) -> int:
@@ -141,9 +154,24 @@ class TranslationConfig(
     "--mode=test: output folder (default <workdir>/test_step<N>; never overwritten: a suffix is added).",
     run_only=True,
   )
+  fid_features: str = field(
+    "none",
+    "--mode=test: FID, KID and IS of the translations against the real target images, as written, and of the "
+    "inputs themselves (input_as_output) in metrics.json: none or inception (the FID Inception-v3, "
+    "--fid_weights). FID of few images is biased upward: raise --num_test.",
+    choices=FID_FEATURES,
+    run_only=True,
+  )
+  fid_weights: str = field(
+    "fid_inception",
+    "Weights of --fid_features=inception: a registered name (python -m jaxgan.download fid_inception) or a file.",
+    run_only=True,
+  )
 
   def __post_init__(self):
     super().__post_init__()
+    if self.fid_features != "none" and self.num_test < 2:
+      raise ValueError(f"--fid_features={self.fid_features} compares sets of images: it needs --num_test >= 2")
     if self.preprocess in ("resize_and_crop", "scale_width_and_crop") and self.crop_size > self.load_size:
       raise ValueError(f"crop_size={self.crop_size} is larger than load_size={self.load_size}")
     if "crop" in self.preprocess and self.crop_size % self.stride:
@@ -248,6 +276,69 @@ def start_test_run(config: TranslationConfig, init_fn, columns: list[str]):
   writer = results.ResultsWriter(results.run_folder(config, int(state.step)), columns)
   fit = functools.partial(fit_to_stride, stride=config.stride, policy=config.size_policy, size=config.crop_size)
   return state, writer, fit
+
+
+# -- FID/KID/IS of --mode=test -------------------------------------------------------------------
+
+
+def fid_extractor(config: TranslationConfig) -> features.Extractor | None:
+  """The network of ``--fid_features=inception`` with ``--fid_weights`` (None for other values).
+
+  Called first by ``--mode=test``: a missing or unreadable weights file stops it before anything
+  is written, with a message naming the flag.
+  """
+  if config.fid_features != "inception":
+    return None
+  return features.inception(config.fid_weights, flag="--fid_weights")
+
+
+class WrittenImages:
+  """The images of a ``--mode=test`` run as written (uint8, what the PNGs hold), by suffix
+  (``real_A``, ``fake_B``, ...), and the FID/KID/IS of one set against another.
+
+  The images may differ in size (``--size_policy=pad`` or ``crop`` keep each image's own): each
+  size is embedded in its own batches (one compiled program per size; the Inception resizes
+  every image to 299 anyway), so every image is scored as written, never resized again here.
+  """
+
+  def __init__(self, extractor: features.Extractor):
+    self.extractor = extractor
+    self.sets: dict[str, list[np.ndarray]] = collections.defaultdict(list)
+    self._embedded: dict[str, dict[str, np.ndarray]] = {}
+
+  def add(self, images: dict[str, np.ndarray]) -> None:
+    """``{suffix: float image in [-1, 1]}``, as given to :meth:`jaxgan.results.ResultsWriter.add`."""
+    for suffix, image in images.items():
+      self.sets[suffix].append(images_lib.to_uint8(image))
+      self._embedded.pop(suffix, None)
+
+  def embedded(self, suffix: str) -> dict[str, np.ndarray]:
+    """``{"pool", "logits"}`` of set ``suffix``, rows in the order added (computed once)."""
+    if suffix not in self._embedded:
+      self._embedded[suffix] = features.embed_images(self.extractor, self.sets[suffix])
+    return self._embedded[suffix]
+
+  def scores(self, real: str, fake: str) -> dict[str, float]:
+    """:func:`jaxgan.metrics.features.scores` of set ``fake`` against set ``real`` (KID subsets of
+    ``min(1000, N)``); empty, with a note, when either set has fewer than 2 images."""
+    n_real, n_fake = len(self.sets[real]), len(self.sets[fake])
+    if min(n_real, n_fake) < 2:
+      print(
+        f"jaxgan: --fid_features: {fake} ({n_fake} images) vs {real} ({n_real}): FID/KID need 2 or more of each; "
+        "not computed",
+        flush=True,
+      )
+      return {}
+    return features.scores(self.extractor, self.embedded(real), self.embedded(fake))
+
+
+def describe_scores(scores: dict, name: str) -> str:
+  """``FID (inception) 12.3, KID 0.0123 +- 0.0010`` of :func:`jaxgan.metrics.features.scores`' output."""
+  if f"fid_{name}" not in scores:
+    return "no FID/KID"
+  return (
+    f"FID ({name}) {scores[f'fid_{name}']:.4g}, KID {scores[f'kid_{name}_mean']:.4g} +- {scores[f'kid_{name}_std']:.2g}"
+  )
 
 
 # -- official PyTorch checkpoints -------------------------------------------------------------------

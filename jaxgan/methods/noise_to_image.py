@@ -275,7 +275,9 @@ def train(method: Method, eval_fn=None, *, judge=None, report: dict | None = Non
   """
   config = method.config
   # The Inception weights are read (and a missing file reported) before anything is written.
-  extractor = features.inception(config.fid_weights) if config.fid_features == "inception" else None
+  extractor = (
+    features.inception(config.fid_weights, flag="--fid_weights") if config.fid_features == "inception" else None
+  )
   sources = runner.labelled_sources(config, ("train", "test") if config.fid_features != "none" else ("train",))
   train_source, test_source = sources[0], sources[-1]
   if method.conditional and train_source.num_classes != method.parts.num_classes:

@@ -264,12 +264,16 @@ def test(config: Config) -> str:
   targets) into ``<results_dir>/images``, and ``index.html`` with one row per input
   (input | output | target); ``metrics.json`` with mean L1, PSNR and SSIM when targets exist
   (and, when A and B have the same channels, the same scores of the input itself: the
-  baseline a translation must beat).
+  baseline a translation must beat). With ``--fid_features``, FID, KID and IS of the written
+  translations against the written targets join them (``fid_inception``, ...), and the same
+  of the inputs in ``input_as_output``.
   """
+  extractor = tr.fid_extractor(config)  # the weights are read before anything is written
   method = build(config)
   state, writer, fit = tr.start_test_run(config, method.init_state, ["input", "output", "target"])
   step = int(state.step)
   per_image, baseline = [], []
+  written = None if extractor is None else tr.WrittenImages(extractor)
   for name, a, b in _test_items(config):
     fitted, undo = fit(a, name=name)
     images = {"real_A": undo(fitted), "fake_B": undo(np.asarray(method.predict_one(state, fitted)))}
@@ -278,6 +282,8 @@ def test(config: Config) -> str:
       per_image.append(tr.scores(images["fake_B"], images["real_B"]))
       if a.shape[-1] == b.shape[-1]:  # the input itself as the translation: the baseline to beat
         baseline.append(tr.scores(images["real_A"], images["real_B"]))
+      if written is not None:
+        written.add(images)
     writer.add(name, images)
   summary = None
   if per_image:
@@ -289,6 +295,15 @@ def test(config: Config) -> str:
       f"on {len(per_image)} pairs",
       flush=True,
     )
+    if written is not None:
+      summary.update(written.scores("real_B", "fake_B"))
+      shown = f"jaxgan: {tr.describe_scores(summary, extractor.name)} of {len(per_image)} translations"
+      if baseline:
+        summary["input_as_output"].update(written.scores("real_B", "real_A"))
+        shown += f"; the inputs themselves: {tr.describe_scores(summary['input_as_output'], extractor.name)}"
+      print(shown, flush=True)
+  elif extractor is not None:
+    print("jaxgan: --fid_features: the test inputs have no target images; no FID/KID", flush=True)
   return writer.finish(f"pix2pix {config.direction}, step {step}", summary)
 
 

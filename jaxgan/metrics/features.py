@@ -47,7 +47,7 @@ import numpy as np
 from flax import nnx
 
 from jaxgan.data import images as images_lib
-from jaxgan.interop.inception import load_fid_inception
+from jaxgan.interop.inception import load_fid_inception, weights_path
 from jaxgan.metrics import distribution
 from jaxgan.metrics.classifier import Params, _split_model
 from jaxgan.models import inception as inception_lib
@@ -77,9 +77,25 @@ def judge(params: Params, image_shape: tuple[int, int, int]) -> Extractor:
   return Extractor("judge", apply, state)
 
 
-def inception(weights: str = "fid_inception", *, resize: str = "pytorch_fid", batch_size: int = 50) -> Extractor:
-  """The FID Inception's features (module docstring); ``weights``: a registered name or a file."""
-  graphdef, params, stats = load_fid_inception(weights)
+def inception(
+  weights: str = "fid_inception", *, resize: str = "pytorch_fid", batch_size: int = 50, flag: str = ""
+) -> Extractor:
+  """The FID Inception's features (module docstring); ``weights``: a registered name or a file.
+
+  ``flag``: the option that named ``weights`` (``--fid_weights``): a missing, not downloaded or
+  unreadable file raises an error that starts with ``flag=weights:``, before the network is built.
+  """
+  try:
+    weights_path(weights)  # a missing file or a registered name not downloaded: before anything else
+    graphdef, params, stats = load_fid_inception(weights)
+  except FileNotFoundError as e:  # also download.NotAvailableError
+    if not flag:
+      raise
+    raise type(e)(f"{flag}={weights}: {e}") from None
+  except ValueError as e:
+    if not flag:
+      raise
+    raise ValueError(f"{flag}={weights}: {e}") from e
   return Extractor("inception", _inception_apply(graphdef, resize), (params, stats), batch_size=batch_size)
 
 
@@ -129,6 +145,21 @@ def embed(extractor: Extractor, images, *, mesh: jax.sharding.Mesh | None = None
   if not out:
     raise ValueError("no images to embed")
   return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
+
+
+def embed_images(extractor: Extractor, images, *, mesh: jax.sharding.Mesh | None = None) -> dict[str, np.ndarray]:
+  """:func:`embed` of images of any sizes (a sequence of ``[H, W, C]``): each size in its own
+  batches (one compiled program per size), the rows in the order given."""
+  by_size: dict[tuple, list[int]] = {}
+  for i, image in enumerate(images):
+    by_size.setdefault(np.shape(image), []).append(i)
+  if not by_size:
+    raise ValueError("no images to embed")
+  out: dict[str, np.ndarray] = {}
+  for rows in by_size.values():
+    for k, v in embed(extractor, np.stack([images[i] for i in rows]), mesh=mesh).items():
+      out.setdefault(k, np.empty((len(images), *v.shape[1:]), v.dtype))[rows] = v
+  return out
 
 
 def scores(

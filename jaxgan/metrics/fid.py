@@ -16,7 +16,6 @@ or torch-fidelity (``--resize=tf1``), in batches split over all devices.
 from __future__ import annotations
 
 import argparse
-import collections
 import os
 import sys
 
@@ -40,18 +39,8 @@ def image_files(folder: str) -> list[str]:
 
 
 def folder_embeddings(extractor: features.Extractor, folder: str) -> dict[str, np.ndarray]:
-  """:func:`jaxgan.metrics.features.embed` of every image of ``folder`` (grouped by size, in file
-  order within a size)."""
-  by_size: dict[tuple, list[tuple[int, np.ndarray]]] = collections.defaultdict(list)
-  for i, path in enumerate(image_files(folder)):
-    image = images_lib.load_image(path, channels=3)
-    by_size[image.shape].append((i, image))
-  order, parts = [], []
-  for group in by_size.values():
-    order += [i for i, _ in group]
-    parts.append(features.embed(extractor, np.stack([image for _, image in group])))
-  rank = np.argsort(order)
-  return {k: np.concatenate([p[k] for p in parts])[rank] for k in parts[0]}
+  """:func:`jaxgan.metrics.features.embed_images` of every image of ``folder``, in file order."""
+  return features.embed_images(extractor, [images_lib.load_image(p, channels=3) for p in image_files(folder)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +80,7 @@ def run(args: argparse.Namespace) -> dict:
   for path in args.paths:
     if not os.path.exists(path):
       raise FileNotFoundError(f"{path}: no such folder or statistics file")
-  extractor = features.inception(args.weights, resize=args.resize, batch_size=args.batch_size)
+  extractor = features.inception(args.weights, resize=args.resize, batch_size=args.batch_size, flag="--weights")
   sides = [
     distribution.load_statistics(p) if p.endswith(".npz") else folder_embeddings(extractor, p) for p in args.paths
   ]
