@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 
 import jax
 import jax.numpy as jnp
@@ -39,7 +38,7 @@ from jaxgan.losses import discriminator_loss, generator_loss, l1_loss
 from jaxgan.methods import image_to_image as tr
 from jaxgan.methods import runner
 from jaxgan.methods.protocol import DataInfo
-from jaxgan.metrics import cached_classifier, classify, features
+from jaxgan.metrics import classify, features
 from jaxgan.train import compiler, image_pool
 from jaxgan.train.state import TrainState, abstract_network, init_network
 
@@ -286,14 +285,8 @@ def class_judge(config: Config):
   (source,) = runner.built_by_process0_first(
     lambda: [labelled_source(labelled, split="train", data_dir=config.resolved_data_dir())]
   )
-  images, labels = runner.labelled_arrays(source, image_size=config.crop_size, channels=config.input_nc)
-  judge = cached_classifier(
-    os.path.join(os.path.abspath(config.workdir), "classifier"),
-    images,
-    labels,
-    source.num_classes,
-    steps=config.classifier_steps,
-    seed=config.seed,
+  judge = runner.judge_classifier(
+    config, source, image_size=config.crop_size, channels=config.input_nc, steps=config.classifier_steps
   )
   class_a, class_b = spec.classes if config.direction == "AtoB" else spec.classes[::-1]
   return judge, class_a, class_b

@@ -23,7 +23,6 @@ from jaxgan.data import labelled_transform
 from jaxgan.losses import ADVERSARIAL_LOSSES, gradient_penalty
 from jaxgan.methods import runner
 from jaxgan.metrics import features
-from jaxgan.metrics.classifier import cached_classifier
 from jaxgan.train import compiler
 from jaxgan.train.state import ModelState, Network, TrainState, abstract_network, init_network
 
@@ -310,14 +309,12 @@ def train(method: Method, eval_fn=None, *, judge=None, report: dict | None = Non
 def judge_classifier(config: AdversarialConfig, train_source):
   """The judging classifier of ``config.dataset`` (trained once on its training split, cached in
   ``<workdir>/classifier``; :func:`jaxgan.metrics.classifier.cached_classifier`)."""
-  images, labels = runner.labelled_arrays(train_source, image_size=config.image_size, channels=config.channels)
-  return cached_classifier(
-    os.path.join(os.path.abspath(config.workdir), "classifier"),
-    images,
-    labels,
-    train_source.num_classes,
+  return runner.judge_classifier(
+    config,
+    train_source,
+    image_size=config.image_size,
+    channels=config.channels,
     steps=config.classifier_steps,
-    seed=config.seed,
     features=config.classifier_features,
   )
 

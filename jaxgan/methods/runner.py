@@ -19,6 +19,7 @@ from jaxgan import config as config_lib
 from jaxgan.config import TrainConfig
 from jaxgan.data import BatchLoader, labelled_source, labelled_transform
 from jaxgan.methods.protocol import Method
+from jaxgan.metrics.classifier import cached_classifier
 from jaxgan.train import distributed, sharding
 from jaxgan.train.checkpoint import Checkpointer
 from jaxgan.train.loop import LoopOptions, fit, init_or_restore
@@ -90,6 +91,15 @@ def labelled_arrays(
   n = len(source) if limit is None else min(limit, len(source))
   examples = [transform(source[i]) for i in range(n)]
   return np.stack([e["image"] for e in examples]), np.asarray([e["label"] for e in examples])
+
+
+def judge_classifier(config: TrainConfig, source, *, image_size: int, channels: int, steps: int, **options):
+  """A classifier of ``source``'s labels (the judge of generated images), trained once on all of
+  ``source`` and cached in ``<workdir>/classifier`` (:func:`jaxgan.metrics.classifier.cached_classifier`;
+  ``options``: its ``features``, ...)."""
+  images, labels = labelled_arrays(source, image_size=image_size, channels=channels)
+  directory = os.path.join(os.path.abspath(config.workdir), "classifier")
+  return cached_classifier(directory, images, labels, source.num_classes, steps=steps, seed=config.seed, **options)
 
 
 def labelled_sources(config: TrainConfig, splits: tuple[str, ...]) -> list:
