@@ -269,7 +269,7 @@ def test_gatys_stopped_and_resumed_equals_one_run_and_saves_no_vgg(files, tmp_pa
   config = full_config.replace(workdir=str(tmp_path / "resumed"))
   gatys.run(config.replace(num_steps=2, output=str(tmp_path / "at_2.png")))  # a run stopped at step 2
   resumed = gatys.run(config)  # the same flags again: continues from the checkpoint of step 2
-  assert fit_spy.summary() == [(0, 3), (0, 2), (2, 1)]  # each step compiled once
+  assert fit_spy.summary() == [(0, 3), (0, 2), (2, 1)] and fit_spy.builds == 3  # one build a run, no recompile
   for key in ("before", "after", "after_unclipped", "content_image_itself"):
     assert resumed[key] == full[key]
   assert resumed["num_steps"] == 3 and resumed["seconds_per_step"] > 0
