@@ -122,10 +122,27 @@ def test_train_resume_and_test_mode_end_to_end(tmp_path, capsys, fit_spy, monkey
   # uninterrupted run.
   pix2pix.train(_config(tmp_path / "b", **{**common, "num_steps": 1}))
   fit_spy.clear()
-  resumed = pix2pix.train(_config(tmp_path / "b", **common, sample_every=1, eval_every=1, checkpoint_every=1))
-  assert fit_spy.summary() == [(1, 2)] and fit_spy.builds == 1  # built once, after the data
+  # ... evaluating FID/KID/IS too (--fid_features, training-time; run_only: the same run).
+  weights = tmp_path / "weights.npz"
+  weights.touch()
+  fid = dict(fid_features="inception", fid_weights=str(weights))
+  with monkeypatch.context() as patch:
+    patch.setattr(features, "inception", small_inception([]))
+    resumed = pix2pix.train(_config(tmp_path / "b", **common, sample_every=1, eval_every=1, checkpoint_every=1, **fid))
+    builds, runs = fit_spy.builds, fit_spy.summary()
+    tested = json.load(
+      open(os.path.join(os.path.dirname(pix2pix.test(_config(tmp_path / "b", **common, **fid))), "metrics.json"))
+    )
+  assert runs == [(1, 2)] and builds == 1  # built once, after the data
   _leaves_close(_params(resumed), _params(straight), rtol=0, atol=0)
   assert os.path.exists(tmp_path / "a" / "work" / "eval.json")
+  trained = json.load(open(tmp_path / "b" / "work" / "eval.json"))
+  # The training evaluation's scores are --mode=test's of the same checkpoint (the same held-out
+  # translations, as uint8 images).
+  assert trained["kid_inception_subset_size"] == 2 and trained["fid_inception"] > 0
+  assert {k: trained[k] for k in ("fid_inception", "kid_inception_mean", "is_inception_mean")} == pytest.approx(
+    {k: tested[k] for k in ("fid_inception", "kid_inception_mean", "is_inception_mean")}, rel=1e-5
+  )
 
   # --mode=test on the test split: every input listed in the HTML page, metrics written.
   config = _config(tmp_path / "a", **common)

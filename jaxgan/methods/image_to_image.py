@@ -157,7 +157,8 @@ class TranslationConfig(
   fid_features: str = field(
     "none",
     "--mode=test: FID, KID and IS of the translations against the real target images, as written, and of the "
-    "inputs themselves (input_as_output) in metrics.json: none or inception (the FID Inception-v3, "
+    "inputs themselves (input_as_output) in metrics.json; pix2pix training: the same scores of the held-out "
+    "translations at every --eval_every and in eval.json. none or inception (the FID Inception-v3, "
     "--fid_weights). FID of few images is biased upward: raise --num_test.",
     choices=FID_FEATURES,
     run_only=True,

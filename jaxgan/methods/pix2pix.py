@@ -27,12 +27,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgan.config import NON_NEGATIVE, field
+from jaxgan.data import images as images_lib
 from jaxgan.data.paired import paired_source, paired_transform
 from jaxgan.losses import discriminator_loss, generator_loss, gradient_penalty, l1_loss
 from jaxgan.methods import image_to_image as tr
 from jaxgan.methods import runner
 from jaxgan.methods.protocol import DataInfo
-from jaxgan.metrics import image_quality
+from jaxgan.metrics import features, image_quality
 from jaxgan.train import compiler
 from jaxgan.train.state import ModelState, TrainState, abstract_network, init_network
 
@@ -204,14 +205,24 @@ def held_out_pairs(config: Config, source, n: int) -> list[dict]:
   return [dict(transform(source[i], None), name=source[i].get("name", str(i))) for i in range(min(n, len(source)))]
 
 
-def evaluate(method: Pix2Pix, state: TrainState, pairs: list[dict]) -> dict[str, float]:
+def evaluate(method: Pix2Pix, state: TrainState, pairs: list[dict], fid=None) -> dict[str, float]:
   """Mean L1, PSNR and SSIM of G's translations of held-out pairs (one image at a time, as
-  the official test script: batch statistics depend on the test batch)."""
-  return image_quality.mean_scores([tr.scores(method.predict_one(state, p["a"]), p["b"]) for p in pairs])
+  the official test script: batch statistics depend on the test batch); with ``fid``
+  (``(extractor, embedded targets)``, ``--fid_features``), FID/KID/IS of the translations as uint8
+  images against the targets."""
+  translations = [np.asarray(method.predict_one(state, p["a"])) for p in pairs]
+  result = image_quality.mean_scores([tr.scores(t, p["b"]) for t, p in zip(translations, pairs)])
+  if fid is not None:
+    extractor, targets = fid
+    fakes = features.embed_images(extractor, [images_lib.to_uint8(t) for t in translations])
+    result.update(features.scores(extractor, targets, fakes))
+  return result
 
 
 def train(config: Config) -> TrainState:
-  """Train on the dataset's train split; sample and evaluate on its test split."""
+  """Train on the dataset's train split; sample and evaluate on its test split (with
+  ``--fid_features``, also FID/KID/IS of the held-out translations at every evaluation)."""
+  extractor = tr.fid_extractor(config)  # the weights are read before anything is written
   train_source, test_source = sources(config)
   batches = runner.loader(config, train_source, global_batch_size=config.batch_size, transform=train_transform(config))
   config = tr.resolved_num_steps(config, batches.steps_per_epoch)
@@ -225,7 +236,10 @@ def train(config: Config) -> TrainState:
       [[tr.three_channels(x) for x in (p["a"], method.predict_one(state, p["a"]), p["b"])] for p in shown]
     )
 
-  eval_fn = runner.once_per_step(lambda s: evaluate(method, s, pairs))
+  fid = None
+  if extractor is not None:
+    fid = extractor, features.embed_images(extractor, [images_lib.to_uint8(p["b"]) for p in pairs])
+  eval_fn = runner.once_per_step(lambda s: evaluate(method, s, pairs, fid))
   state = runner.train(config, method, batches=batches, sample_fn=sample_fn, eval_fn=eval_fn)
   result = {"step": int(state.step), "num_test": len(pairs), **eval_fn(state)}
   path = runner.write_json(config, "eval.json", result)
