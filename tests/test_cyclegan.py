@@ -13,10 +13,11 @@ import optax
 import pytest
 from flax import nnx
 
+from jaxgan.data.images import to_uint8
 from jaxgan.methods import cyclegan
 from jaxgan.metrics import features
 from jaxgan.train import image_pool
-from tests.tiny import embedded_pngs, train_first, tree_state, unfinished_copy
+from tests.tiny import embedded_pngs, small_inception, train_first, tree_state, unfinished_copy
 
 TINY = dict(
   ngf=2,
@@ -156,9 +157,23 @@ def test_one_adam_over_two_networks_equals_one_adam_each():
   _close(joint, apart, rtol=1e-6, atol=0)
 
 
-def test_resume_with_a_partly_filled_pool_is_bit_identical(tmp_path, fit_spy):
+def test_resume_with_a_partly_filled_pool_is_bit_identical(tmp_path, fit_spy, monkeypatch):
   common = dict(pool_size=5, num_steps=3, n_epochs=1, n_epochs_decay=1)
-  straight = cyclegan.train(_config(tmp_path / "a", **common))
+  # The uninterrupted run also reports FID/KID/IS of both directions (--fid_features; run_only).
+  monkeypatch.setattr(features, "inception", small_inception([]))
+  (tmp_path / "w.npz").touch()
+  fid = dict(fid_features="inception", fid_weights=str(tmp_path / "w.npz"), num_test=3)
+  straight = cyclegan.train(_config(tmp_path / "a", **common, **fid))
+  reported = json.load(open(tmp_path / "a" / "work" / "eval.json"))
+  config = _config(tmp_path / "a", **common, **fid)
+  test_a, test_b = (np.stack(x) for x in cyclegan.held_out(config, 3))
+  extractor, method = features.inception("w"), cyclegan.build(config)
+  for direction, x, real, g in (("AtoB", test_a, test_b, "G_A"), ("BtoA", test_b, test_a, "G_B")):
+    fake = np.asarray(method.translate_batch(straight, x, name=g))
+    expected = features.scores(
+      extractor, features.embed(extractor, to_uint8(real)), features.embed(extractor, to_uint8(fake))
+    )
+    assert {k: reported[f"{direction}_{k}"] for k in expected} == pytest.approx(expected, rel=1e-5)
   cyclegan.train(_config(tmp_path / "b", **{**common, "num_steps": 1}))
   fit_spy.clear()
   # Restores step 1 (one image in each pool), runs 2 and 3, sampling and saving after each step

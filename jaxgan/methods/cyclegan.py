@@ -28,6 +28,7 @@ import numpy as np
 
 from jaxgan.config import NON_NEGATIVE, field
 from jaxgan.data import labelled_source
+from jaxgan.data.images import to_uint8
 from jaxgan.data.unpaired import (
   parse_unpaired_spec,
   unpaired_batches,
@@ -292,15 +293,22 @@ def class_judge(config: Config):
   return judge, class_a, class_b
 
 
-def evaluator(method: CycleGAN, test_a: list[np.ndarray], test_b: list[np.ndarray]):
+def evaluator(method: CycleGAN, test_a: list[np.ndarray], test_b: list[np.ndarray], extractor=None):
   """``eval_fn(state)``: cycle L1 on held-out images of both domains and, for class domains
   (``idx-classes``, ``digits``), how often a classifier trained on the real labelled
   training split assigns a translation to the target class (``success_AtoB``,
-  ``success_BtoA``), next to its accuracy on the real held-out images of each class."""
+  ``success_BtoA``), next to its accuracy on the real held-out images of each class. With
+  ``--fid_features`` (``extractor``: the Inception's; None: the judge's for ``judge``), FID/KID/IS
+  of each direction's translations (uint8) against the real held-out images of the target domain
+  (``AtoB_fid_<features>``, ...)."""
   a, b = np.stack(test_a), np.stack(test_b)
   judged = class_judge(method.config)
   if judged is not None:
     judge, class_a, class_b = judged
+    if method.config.fid_features == "judge":
+      extractor = features.judge(judge, (method.config.crop_size, method.config.crop_size, method.config.input_nc))
+  if extractor is not None:
+    real = {"AtoB": features.embed(extractor, to_uint8(b)), "BtoA": features.embed(extractor, to_uint8(a))}
 
   def eval_fn(state):
     run = lambda name: functools.partial(method.translate_batch, state, name=name)
@@ -314,13 +322,19 @@ def evaluator(method: CycleGAN, test_a: list[np.ndarray], test_b: list[np.ndarra
         judge_accuracy_A=float((classify(judge, a) == class_a).mean()),
         judge_accuracy_B=float((classify(judge, b) == class_b).mean()),
       )
+    if extractor is not None:
+      for direction, fake in (("AtoB", fake_b), ("BtoA", fake_a)):
+        scores = features.scores(extractor, real[direction], features.embed(extractor, to_uint8(fake)))
+        result.update({f"{direction}_{k}": v for k, v in scores.items()})
     return result
 
   return eval_fn
 
 
 def train(config: Config) -> TrainState:
-  """Train on the unpaired train splits; sample and evaluate on the test splits."""
+  """Train on the unpaired train splits; sample and evaluate on the test splits (with
+  ``--fid_features``, also FID/KID/IS of each direction: :func:`evaluator`)."""
+  extractor = _test_extractor(config)  # flags checked and Inception weights read before anything is written
   source_a, source_b = sources(config, "train")
   t_a, t_b = transforms(config, train=True)
   batches = unpaired_batches(
@@ -347,7 +361,7 @@ def train(config: Config) -> TrainState:
     return np.stack(rows)
 
   test_a, test_b = held_out(config, config.num_test)
-  eval_fn = runner.once_per_step(evaluator(method, test_a, test_b))
+  eval_fn = runner.once_per_step(evaluator(method, test_a, test_b, extractor))
   state = runner.train(config, method, batches=batches, sample_fn=sample_fn, eval_fn=eval_fn)
   result = {"step": int(state.step), "num_test_A": len(test_a), "num_test_B": len(test_b), **eval_fn(state)}
   path = runner.write_json(config, "eval.json", result)
