@@ -49,6 +49,7 @@ from jaxgan.interop.torch_checkpoint import (
   assign_state_dict,
   export_state_dict,
   load_torch_state_dict,
+  read_npz,
   split_net,
 )
 from jaxgan.models.inception import DEFAULT_PRECISION, BasicConv2d, InceptionV3
@@ -140,14 +141,6 @@ def save_inception_npz(params: nnx.State, stats: nnx.State, path: str | os.PathL
   np.savez(os.fspath(path), **to_torch_state_dict(params, stats))
 
 
-def _read_npz(path: str) -> dict[str, np.ndarray]:
-  try:
-    with np.load(path, allow_pickle=False) as data:
-      return {k: data[k] for k in data.files}
-  except Exception as e:  # BadZipFile, ValueError, OSError, ...
-    raise ValueError(f"could not read {path!r} as an .npz archive: {type(e).__name__}: {e}") from e
-
-
 def weights_path(path_or_name: str | os.PathLike) -> str:
   """The file that ``path_or_name`` names: an existing path, or a registered name (see
   :data:`WEIGHTS`) resolved by :func:`jaxgan.download.resolve` (never downloads: a name not yet
@@ -172,7 +165,7 @@ def read_state_dict(path_or_name: str | os.PathLike) -> tuple[StateDict, str]:
   path = weights_path(path_or_name)
   ext = os.path.splitext(path)[1].lower()
   if ext == ".npz":
-    return _read_npz(path), path
+    return read_npz(path), path
   if ext in TORCH_EXTENSIONS:
     return load_torch_state_dict(path), path
   raise ValueError(

@@ -366,3 +366,13 @@ def export_state_dict(keymap: KeyMap, params: nnx.State, stats: nnx.State) -> St
       target = keymap.targets[key]
       out[key] = np.ascontiguousarray(target.layout.to_torch(np.asarray(leaves[target.path][1].get_value())))
   return out
+
+
+def read_npz(path: str) -> dict[str, np.ndarray]:
+  """The arrays of an ``.npz`` file (weights converted for reading without PyTorch); ValueError
+  naming the file when it is not one."""
+  try:
+    with np.load(path, allow_pickle=False) as data:
+      return {k: data[k] for k in data.files}
+  except Exception as e:  # BadZipFile, ValueError, OSError, ...
+    raise ValueError(f"could not read {path!r} as an .npz archive: {type(e).__name__}: {e}") from e

@@ -59,6 +59,7 @@ from jaxgan.interop.torch_checkpoint import (
   assign_state_dict,
   export_state_dict,
   load_torch_state_dict,
+  read_npz,
 )
 from jaxgan.models.vgg import BLOCK_CONVS, CONV_NAMES, LAYER_NAMES, VGG, check_depth
 from jaxgan.nn.precision import cast_floating
@@ -415,14 +416,6 @@ def _check_file(path: str | os.PathLike, depth: int) -> str:
   return path
 
 
-def _read_npz(path: str) -> dict[str, np.ndarray]:
-  try:
-    with np.load(path, allow_pickle=False) as data:
-      return {k: data[k] for k in data.files}
-  except Exception as e:  # BadZipFile, ValueError, OSError, ...
-    raise ValueError(f"could not read {path!r} as an .npz archive: {type(e).__name__}: {e}") from e
-
-
 def _import_h5py():
   try:
     import h5py  # an optional dependency, imported when needed
@@ -499,7 +492,7 @@ def load_keras_vgg(source: str | os.PathLike | Mapping[str, Any], *, depth: int 
   path = _check_file(source, depth)
   ext = os.path.splitext(path)[1].lower()
   if ext == ".npz":
-    arrays = _read_npz(path)
+    arrays = read_npz(path)
   elif ext == ".h5":
     arrays = _read_keras_h5(path)
   else:

@@ -156,7 +156,7 @@ def _architecture(params: Params) -> tuple[tuple[int, ...], int]:
   return features, num_classes
 
 
-def _split_model(params_or_model, image_shape) -> tuple[nnx.GraphDef, nnx.State]:
+def split_model(params_or_model, image_shape) -> tuple[nnx.GraphDef, nnx.State]:
   if isinstance(params_or_model, Classifier):
     return nnx.split(params_or_model)
   features, num_classes = _architecture(params_or_model)
@@ -258,7 +258,7 @@ def classifier_embeddings(params_or_model, images, *, batch_size: int = 256) -> 
   compiled program serves every batch).
   """
   images = _as_float_images(images)
-  graphdef, state = _split_model(params_or_model, images.shape[1:])
+  graphdef, state = split_model(params_or_model, images.shape[1:])
   n = images.shape[0]
   batch_size = max(1, min(int(batch_size), n))
   out = []

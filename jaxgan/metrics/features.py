@@ -49,7 +49,7 @@ from flax import nnx
 from jaxgan.data import images as images_lib
 from jaxgan.interop.inception import load_fid_inception, weights_path
 from jaxgan.metrics import distribution
-from jaxgan.metrics.classifier import Params, _split_model
+from jaxgan.metrics.classifier import Params, split_model
 from jaxgan.models import inception as inception_lib
 from jaxgan.train import sharding
 
@@ -68,7 +68,7 @@ class Extractor:
 
 def judge(params: Params, image_shape: tuple[int, int, int]) -> Extractor:
   """The features of a classifier of :mod:`jaxgan.metrics.classifier` (module docstring)."""
-  graphdef, state = _split_model(params, image_shape)
+  graphdef, state = split_model(params, image_shape)
 
   def apply(state, images):
     out = nnx.merge(graphdef, state).embed(images)
