@@ -1,0 +1,111 @@
+"""jaxgan.nn.winograd (F(2x2, 3x3)) and the rule by which jaxgan.nn.conv2d uses it on CPU."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan.nn import conv as conv_module
+from jaxgan.nn import conv2d
+from jaxgan.nn.winograd import transformed_kernel, winograd_conv3x3
+from jaxgan.train import compiler
+
+DN = ("NHWC", "HWIO", "NHWC")
+
+
+def _lax(x, k, padding):
+  return jax.lax.conv_general_dilated(x, k, (1, 1), padding, dimension_numbers=DN)
+
+
+def _arrays(shape, cout, seed=0):
+  rng = np.random.default_rng(seed)
+  x = jnp.asarray(rng.standard_normal(shape), jnp.float32)
+  k = jnp.asarray(rng.standard_normal((3, 3, shape[-1], cout)) / np.sqrt(9 * shape[-1]), jnp.float32)
+  return x, k
+
+
+@pytest.mark.parametrize(
+  "shape,cout,padding",
+  [
+    ((1, 3, 3, 1), 1, ((0, 0), (0, 0))),  # one output pixel
+    ((2, 7, 9, 5), 3, ((1, 1), (1, 1))),  # odd output sides: a tile row and column cut off
+    ((3, 8, 8, 4), 6, ((2, 0), (0, 1))),  # uneven padding
+    ((1, 1, 6, 2), 2, ((1, 1), (0, 0))),  # a one-pixel-high input
+    ((2, 12, 10, 16), 8, ((0, 0), (2, 2))),
+  ],
+)
+def test_winograd_is_the_convolution(shape, cout, padding):
+  x, k = _arrays(shape, cout, seed=sum(shape))
+  want = _lax(x, k, padding)
+  got = jax.jit(winograd_conv3x3, static_argnums=2)(x, k, padding)
+  assert got.shape == want.shape
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * float(jnp.max(jnp.abs(want))))
+
+
+def test_transformed_kernel_is_g_kernel_gt():
+  g = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+  kernel = np.random.default_rng(0).standard_normal((3, 3, 2, 3)).astype(np.float32)
+  u = np.stack([np.stack(row) for row in transformed_kernel(jnp.asarray(kernel))])
+  np.testing.assert_allclose(u, np.einsum("ai,ijco,bj->abco", g, kernel, g), rtol=1e-6, atol=1e-6)
+
+
+def test_winograd_rejects_other_kernels():
+  x, _ = _arrays((1, 6, 6, 2), 2)
+  with pytest.raises(ValueError, match="3x3"):
+    winograd_conv3x3(x, jnp.ones((5, 5, 2, 2)), ((0, 0), (0, 0)))
+
+
+def _compiled_ops(fn, *args) -> str:
+  return jax.jit(fn, compiler_options=compiler.options("cpu")).lower(*args).compile().as_text()
+
+
+@pytest.mark.parametrize(
+  "shape,cout,applies",
+  [
+    ((1, 18, 18, 32), 32, True),  # a ResNet block's shape, small: Winograd
+    ((1, 18, 18, 16), 32, False),  # too few input channels
+    ((1, 18, 18, 32), 16, False),  # too few output channels
+    ((8, 130, 130, 64), 64, False),  # tiles too large for the cache rule
+  ],
+)
+def test_rule_decides_by_shape(shape, cout, applies):
+  assert conv_module.winograd_applies(shape, (3, 3, shape[-1], cout), 1, ((0, 0), (0, 0))) is applies
+  assert not conv_module.winograd_applies(shape, (3, 3, shape[-1], cout), 2, ((0, 0), (0, 0)))
+  assert not conv_module.winograd_applies(shape, (4, 4, shape[-1], cout), 1, ((0, 0), (0, 0)))
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the Winograd path is CPU-only")
+def test_conv2d_forward_and_input_gradient_use_matrix_products_on_cpu():
+  x, k = _arrays((1, 10, 12, 32), 32)
+  pad = ((1, 1), (1, 1))
+  forward = _compiled_ops(lambda x, k: conv2d(x, k, 1, pad), x, k)
+  assert "convolution(" not in forward and "dot(" in forward
+  # The input gradient is the forward convolution of the cotangent: Winograd too; the kernel
+  # gradient stays XLA's convolution.
+  g = jnp.ones((1, 10, 12, 32))
+  dx = _compiled_ops(lambda x, k, g: jax.vjp(lambda x: conv2d(x, k, 1, pad), x)[1](g)[0], x, k, g)
+  assert "convolution(" not in dx
+  few = _compiled_ops(lambda x, k: conv2d(x, k, 1, pad), x[..., :16], k[:, :, :16])
+  assert "convolution(" in few
+
+
+def test_conv2d_with_winograd_equals_lax_values_gradients_and_second_order():
+  x, k = _arrays((2, 9, 11, 32), 32, seed=3)
+  pad = ((1, 1), (1, 1))
+  assert conv_module.winograd_applies(x.shape, k.shape, 1, pad)
+  y, vjp = jax.vjp(lambda x, k: conv2d(x, k, 1, pad), x, k)
+  y_ref, vjp_ref = jax.vjp(lambda x, k: _lax(x, k, pad), x, k)
+  scale = float(jnp.max(jnp.abs(y_ref)))
+  np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5 * scale)
+  g = jnp.asarray(np.random.default_rng(4).standard_normal(y.shape), jnp.float32)
+  for got, want in zip(jax.jit(vjp)(g), vjp_ref(g)):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * float(jnp.max(jnp.abs(want))))
+
+  # A gradient penalty: the gradient of |dy/dx|^2 with respect to the kernel.
+  def penalty(conv, k):
+    dx = jax.grad(lambda x: jnp.sum(jnp.tanh(conv(x, k, pad))))(x)
+    return jnp.sum(dx**2)
+
+  got = jax.jit(jax.grad(lambda k: penalty(lambda x, k, p: conv2d(x, k, 1, p), k)))(k)
+  want = jax.grad(lambda k: penalty(_lax, k))(k)
+  np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4 * float(jnp.max(jnp.abs(want))))
