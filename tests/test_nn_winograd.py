@@ -7,7 +7,7 @@ import pytest
 
 from jaxgan.nn import conv as conv_module
 from jaxgan.nn import conv2d
-from jaxgan.nn.winograd import transformed_kernel, winograd_conv3x3
+from jaxgan.nn.winograd import MATRICES, transformed_kernel, winograd_conv3x3
 from jaxgan.train import compiler
 
 DN = ("NHWC", "HWIO", "NHWC")
@@ -34,25 +34,38 @@ def _arrays(shape, cout, seed=0):
     ((2, 12, 10, 16), 8, ((0, 0), (2, 2))),
   ],
 )
-def test_winograd_is_the_convolution(shape, cout, padding):
+@pytest.mark.parametrize("m,tolerance", [(2, 2e-6), (4, 3e-5)])
+def test_winograd_is_the_convolution(shape, cout, padding, m, tolerance):
   x, k = _arrays(shape, cout, seed=sum(shape))
   want = _lax(x, k, padding)
-  got = jax.jit(winograd_conv3x3, static_argnums=2)(x, k, padding)
+  got = jax.jit(winograd_conv3x3, static_argnums=(2, 3))(x, k, padding, m)
   assert got.shape == want.shape
-  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * float(jnp.max(jnp.abs(want))))
+  np.testing.assert_allclose(got, want, rtol=0, atol=tolerance * float(jnp.max(jnp.abs(want))))
 
 
-def test_transformed_kernel_is_g_kernel_gt():
-  g = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+def test_winograd_error_stays_small_for_wide_layers():
+  """256 input channels (a CycleGAN ResNet block): F(4x4, 3x3)'s error relative to the output's
+  scale, against the float64 convolution, stays near float32 rounding."""
+  x, k = _arrays((1, 20, 20, 256), 8, seed=5)
+  want = _lax(np.asarray(x, np.float64), np.asarray(k, np.float64), ((1, 1), (1, 1)))
+  got = jax.jit(winograd_conv3x3, static_argnums=(2, 3))(x, k, ((1, 1), (1, 1)), 4)
+  assert float(np.max(np.abs(np.asarray(got, np.float64) - want)) / np.max(np.abs(want))) < 3e-5
+
+
+@pytest.mark.parametrize("m", sorted(MATRICES))
+def test_transformed_kernel_is_g_kernel_gt(m):
+  g = MATRICES[m][1]
   kernel = np.random.default_rng(0).standard_normal((3, 3, 2, 3)).astype(np.float32)
-  u = np.stack([np.stack(row) for row in transformed_kernel(jnp.asarray(kernel))])
+  u = np.stack([np.stack(row) for row in transformed_kernel(jnp.asarray(kernel), m)])
   np.testing.assert_allclose(u, np.einsum("ai,ijco,bj->abco", g, kernel, g), rtol=1e-6, atol=1e-6)
 
 
-def test_winograd_rejects_other_kernels():
+def test_winograd_rejects_other_kernels_and_tiles():
   x, _ = _arrays((1, 6, 6, 2), 2)
   with pytest.raises(ValueError, match="3x3"):
     winograd_conv3x3(x, jnp.ones((5, 5, 2, 2)), ((0, 0), (0, 0)))
+  with pytest.raises(ValueError, match="m must be one of"):
+    winograd_conv3x3(x, jnp.ones((3, 3, 2, 2)), ((0, 0), (0, 0)), 3)
 
 
 def _compiled_ops(fn, *args) -> str:
@@ -66,12 +79,15 @@ def _compiled_ops(fn, *args) -> str:
     ((1, 18, 18, 16), 32, False),  # too few input channels
     ((1, 18, 18, 32), 16, False),  # too few output channels
     ((8, 130, 130, 64), 64, False),  # tiles too large for the cache rule
+    ((1, 66, 66, 256), 256, True),  # CycleGAN's ResNet block
+    ((4, 66, 66, 128), 128, True),  # fast style transfer's residual block
   ],
 )
 def test_rule_decides_by_shape(shape, cout, applies):
   assert conv_module.winograd_applies(shape, (3, 3, shape[-1], cout), 1, ((0, 0), (0, 0))) is applies
   assert not conv_module.winograd_applies(shape, (3, 3, shape[-1], cout), 2, ((0, 0), (0, 0)))
   assert not conv_module.winograd_applies(shape, (4, 4, shape[-1], cout), 1, ((0, 0), (0, 0)))
+  assert not conv_module.winograd_applies(shape, (3, 3, shape[-1], cout), 1, ((0, 0), (0, 0)), jnp.bfloat16)
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="the Winograd path is CPU-only")

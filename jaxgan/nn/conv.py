@@ -41,13 +41,15 @@ SMALL_COUT = 4
 # ... and its kernel gradient placed at the taps' offsets and multiplied out up to this many taps
 # (patch_logit 4x4: 14 -> 1.7 ms; singan_tail 3x3: 14 -> 4.6 ms; see _few_outputs_conv_bwd).
 FEW_TAPS = 16
-# A stride-1 3x3 convolution runs forward as Winograd's F(2x2, 3x3) on CPU (:mod:`jaxgan.nn.winograd`:
-# 2.25x fewer multiplications, in 16 matrix products) when it has at least this many input and
-# output channels and its transformed tiles (16 x tiles x max(cin, cout) floats) take at most this
-# many bytes: beyond that the products no longer find their operands in cache and Eigen's direct
-# convolution was as fast or faster (measured per layer: benchmarks/README.md, "Winograd").
+# A float32 stride-1 3x3 convolution runs forward as Winograd's F(4x4, 3x3) on CPU
+# (:mod:`jaxgan.nn.winograd`: 4x fewer multiplications, in 36 matrix products) when it has at least
+# this many input and output channels and its transformed tiles (36 x tiles x max(cin, cout)
+# floats) take at most this many bytes: beyond that the products no longer find their operands in
+# cache and Eigen's direct convolution was as fast or faster (measured per layer:
+# benchmarks/README.md, "Winograd").
+WINOGRAD_TILE = 4
 WINOGRAD_MIN_CHANNELS = 32
-WINOGRAD_MAX_BYTES = 20 * 2**20
+WINOGRAD_MAX_BYTES = 24 * 2**20
 
 
 def space_to_depth_conv(
@@ -169,23 +171,24 @@ def _few_outputs_conv_bwd(padding, residuals, g):
 _few_outputs_conv.defvjp(_few_outputs_conv_fwd, _few_outputs_conv_bwd)
 
 
-def winograd_applies(x_shape, kernel_shape, stride: int, padding) -> bool:
+def winograd_applies(x_shape, kernel_shape, stride: int, padding, dtype=jnp.float32) -> bool:
   """Whether :func:`conv2d` computes this convolution's forward pass by Winograd on CPU (a rule of
   the shapes alone: the same choice on every run)."""
   kh, kw, cin, cout = kernel_shape
-  if stride != 1 or (kh, kw) != (3, 3) or min(cin, cout) < WINOGRAD_MIN_CHANNELS:
+  if jnp.dtype(dtype) != jnp.float32 or stride != 1 or (kh, kw) != (3, 3) or min(cin, cout) < WINOGRAD_MIN_CHANNELS:
     return False
   (top, bottom), (left, right) = padding
-  tiles = x_shape[0] * -(-(x_shape[1] + top + bottom - 2) // 2) * -(-(x_shape[2] + left + right - 2) // 2)
-  return 16 * tiles * max(cin, cout) * 4 <= WINOGRAD_MAX_BYTES
+  m = WINOGRAD_TILE
+  tiles = x_shape[0] * -(-(x_shape[1] + top + bottom - 2) // m) * -(-(x_shape[2] + left + right - 2) // m)
+  return (m + 2) ** 2 * tiles * max(cin, cout) * 4 <= WINOGRAD_MAX_BYTES
 
 
 def _forward(x, kernel, stride, padding):
-  if winograd_applies(x.shape, kernel.shape, stride, padding):
+  if winograd_applies(x.shape, kernel.shape, stride, padding, jnp.result_type(x, kernel)):
     return jax.lax.platform_dependent(
       x,
       kernel,
-      cpu=lambda x, k: winograd_conv3x3(x, k, padding),
+      cpu=lambda x, k: winograd_conv3x3(x, k, padding, WINOGRAD_TILE),
       default=lambda x, k: _lax_conv(x, k, stride, padding),
     )
   return _lax_conv(x, kernel, stride, padding)

@@ -1,15 +1,18 @@
-"""Stride-1 3x3 convolutions by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray, 2016).
+"""Stride-1 3x3 convolutions by Winograd's minimal filtering F(m x m, 3x3) (Lavin & Gray, 2016).
 
-Each 2x2 block of outputs is computed from the 4x4 input tile under it: the tile is transformed
-(``d -> B^T d B``), the kernel too (``g -> G g G^T``), the 16 transformed positions are each one
-matrix product over the input channels, and the products are transformed back (``A^T m A``).
-That is 16 products per 2x2 outputs instead of 36: 2.25x fewer multiplications than the direct
-convolution, in 16 large matrix products that run at XLA:CPU's matrix-multiply speed. The
-transforms are additions (and halvings of the kernel), fused by XLA into a few passes over
-memory. The result equals the direct convolution up to float32 rounding (the transforms add
-and subtract at most nine terms; tests/test_nn_winograd.py bounds it against ``lax``).
+Each ``m x m`` block of outputs is computed from the ``(m + 2) x (m + 2)`` input tile under it:
+the tile is transformed (``d -> B^T d B``), the kernel too (``g -> G g G^T``), each of the
+``(m + 2)^2`` transformed positions is one matrix product over the input channels, and the
+products are transformed back (``A^T M A``). F(4x4, 3x3) takes 36 products per 16 outputs
+instead of 144 multiplications: 4x fewer, in 36 large matrix products that run at XLA:CPU's
+matrix-multiply speed; F(2x2, 3x3) 2.25x fewer. The transforms are sums with small constant
+coefficients, which XLA fuses into a few passes over memory.
 
-Used for the forward pass of :func:`jaxgan.nn.conv.conv2d` on CPU where the measurements in
+The result is the convolution up to float32 rounding: F(2x2, 3x3)'s transforms only add and
+subtract (relative error ~1e-6), F(4x4, 3x3)'s coefficients (up to 8, and 1/24) lose more
+(~1e-5 relative); tests/test_nn_winograd.py bounds both against ``lax``.
+
+:func:`jaxgan.nn.conv.conv2d` uses it for float32 forward passes on CPU where the measurements in
 benchmarks/README.md ("Winograd") say it is the faster one; the gradients stay the rules of
 :mod:`jaxgan.nn.conv` (the input gradient is itself a stride-1 3x3 convolution, so it comes here
 too).
@@ -19,58 +22,91 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-# The nonzero entries of each row of F(2x2, 3x3)'s matrices, as (column, sign): B^T (4x4) and A^T
-# (2x4) hold only +-1; G (4x3) is [[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]].
-_BT = (((0, 1), (2, -1)), ((1, 1), (2, 1)), ((2, 1), (1, -1)), ((1, 1), (3, -1)))
-_AT = (((0, 1), (1, 1), (2, 1)), ((1, 1), (2, -1), (3, -1)))
-_G = (((0, 1.0),), ((0, 0.5), (1, 0.5), (2, 0.5)), ((0, 0.5), (1, -0.5), (2, 0.5)), ((2, 1.0),))
+# (B^T, G, A^T) of F(m x m, 3x3) for the output tile side m.
+MATRICES = {
+  2: (
+    np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]),
+    np.array([[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]]),
+    np.array([[1, 1, 1, 0], [0, 1, -1, -1]]),
+  ),
+  4: (
+    np.array(
+      [
+        [4, 0, -5, 0, 1, 0],
+        [0, -4, -4, 1, 1, 0],
+        [0, 4, -4, -1, 1, 0],
+        [0, -2, -1, 2, 1, 0],
+        [0, 2, -1, -2, 1, 0],
+        [0, 4, 0, -5, 0, 1],
+      ]
+    ),
+    np.array(
+      [
+        [1 / 4, 0, 0],
+        [-1 / 6, -1 / 6, -1 / 6],
+        [-1 / 6, 1 / 6, -1 / 6],
+        [1 / 24, 1 / 12, 1 / 6],
+        [1 / 24, -1 / 12, 1 / 6],
+        [0, 0, 1],
+      ]
+    ),
+    np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]),
+  ),
+}
 
 
-def _combine(row, terms):
-  """``sum(coefficient * terms[column])`` over a row's nonzero (column, coefficient) entries."""
+def _combine(row: np.ndarray, terms: list[jax.Array]) -> jax.Array:
+  """``sum(row[j] * terms[j])`` over the row's nonzero entries (no multiplication by +-1)."""
   total = None
-  for column, coefficient in row:
-    term = terms[column]
+  for coefficient, term in zip(row, terms):
+    if coefficient == 0:
+      continue
     if abs(coefficient) != 1:
-      term = term * coefficient
+      term = term * np.asarray(abs(coefficient), term.dtype)
     if total is None:
-      total = term if coefficient > 0 or abs(coefficient) != 1 else -term
+      total = term if coefficient > 0 else -term
     else:
-      total = total - term if coefficient == -1 else total + term
+      total = total + term if coefficient > 0 else total - term
   return total
 
 
-def transformed_kernel(kernel: jax.Array) -> list[list[jax.Array]]:
-  """``G g G^T`` of an HWIO 3x3 kernel: 4x4 ``[cin, cout]`` matrices."""
-  rows = [_combine(row, [kernel[i] for i in range(3)]) for row in _G]  # each [3, cin, cout]
-  return [[_combine(col, [r[j] for j in range(3)]) for col in _G] for r in rows]
+def transformed_kernel(kernel: jax.Array, m: int = 4) -> list[list[jax.Array]]:
+  """``G g G^T`` of an HWIO 3x3 kernel: ``(m + 2) x (m + 2)`` ``[cin, cout]`` matrices."""
+  g = MATRICES[m][1]
+  rows = [_combine(row, [kernel[i] for i in range(3)]) for row in g]  # each [3, cin, cout]
+  return [[_combine(col, [r[j] for j in range(3)]) for col in g] for r in rows]
 
 
-def winograd_conv3x3(x: jax.Array, kernel: jax.Array, padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
+def winograd_conv3x3(
+  x: jax.Array, kernel: jax.Array, padding: tuple[tuple[int, int], tuple[int, int]], m: int = 4
+) -> jax.Array:
   """The stride-1 convolution of NHWC ``x`` with an HWIO 3x3 ``kernel`` (explicit zero
-  ``padding``), ``lax.conv_general_dilated``'s result."""
-  b, h, w, cin = x.shape
+  ``padding``) by F(``m`` x ``m``, 3x3): ``lax.conv_general_dilated``'s result."""
   if kernel.shape[:2] != (3, 3):
     raise ValueError(f"winograd_conv3x3 needs a 3x3 kernel, got {kernel.shape[:2]}")
+  if m not in MATRICES:
+    raise ValueError(f"winograd_conv3x3: output tile side m must be one of {sorted(MATRICES)}, got {m}")
+  bt, _, at = MATRICES[m]
+  n = m + 2  # input tile side
+  b, h, w, cin = x.shape
   cout = kernel.shape[3]
   (top, bottom), (left, right) = padding
   out_h, out_w = h + top + bottom - 2, w + left + right - 2
-  th, tw = -(-out_h // 2), -(-out_w // 2)  # 2x2 output tiles per axis (an odd side gets one more)
+  th, tw = -(-out_h // m), -(-out_w // m)  # output tiles per axis (the last one may stick out)
   zero = jnp.zeros((), x.dtype)
-  x = jax.lax.pad(x, zero, ((0, 0, 0), (top, 2 * th + 2 - h - top, 0), (left, 2 * tw + 2 - w - left, 0), (0, 0, 0)))
-  rows = [x[:, i : i + 2 * th : 2] for i in range(4)]  # the tiles' i-th rows, [b, th, 2 tw + 2, cin]
-  half = [_combine(row, rows) for row in _BT]  # B^T d
-  u = transformed_kernel(kernel.astype(x.dtype))
+  x = jax.lax.pad(x, zero, ((0, 0, 0), (top, m * th + 2 - h - top, 0), (left, m * tw + 2 - w - left, 0), (0, 0, 0)))
+  rows = [x[:, i : i + m * th : m] for i in range(n)]  # the tiles' i-th rows, [b, th, m tw + 2, cin]
+  half = [_combine(row, rows) for row in bt]  # B^T d
+  u = transformed_kernel(kernel.astype(x.dtype), m)
   products = []
-  for a in range(4):
-    cols = [half[a][:, :, j : j + 2 * tw : 2] for j in range(4)]
-    products.append([(_combine(_BT[c], cols).reshape(-1, cin) @ u[a][c]).reshape(b, th, tw, cout) for c in range(4)])
-  out = [[None, None], [None, None]]
-  for p in range(2):
-    m = [_combine(_AT[p], [products[a][c] for a in range(4)]) for c in range(4)]  # A^T m, row p
-    for q in range(2):
-      out[p][q] = _combine(_AT[q], m)
-  y = jnp.stack([out[0][0], out[0][1], out[1][0], out[1][1]]).reshape(2, 2, b, th, tw, cout)
-  y = y.transpose(2, 3, 0, 4, 1, 5).reshape(b, 2 * th, 2 * tw, cout)
-  return y[:, :out_h, :out_w]
+  for a in range(n):
+    cols = [half[a][:, :, j : j + m * tw : m] for j in range(n)]
+    products.append([(_combine(bt[c], cols).reshape(-1, cin) @ u[a][c]).reshape(b, th, tw, cout) for c in range(n)])
+  out = []
+  for p in range(m):
+    row = [_combine(at[p], [products[a][c] for a in range(n)]) for c in range(n)]  # A^T M, row p
+    out.extend(_combine(at[q], row) for q in range(m))
+  y = jnp.stack(out).reshape(m, m, b, th, tw, cout).transpose(2, 3, 0, 4, 1, 5)
+  return y.reshape(b, m * th, m * tw, cout)[:, :out_h, :out_w]
