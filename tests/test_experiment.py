@@ -173,6 +173,7 @@ TOOL_MODES = {  # where each method's check is tested
   ("cyclegan", "export_torch"),  # test_cyclegan.py
   ("sr", "test"),  # test_sr.py
   ("style_transfer", "stylize"),  # test_style.py
+  *((method, "video") for method in ("pix2pix", "cyclegan", "sr", "style_transfer")),  # test_inference_modes.py
   *(("singan", mode) for mode in singan_apps.APPLICATIONS),  # test_singan.py
 }
 

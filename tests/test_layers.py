@@ -19,6 +19,7 @@ ALLOWED = {
   "train": {"nn", "config", "visualize"},
   "interop": {"nn", "models", "train"},
   "latent": {"nn"},
+  "inference": {"nn", "models", "data", "train", "visualize"},  # tiled and video inference, below the methods
   "flags": {"config"},
   "experiment": {"flags", "train", "config"},
   "methods": {
@@ -33,6 +34,7 @@ ALLOWED = {
     "train",
     "interop",
     "latent",
+    "inference",
   },
 }
 

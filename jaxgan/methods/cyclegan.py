@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgan import inference
 from jaxgan.config import NON_NEGATIVE, field
 from jaxgan.data import labelled_source
 from jaxgan.data.images import to_uint8
@@ -37,7 +38,7 @@ from jaxgan.data.unpaired import (
 )
 from jaxgan.losses import discriminator_loss, generator_loss, l1_loss
 from jaxgan.methods import image_to_image as tr
-from jaxgan.methods import runner
+from jaxgan.methods import inference_modes, runner
 from jaxgan.methods.protocol import DataInfo
 from jaxgan.metrics import classify, features
 from jaxgan.train import compiler, image_pool
@@ -67,7 +68,7 @@ class Config(tr.TranslationConfig):
   )
   translate_with: str = field(
     "G_A",
-    "--mode=test with --test_input: the generator applied to the folder.",
+    "--mode=test with --test_input and --mode=video: the generator applied (G_A: A -> B, G_B: B -> A).",
     choices={"G_A": "A -> B", "G_B": "B -> A"},
     run_only=True,
   )
@@ -233,6 +234,12 @@ class CycleGAN:
   def translate_one(self):
     """Jitted ``(state, image [H, W, C], name) -> G(image)``; ``name`` is static."""
     return compiler.jit(lambda state, x, name: self.translate(state, x[None], name)[0], static_argnames="name")
+
+  def translator(self, state: TrainState, name: str) -> inference.Translator:
+    """``name`` (G_A or G_B) with the test-time settings, for any image size and videos."""
+    return inference.Translator.of(
+      self.networks[name], state.nets[name], train=self.config.test_batch_stats, key=self.test_key()
+    )
 
 
 def build(config: Config, data: DataInfo | None = None) -> CycleGAN:
@@ -423,10 +430,15 @@ def test(config: Config) -> str:
       for i in range(min(config.num_test, len(src)))
     ]
   written = None if extractor is None or config.test_input else tr.WrittenImages(extractor)
+  if config.tile:
+    tiled = {gen: inference_modes.image_translator(config, method.translator(state, gen)) for gen in GENERATORS}
+    translate = lambda x, gen: tiled[gen](x)
+  else:
+    translate = functools.partial(method.translate_one, state)
   for name, x, gen in items:
     fitted, undo = fit(x, name=name)
-    y = method.translate_one(state, fitted, gen)
-    rec = method.translate_one(state, y, back[gen])
+    y = translate(fitted, gen)
+    rec = translate(y, back[gen])
     images = dict(zip(suffixes[gen], (undo(fitted), undo(np.asarray(y)), undo(np.asarray(rec)))))
     if written is not None:
       written.add({k: v for k, v in images.items() if not k.startswith("rec_")})
@@ -466,4 +478,12 @@ def export_torch(config: Config) -> list[str]:
   return tr.export_torch(config, method.init_state, method.networks, _torch_paths(config))
 
 
-MODES = {"train": train, "test": test, "import_torch": import_torch, "export_torch": export_torch}
+def video(config: Config) -> inference.VideoSummary:
+  """``--input`` video translated by ``--translate_with`` (G_A: A -> B, G_B: B -> A) into ``--output``."""
+  method = build(config)
+  return inference_modes.video(
+    config, lambda: method.translator(runner.restore(config, method.init_state), config.translate_with)
+  )
+
+
+MODES = {"train": train, "test": test, "video": video, "import_torch": import_torch, "export_torch": export_torch}

@@ -30,6 +30,7 @@ from jaxgan.data.paired import DIRECTIONS, PREPROCESS
 from jaxgan.interop import load_pix2pix, save_torch_state_dict, to_torch_state_dict
 from jaxgan.losses.translation import GAN_MODES
 from jaxgan.methods import runner
+from jaxgan.methods.inference_modes import InferenceConfig
 from jaxgan.metrics import features, image_quality
 from jaxgan.models import patchgan, resnet_generator, unet
 from jaxgan.nn.norm import NORMS
@@ -99,7 +100,7 @@ def generator_stride(net_g: str) -> int:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TranslationConfig(
-  TrainConfig, optim.adam_fields(learning_rate=2e-4, learning_rate_help="Initial Adam learning rate.")
+  TrainConfig, InferenceConfig, optim.adam_fields(learning_rate=2e-4, learning_rate_help="Initial Adam learning rate.")
 ):
   """The official options shared by pix2pix and CycleGAN (each sets its own defaults)."""
 
@@ -171,6 +172,7 @@ class TranslationConfig(
 
   def __post_init__(self):
     super().__post_init__()
+    self.check_inference_flags()
     if self.fid_features != "none" and self.num_test < 2:
       raise ValueError(f"--fid_features={self.fid_features} compares sets of images: it needs --num_test >= 2")
     if self.preprocess in ("resize_and_crop", "scale_width_and_crop") and self.crop_size > self.load_size:
@@ -271,12 +273,20 @@ def folder_inputs(config: TranslationConfig, channels: int) -> Iterator[tuple[st
     yield name, as_float(images_lib.load_image(os.path.join(root, name), channels=3), channels)
 
 
+def _own_size(image: np.ndarray, *, name: str):
+  return image, _same
+
+
 def start_test_run(config: TranslationConfig, init_fn, columns: list[str]):
-  """``(latest state, ResultsWriter in a fresh results folder, fit(image, name=...))`` of --mode=test."""
+  """``(latest state, ResultsWriter in a fresh results folder, fit(image, name=...))`` of --mode=test.
+
+  With ``--tile`` images keep their own size (the tiles are padded to the stride), so ``fit`` leaves
+  them as they are.
+  """
   state = runner.restore(config, init_fn)
   writer = results.ResultsWriter(results.run_folder(config, int(state.step)), columns)
   fit = functools.partial(fit_to_stride, stride=config.stride, policy=config.size_policy, size=config.crop_size)
-  return state, writer, fit
+  return state, writer, _own_size if config.tile else fit
 
 
 # -- FID/KID/IS of --mode=test -------------------------------------------------------------------

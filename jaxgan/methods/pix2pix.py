@@ -26,12 +26,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgan import inference
 from jaxgan.config import NON_NEGATIVE, field
 from jaxgan.data import images as images_lib
 from jaxgan.data.paired import paired_source, paired_transform
 from jaxgan.losses import discriminator_loss, generator_loss, gradient_penalty, l1_loss
 from jaxgan.methods import image_to_image as tr
-from jaxgan.methods import runner
+from jaxgan.methods import inference_modes, runner
 from jaxgan.methods.protocol import DataInfo
 from jaxgan.metrics import features, image_quality
 from jaxgan.train import compiler
@@ -161,6 +162,12 @@ class Pix2Pix:
     """Jitted ``image [H, W, C] -> G(image)`` with the test-time settings (a batch of one)."""
     return compiler.jit(lambda state, a: self.predict(state, a[None])[0])
 
+  def translator(self, state: TrainState) -> inference.Translator:
+    """G with the test-time settings, for any image size and videos (:mod:`jaxgan.inference`)."""
+    return inference.Translator.of(
+      self.generator, state.nets["G"], train=self.config.test_batch_stats, key=self.test_key()
+    )
+
 
 def build(config: Config, data: DataInfo | None = None) -> Pix2Pix:
   """The method; ``data`` sets the epoch of the learning-rate schedule (None: tools, no schedule read)."""
@@ -286,11 +293,16 @@ def test(config: Config) -> str:
   method = build(config)
   state, writer, fit = tr.start_test_run(config, method.init_state, ["input", "output", "target"])
   step = int(state.step)
+  translate = (
+    inference_modes.image_translator(config, method.translator(state))
+    if config.tile
+    else functools.partial(method.predict_one, state)
+  )
   per_image, baseline = [], []
   written = None if extractor is None else tr.WrittenImages(extractor)
   for name, a, b in _test_items(config):
     fitted, undo = fit(a, name=name)
-    images = {"real_A": undo(fitted), "fake_B": undo(np.asarray(method.predict_one(state, fitted)))}
+    images = {"real_A": undo(fitted), "fake_B": undo(np.asarray(translate(fitted)))}
     if b is not None:
       images["real_B"] = undo(fit(b, name=name)[0])
       per_image.append(tr.scores(images["fake_B"], images["real_B"]))
@@ -344,4 +356,10 @@ def export_torch(config: Config) -> list[str]:
   return tr.export_torch(config, method.init_state, networks, _torch_paths(config))
 
 
-MODES = {"train": train, "test": test, "import_torch": import_torch, "export_torch": export_torch}
+def video(config: Config) -> inference.VideoSummary:
+  """``--input`` video translated by G (test-time settings) into ``--output``, frame by frame."""
+  method = build(config)
+  return inference_modes.video(config, lambda: method.translator(runner.restore(config, method.init_state)))
+
+
+MODES = {"train": train, "test": test, "video": video, "import_torch": import_torch, "export_torch": export_torch}

@@ -60,6 +60,10 @@ integers) with ``scale`` pixels shaved from every border, with a data range of 2
 bicubic baseline upscales the same uint8 LR with MATLAB's bicubic ``imresize`` and rounds
 (its scores on Set5 and Set14 against the literature's: README, ``benchmarks/sr_eval.py``).
 
+``--mode=test --tile=N`` super-resolves each LR image in tiles (:mod:`jaxgan.inference.tiled`;
+G in inference mode has no per-image statistics, so one pass), ``--mode=video --input=VIDEO``
+upscales a video's frames (:mod:`jaxgan.methods.inference_modes`).
+
 The state holds ``nets = {'G'}`` (``mse``, ``vgg``) or ``{'G', 'D'}`` (``srgan``); with a VGG
 loss, the frozen VGG16 convolutions up to the content layer are the step's ``consts``
 (:attr:`SuperResolution.consts`): an argument of the compiled step rather than constants baked
@@ -79,7 +83,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxgan import download, results
+from jaxgan import download, inference, results
 from jaxgan import imresize as resize_lib
 from jaxgan.config import NON_NEGATIVE, POSITIVE, TrainConfig, field
 from jaxgan.data import images as images_lib
@@ -91,7 +95,7 @@ from jaxgan.losses import (
   mse_loss,
   non_saturating_generator_loss,
 )
-from jaxgan.methods import runner
+from jaxgan.methods import inference_modes, runner
 from jaxgan.metrics import image_quality
 from jaxgan.models.srresnet import SRGANDiscriminator, SRResNet
 from jaxgan.models.transformer_net import johnson_sr
@@ -141,6 +145,7 @@ GENERATOR_FIELDS = ("generator", "scale", "channels", "generator_blocks", "prelu
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(
   TrainConfig,
+  inference_modes.InferenceConfig,
   optim.adam_fields(
     learning_rate=1e-4, beta1=0.9, learning_rate_help=("Adam learning rate of G (and D) (paper: 1e-4; beta1 0.9).")
   ),
@@ -221,6 +226,7 @@ class Config(
 
   def __post_init__(self):
     super().__post_init__()
+    self.check_inference_flags()
     if self.crop_size % self.scale:
       raise ValueError(f"crop_size={self.crop_size} is not a multiple of scale={self.scale}")
 
@@ -424,13 +430,22 @@ class SuperResolution:
   def _upscale(self):
     return compiler.jit(lambda g, lr: self.generator.apply(g.params, g.stats, lr, train=False)[0])
 
-  def super_resolve(self, state: TrainState, lr: np.ndarray) -> np.ndarray:
+  def translator(self, state: TrainState) -> inference.Translator:
+    """G in inference mode on [-1, 1] inputs (rescaled to its [0, 1]), for tiled images and videos."""
+    return inference.Translator.of(self.generator, state.nets["G"], train=False, unit_input=True)
+
+  def super_resolve(self, state: TrainState, lr: np.ndarray, *, tiled=None) -> np.ndarray:
     """uint8 LR images ``[B, h, w, 3]`` (or one ``[h, w, 3]``) -> G's uint8 HR images.
 
     G runs in inference mode (batch-norm running statistics); its [-1, 1] output is clipped
-    and rounded to uint8 (:func:`jaxgan.data.images.to_uint8`).
+    and rounded to uint8 (:func:`jaxgan.data.images.to_uint8`). ``tiled``: a
+    :class:`jaxgan.inference.Tiler` of :meth:`translator` that translates each image (``--tile``).
     """
     lr = np.asarray(lr)
+    if tiled is not None:
+      images = lr[None] if lr.ndim == 3 else lr
+      out = np.stack([images_lib.to_uint8(tiled(images_lib.to_float(x))) for x in images])
+      return out[0] if lr.ndim == 3 else out
     single = lr.ndim == 3
     x = (lr[None] if single else lr).astype(np.float32) / np.float32(255.0)
     out = images_lib.to_uint8(np.asarray(self._upscale(state.nets["G"], x)))
@@ -627,11 +642,12 @@ def test(config: Config) -> str:
   method = build(config)
   state = method.restore()
   step = int(state.step)
+  tiled = inference_modes.image_translator(config, method.translator(state)) if config.tile else None
   writer = results.ResultsWriter(results.run_folder(config, step), ["LR", "bicubic", "SR", "HR"])
   per_image, baseline = {}, {}
   for name, image in load_images(folder, config.num_test):
     hr, lr = eval_pair(image, config.scale)
-    sr, bic = method.super_resolve(state, lr), bicubic_upscale(lr, config.scale)
+    sr, bic = method.super_resolve(state, lr, tiled=tiled), bicubic_upscale(lr, config.scale)
     per_image[name], baseline[name] = scores(sr, hr, config.scale), scores(bic, hr, config.scale)
     writer.add(name, {k: images_lib.to_float(v) for k, v in {"lr": lr, "bicubic": bic, "sr": sr, "hr": hr}.items()})
   summary = {
@@ -652,4 +668,10 @@ def test(config: Config) -> str:
   return writer.finish(f"{config.generator} / {config.loss} x{config.scale}, step {step}", summary)
 
 
-MODES = {"train": train, "test": test}
+def video(config: Config) -> inference.VideoSummary:
+  """``--input`` video (the LR frames) upscaled by G into ``--output``, frame by frame."""
+  method = build(config)
+  return inference_modes.video(config, lambda: method.translator(method.restore()))
+
+
+MODES = {"train": train, "test": test, "video": video}

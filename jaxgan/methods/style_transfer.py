@@ -68,7 +68,10 @@ Outputs go to ``<workdir>/stylized/`` unless ``--output`` is given; an existing 
 never overwritten without ``--overwrite``. A JSON (``losses.json`` in the output folder, or
 ``<output>.json`` beside a single output image) records, per image and on average, the
 weighted content, style and TV terms of the content image itself ("before") and of its
-stylisation ("after"), both against that content image and the style Grams.
+stylisation ("after"), both against that content image and the style Grams. With ``--tile``
+each image is stylised in tiles (:mod:`jaxgan.inference.tiled`: instance norm with the whole
+image's statistics). ``--mode=video --input=VIDEO`` stylises a video frame by frame
+(:mod:`jaxgan.methods.inference_modes`); it needs no VGG weights.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import atomic, download, visualize
+from jaxgan import atomic, download, inference, visualize
 from jaxgan.config import (
   NON_NEGATIVE,
   POSITIVE,
@@ -97,7 +100,7 @@ from jaxgan.data import hr_crops
 from jaxgan.data import images as images_lib
 from jaxgan.interop import vgg as vgg_lib
 from jaxgan.losses.perceptual import PerceptualObjective
-from jaxgan.methods import runner
+from jaxgan.methods import inference_modes, runner
 from jaxgan.models import transformer_net
 from jaxgan.models.vgg import CONV_NAMES, LAYER_NAMES
 from jaxgan.train import compiler, optim
@@ -160,7 +163,9 @@ class LossConfig(ComputeConfig):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Config(TrainConfig, LossConfig, optim.adam_fields(learning_rate=1e-3, beta1=0.9)):
+class Config(
+  TrainConfig, LossConfig, inference_modes.InferenceConfig, optim.adam_fields(learning_rate=1e-3, beta1=0.9)
+):
   dataset: str = field("", "Not used: give the content photos with --content_dir.")
   content_dir: str = field(
     "", "Folder of content photos to train on (required; its top-level images), or a registered name such as bsd68."
@@ -174,16 +179,26 @@ class Config(TrainConfig, LossConfig, optim.adam_fields(learning_rate=1e-3, beta
   num_samples: int = field(
     4, "Content images in the sample grid (rows: content | stylised).", check=POSITIVE, run_only=True
   )
-  # --mode=stylize
-  input: str = field("", "--mode=stylize: an image or a folder of images (or a name: amber, bsd68).", run_only=True)
-  output: str = field(
-    "", "--mode=stylize: the output image (a single --input) or folder; default <workdir>/stylized.", run_only=True
+  # --mode=stylize (and --mode=video: inference_modes.InferenceConfig)
+  input: str = field(
+    "",
+    "--mode=stylize: an image or a folder of images (or a name: amber, bsd68); " + inference_modes.VIDEO_HELP,
+    run_only=True,
   )
-  overwrite: bool = field(False, "--mode=stylize: replace existing output files.", run_only=True)
+  output: str = field(
+    "",
+    "--mode=stylize: the output image (a single --input) or folder; default <workdir>/stylized. "
+    + inference_modes.OUTPUT_HELP,
+    run_only=True,
+  )
+  overwrite: bool = field(
+    False, "--mode=stylize: replace existing output files; " + inference_modes.OVERWRITE_HELP, run_only=True
+  )
 
   def __post_init__(self):
     TrainConfig.__post_init__(self)
     _valid_layers(self)
+    self.check_inference_flags()
 
 
 # -- the loss network and the objective ----------------------------------------------------------
@@ -389,30 +404,23 @@ class StyleTransfer:
     padded, undo = pad_for_network(np.asarray(image, np.float32))
     return undo(np.asarray(self.stylize_one(state, jnp.asarray(padded))))
 
+  def translator(self, state: TrainState) -> inference.Translator:
+    """G in eval mode, for tiled images and videos (:mod:`jaxgan.inference`)."""
+    return inference.Translator.of(self.generator, state.nets["G"], train=False)
+
 
 def build(config: Config) -> StyleTransfer:
   return StyleTransfer(config)
 
 
 def pad_for_network(image: np.ndarray, *, multiple: int = 4, minimum: int = 8):
-  """Reflection-pad ``[H, W, C]`` to sides that are multiples of ``multiple`` and >= ``minimum``.
+  """Reflection-pad ``[H, W, C]`` to sides that are multiples of ``multiple`` and >= ``minimum``
+  (:func:`jaxgan.inference.fit_image`, TransformerNet's defaults).
 
   Returns ``(padded, undo)``, ``undo(output)`` cropping an output of the padded size back
   to ``H x W`` (the padding split evenly between both sides, the odd pixel at the end).
   """
-  h, w = image.shape[:2]
-  if h < 1 or w < 1:
-    raise ValueError(f"cannot stylise an empty image of size {h}x{w}")
-  th = max(-(-h // multiple) * multiple, -(-minimum // multiple) * multiple)
-  tw = max(-(-w // multiple) * multiple, -(-minimum // multiple) * multiple)
-  ph, pw = th - h, tw - w
-  pads = ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0))
-  padded = image
-  for axis, size in ((0, h), (1, w)):  # a 1-pixel side cannot be reflected: repeat it
-    width = [(0, 0)] * 3
-    width[axis] = pads[axis]
-    padded = np.pad(padded, width, mode="reflect" if size > 1 else "edge")
-  return padded, lambda out: out[ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w]
+  return inference.fit_image(image, multiple=multiple, minimum=minimum)
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -540,10 +548,15 @@ def stylize(config: Config) -> str:
   check_loss_flags(config)
   method = build(config)
   state = runner.restore(config, method.init_state)
+  if config.tile:
+    tiled = inference_modes.image_translator(config, method.translator(state))
+    translate = lambda x: np.asarray(tiled(x))
+  else:
+    translate = functools.partial(method.stylize, state)
   records = []
   for src, dst in plan:
     x = images_lib.to_float(images_lib.load_image(src, channels=3))
-    y = method.stylize(state, x)
+    y = translate(x)
     visualize.save_png(dst, images_lib.to_uint8(y))
     record = {"input": os.path.abspath(src), "output": dst, "size": list(x.shape[:2])}
     if min(x.shape[:2]) >= method.objective.min_side:
@@ -583,4 +596,10 @@ def stylize(config: Config) -> str:
   return json_path
 
 
-MODES = {"train": train, "stylize": stylize}
+def video(config: Config) -> inference.VideoSummary:
+  """``--input`` video stylised by G (eval mode) into ``--output``, frame by frame (no VGG needed)."""
+  method = build(config)
+  return inference_modes.video(config, lambda: method.translator(runner.restore(config, method.init_state)))
+
+
+MODES = {"train": train, "stylize": stylize, "video": video}

@@ -16,6 +16,12 @@
 The official code gives the convolution before a norm a bias only when the norm is
 ``instance`` (``use_bias = norm_layer == InstanceNorm2d``: the batch norm's own bias
 makes one redundant, and the ``none`` choice inherits ``False``): :func:`conv_bias`.
+
+Statistics from outside (tiled inference, :mod:`jaxgan.inference.norm_statistics`): every layer
+says whether a call normalises by statistics of the image it is given
+(``uses_image_statistics(train)``: instance norm always, batch norm with ``train``) and
+normalises by given per-channel statistics (``normalize_with(x, mean, var)``), as the call
+would have with those statistics.
 """
 
 from __future__ import annotations
@@ -32,6 +38,11 @@ from jaxgan.nn.layers import TORCH_BATCHNORM_EPSILON, TORCH_BATCHNORM_MOMENTUM
 INSTANCE_NORM_EPSILON = 1e-5
 
 
+def normalize(x: jax.Array, mean: jax.Array, var: jax.Array, epsilon: float) -> jax.Array:
+  """``(x - mean) / sqrt(var + epsilon)`` (statistics broadcast against ``x``)."""
+  return (x - mean) * jax.lax.rsqrt(var + epsilon)
+
+
 def instance_norm(x: jax.Array, epsilon: float = INSTANCE_NORM_EPSILON) -> jax.Array:
   """Normalise each (image, channel) of NHWC ``x`` over its pixels (biased variance)."""
   dtype, shape = x.dtype, x.shape
@@ -40,7 +51,7 @@ def instance_norm(x: jax.Array, epsilon: float = INSTANCE_NORM_EPSILON) -> jax.A
   x = x.reshape(shape[0], -1, shape[-1]).astype(jnp.promote_types(dtype, jnp.float32))
   mean = jnp.mean(x, axis=1, keepdims=True)
   var = jnp.mean(jnp.square(x - mean), axis=1, keepdims=True)
-  return ((x - mean) * jax.lax.rsqrt(var + epsilon)).astype(dtype).reshape(shape)
+  return normalize(x, mean, var, epsilon).astype(dtype).reshape(shape)
 
 
 class InstanceNorm(nnx.Module):
@@ -56,10 +67,20 @@ class InstanceNorm(nnx.Module):
 
   def __call__(self, x: jax.Array, *, train: bool = True) -> jax.Array:
     del train  # the same in training and at test time
-    y = instance_norm(x, self.epsilon)
+    return self._affine(instance_norm(x, self.epsilon), x.dtype)
+
+  def _affine(self, y: jax.Array, dtype) -> jax.Array:
     if self.scale is not None:
-      y = (y * self.scale[...] + self.bias[...]).astype(x.dtype)
-    return y
+      y = y * self.scale[...] + self.bias[...]
+    return y.astype(dtype)
+
+  def uses_image_statistics(self, train: bool) -> bool:
+    del train
+    return True
+
+  def normalize_with(self, x: jax.Array, mean: jax.Array, var: jax.Array) -> jax.Array:
+    """The layer's output with per-channel ``mean`` and ``var`` ``[C]`` in place of each image's own."""
+    return self._affine(normalize(x.astype(jnp.promote_types(x.dtype, jnp.float32)), mean, var, self.epsilon), x.dtype)
 
 
 class KeepDtypeBatchNorm(nnx.BatchNorm):
@@ -90,6 +111,16 @@ class BatchNorm(nnx.Module):
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
     return self.norm(x, use_running_average=not train)
 
+  def uses_image_statistics(self, train: bool) -> bool:
+    """Batch statistics (``train``) are those of the images given; running ones are not."""
+    return train
+
+  def normalize_with(self, x: jax.Array, mean: jax.Array, var: jax.Array) -> jax.Array:
+    """The training-mode output with per-channel ``mean`` and ``var`` ``[C]`` in place of the batch's."""
+    norm = self.norm
+    y = normalize(x.astype(jnp.promote_types(x.dtype, jnp.float32)), mean, var, norm.epsilon)
+    return (y * norm.scale[...] + norm.bias[...]).astype(x.dtype)
+
 
 class NoNorm(nnx.Module):
   """The ``none`` choice: the identity."""
@@ -100,6 +131,10 @@ class NoNorm(nnx.Module):
   def __call__(self, x: jax.Array, *, train: bool = True) -> jax.Array:
     del train
     return x
+
+  def uses_image_statistics(self, train: bool) -> bool:
+    del train
+    return False
 
 
 NORMS: dict[str, Callable[..., nnx.Module]] = {

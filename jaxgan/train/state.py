@@ -57,15 +57,18 @@ class Network:
     """A fresh module holding copies of the given arrays (use inside a traced function)."""
     return nnx.merge(self.graphdef, params, stats, copy=True)
 
-  def apply(self, params, stats, *args, **kwargs):
+  def apply(self, params, stats, *args, edit: Callable[[nnx.Module], Any] | None = None, **kwargs):
     """Run the module; returns ``(output, new_stats)``. Pure.
 
     With a ``compute_dtype``, floating parameters and inputs are cast to it and floating outputs
-    back to float32 (statistics stay float32).
+    back to float32 (statistics stay float32). ``edit(module)``, if given, changes the merged copy
+    in place before the call (e.g. :mod:`jaxgan.inference.norm_statistics` swaps its norm layers).
     """
     if self.compute_dtype is not None:
       params, args, kwargs = cast_floating((params, args, kwargs), self.compute_dtype)
     model = self.module(params, stats)
+    if edit is not None:
+      edit(model)
     out = model(*args, **kwargs)
     if self.compute_dtype is not None:
       out = cast_floating(out, jnp.float32)
