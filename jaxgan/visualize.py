@@ -1,10 +1,13 @@
-"""Image grids and PNG files from batches of images in [-1, 1]."""
+"""Image grids and PNG files from batches of images in [-1, 1]; HTML pages of results, and inline copies of them."""
 
 from __future__ import annotations
 
+import base64
 import html
 import math
+import mimetypes
 import os
+import re
 
 import numpy as np
 from PIL import Image
@@ -73,3 +76,36 @@ def save_html_table(
     + "\n</table></body></html>\n"
   )
   return atomic.write_text(path, page)
+
+
+_ROW = re.compile(r"<tr>.*?</tr>", re.S)
+_LINKED_IMAGE = re.compile(r'<a href="[^"]*">(<img [^>]*>)</a>')
+_IMAGE_SOURCE = re.compile(r'(<img [^>]*?src=")([^"]*)(")')
+
+
+def inline_html(page: str | os.PathLike, *, max_rows: int | None = None) -> str:
+  """The page ``page`` (an ``index.html`` of :func:`save_html_table`) with its images embedded as
+  ``data:`` URIs, for a notebook to show inline (Colab and Jupyter do not resolve the page's
+  relative paths). ``max_rows``: keep the header and the first rows of the table, and say how many
+  were left out. A source that is not a file beside the page is left as it is.
+  """
+  folder = os.path.dirname(os.path.abspath(page))
+  with open(page, encoding="utf-8") as f:
+    text = f.read()
+  rows = _ROW.findall(text)
+  if max_rows is not None and len(rows) > max_rows + 1:
+    kept, left = rows[: max_rows + 1], len(rows) - 1 - max_rows
+    start, end = text.index(rows[0]), text.index(rows[-1]) + len(rows[-1])
+    note = f'<tr><td colspan="99">{left} more rows in {html.escape(os.fspath(page))}</td></tr>'
+    text = text[:start] + "\n".join(kept) + "\n" + note + text[end:]
+
+  def embed(match: re.Match) -> str:
+    path = os.path.join(folder, html.unescape(match.group(2)))
+    if "://" in match.group(2) or match.group(2).startswith("data:") or not os.path.isfile(path):
+      return match.group(0)
+    kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    with open(path, "rb") as f:
+      data = base64.b64encode(f.read()).decode("ascii")
+    return f"{match.group(1)}data:{kind};base64,{data}{match.group(3)}"
+
+  return _IMAGE_SOURCE.sub(embed, _LINKED_IMAGE.sub(r"\1", text))

@@ -1,5 +1,8 @@
 """Sample grids."""
 
+import base64
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -36,3 +39,26 @@ def test_png_round_trip(tmp_path):
   np.testing.assert_array_equal(np.asarray(Image.open(path)), grid)
   gray = visualize.make_grid(np.zeros((1, 5, 5, 1)))
   assert np.asarray(Image.open(visualize.save_png(tmp_path / "g1.png", gray))).shape == gray.shape[:2]
+
+
+def test_inline_html_embeds_the_images_and_keeps_the_first_rows(tmp_path):
+  rng = np.random.default_rng(0)
+  rows = []
+  for i in range(3):
+    paths = []
+    for column in ("in", "out"):
+      rel = f"images/x{i}_{column}.png"
+      visualize.save_png(tmp_path / rel, visualize.make_grid(rng.uniform(-1, 1, (1, 4, 4, 3))))
+      paths.append(rel)
+    rows.append((f"x{i} & co", paths))
+  page = visualize.save_html_table(tmp_path / "index.html", title="t", columns=["in", "out"], rows=rows)
+  full = visualize.inline_html(page)
+  sources = re.findall(r'src="([^"]*)"', full)
+  assert len(sources) == 6 and all(s.startswith("data:image/png;base64,") for s in sources)
+  assert base64.b64decode(sources[0].split(",", 1)[1]) == (tmp_path / "images/x0_in.png").read_bytes()
+  assert "<a href" not in full and "x2 &amp; co" in full
+  short = visualize.inline_html(page, max_rows=1)
+  assert len(re.findall(r"<img ", short)) == 2 and "x1" not in short
+  assert f"2 more rows in {page}" in short and short.rstrip().endswith("</html>")
+  (tmp_path / "images/x0_in.png").unlink()  # a source that is not there is left as it is
+  assert 'src="images/x0_in.png"' in visualize.inline_html(page)
