@@ -9,7 +9,8 @@ gradient (dw), for
 
   xla        ``lax.conv_general_dilated`` compiled with XLA's default options (YNNPACK fusions on)
   eigen      the same compiled with jaxgan's options (``jaxgan.train.compiler``: YNNPACK off)
-  jaxgan     ``jaxgan.nn.conv_general_dilated`` (strided: space-to-depth gradients) with jaxgan's options
+  jaxgan     ``jaxgan.nn.conv_general_dilated`` (strided: space-to-depth gradients; 3x3 stride 1: Winograd
+             where ``jaxgan.nn.conv.winograd_applies``) with jaxgan's options
   torch      ``torch.nn.functional.conv2d`` (gradients: autograd time minus the forward time)
 
 The three JAX formulations are checked equal (1e-3 relative) before timing.
@@ -41,6 +42,11 @@ LAYERS = {
   "resnet_c7": (1, 262, 3, 64, 7, 1, 0),  # CycleGAN ResNet: first 7x7 (reflection-padded)
   "resnet_down": (1, 256, 64, 128, 3, 2, 1),
   "resnet_block": (1, 66, 256, 256, 3, 1, 0),  # one of the 18 block convolutions
+  "style_res": (4, 66, 128, 128, 3, 1, 0),  # fast style transfer's residual block (256x256, batch 4)
+  "sr_res": (16, 24, 64, 64, 3, 1, 1),  # SRResNet's residual block (24x24 LR, batch 16)
+  "vgg_conv3": (16, 24, 256, 256, 3, 1, 1),  # VGG16 conv3_x on SR's 96x96 crops
+  "singan_body7": (1, 147, 64, 64, 3, 1, 0),  # SinGAN balloons, scale 7: a body convolution
+  "singan_body8": (1, 190, 128, 128, 3, 1, 0),  # ... scale 8 (128 channels): Eigen's (the tile rule)
   "resnet_out": (1, 262, 64, 3, 7, 1, 0),
   "patch_logit": (1, 31, 512, 1, 4, 1, 1),  # 70x70 PatchGAN, the logits
   "singan_head": (1, 196, 3, 128, 3, 1, 0),  # SinGAN finest scale (balloons, square here): G's head
