@@ -75,9 +75,10 @@ def _compiled_ops(fn, *args) -> str:
 @pytest.mark.parametrize(
   "shape,cout,applies",
   [
-    ((1, 18, 18, 32), 32, True),  # a ResNet block's shape, small: Winograd
-    ((1, 18, 18, 16), 32, False),  # too few input channels
-    ((1, 18, 18, 32), 16, False),  # too few output channels
+    ((4, 130, 130, 32), 32, True),  # 32 channels, enough work
+    ((4, 130, 130, 16), 32, False),  # too few input channels
+    ((4, 130, 130, 32), 16, False),  # too few output channels
+    ((1, 18, 18, 64), 64, False),  # too little work to pay for compiling it
     ((8, 130, 130, 64), 64, False),  # tiles too large for the cache rule
     ((1, 66, 66, 256), 256, True),  # CycleGAN's ResNet block
     ((4, 66, 66, 128), 128, True),  # fast style transfer's residual block
@@ -91,7 +92,8 @@ def test_rule_decides_by_shape(shape, cout, applies):
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="the Winograd path is CPU-only")
-def test_conv2d_forward_and_input_gradient_use_matrix_products_on_cpu():
+def test_conv2d_forward_and_input_gradient_use_matrix_products_on_cpu(monkeypatch):
+  monkeypatch.setattr(conv_module, "WINOGRAD_MIN_WORK", 0)  # small shapes, compiled fast
   x, k = _arrays((1, 10, 12, 32), 32)
   pad = ((1, 1), (1, 1))
   forward = _compiled_ops(lambda x, k: conv2d(x, k, 1, pad), x, k)
@@ -105,7 +107,8 @@ def test_conv2d_forward_and_input_gradient_use_matrix_products_on_cpu():
   assert "convolution(" in few
 
 
-def test_conv2d_with_winograd_equals_lax_values_gradients_and_second_order():
+def test_conv2d_with_winograd_equals_lax_values_gradients_and_second_order(monkeypatch):
+  monkeypatch.setattr(conv_module, "WINOGRAD_MIN_WORK", 0)  # small shapes, compiled fast
   x, k = _arrays((2, 9, 11, 32), 32, seed=3)
   pad = ((1, 1), (1, 1))
   assert conv_module.winograd_applies(x.shape, k.shape, 1, pad)

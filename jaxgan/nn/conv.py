@@ -50,6 +50,10 @@ FEW_TAPS = 16
 WINOGRAD_TILE = 4
 WINOGRAD_MIN_CHANNELS = 32
 WINOGRAD_MAX_BYTES = 24 * 2**20
+# ... and at least this much work (tiles x cin x cout): below it the layer takes a few milliseconds
+# either way and the 36 products cost more to compile than they save (tests/ compile thousands of
+# small steps: the test suite took 26 instead of 14 minutes without this floor).
+WINOGRAD_MIN_WORK = 2**21
 
 
 def space_to_depth_conv(
@@ -180,7 +184,7 @@ def winograd_applies(x_shape, kernel_shape, stride: int, padding, dtype=jnp.floa
   (top, bottom), (left, right) = padding
   m = WINOGRAD_TILE
   tiles = x_shape[0] * -(-(x_shape[1] + top + bottom - 2) // m) * -(-(x_shape[2] + left + right - 2) // m)
-  return (m + 2) ** 2 * tiles * max(cin, cout) * 4 <= WINOGRAD_MAX_BYTES
+  return tiles * cin * cout >= WINOGRAD_MIN_WORK and (m + 2) ** 2 * tiles * max(cin, cout) * 4 <= WINOGRAD_MAX_BYTES
 
 
 def _forward(x, kernel, stride, padding):
