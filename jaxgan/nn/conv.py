@@ -42,7 +42,7 @@ SMALL_COUT = 4
 # (patch_logit 4x4: 14 -> 1.7 ms; singan_tail 3x3: 14 -> 4.6 ms; see _few_outputs_conv_bwd).
 FEW_TAPS = 16
 # A float32 stride-1 3x3 convolution runs forward as Winograd's F(4x4, 3x3) on CPU
-# (:mod:`jaxgan.nn.winograd`: 4x fewer multiplications, in 36 matrix products) when it has at least
+# (:mod:`jaxgan.nn.winograd`: 4x fewer multiplications, in batched matrix products) when it has at least
 # this many input and output channels and its transformed tiles (36 x tiles x max(cin, cout)
 # floats) take at most this many bytes: beyond that the products no longer find their operands in
 # cache and Eigen's direct convolution was as fast or faster (measured per layer:
@@ -51,8 +51,8 @@ WINOGRAD_TILE = 4
 WINOGRAD_MIN_CHANNELS = 32
 WINOGRAD_MAX_BYTES = 24 * 2**20
 # ... and at least this much work (tiles x cin x cout): below it the layer takes a few milliseconds
-# either way and the 36 products cost more to compile than they save (tests/ compile thousands of
-# small steps: the test suite took 26 instead of 14 minutes without this floor).
+# either way and the transforms and products cost more to compile than they save (tests/ compile
+# thousands of small steps: 28 min 44 s for the suite without this floor, 14 min 10 s with it, README).
 WINOGRAD_MIN_WORK = 2**21
 
 
