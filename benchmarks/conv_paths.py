@@ -13,6 +13,12 @@ gradient (dw), for
              where ``jaxgan.nn.conv.winograd_applies``) with jaxgan's options
   torch      ``torch.nn.functional.conv2d`` (gradients: autograd time minus the forward time)
 
+Transposed convolutions (PyTorch's ``conv_transpose2d``, kernel ``[k, k, in, out]``; the layers
+marked so): ``xla``/``eigen`` are XLA's lhs-dilated convolution with the flipped kernel, ``jaxgan``
+is ``jaxgan.nn.conv_transpose``, ``torch`` ``F.conv_transpose2d``. ``--no_patch_products`` turns
+``jaxgan.nn.conv``'s few-pixels rule off (``PATCH_GEMM_PIXELS_PER_CHANNEL = 0``): the ``jaxgan``
+column is then the space-to-depth and phase forms these layers took before.
+
 The three JAX formulations are checked equal (1e-3 relative) before timing.
 """
 
@@ -29,11 +35,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from jaxgan.nn import conv as conv_rules  # noqa: E402
 from jaxgan.nn.conv import conv_general_dilated  # noqa: E402
+from jaxgan.nn.conv_transpose import conv_transpose  # noqa: E402
 from jaxgan.train import compiler  # noqa: E402
 
 DN = ("NHWC", "HWIO", "NHWC")
-# name: (batch, height = width, cin, cout, kernel, stride, padding)
+# name: (batch, height = width, cin, cout, kernel, stride, padding[, "transposed"])
 LAYERS = {
   "unet_d1": (1, 256, 3, 64, 4, 2, 1),  # pix2pix U-Net, outermost down
   "unet_d2": (1, 128, 64, 128, 4, 2, 1),
@@ -54,6 +62,14 @@ LAYERS = {
   "sr_out": (16, 96, 64, 3, 9, 1, 4),  # SRResNet x4: the last 9x9 convolution (96x96 HR, batch 16)
   "dcgan_d2": (128, 32, 64, 128, 4, 2, 1),  # DCGAN 64x64 discriminator
   "dcgan_d3": (128, 16, 128, 256, 4, 2, 1),
+  # few pixels, large kernels: pix2pix's innermost U-Net levels (jaxgan.nn.patch_gemm)
+  "unet_d6": (1, 8, 512, 512, 4, 2, 1),
+  "unet_d8": (1, 2, 512, 512, 4, 2, 1),
+  "unet_u7": (1, 2, 1024, 512, 4, 2, 1, "transposed"),
+  "unet_u5": (1, 8, 1024, 512, 4, 2, 1, "transposed"),
+  "unet_u4": (1, 16, 1024, 256, 4, 2, 1, "transposed"),  # 256 pixels: beyond the rule
+  "unet_u1": (1, 128, 128, 3, 4, 2, 1, "transposed"),  # the output layer: few output channels
+  "dcgan_g1": (128, 1, 100, 512, 4, 1, 0, "transposed"),  # z -> 4x4
 }
 PATHS = ("xla", "eigen", "jaxgan", "torch")
 
@@ -81,12 +97,12 @@ def jax_times(conv, options, x, w, g, repeats: int) -> tuple[dict, list]:
   return times, outs
 
 
-def torch_times(x, w, g, stride, padding, repeats: int) -> dict:
+def torch_times(x, w, g, stride, padding, repeats: int, transposed: bool = False) -> dict:
   import torch  # pylint: disable=import-outside-toplevel
 
-  f = torch.nn.functional.conv2d
+  f = torch.nn.functional.conv_transpose2d if transposed else torch.nn.functional.conv2d
   xt = torch.tensor(np.asarray(x)).permute(0, 3, 1, 2).contiguous().requires_grad_()
-  wt = torch.tensor(np.asarray(w)).permute(3, 2, 0, 1).contiguous().requires_grad_()
+  wt = torch.tensor(np.asarray(w)).permute(*((2, 3) if transposed else (3, 2)), 0, 1).contiguous().requires_grad_()
   gt = torch.tensor(np.asarray(g)).permute(0, 3, 1, 2).contiguous()
 
   def fwd():
@@ -100,16 +116,24 @@ def torch_times(x, w, g, stride, padding, repeats: int) -> dict:
 
 
 def bench_layer(name: str, repeats: int, with_torch: bool) -> dict:
-  b, h, cin, cout, k, s, p = LAYERS[name]
+  b, h, cin, cout, k, s, p, *kind = LAYERS[name]
+  transposed = kind == ["transposed"]
   rng = np.random.default_rng(0)
   x = jax.numpy.asarray(rng.standard_normal((b, h, h, cin)), np.float32)
   w = jax.numpy.asarray(rng.standard_normal((k, k, cin, cout)) * 0.05, np.float32)
   pads = ((p, p), (p, p))
   dn = jax.lax.conv_dimension_numbers(x.shape, w.shape, DN)
-  lax_conv = lambda x, w: jax.lax.conv_general_dilated(x, w, (s, s), pads, dimension_numbers=dn)  # noqa: E731
-  ours = lambda x, w: conv_general_dilated(x, w, (s, s), pads, dimension_numbers=dn)  # noqa: E731
+  if transposed:
+    dilated = ((k - 1 - p, k - 1 - p),) * 2
+    lax_conv = lambda x, w: jax.lax.conv_general_dilated(  # noqa: E731
+      x, w[::-1, ::-1], (1, 1), dilated, lhs_dilation=(s, s), dimension_numbers=dn
+    )
+    ours = lambda x, w: conv_transpose(x, w, stride=s, padding=p)  # noqa: E731
+  else:
+    lax_conv = lambda x, w: jax.lax.conv_general_dilated(x, w, (s, s), pads, dimension_numbers=dn)  # noqa: E731
+    ours = lambda x, w: conv_general_dilated(x, w, (s, s), pads, dimension_numbers=dn)  # noqa: E731
   g = jax.numpy.asarray(rng.standard_normal(lax_conv(x, w).shape), np.float32)
-  row = {"layer": name, "shape": [b, h, h, cin, cout, k, s, p]}
+  row = {"layer": name, "shape": [b, h, h, cin, cout, k, s, p], "transposed": transposed}
   reference = None
   for path, conv, options in (
     ("xla", lax_conv, None),
@@ -122,7 +146,7 @@ def bench_layer(name: str, repeats: int, with_torch: bool) -> dict:
     for got, want in zip(outs, reference):
       np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * float(np.abs(want).max()))
   if with_torch:
-    row["torch"] = torch_times(x, w, g, s, p, repeats)
+    row["torch"] = torch_times(x, w, g, s, p, repeats, transposed)
   return row
 
 
@@ -146,8 +170,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
   parser.add_argument("--layers", default=",".join(LAYERS), help=f"Comma-separated: {', '.join(LAYERS)}.")
   parser.add_argument("--repeats", type=int, default=5)
   parser.add_argument("--no_torch", action="store_true", help="Skip the PyTorch column.")
+  parser.add_argument(
+    "--no_patch_products", action="store_true", help="jaxgan column without the few-pixels rule (jaxgan.nn.patch_gemm)."
+  )
   parser.add_argument("--json", default="")
   args = parser.parse_args(argv)
+  if args.no_patch_products:
+    conv_rules.PATCH_GEMM_PIXELS_PER_CHANNEL = 0
   names = [n.strip() for n in args.layers.split(",") if n.strip()]
   if bad := [n for n in names if n not in LAYERS]:
     parser.error(f"--layers: unknown {bad}; choose from {', '.join(LAYERS)}")

@@ -178,11 +178,25 @@ def test_vs_pytorch_rejects_unknown_methods():
 def test_conv_paths_checks_and_times_every_path(monkeypatch, capsys):
   import conv_paths  # noqa: E402
 
-  monkeypatch.setattr(conv_paths, "LAYERS", {"tiny": (2, 9, 3, 4, 4, 2, 1), "tiny_s1": (1, 7, 2, 3, 3, 1, 1)})
-  rows = conv_paths.main(["--layers=tiny,tiny_s1", "--repeats=1", "--no_torch"])
-  assert [r["layer"] for r in rows] == ["tiny", "tiny_s1"]
-  assert all(set(r) >= {"xla", "eigen", "jaxgan"} and r["jaxgan"]["dw"] > 0 for r in rows)
-  assert "| tiny |" in capsys.readouterr().out
+  layers = {
+    "tiny": (2, 9, 3, 4, 4, 2, 1),
+    "tiny_s1": (1, 7, 2, 3, 3, 1, 1),
+    "tiny_t": (2, 3, 3, 2, 4, 2, 1, "transposed"),
+    "few_pixels": (1, 2, 4, 16, 4, 2, 1),  # one output pixel, 16 channels: jaxgan.nn.patch_gemm
+    "few_pixels_t": (1, 2, 3, 16, 4, 2, 1, "transposed"),
+  }
+  monkeypatch.setattr(conv_paths, "LAYERS", layers)
+  # --no_patch_products sets the rule's module constant: monkeypatch restores it afterwards
+  monkeypatch.setattr(
+    conv_paths.conv_rules, "PATCH_GEMM_PIXELS_PER_CHANNEL", conv_paths.conv_rules.PATCH_GEMM_PIXELS_PER_CHANNEL
+  )
+  for flags in ([], ["--no_patch_products"]):  # each path checked equal to XLA's before it is timed
+    rows = conv_paths.main([f"--layers={','.join(layers)}", "--repeats=1", "--no_torch", *flags])
+    assert [r["layer"] for r in rows] == list(layers)
+    assert all(set(r) >= {"xla", "eigen", "jaxgan"} and r["jaxgan"]["dw"] > 0 for r in rows)
+    assert [r["transposed"] for r in rows] == [False, False, True, False, True]
+  assert conv_paths.conv_rules.PATCH_GEMM_PIXELS_PER_CHANNEL == 0
+  assert "| tiny_t |" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("budget", [10_000, 123_456, 5_000_000])

@@ -24,6 +24,13 @@ CASES = [  # (height, width, kernel, stride, padding)
 ]
 
 
+@pytest.fixture(autouse=True)
+def _no_patch_products(monkeypatch):
+  """These small shapes would take jaxgan.nn.patch_gemm (tests/test_nn_patch_gemm.py): keep the
+  paths tested here (space-to-depth, phases, few outputs)."""
+  monkeypatch.setattr(importlib.import_module("jaxgan.nn.conv"), "PATCH_GEMM_PIXELS_PER_CHANNEL", 0)
+
+
 def _lax(x, k, stride, padding):
   return jax.lax.conv_general_dilated(x, k, (stride, stride), padding, dimension_numbers=DN)
 

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxgan.nn.patch_gemm import patch_gemm_conv
 from jaxgan.nn.winograd import winograd_conv3x3
 
 _NHWC = ("NHWC", "HWIO", "NHWC")
@@ -54,6 +55,21 @@ WINOGRAD_MAX_BYTES = 24 * 2**20
 # either way and the transforms and products cost more to compile than they save (tests/ compile
 # thousands of small steps: 28 min 44 s for the suite without this floor, 14 min 10 s with it, README).
 WINOGRAD_MIN_WORK = 2**21
+# A convolution with more than one tap and at most this many output pixels (batch x height x
+# width; a transposed convolution: input pixels) per output channel is one matrix product over
+# explicit patches on CPU (:mod:`jaxgan.nn.patch_gemm`): its patches are then at most a quarter of
+# its kernel, and such layers (pix2pix's innermost U-Net levels, DCGAN's first) cost the reading of
+# their kernels, which the other forms also rearrange, a kernel-sized copy each time (measured per
+# layer: benchmarks/README.md, "Few pixels"; at 1 and 2 pixels per channel, pix2pix's next levels,
+# the usual forms were as fast or faster).
+PATCH_GEMM_PIXELS_PER_CHANNEL = 0.25
+
+
+def patch_gemm_applies(pixels: int, kernel_shape) -> bool:
+  """Whether :func:`conv2d` (``pixels``: output pixels) or :func:`jaxgan.nn.conv_transpose`
+  (input pixels) computes by :mod:`jaxgan.nn.patch_gemm` on CPU (a rule of the shapes alone)."""
+  kh, kw, _, cout = kernel_shape
+  return kh * kw > 1 and pixels <= PATCH_GEMM_PIXELS_PER_CHANNEL * cout
 
 
 def space_to_depth_conv(
@@ -83,6 +99,16 @@ def _lax_conv(x, kernel, stride, padding):
 def conv2d(x: jax.Array, kernel: jax.Array, stride: int, padding: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
   """NHWC/HWIO convolution with square ``stride`` and explicit ``padding``, fast gradients on CPU."""
   kh, kw, _, cout = kernel.shape
+  b, h, w, _ = x.shape
+  (top, bottom), (left, right) = padding
+  pixels = b * ((h + top + bottom - kh) // stride + 1) * ((w + left + right - kw) // stride + 1)
+  if patch_gemm_applies(pixels, kernel.shape):
+    return jax.lax.platform_dependent(
+      x,
+      kernel,
+      cpu=lambda x, k: patch_gemm_conv(x, k, stride, padding),
+      default=lambda x, k: _conv2d(x, k, stride, padding),
+    )
   if stride == 1 and cout <= SMALL_COUT and kh * kw > 1:
     return jax.lax.platform_dependent(
       x, kernel, cpu=lambda x, k: _few_outputs_conv(x, k, padding), default=lambda x, k: _conv2d(x, k, 1, padding)

@@ -20,8 +20,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.nn.conv import conv2d
+from jaxgan.nn.conv import SMALL_COUT, conv2d, patch_gemm_applies
 from jaxgan.nn.init import normal_init
+from jaxgan.nn.patch_gemm import few_outputs_conv_transpose, patch_gemm_conv_transpose
 
 _DN = ("NHWC", "HWIO", "NHWC")
 
@@ -46,6 +47,20 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, *, stride: int, padding: int
   """PyTorch ``conv_transpose2d`` of NHWC ``x`` with a ``[kh, kw, in, out]`` kernel (no bias)."""
   if not 0 <= output_padding < stride:
     raise ValueError(f"output_padding={output_padding} must be in [0, stride={stride})")
+  b, h, w, _ = x.shape
+  kh, kw, _, _ = kernel.shape
+  if patch_gemm_applies(b * h * w, kernel.shape):  # few input pixels: one product per tap on CPU
+    return jax.lax.platform_dependent(
+      x,
+      kernel,
+      cpu=lambda x, k: patch_gemm_conv_transpose(x, k, stride, padding, output_padding),
+      default=lambda x, k: _xla_conv_transpose(x, k, stride, padding, output_padding),
+    )
+  return _xla_conv_transpose(x, kernel, stride, padding, output_padding)
+
+
+def _xla_conv_transpose(x, kernel, stride, padding, output_padding):
+  """By phases where they have equal lengths, else XLA's lhs-dilated convolution."""
   _, h, w, _ = x.shape
   kh, kw, _, _ = kernel.shape
   out_h = output_size(h, kernel=kh, stride=stride, padding=padding, output_padding=output_padding)
@@ -60,11 +75,24 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, *, stride: int, padding: int
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
 def _by_phases(x, kernel, stride, padding, output_padding):
-  return _phases_forward(x, kernel, stride, padding, output_padding)
+  return _forward(x, kernel, stride, padding, output_padding)
 
 
 def _by_phases_fwd(x, kernel, stride, padding, output_padding):
-  return _phases_forward(x, kernel, stride, padding, output_padding), (x, kernel)
+  return _forward(x, kernel, stride, padding, output_padding), (x, kernel)
+
+
+def _forward(x, kernel, stride, padding, output_padding):
+  """The phases; on CPU, with few output channels (where Eigen's convolutions are slow), one matrix
+  product and the taps added into place (pix2pix's 128 -> 3 output layer: 10.5 -> 1.9 ms)."""
+  if kernel.shape[3] <= SMALL_COUT:
+    return jax.lax.platform_dependent(
+      x,
+      kernel,
+      cpu=lambda x, k: few_outputs_conv_transpose(x, k, stride, padding, output_padding),
+      default=lambda x, k: _phases_forward(x, k, stride, padding, output_padding),
+    )
+  return _phases_forward(x, kernel, stride, padding, output_padding)
 
 
 def _by_phases_bwd(stride, padding, output_padding, residuals, g):
