@@ -62,9 +62,10 @@ def test_conv2d_value_and_both_gradients_equal_lax(h, w, kernel, stride, padding
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
-def test_second_order_gradients_match():
+@pytest.mark.parametrize("batch", [2, LARGE_BATCH])  # LARGE_BATCH: the input gradient by phases
+def test_second_order_gradients_match(batch):
   """The gradient penalty differentiates through the input gradient: a custom_vjp must allow it."""
-  x, k = _arrays(8, 8, 4)
+  x, k = _arrays(8, 8, 4, batch=batch)
   pads = ((1, 1), (1, 1))
 
   def penalty(conv, k):

@@ -31,7 +31,11 @@ from jaxgan.nn.winograd import winograd_conv3x3
 _NHWC = ("NHWC", "HWIO", "NHWC")
 # From this batch size on, a strided convolution's kernel gradient is XLA's own (window-dilated)
 # one: its operand transposes then cost less than the space-to-depth rearrangement (measured:
-# benchmarks/conv_paths.py, dcgan_d2 at batch 128: 72 vs 100 ms; unet_d2 at batch 1: 25 vs 7 ms).
+# benchmarks/conv_paths.py, dcgan_d2 at batch 128: 72 vs 100 ms; unet_d2 at batch 1: 25 vs 7 ms);
+# and its input gradient is the transposed convolution of the output gradient by phases
+# (:func:`jaxgan.nn.conv_transpose`), which computes no gradient for the padding border that the
+# space-to-depth form does (DCGAN's discriminator at batch 128: 75 -> 68, 58 -> 53, 70 -> 49 ms;
+# at batch 1, pix2pix's 128 and 64 px levels: 6.1 vs 6.7, 5.8 vs 5.8 ms).
 LARGE_BATCH = 32
 # A stride-1 convolution with at most this many output channels is computed as one matrix product
 # and a sum of shifted slices on CPU (:func:`shifted_gemm_conv`): Eigen's convolution with 1-3
@@ -264,6 +268,22 @@ def _input_gradient_bwd(padding, residuals, c):
 _input_gradient.defvjp(_input_gradient_fwd, _input_gradient_bwd)
 
 
+def _strided_input_gradient(x_shape, kernel, g, stride, padding):
+  """The input gradient of a strided convolution with symmetric ``padding`` as PyTorch's transposed
+  convolution of ``g`` with the in/out-swapped kernel (by phases on CPU); None where the padding
+  is not symmetric or the sizes need an output padding of ``stride`` or more."""
+  from jaxgan.nn.conv_transpose import conv_transpose, output_size  # pylint: disable=import-outside-toplevel
+
+  (top, bottom), (left, right) = padding
+  kh, kw = kernel.shape[:2]
+  if top != bottom or left != right or top != left or kh != kw:
+    return None
+  extra = [n - output_size(o, kernel=kh, stride=stride, padding=top) for n, o in zip(x_shape[1:3], g.shape[1:3])]
+  if extra[0] != extra[1] or not 0 <= extra[0] < stride:
+    return None
+  return conv_transpose(g, jnp.swapaxes(kernel, 2, 3), stride=stride, padding=top, output_padding=extra[0])
+
+
 def _conv2d_bwd(stride, padding, residuals, g):
   x, kernel = residuals
 
@@ -274,9 +294,12 @@ def _conv2d_bwd(stride, padding, residuals, g):
 
     def cpu_strided(x, kernel, g):
       x, g = materialized(x), materialized(g)
-      dx, dk = vjp_of(space_to_depth_conv)(x, kernel, g)
-      if x.shape[0] >= LARGE_BATCH:  # XLA's own kernel gradient is the faster one there
-        (dk,) = jax.vjp(lambda k: _lax_conv(x, k, stride, padding), kernel)[1](g)
+      if x.shape[0] < LARGE_BATCH:
+        return vjp_of(space_to_depth_conv)(x, kernel, g)
+      (dk,) = jax.vjp(lambda k: _lax_conv(x, k, stride, padding), kernel)[1](g)  # XLA's, faster there
+      dx = _strided_input_gradient(x.shape, kernel, g, stride, padding)
+      if dx is None:
+        dx = vjp_of(space_to_depth_conv)(x, kernel, g)[0]
       return dx, dk
 
     return jax.lax.platform_dependent(x, kernel, g, cpu=cpu_strided, default=vjp_of(_lax_conv))
