@@ -43,8 +43,9 @@ LARGE_BATCH = 32
 # resnet_out, singan_tail, patch_logit). Through the adjoint identity this also covers the input
 # gradient of a convolution with few input channels (resnet_c7, singan_head).
 SMALL_COUT = 4
-# ... and its kernel gradient placed at the taps' offsets and multiplied out up to this many taps
-# (patch_logit 4x4: 14 -> 1.7 ms; singan_tail 3x3: 14 -> 4.6 ms; see _few_outputs_conv_bwd).
+# ... and its kernel gradient placed at the taps' offsets and multiplied out (patch_logit 4x4: 14 ->
+# 1.7 ms; singan_tail 3x3: 14 -> 4.6 ms), beyond this many taps from materialised operands (see
+# _few_outputs_conv_bwd).
 FEW_TAPS = 16
 # A float32 stride-1 3x3 convolution runs forward as Winograd's F(4x4, 3x3) on CPU
 # (:mod:`jaxgan.nn.winograd`: 4x fewer multiplications, in batched matrix products) when it has at least
@@ -188,17 +189,17 @@ def _few_outputs_conv_fwd(x, kernel, padding):
 
 def _few_outputs_conv_bwd(padding, residuals, g):
   """Input gradient: the forward convolution of ``g`` (many output channels: Eigen's fast case).
-  Kernel gradient: :func:`shifted_gemm_kernel_gradient` for kernels of at most ``FEW_TAPS`` taps,
-  XLA's otherwise: XLA fuses the computation of ``g`` into each of the ``kh kw`` placements, which
-  for SRResNet's 9x9 output layer (81 taps) cost more than the whole convolution (measured: 2.5 s
-  of a 2.1 s step; 7x7: no faster than XLA's). All differentiable again."""
+  Kernel gradient: :func:`shifted_gemm_kernel_gradient`; beyond ``FEW_TAPS`` taps of operands
+  materialised first: XLA would otherwise fuse the computation of ``g`` into each of the ``kh kw``
+  placements (SRResNet's 9x9 output layer, 81 taps: 2.5 s of a 2.1 s step). Materialised, that
+  layer's kernel gradient took 176 ms against 223 ms for XLA's own (the SRResNet step 1.30 ->
+  1.14 s, SRGAN 4.11 -> 3.94 s; CycleGAN's 7x7 output layer: the step unchanged, 10.3 vs 10.1 s;
+  scratch A/B in one process). All differentiable again."""
   x, kernel = residuals
   kh, kw = kernel.shape[:2]
-  if kh * kw <= FEW_TAPS:
-    dk = shifted_gemm_kernel_gradient(x, g, kernel.shape, padding)
-  else:
+  if kh * kw > FEW_TAPS:
     x, g = materialized(x), materialized(g)
-    (dk,) = jax.vjp(lambda k: _lax_conv(x, k, 1, padding), kernel)[1](g)
+  dk = shifted_gemm_kernel_gradient(x, g, kernel.shape, padding)
   return _input_gradient(kernel, g, padding), dk
 
 
