@@ -272,12 +272,15 @@ _input_gradient.defvjp(_input_gradient_fwd, _input_gradient_bwd)
 def _strided_input_gradient(x_shape, kernel, g, stride, padding):
   """The input gradient of a strided convolution with symmetric ``padding`` as PyTorch's transposed
   convolution of ``g`` with the in/out-swapped kernel (by phases on CPU); None where the padding
-  is not symmetric or the sizes need an output padding of ``stride`` or more."""
+  is not symmetric, the input size is not a multiple of the stride (no phases) or the sizes need an
+  output padding of ``stride`` or more."""
   from jaxgan.nn.conv_transpose import conv_transpose, output_size  # pylint: disable=import-outside-toplevel
 
   (top, bottom), (left, right) = padding
   kh, kw = kernel.shape[:2]
   if top != bottom or left != right or top != left or kh != kw:
+    return None
+  if x_shape[1] % stride or x_shape[2] % stride:  # phases of unequal length: XLA's dilated form, slow here
     return None
   extra = [n - output_size(o, kernel=kh, stride=stride, padding=top) for n, o in zip(x_shape[1:3], g.shape[1:3])]
   if extra[0] != extra[1] or not 0 <= extra[0] < stride:
