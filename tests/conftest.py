@@ -24,3 +24,12 @@ def fit_spy(monkeypatch):
   from tests.tiny import FitSpy  # pylint: disable=import-outside-toplevel -- after the settings above
 
   return FitSpy(monkeypatch)
+
+
+@pytest.fixture
+def conv_paths_at_any_size(monkeypatch):
+  """jaxgan.nn.conv's CPU forms at every size: the small shapes of the convolution tests would
+  otherwise be XLA's own convolutions (``jaxgan.nn.conv.XLA_BELOW_WORK``)."""
+  import importlib  # pylint: disable=import-outside-toplevel
+
+  monkeypatch.setattr(importlib.import_module("jaxgan.nn.conv"), "XLA_BELOW_WORK", 0)

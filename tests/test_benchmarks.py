@@ -147,15 +147,14 @@ def test_vs_pytorch_times_both_sides_of_every_method(tmp_path, capsys):
   rows = []
   for methods, overrides in [
     ("dcgan", "image_size=16,batch_size=4,ngf=8,ndf=8"),
-    ("srresnet,srgan", "crop_size=24,batch_size=2"),
+    ("srresnet,srgan", "crop_size=24,batch_size=2,n_blocks=2"),
     ("style", "image_size=32,batch_size=1"),
   ]:
     rows += vs_pytorch.main(
       [f"--methods={methods}", f"--set={overrides}", "--steps=2", "--warmup=0", f"--json={out}", "--threads=1"]
     )
-  rows += vs_pytorch.main(
-    ["--methods=singan", "--set=max_size=40", "--scales=0,-1", "--steps=1", "--warmup=0", "--threads=1"]
-  )
+  singan_args = ["--methods=singan", "--set=max_size=40,d_steps=1,g_steps=1", "--scales=0,-1", "--steps=1"]
+  rows += vs_pytorch.main([*singan_args, "--warmup=0", "--threads=1"])
   assert [r["method"] for r in rows][:4] == ["dcgan", "srresnet", "srgan", "style"]
   assert [r["scale"] for r in rows[4:]] == [0, rows[-1]["scale"]] and rows[-1]["scale"] > 0
   for r in rows:
@@ -175,7 +174,7 @@ def test_vs_pytorch_rejects_unknown_methods():
     vs_pytorch.main(["--methods=dcgan,nope"])
 
 
-def test_conv_paths_checks_and_times_every_path(monkeypatch, capsys):
+def test_conv_paths_checks_and_times_every_path(monkeypatch, capsys, conv_paths_at_any_size):
   import conv_paths  # noqa: E402
 
   layers = {

@@ -38,7 +38,6 @@ def test_step_on_8_devices_equals_step_on_1_device():
     "dcgan",
     "gan",
     "pix2pix",
-    "cyclegan",
     "cyclegan_no_norm",
     "cgan",
     "sgan",

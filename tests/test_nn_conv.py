@@ -13,6 +13,7 @@ from jaxgan.nn.conv import LARGE_BATCH, materialized
 from jaxgan.nn.conv_transpose import conv_transpose
 from jaxgan.train import compiler
 
+pytestmark = pytest.mark.usefixtures("conv_paths_at_any_size")  # small shapes, the CPU forms
 DN = ("NHWC", "HWIO", "NHWC")
 CASES = [  # (height, width, kernel, stride, padding)
   (8, 8, 4, 2, ((1, 1), (1, 1))),
@@ -235,3 +236,27 @@ def test_kernel_gradient_operands_are_materialised_on_cpu(stride):
   step = jax.jit(jax.grad(lambda k, x: jnp.sum(jnp.tanh(conv2d(jnp.exp(x), k, stride, ((1, 1), (1, 1)))) ** 2)))
   hlo = step.lower(k, x).compile().as_text()
   assert " conditional(" in hlo
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_below_the_work_floor_a_convolution_is_xlas_own(monkeypatch, transposed):
+  """Under ``XLA_BELOW_WORK`` multiply-adds the traced program is lax's convolution with XLA's own
+  gradients (no custom rule, no platform branch); from the floor on, jaxgan's. Same values."""
+  conv_module = importlib.import_module("jaxgan.nn.conv")
+  x = jnp.asarray(np.random.default_rng(0).standard_normal((2, 8, 8, 4)), jnp.float32)
+  k = jnp.asarray(np.random.default_rng(1).standard_normal((4, 4, 4, 8)), jnp.float32)
+  if transposed:
+    f = lambda x, k: conv_transpose(x, k, stride=2, padding=1)  # noqa: E731
+    work = 2 * 8 * 8 * 4 * 4 * 4 * 8  # input pixels x taps x cin x cout
+  else:
+    f = lambda x, k: conv2d(x, k, 2, ((1, 1), (1, 1)))  # noqa: E731
+    work = 2 * 4 * 4 * 4 * 4 * 4 * 8  # output pixels x taps x cin x cout
+  loss = lambda x, k: jnp.sum(jnp.tanh(f(x, k)))  # noqa: E731
+  results = {}
+  for floor, custom in ((work + 1, False), (work, True)):
+    monkeypatch.setattr(conv_module, "XLA_BELOW_WORK", floor)
+    jaxpr = str(jax.make_jaxpr(jax.grad(loss, argnums=(0, 1)))(x, k))
+    assert ("custom_vjp_call" in jaxpr) is custom and ("platform_index" in jaxpr) is custom
+    results[custom] = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))(x, k)
+  for a, b in zip(jax.tree.leaves(results[False]), jax.tree.leaves(results[True])):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

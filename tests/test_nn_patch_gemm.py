@@ -12,6 +12,7 @@ from jaxgan.nn.conv import PATCH_GEMM_PIXELS_PER_CHANNEL, patch_gemm_applies
 from jaxgan.nn.patch_gemm import few_outputs_conv_transpose, patch_gemm_conv, patch_gemm_conv_transpose, patches
 
 DN = ("NHWC", "HWIO", "NHWC")
+pytestmark = pytest.mark.usefixtures("conv_paths_at_any_size")  # small shapes, the CPU forms
 conv_module = importlib.import_module("jaxgan.nn.conv")
 transpose_module = importlib.import_module("jaxgan.nn.conv_transpose")
 

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxgan.nn.patch_gemm import patch_gemm_conv
-from jaxgan.nn.winograd import winograd_conv3x3
+from jaxgan.nn.winograd import winograd_conv3x3, winograd_kernel_gradient
 
 _NHWC = ("NHWC", "HWIO", "NHWC")
 # From this batch size on, a strided convolution's kernel gradient is XLA's own (window-dilated)
@@ -48,14 +48,18 @@ SMALL_COUT = 4
 # _few_outputs_conv_bwd).
 FEW_TAPS = 16
 # A float32 stride-1 3x3 convolution runs forward as Winograd's F(4x4, 3x3) on CPU
-# (:mod:`jaxgan.nn.winograd`: 4x fewer multiplications, in batched matrix products) when it has at least
-# this many input and output channels and its transformed tiles (36 x tiles x max(cin, cout)
-# floats) take at most this many bytes: beyond that the products no longer find their operands in
-# cache and Eigen's direct convolution was as fast or faster (measured per layer:
-# benchmarks/README.md, "Winograd").
+# (:mod:`jaxgan.nn.winograd`: 4x fewer multiplications, in batched matrix products), and so does its
+# kernel gradient (the algorithm transposed), when it has at least this many input and output
+# channels. Where its transformed data (forward: 36 x tiles x max(cin, cout) floats; kernel gradient:
+# 36 x tiles x (cin + cout)) exceed WINOGRAD_MAX_BYTES, the pass runs in chunks (images, or bands
+# of tile rows) of at most WINOGRAD_CHUNK_BYTES, one after the other, so that each chunk's products
+# find their operands in cache: in one pass beyond ~24 MiB, about the 32 MiB L3 cache of this CPU
+# less what the products need beside, Eigen's direct convolution was as fast or faster (measured
+# per layer: benchmarks/README.md, "Winograd").
 WINOGRAD_TILE = 4
 WINOGRAD_MIN_CHANNELS = 32
 WINOGRAD_MAX_BYTES = 24 * 2**20
+WINOGRAD_CHUNK_BYTES = 6 * 2**20
 # ... and at least this much work (tiles x cin x cout): below it the layer takes a few milliseconds
 # either way and the transforms and products cost more to compile than they save (tests/ compile
 # thousands of small steps: 28 min 44 s for the suite without this floor, 14 min 10 s with it, README).
@@ -68,6 +72,21 @@ WINOGRAD_MIN_WORK = 2**21
 # layer: benchmarks/README.md, "Few pixels"; at 1 and 2 pixels per channel, pix2pix's next levels,
 # the usual forms were as fast or faster).
 PATCH_GEMM_PIXELS_PER_CHANNEL = 0.25
+# Below this much work (multiply-adds: output pixels x taps x input x output channels; a transposed
+# convolution: input pixels x ...) a convolution is XLA's own, forward and gradients, on every
+# backend: it takes microseconds by any path, and the CPU forms above (custom gradients, platform
+# branches, rearrangements) triple the time XLA takes to compile a model of such layers (a CycleGAN
+# step at ngf 2 on 32x32 images: 38 -> 14 s; the tests compile hundreds of them). The default
+# models' layers are all above it except a few of SinGAN's coarsest convolutions (3 channels in or
+# out at 25x34 pixels).
+XLA_BELOW_WORK = 2**20
+
+
+def xla_work_floor(pixels: int, kernel_shape) -> bool:
+  """Whether a convolution of ``pixels`` (output pixels, batch included; a transposed convolution:
+  input pixels) with an HWIO ``kernel_shape`` is below :data:`XLA_BELOW_WORK`."""
+  kh, kw, cin, cout = kernel_shape
+  return pixels * kh * kw * cin * cout < XLA_BELOW_WORK
 
 
 def patch_gemm_applies(pixels: int, kernel_shape) -> bool:
@@ -107,6 +126,8 @@ def conv2d(x: jax.Array, kernel: jax.Array, stride: int, padding: tuple[tuple[in
   b, h, w, _ = x.shape
   (top, bottom), (left, right) = padding
   pixels = b * ((h + top + bottom - kh) // stride + 1) * ((w + left + right - kw) // stride + 1)
+  if xla_work_floor(pixels, kernel.shape):
+    return _lax_conv(x, kernel, stride, padding)
   if patch_gemm_applies(pixels, kernel.shape):
     return jax.lax.platform_dependent(
       x,
@@ -207,15 +228,26 @@ _few_outputs_conv.defvjp(_few_outputs_conv_fwd, _few_outputs_conv_bwd)
 
 
 def winograd_applies(x_shape, kernel_shape, stride: int, padding, dtype=jnp.float32) -> bool:
-  """Whether :func:`conv2d` computes this convolution's forward pass by Winograd on CPU (a rule of
-  the shapes alone: the same choice on every run)."""
+  """Whether :func:`conv2d` computes this convolution's forward pass and kernel gradient by Winograd
+  on CPU (a rule of the shapes alone: the same choice on every run)."""
   kh, kw, cin, cout = kernel_shape
   if jnp.dtype(dtype) != jnp.float32 or stride != 1 or (kh, kw) != (3, 3) or min(cin, cout) < WINOGRAD_MIN_CHANNELS:
     return False
+  return _winograd_tiles(x_shape, padding) * cin * cout >= WINOGRAD_MIN_WORK
+
+
+def _winograd_tiles(x_shape, padding) -> int:
   (top, bottom), (left, right) = padding
   m = WINOGRAD_TILE
-  tiles = x_shape[0] * -(-(x_shape[1] + top + bottom - 2) // m) * -(-(x_shape[2] + left + right - 2) // m)
-  return tiles * cin * cout >= WINOGRAD_MIN_WORK and (m + 2) ** 2 * tiles * max(cin, cout) * 4 <= WINOGRAD_MAX_BYTES
+  return x_shape[0] * -(-(x_shape[1] + top + bottom - 2) // m) * -(-(x_shape[2] + left + right - 2) // m)
+
+
+def winograd_budget(x_shape, padding, channels: int) -> int | None:
+  """The chunk size in bytes of a Winograd pass whose transformed data have ``channels`` floats per
+  tile position (forward: max(cin, cout); kernel gradient: cin + cout): None (one pass) up to
+  ``WINOGRAD_MAX_BYTES``, else ``WINOGRAD_CHUNK_BYTES``."""
+  total = (WINOGRAD_TILE + 2) ** 2 * _winograd_tiles(x_shape, padding) * channels * 4
+  return None if total <= WINOGRAD_MAX_BYTES else WINOGRAD_CHUNK_BYTES
 
 
 def _forward(x, kernel, stride, padding):
@@ -225,7 +257,9 @@ def _forward(x, kernel, stride, padding):
       kernel,
       # The kernel is materialised: the input gradient's is a transposed view, which XLA would
       # otherwise read in transposed order in each of the kernel transform's fusions (2x the time).
-      cpu=lambda x, k: winograd_conv3x3(x, materialized(k), padding, WINOGRAD_TILE),
+      cpu=lambda x, k: winograd_conv3x3(
+        x, materialized(k), padding, WINOGRAD_TILE, winograd_budget(x.shape, padding, max(k.shape[2:]))
+      ),
       default=lambda x, k: _lax_conv(x, k, stride, padding),
     )
   return _lax_conv(x, kernel, stride, padding)
@@ -310,7 +344,11 @@ def _conv2d_bwd(stride, padding, residuals, g):
 
   def cpu(x, kernel, g):
     x, g = materialized(x), materialized(g)
-    (dk,) = jax.vjp(lambda k: _lax_conv(x, k, 1, padding), kernel)[1](g)
+    if winograd_applies(x.shape, kernel.shape, 1, padding, jnp.result_type(x, kernel, g)):
+      budget = winograd_budget(x.shape, padding, sum(kernel.shape[2:]))
+      dk = winograd_kernel_gradient(x, g, padding, WINOGRAD_TILE, budget).astype(kernel.dtype)
+    else:
+      (dk,) = jax.vjp(lambda k: _lax_conv(x, k, 1, padding), kernel)[1](g)
     return _input_gradient(kernel, g, padding), dk
 
   return jax.lax.platform_dependent(x, kernel, g, cpu=cpu, default=vjp_of(_lax_conv))

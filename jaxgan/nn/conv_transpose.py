@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.nn.conv import SMALL_COUT, conv2d, patch_gemm_applies
+from jaxgan.nn.conv import SMALL_COUT, conv2d, patch_gemm_applies, xla_work_floor
 from jaxgan.nn.init import normal_init
 from jaxgan.nn.patch_gemm import few_outputs_conv_transpose, patch_gemm_conv_transpose
 
@@ -49,6 +49,8 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, *, stride: int, padding: int
     raise ValueError(f"output_padding={output_padding} must be in [0, stride={stride})")
   b, h, w, _ = x.shape
   kh, kw, _, _ = kernel.shape
+  if xla_work_floor(b * h * w, kernel.shape):
+    return _dilated(x, kernel, stride, padding, output_padding)
   if patch_gemm_applies(b * h * w, kernel.shape):  # few input pixels: one product per tap on CPU
     return jax.lax.platform_dependent(
       x,
@@ -66,11 +68,16 @@ def _xla_conv_transpose(x, kernel, stride, padding, output_padding):
   out_h = output_size(h, kernel=kh, stride=stride, padding=padding, output_padding=output_padding)
   out_w = output_size(w, kernel=kw, stride=stride, padding=padding, output_padding=output_padding)
   if out_h % stride or out_w % stride:  # phases of unequal length: use the dilated form
-    pads = [(k - 1 - padding, k - 1 - padding + output_padding) for k in (kh, kw)]
-    return jax.lax.conv_general_dilated(
-      x, kernel[::-1, ::-1], (1, 1), pads, lhs_dilation=(stride, stride), dimension_numbers=_DN
-    )
+    return _dilated(x, kernel, stride, padding, output_padding)
   return _by_phases(x, kernel, stride, padding, output_padding)
+
+
+def _dilated(x, kernel, stride, padding, output_padding):
+  """XLA's own form: the lhs-dilated convolution with the flipped kernel (and XLA's gradients)."""
+  pads = [(k - 1 - padding, k - 1 - padding + output_padding) for k in kernel.shape[:2]]
+  return jax.lax.conv_general_dilated(
+    x, kernel[::-1, ::-1], (1, 1), pads, lhs_dilation=(stride, stride), dimension_numbers=_DN
+  )
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))

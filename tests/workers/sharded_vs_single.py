@@ -294,13 +294,11 @@ def make_cases(tmp: str) -> dict[str, Case]:
       lambda: pix2pix.build(pix2pix.Config(netG="unet_128", load_size=128, crop_size=128, **translation)),
       lambda c, seed=0: translation_batch(("a", "b"), c, seed),
     ),
-    # The default instance norm. Its conv biases have exactly-zero gradients, which Adam's first
-    # update turns into +-lr (the slack); after three steps they are 5.7e-4 apart, harmless but
-    # beyond TOL (with the default 9 blocks a channel gone flat also turned them into 8e-4
-    # relative changes of G's gradient, as the same +-lr do on one device). One step, in which the
-    # image pools (batch 8 > pool 4) are filled and then swapped.
-    "cyclegan": Case(lambda: cyclegan.build(cyclegan.Config(**cycle)), cycle_batch, steps=1),
-    # Without a norm, three steps stay within TOL: the pools carried over steps.
+    # Without a norm, so that three steps stay within TOL: the image pools (batch 8 > pool 4) are
+    # filled, swapped and carried over steps. (The default instance norm normalises each image on
+    # its own device, nothing to shard; with it the conv biases before the norm have exactly-zero
+    # gradients, which Adam's first update turns into +-lr, 5.7e-4 apart after three steps. It
+    # compiled for 86 s of this worker's 340 s with a cold cache, so it is not repeated here.)
     "cyclegan_no_norm": Case(lambda: cyclegan.build(cyclegan.Config(norm="none", **cycle)), cycle_batch),
     # The paper's MLP/maxout networks with dropout, SGD and max-norm; the fakes' labels and Reed et
     # al.'s mismatched labels drawn for the global batch. (Its G moves 2e-6 in three steps, too
