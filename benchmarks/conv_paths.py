@@ -10,7 +10,7 @@ gradient (dw), for
   xla        ``lax.conv_general_dilated`` compiled with XLA's default options (YNNPACK fusions on)
   eigen      the same compiled with jaxgan's options (``jaxgan.train.compiler``: YNNPACK off)
   jaxgan     ``jaxgan.nn.conv_general_dilated`` (strided: space-to-depth gradients; 3x3 stride 1: Winograd
-             where ``jaxgan.nn.conv.winograd_applies``) with jaxgan's options
+             forward and kernel gradient where ``jaxgan.nn.conv.winograd_applies``) with jaxgan's options
   torch      ``torch.nn.functional.conv2d`` (gradients: autograd time minus the forward time)
 
 Transposed convolutions (PyTorch's ``conv_transpose2d``, kernel ``[k, k, in, out]``; the layers
@@ -54,7 +54,9 @@ LAYERS = {
   "sr_res": (16, 24, 64, 64, 3, 1, 1),  # SRResNet's residual block (24x24 LR, batch 16)
   "vgg_conv3": (16, 24, 256, 256, 3, 1, 1),  # VGG16 conv3_x on SR's 96x96 crops
   "singan_body7": (1, 147, 64, 64, 3, 1, 0),  # SinGAN balloons, scale 7: a body convolution
-  "singan_body8": (1, 190, 128, 128, 3, 1, 0),  # ... scale 8 (128 channels): Eigen's (the tile rule)
+  "singan_body8": (1, 190, 128, 128, 3, 1, 0),  # ... scale 8 (128 channels): Winograd in chunks
+  "vgg_conv1_sr": (16, 96, 64, 64, 3, 1, 1),  # VGG16 conv1_2 on SR's 96x96 crops: chunks of images
+  "vgg_conv2_style": (4, 128, 128, 128, 3, 1, 1),  # VGG16 conv2_2 in fast style transfer (256x256, batch 4)
   "resnet_out": (1, 262, 64, 3, 7, 1, 0),
   "patch_logit": (1, 31, 512, 1, 4, 1, 1),  # 70x70 PatchGAN, the logits
   "singan_head": (1, 196, 3, 128, 3, 1, 0),  # SinGAN finest scale (balloons, square here): G's head

@@ -76,7 +76,8 @@ def test_chunked_winograd_equals_one_pass(budget):
   g = jnp.asarray(np.random.default_rng(3).standard_normal(whole.shape), jnp.float32)
   gradient = jax.jit(winograd_kernel_gradient, static_argnums=(2, 3, 4))
   want = gradient(x, g, padding, 4, None)
-  np.testing.assert_allclose(gradient(x, g, padding, 4, budget), want, rtol=0, atol=3e-5 * float(jnp.max(jnp.abs(want))))
+  got = gradient(x, g, padding, 4, budget)
+  np.testing.assert_allclose(got, want, rtol=0, atol=3e-5 * float(jnp.max(jnp.abs(want))))
 
 
 @pytest.mark.parametrize(
@@ -174,7 +175,7 @@ def test_conv2d_forward_and_both_gradients_use_matrix_products_on_cpu(monkeypatc
   # gradient is the algorithm transposed.
   g = jnp.ones((1, 10, 12, 32))
   for i in (0, 1):
-    grad = _compiled_ops(lambda x, k, g: jax.vjp(lambda x, k: conv2d(x, k, 1, pad), x, k)[1](g)[i], x, k, g)
+    grad = _compiled_ops(lambda x, k, g, i=i: jax.vjp(lambda x, k: conv2d(x, k, 1, pad), x, k)[1](g)[i], x, k, g)
     assert "convolution(" not in grad and ("while(" in grad) is chunked
   few = _compiled_ops(lambda x, k: conv2d(x, k, 1, pad), x[..., :16], k[:, :, :16])
   assert "convolution(" in few
