@@ -79,25 +79,36 @@ def transformed_kernel(kernel: jax.Array, m: int = 4) -> list[list[jax.Array]]:
   return [[_combine(col, [r[j] for j in range(3)]) for col in g] for r in rows]
 
 
+def _transformed_input(x: jax.Array, m: int):
+  """``B^T d B`` of the tiles of NHWC ``x`` (padded to exactly ``m th + 2`` x ``m tw + 2`` pixels), by
+  transformed row ``a``: ``[n, b th tw, cin]`` (the row's ``n`` columns), one array per row. Each row's
+  columns are one array (the coefficients of ``B`` broadcast over them: one fused pass)."""
+  bt = MATRICES[m][0]
+  n = m + 2
+  b, rows_in, cols_in, cin = x.shape
+  th, tw = (rows_in - 2) // m, (cols_in - 2) // m
+  rows = [x[:, i : i + m * th : m] for i in range(n)]  # the tiles' i-th rows, [b, th, m tw + 2, cin]
+  half = [_combine(row, rows) for row in bt]  # B^T d
+  coefficients = jnp.asarray(bt.T, x.dtype)  # [column j, position c]
+  for a in range(n):
+    v = sum(coefficients[j][:, None, None, None, None] * half[a][None, :, :, j : j + m * tw : m] for j in range(n))
+    yield v.reshape(n, -1, cin)
+
+
 def _tiled(x: jax.Array, u: list[jax.Array], m: int) -> jax.Array:
   """F(``m`` x ``m``, 3x3) of NHWC ``x`` padded to exactly ``m th + 2`` x ``m tw + 2`` pixels, with the
   transformed kernel ``u`` (per transformed row a ``[n, cin, cout]`` stack): ``[b, m th, m tw, cout]``."""
-  bt, _, at = MATRICES[m]
+  at = MATRICES[m][2]
   n = m + 2  # input tile side
-  b, rows_in, cols_in, cin = x.shape
+  b, rows_in, cols_in, _ = x.shape
   th, tw = (rows_in - 2) // m, (cols_in - 2) // m
   cout = u[0].shape[-1]
-  rows = [x[:, i : i + m * th : m] for i in range(n)]  # the tiles' i-th rows, [b, th, m tw + 2, cin]
-  half = [_combine(row, rows) for row in bt]  # B^T d
-  # Per row a of the transformed tiles: its n columns at once (B^T d B)[a, :] as one array (the
-  # coefficients of B broadcast over them: one fused pass), and their n products as one batched
-  # matrix product: n products per row instead of n^2 separate ones compiles about twice as fast
-  # and ran no slower (benchmarks/README.md, "Winograd").
-  coefficients = jnp.asarray(bt.T, x.dtype)  # [column j, position c]
+  # Per row a of the transformed tiles, their n products as one batched matrix product: n products
+  # per row instead of n^2 separate ones compiles about twice as fast and ran no slower
+  # (benchmarks/README.md, "Winograd").
   products = []
-  for a in range(n):
-    v = sum(coefficients[j][:, None, None, None, None] * half[a][None, :, :, j : j + m * tw : m] for j in range(n))
-    ma = jax.lax.dot_general(v.reshape(n, -1, cin), u[a], (((2,), (1,)), ((0,), (0,))))
+  for a, v in enumerate(_transformed_input(x, m)):
+    ma = jax.lax.dot_general(v, u[a], (((2,), (1,)), ((0,), (0,))))
     products.append([ma[c].reshape(b, th, tw, cout) for c in range(n)])
   out = []
   for p in range(m):
@@ -178,22 +189,17 @@ def winograd_conv3x3(
 def _tiled_kernel_gradient(x: jax.Array, g: jax.Array, m: int) -> jax.Array:
   """``dU`` ``[n, n, cin, cout]`` of F(``m`` x ``m``, 3x3) from NHWC ``x`` padded to exactly
   ``m th + 2`` x ``m tw + 2`` pixels and the output gradient ``g`` padded to ``m th`` x ``m tw``."""
-  bt, _, at = MATRICES[m]
+  at = MATRICES[m][2]
   n = m + 2
-  b, rows_in, cols_in, cin = x.shape
-  th, tw = (rows_in - 2) // m, (cols_in - 2) // m
+  th, tw = g.shape[1] // m, g.shape[2] // m
   cout = g.shape[3]
-  rows = [x[:, i : i + m * th : m] for i in range(n)]  # [b, th, m tw + 2, cin]
-  half = [_combine(row, rows) for row in bt]  # B^T d, row a
   g_rows = [g[:, p : m * th : m] for p in range(m)]  # [b, th, m tw, cout]
   g_half = [_combine(col, g_rows) for col in at.T]  # (A dY)[a] = sum_p A^T[p, a] dY[p]
-  b_cols = jnp.asarray(bt.T, x.dtype)  # [column j, position c]
   a_cols = jnp.asarray(at, x.dtype)  # [q, position c]
   du = []
-  for a in range(n):
-    v = sum(b_cols[j][:, None, None, None, None] * half[a][None, :, :, j : j + m * tw : m] for j in range(n))
+  for a, v in enumerate(_transformed_input(x, m)):
     dm = sum(a_cols[q][:, None, None, None, None] * g_half[a][None, :, :, q : m * tw : m] for q in range(m))
-    du.append(jax.lax.dot_general(v.reshape(n, -1, cin), dm.reshape(n, -1, cout), (((1,), (1,)), ((0,), (0,)))))
+    du.append(jax.lax.dot_general(v, dm.reshape(n, -1, cout), (((1,), (1,)), ((0,), (0,)))))
   return jnp.stack(du)
 
 
