@@ -12,10 +12,10 @@ The result is the convolution up to float32 rounding: F(2x2, 3x3)'s transforms o
 subtract (relative error ~1e-6), F(4x4, 3x3)'s coefficients (up to 8, and 1/24) lose more
 (~1e-5 relative); tests/test_nn_winograd.py bounds both against ``lax``.
 
-:func:`jaxgan.nn.conv.conv2d` uses it for float32 forward passes on CPU where the measurements in
-benchmarks/README.md ("Winograd") say it is the faster one; the gradients stay the rules of
-:mod:`jaxgan.nn.conv` (the input gradient is itself a stride-1 3x3 convolution, so it comes here
-too).
+:func:`jaxgan.nn.conv.conv2d` uses it on CPU for float32 forward passes (the input gradient is
+itself a stride-1 3x3 convolution, so it comes here too) and, transposed
+(:func:`winograd_kernel_gradient`), for kernel gradients, where the measurements in
+benchmarks/README.md ("Winograd") say it is the faster one; beyond the cache in chunks.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def chunks(batch: int, tile_rows: int, row_bytes: int, budget: int | None) -> tu
 def _chunked(x: jax.Array, images: int, rows: int, m: int, fn, *extra: jax.Array):
   """``fn(x_chunk, *extra_chunks)`` for every chunk of ``images`` images by ``rows`` tile rows of the
   tile-padded ``x`` (each ``m rows + 2`` input rows) and of the ``extra`` arrays (``m rows`` rows
-  each), in order: stacked ``[chunks, ...]``."""
+  each): ``(chunk, count)``, ``chunk(i)`` computing chunk ``i`` (images first, then bands of rows)."""
   b = x.shape[0]
   bands = (x.shape[1] - 2) // (m * rows)
 
